@@ -1,0 +1,1 @@
+"""Shared harness: loads implementations, runs them, generates corpora, offline tiktoken encodings, snapshots."""

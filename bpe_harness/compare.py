@@ -1,0 +1,168 @@
+"""Assertions whose failure messages teach: the first divergence, with the context needed to find the bug.
+
+Merges: the first differing merge index, both pairs, and how often each pair occurs in the corpus at that point
+(recomputed here by replaying the agreed merges), plus which rule the difference points to.
+Token ids: the first differing position, the surrounding text, and both token sequences around it.
+Never a dump of whole lists.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import regex
+
+GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+SHOW = 3  # tokens of context on each side of a divergence
+
+
+def first_divergence(a: Sequence, b: Sequence) -> int | None:
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+# --- merges -------------------------------------------------------------------------------------------------------
+
+
+def corpus_word_counts(path: Path, special_tokens: Sequence[str]) -> Counter[bytes]:
+    """Pre-token counts of a corpus, specials removed: the statistics BPE training starts from."""
+    text = Path(path).read_text(encoding="utf-8")
+    if special_tokens:
+        splitter = "|".join(regex.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
+        segments = regex.split(splitter, text)
+    else:
+        segments = [text]
+    counts: Counter[bytes] = Counter()
+    pretoken = regex.compile(GPT2_PATTERN)
+    for segment in segments:
+        counts.update(m.encode("utf-8") for m in pretoken.findall(segment))
+    return counts
+
+
+def pair_counts_after(word_counts: Counter[bytes], merges: Sequence[tuple[bytes, bytes]]) -> Counter:
+    """How often each adjacent pair occurs once `merges` have been applied (slow and simple on purpose)."""
+    ranks = {pair: i for i, pair in enumerate(merges)}
+    pairs: Counter = Counter()
+    for word, count in word_counts.items():
+        parts = [word[i : i + 1] for i in range(len(word))]
+        while len(parts) > 1:
+            candidates = [(ranks.get(p, len(ranks)), i) for i, p in enumerate(zip(parts, parts[1:]))]
+            rank, i = min(candidates)
+            if rank == len(ranks):
+                break
+            parts[i : i + 2] = [parts[i] + parts[i + 1]]
+        for p in zip(parts, parts[1:]):
+            pairs[p] += count
+    return pairs
+
+
+def _merge_hint(expected_pair, got_pair, expected_n: int, got_n: int, best: list) -> str:
+    if got_n == expected_n:
+        return (
+            f"Both pairs occur {expected_n} times: a tie. Ties go to the lexicographically greatest pair, comparing "
+            f"(bytes, bytes) tuples: {expected_pair!r} > {got_pair!r}. Compare the bytes themselves, not "
+            "concatenated bytes, remapped unicode strings, or first-seen order."
+        )
+    if got_n == 0:
+        return (
+            "Your pair does not occur at all at this point. Pairs must stay inside one pre-token, special tokens are "
+            "boundaries (never part of a pair), and each merge must update the counts of every word it changes."
+        )
+    tied = ", ".join(repr(p) for p in best[:4])
+    return (
+        f"Your pair occurs only {got_n} times, while {expected_pair!r} occurs {expected_n} times (most frequent: "
+        f"{tied}). Check the pair counts: each pre-token weighted by how often it occurs, the whole text "
+        "pre-tokenized (not line by line), specials removed before counting, counts updated after every merge."
+    )
+
+
+def assert_merges_equal(actual, expected, corpus: Path | None = None, special_tokens: Sequence[str] = ()) -> None:
+    __tracebackhide__ = True
+    i = first_divergence(actual, expected)
+    if i is None:
+        return
+    if i == len(actual) or i == len(expected):
+        raise AssertionError(
+            f"expected {len(expected)} merges, got {len(actual)} (the first {i} agree). "
+            "The number of merges is vocab_size - 256 - len(special_tokens)."
+        )
+    message = [f"merges differ at merge #{i} (merges 0..{i - 1} agree)"]
+    if corpus is not None:
+        counts = pair_counts_after(corpus_word_counts(corpus, special_tokens), expected[:i])
+        exp_n, got_n = counts.get(tuple(expected[i]), 0), counts.get(tuple(actual[i]), 0)
+        top = max(counts.values(), default=0)
+        best = sorted((p for p, n in counts.items() if n == top), reverse=True)
+        message += [
+            f"  expected {expected[i]!r}  (occurs {exp_n} times in the corpus at this point)",
+            f"  got      {actual[i]!r}  (occurs {got_n} times)",
+            _merge_hint(expected[i], actual[i], exp_n, got_n, best),
+        ]
+    else:
+        message += [f"  expected {expected[i]!r}", f"  got      {actual[i]!r}"]
+    raise AssertionError("\n".join(message))
+
+
+def assert_vocab_matches(vocab: dict[int, bytes], expected_tokens: Sequence[bytes], vocab_size: int) -> None:
+    """Ids are exactly 0..vocab_size-1 (one embedding row each); tokens equal the expected multiset."""
+    __tracebackhide__ = True
+    if len(vocab) != vocab_size:
+        raise AssertionError(f"vocab has {len(vocab)} entries; vocab_size={vocab_size} counts every entry")
+    if set(vocab) != set(range(vocab_size)):
+        odd = sorted(set(vocab) - set(range(vocab_size)))[:5]
+        raise AssertionError(f"vocab ids must be exactly 0..{vocab_size - 1}; found ids like {odd}")
+    got, want = Counter(vocab.values()), Counter(expected_tokens)
+    if got != want:
+        missing = sorted((want - got).elements())[:5]
+        extra = sorted((got - want).elements())[:5]
+        raise AssertionError(
+            f"vocab tokens differ: {sum((want - got).values())} expected tokens missing (e.g. {missing}), "
+            f"{sum((got - want).values())} unexpected (e.g. {extra})"
+        )
+
+
+# --- token ids ----------------------------------------------------------------------------------------------------
+
+
+def _describe(ids: Sequence[int], lo: int, hi: int, mark: int, vocab: dict[int, bytes] | None) -> str:
+    out = []
+    for j in range(lo, min(hi, len(ids))):
+        text = repr(vocab[ids[j]]) if vocab and ids[j] in vocab else ""
+        item = f"{ids[j]} {text}".strip()
+        out.append(f">>{item}<<" if j == mark else item)
+    prefix = "... " if lo > 0 else ""
+    suffix = " ..." if hi < len(ids) else ""
+    return prefix + ", ".join(out) + suffix
+
+
+def assert_ids_equal(actual, expected, text: str, vocab: dict[int, bytes] | None = None, what: str = "") -> None:
+    """Same ids; otherwise show where they first differ, in tokens and in the text."""
+    __tracebackhide__ = True
+    i = first_divergence(actual, expected)
+    if i is None:
+        return
+    lo, hi = max(0, i - SHOW), i + SHOW + 1
+    where = ""
+    if vocab is not None:
+        offset = len(b"".join(vocab.get(t, b"") for t in expected[:i]).decode("utf-8", errors="replace"))
+        where = f" (text offset ~{offset}: {text[max(0, offset - 30):offset]!r} | {text[offset:offset + 30]!r})"
+    raise AssertionError(
+        f"{what + ': ' if what else ''}token ids differ at position {i} of {len(expected)} expected "
+        f"({len(actual)} produced){where}\n"
+        f"  expected: {_describe(expected, lo, hi, i, vocab)}\n"
+        f"  got:      {_describe(actual, lo, hi, i, vocab)}"
+    )
+
+
+def assert_text_equal(actual: str, expected: str, what: str = "decode") -> None:
+    __tracebackhide__ = True
+    if actual == expected:
+        return
+    i = first_divergence(actual, expected)
+    raise AssertionError(
+        f"{what}: text differs at character {i} (lengths: got {len(actual)}, expected {len(expected)})\n"
+        f"  expected: {expected[max(0, i - 20):i + 20]!r}\n  got:      {actual[max(0, i - 20):i + 20]!r}"
+    )

@@ -1,0 +1,58 @@
+"""Export the student handout: the repository minus everything staff-only.
+
+    uv run python -m staff.handout OUT_DIR
+
+Copies the files git tracks, except staff/, .ci/ and the leaderboard's staff side, and cuts README.md at its
+"## Staff" section. Refuses to write into a non-empty OUT_DIR, so nothing there is overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAFF_ONLY = ("staff/", ".ci/")
+README_CUT = "\n---\n\n## Staff"
+
+
+def handout_files() -> list[str]:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    return [f for f in tracked if not f.startswith(STAFF_ONLY)]
+
+
+def student_readme(text: str) -> str:
+    head, found, _ = text.partition(README_CUT)
+    if not found:
+        raise SystemExit(f"README.md has no '{README_CUT.strip()}' section to cut; refusing to ship staff notes")
+    return head.rstrip() + "\n"
+
+
+def export(out: Path) -> list[str]:
+    if out.exists() and any(out.iterdir()):
+        raise SystemExit(f"{out} is not empty; choose a new folder (nothing was written)")
+    files = handout_files()
+    for name in files:
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if name == "README.md":
+            target.write_text(student_readme((ROOT / name).read_text(encoding="utf-8")), encoding="utf-8")
+        else:
+            shutil.copy2(ROOT / name, target)
+    return files
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    files = export(args.out)
+    print(f"wrote {len(files)} files to {args.out}; students run `uv run pytest` there")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

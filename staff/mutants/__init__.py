@@ -1,0 +1,1 @@
+"""Known-buggy variants of the reference (mutants) that the graded suite must catch. See catalog.py."""

@@ -1,0 +1,332 @@
+"""The mutant catalog: one entry per mistake students really make, written as a small edit of the reference.
+
+Each mutant replaces one exact snippet of a staff/reference file (it must occur exactly once, so a reference
+refactor that moves it fails loudly instead of silently testing nothing) and names the graded tests that must
+catch it. Module mutants (`module=`) are whole adapter modules instead, for bugs that are a different algorithm
+rather than a one-line slip (the slow-but-correct naive trainer and encoder).
+
+Where the bugs come from (facts gathered from public write-ups and issue threads; no code copied):
+- Tie-breaking missing or order-dependent (karpathy/minbpe PR #90, issue #93: ties resolved by first occurrence);
+  comparing GPT-2's printable remapping instead of raw bytes; comparing concatenated bytes.
+- Special tokens dropped or hard-coded when chunking for parallel pre-tokenization, or chunks that miss a token
+  across a chunk edge (a public CS336 solution's issue tracker: wind-wing234/cs336-assignment1-basics #1);
+  trainers that ignore special tokens (huggingface/tokenizers #1616).
+- Forgetting special tokens in the merge count, so the vocab comes out one or more entries off
+  (rasbt/LLMs-from-scratch #619).
+- Training that pre-tokenizes differently from encoding, so merges cross boundaries encode never produces
+  (rasbt/LLMs-from-scratch PR #975); per-line reading of the corpus.
+- Decoding token by token, which corrupts characters split across tokens (NVIDIA/Megatron-LM #4126,
+  soniqo/speech-swift PR #41, huanglizhuo/QwenASR PR #12); strict decoding that raises on bad bytes
+  (IAPark/tiktoken_ruby PR #123, Blaizzy/mlx-vlm PR #835).
+- Unescaped special tokens in a regex alternation (`<|endoftext|>` read as `<` or `endoftext` or `>`), overlapping
+  specials matched in list order, encode_iterable encoding each chunk on its own or joining everything first,
+  incremental pair-count bookkeeping slips, and a class-level cache shared by every tokenizer: bugs seen over and
+  over when grading BPE assignments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TRAIN = "tests/test_train_bpe.py::test_training_matches_reference"
+ITER = "tests/test_encode_iterable.py"
+PARITY = "tests/test_tiktoken_parity.py"
+TOK = "tests/test_tokenizer.py"
+SPECIAL = "tests/test_special_tokens.py"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    bug: str  # the mistake, as a student would make it
+    caught_by: tuple[str, ...]  # graded test node ids; every one must fail
+    edits: tuple[tuple[str, str, str], ...] = ()  # (file in staff/reference, exact snippet present once, replacement)
+    module: str = ""  # or: a whole adapters module
+
+
+def edit(name, bug, caught_by, file, old, new, *more) -> Mutant:
+    """A mutant made of one edit (file, old, new), plus optional further (file, old, new) triples."""
+    return Mutant(name, bug, tuple(caught_by), edits=((file, old, new), *more))
+
+
+MUTANTS: list[Mutant] = [
+    # --- tie-breaking -------------------------------------------------------------------------------------------
+    edit(
+        "tie_concatenated_bytes",
+        "breaks ties by comparing a+b instead of the (a, b) tuple",
+        [f"{TRAIN}[ties_tuple_not_concat]"],
+        "train.py",
+        "_Greatest((tokens[pair[0]], tokens[pair[1]]))",
+        "_Greatest((tokens[pair[0]] + tokens[pair[1]], b''))",
+    ),
+    edit(
+        "tie_smallest_pair",
+        "breaks ties toward the lexicographically smallest pair",
+        [f"{TRAIN}[ties_greatest_not_first]"],
+        "train.py",
+        "        return self.key > other.key",
+        "        return self.key < other.key",
+    ),
+    edit(
+        "tie_gpt2_unicode",
+        "breaks ties comparing GPT-2's printable-unicode strings (space is 'Ġ') instead of bytes",
+        [f"{TRAIN}[ties_bytes_not_unicode]"],
+        "train.py",
+        "    def __init__(self, key: tuple[bytes, bytes]):\n        self.key = key",
+        "    def __init__(self, key: tuple[bytes, bytes]):\n"
+        "        self.key = tuple(''.join(chr(b + 256) if b <= 32 or 127 <= b <= 160 or b == 173 else chr(b)"
+        " for b in part) for part in key)",
+    ),
+    edit(
+        "tie_by_token_id",
+        "breaks ties by whichever pair of token ids is smallest (no byte comparison at all)",
+        [f"{TRAIN}[ties_greatest_not_first]"],
+        "train.py",
+        "        return self.key > other.key",
+        "        return False",
+    ),
+    edit(
+        "tie_second_element_first",
+        "compares pairs by their second token first",
+        [f"{TRAIN}[ties_greatest_not_first]"],
+        "train.py",
+        "        return self.key > other.key",
+        "        return self.key[::-1] > other.key[::-1]",
+    ),
+    # --- special tokens in training ----------------------------------------------------------------------------
+    edit(
+        "train_specials_not_removed",
+        "pre-tokenizes the corpus without splitting on special tokens first",
+        [f"{TRAIN}[multi_special]", "tests/test_train_bpe.py::test_no_token_spans_a_special"],
+        "train.py",
+        "    for segment, is_special in split_on_specials(text, special_splitter(special_tokens)):\n        if not is_special:\n            counts.update",
+        "    for segment, is_special in split_on_specials(text, None):\n        if not is_special:\n            counts.update",
+    ),
+    edit(
+        "train_specials_not_in_vocab",
+        "leaves special tokens out of the vocab",
+        [f"{TRAIN}[multi_special]", "tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"],
+        "train.py",
+        "    vocab = {i: s.encode(\"utf-8\") for i, s in enumerate(special_tokens)}",
+        "    vocab = {}",
+    ),
+    edit(
+        "merge_count_ignores_specials",
+        "makes vocab_size - 256 merges, forgetting that special tokens take vocab slots",
+        [f"{TRAIN}[tinystories_sample]", f"{TRAIN}[minimum_vocab]"],
+        "train.py",
+        "bpe_merges(word_counts, vocab_size - minimum)",
+        "bpe_merges(word_counts, vocab_size - 256)",
+    ),
+    edit(
+        "escape_missing_in_special_regex",
+        "joins special tokens into a regex without escaping them: '<|endoftext|>' matches '<', 'endoftext' or '>'",
+        [f"{TRAIN}[multi_special]", f"{SPECIAL}::test_special_token_is_one_id"],
+        "pretokenize.py",
+        'return regex.compile("|".join(regex.escape(s) for s in specials))',
+        'return regex.compile("|".join(specials))',
+    ),
+    # --- pre-tokenization ---------------------------------------------------------------------------------------
+    edit(
+        "pretokenize_per_line",
+        "reads the corpus line by line and pre-tokenizes each line on its own",
+        [f"{TRAIN}[blank_lines]"],
+        "train.py",
+        "            counts.update(pretoken.findall(segment))",
+        "            for line in segment.splitlines(keepends=True):\n                counts.update(pretoken.findall(line))",
+    ),
+    edit(
+        "pattern_ascii_only",
+        "uses an ASCII approximation of the GPT-2 regex ([a-zA-Z] for \\p{L}, [0-9] for \\p{N})",
+        [f"{TRAIN}[multilingual]"],
+        "pretokenize.py",
+        r" ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+",
+        r" ?[a-zA-Z]+| ?[0-9]+| ?[^\sa-zA-Z0-9]+",
+    ),
+    edit(
+        "pattern_no_trailing_space_rule",
+        "drops the \\s+(?!\\S) alternative, so a space before a word sticks to the whitespace run",
+        [f"{TRAIN}[blank_lines]", f"{TOK}::test_encode_exact_ids[whitespace]"],
+        "pretokenize.py",
+        r"|\s+(?!\S)|\s+",
+        r"|\s+",
+    ),
+    edit(
+        "chunks_cut_anywhere",
+        "splits the file for parallel pre-tokenization at fixed byte offsets, not at special tokens",
+        [f"{TRAIN}[tinystories_sample]"],
+        "train.py",
+        "    if workers <= 1 or size < PARALLEL_MIN_BYTES:",
+        "    if False:",
+        (
+            "train.py",
+            "    bounds = chunk_boundaries(path, special_tokens, workers * 4)",
+            "    bounds = [size * i // (workers * 4) for i in range(workers * 4)] + [size]",
+        ),
+        ("train.py", '        text = f.read(end - start).decode("utf-8")', '        text = f.read(end - start).decode("utf-8", errors="ignore")'),
+    ),
+    # --- the merge loop -----------------------------------------------------------------------------------------
+    edit(
+        "pair_counts_unweighted",
+        "counts each distinct pre-token once, ignoring how often it occurs",
+        [f"{TRAIN}[tinystories_sample]"],
+        "train.py",
+        "            pair_counts[pair] += freqs[w]\n",
+        "            pair_counts[pair] += 1\n",
+    ),
+    edit(
+        "stale_counts_after_merge",
+        "adds the new pairs after a merge but never subtracts the pairs it destroyed",
+        [f"{TRAIN}[tinystories_sample]"],
+        "train.py",
+        "                pair_counts[p] -= freq\n",
+        "                pass\n",
+    ),
+    edit(
+        "new_pairs_not_indexed",
+        "forgets to record which words contain the pairs a merge creates",
+        [f"{TRAIN}[tinystories_sample]"],
+        "train.py",
+        "                pair_words[p].add(w)\n                changed.add(p)",
+        "                changed.add(p)",
+    ),
+    edit(
+        "merge_first_occurrence_only",
+        "merges only the first occurrence of the pair inside each word",
+        [f"{TRAIN}[tinystories_sample]"],
+        "train.py",
+        "                    new.append(new_id)\n                    i += 2",
+        "                    new.append(new_id)\n                    new.extend(old[i + 2 :])\n                    break",
+    ),
+    edit(
+        "stale_heap_entries_trusted",
+        "pops the heap without checking that the entry's count is still current",
+        [f"{TRAIN}[tinystories_sample]"],
+        "train.py",
+        "        if pair_counts.get(pair, 0) != -neg or neg == 0:",
+        "        if pair not in pair_counts:",
+    ),
+    edit(
+        "merges_as_str",
+        "returns merges as str (decoded latin-1) instead of bytes",
+        [f"{TRAIN}[ties_bytes_not_unicode]"],
+        "train.py",
+        "        merges.append((tokens[left], tokens[right]))",
+        "        merges.append((tokens[left].decode('latin-1'), tokens[right].decode('latin-1')))",
+    ),
+    edit(
+        "vocab_ids_from_one",
+        "numbers vocab ids from 1",
+        [f"{TRAIN}[minimum_vocab]"],
+        "train.py",
+        "    vocab = {i: s.encode(\"utf-8\") for i, s in enumerate(special_tokens)}",
+        "    vocab = {i + 1: s.encode(\"utf-8\") for i, s in enumerate(special_tokens)}",
+    ),
+    # --- encoding -----------------------------------------------------------------------------------------------
+    edit(
+        "encode_leftmost_pair_first",
+        "merges the leftmost mergeable pair first instead of the lowest-ranked one",
+        [f"{PARITY}::test_matches_tiktoken[o200k_base-english]", f"{TOK}::test_encode_exact_ids[english]"],
+        "tokenizer.py",
+        "                if found is not None and (best is None or found[0] < best[0]):",
+        "                if found is not None and best is None:",
+    ),
+    edit(
+        "specials_in_given_order",
+        "matches special tokens in the order given, so a shorter one wins over an overlapping longer one",
+        [f"{SPECIAL}::test_overlapping_specials_longest_wins"],
+        "pretokenize.py",
+        "    specials = sorted(set(special_tokens), key=len, reverse=True)",
+        "    specials = list(dict.fromkeys(special_tokens))",
+    ),
+    edit(
+        "special_missing_not_added",
+        "ignores special tokens that are not already in the vocab",
+        [f"{SPECIAL}::test_special_missing_from_vocab_is_appended"],
+        "tokenizer.py",
+        "            if encoded not in token_to_id:\n",
+        "            if False:\n",
+    ),
+    edit(
+        "pattern_argument_ignored",
+        "always pre-tokenizes with the GPT-2 regex, ignoring the pattern it was given",
+        [f"{PARITY}::test_matches_tiktoken[o200k_base-english]", f"{ITER}::test_random_chunkings_o200k"],
+        "tokenizer.py",
+        "        self._pretoken = regex.compile(pattern or GPT2_PATTERN)",
+        "        self._pretoken = regex.compile(GPT2_PATTERN)",
+    ),
+    edit(
+        "cache_shared_by_all_tokenizers",
+        "keeps the pre-token cache in a class attribute, shared by tokenizers with different vocabs",
+        [f"{TOK}::test_tokenizers_do_not_share_state"],
+        "tokenizer.py",
+        "        self._cache: dict[str, list[int]] = {}",
+        "        self._cache = SHARED_CACHE",
+        ("tokenizer.py", "CACHE_LIMIT = 1 << 16", "CACHE_LIMIT = 1 << 16\nSHARED_CACHE: dict = {}"),
+    ),
+    # --- streaming ----------------------------------------------------------------------------------------------
+    edit(
+        "iterable_chunks_encoded_alone",
+        "encodes each chunk on its own, so a word or special token split across chunks is split in the output",
+        [f"{ITER}::test_every_split_point[specials]", f"{ITER}::test_one_character_chunks[contractions]"],
+        "tokenizer.py",
+        "            end = self._stable_prefix_end(buffer)\n",
+        "            end = len(buffer)\n",
+    ),
+    edit(
+        "iterable_holds_back_one_piece",
+        "holds back only the last pre-token, but \"we'l\" + \"l\" re-splits the last two",
+        [f"{ITER}::test_every_split_point[contractions]"],
+        "tokenizer.py",
+        "PIECES_HELD_BACK = 2",
+        "PIECES_HELD_BACK = 1",
+    ),
+    edit(
+        "iterable_ignores_partial_special",
+        "does not hold back a chunk tail that could be the start of a special token",
+        [f"{ITER}::test_every_split_point[specials]"],
+        "tokenizer.py",
+        "                    cut = min(cut, len(buffer) - k)\n",
+        "                    pass\n",
+    ),
+    edit(
+        "iterable_joins_everything",
+        "joins the whole input before encoding: correct ids, but neither lazy nor bounded in memory",
+        [f"{ITER}::test_is_lazy"],
+        "tokenizer.py",
+        "        buffer, rescan_at = \"\", 0\n",
+        "        yield from self.encode(''.join(iterable))\n        return\n        buffer, rescan_at = \"\", 0\n",
+    ),
+    # --- decoding -----------------------------------------------------------------------------------------------
+    edit(
+        "decode_ignore_errors",
+        "decodes with errors='ignore', silently dropping invalid bytes instead of writing U+FFFD",
+        [f"{TOK}::test_decode_lone_continuation_byte_is_replacement_char"],
+        "tokenizer.py",
+        '.decode("utf-8", errors="replace")',
+        '.decode("utf-8", errors="ignore")',
+    ),
+    edit(
+        "decode_token_by_token",
+        "decodes each token separately and joins the strings, breaking characters split across tokens",
+        [f"{TOK}::test_roundtrip_short[cjk]", f"{TOK}::test_roundtrip_samples[multilingual]"],
+        "tokenizer.py",
+        '        return b"".join(vocab[i] for i in ids).decode("utf-8", errors="replace")',
+        '        return "".join(vocab[i].decode("utf-8", errors="replace") for i in ids)',
+    ),
+    edit(
+        "decode_strict",
+        "decodes strictly, raising UnicodeDecodeError on a token sequence that cuts a character",
+        [f"{TOK}::test_decode_lone_continuation_byte_is_replacement_char"],
+        "tokenizer.py",
+        '.decode("utf-8", errors="replace")',
+        '.decode("utf-8")',
+    ),
+]
+
+
+def by_name(name: str) -> Mutant:
+    for mutant in MUTANTS:
+        if mutant.name == name:
+            return mutant
+    raise KeyError(f"no mutant named {name!r}; see `uv run python -m staff.mutants list`")

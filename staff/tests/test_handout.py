@@ -1,0 +1,50 @@
+"""The handout as students get it: no staff files, and every graded test fails with the stub's pointer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from runpytest import run_suite
+
+from bpe_harness.encodings import unavailable_reason
+from staff.handout import export
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory):
+    out = tmp_path_factory.mktemp("handout")
+    files = export(out)
+    if not files:
+        pytest.fail("git tracks no files: commit before exporting the handout")
+    return out
+
+
+def test_handout_has_no_staff_material(handout):
+    assert not (handout / "staff").exists() and not (handout / ".ci").exists()
+    readme = (handout / "README.md").read_text(encoding="utf-8")
+    assert "## Staff" not in readme and "uv run pytest" in readme
+
+
+def test_every_graded_test_fails_on_the_stubs(handout, tmp_path):
+    proc, outcomes = run_suite(tmp_path, "--impl", "student", cwd=handout)
+    assert outcomes, f"no tests ran:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    environment_skips = {unavailable_reason("gpt2")} - {None}
+    wrong = []
+    for o in outcomes:
+        if o.status == "skipped" and any(reason in o.message for reason in environment_skips):
+            continue
+        pointed = "NotImplementedError" in o.message and "in cs336_basics/" in o.message
+        if o.status != "failed" or not pointed:
+            wrong.append(f"{o.test}: {o.status} {o.message.strip()[:200]}")
+    assert not wrong, f"{len(wrong)} of {len(outcomes)} graded tests did not fail with the stub's pointer:\n" + "\n".join(
+        wrong[:20]
+    )
+    assert "still to write" in proc.stdout
+
+
+def test_reference_is_not_in_the_handout(handout):
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--impl", "reference", "--co", "-q"]
+    proc = subprocess.run(cmd, cwd=handout, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 4 and "staff-only" in proc.stderr, proc.stderr

@@ -1,0 +1,56 @@
+"""Special tokens at encode time: one id each, longest match first, added to the vocab when missing."""
+
+from __future__ import annotations
+
+from conftest import EOT, read_sample
+
+from bpe_harness.compare import assert_ids_equal, assert_text_equal
+
+DOUBLE = EOT + EOT
+
+
+def _id_of(vocab, token: str) -> int:
+    return next(i for i, t in vocab.items() if t == token.encode())
+
+
+def test_special_token_is_one_id(tokenizers):
+    vocab, _ = tokenizers.own_vocab()
+    assert_ids_equal(tokenizers.own().encode(EOT), [_id_of(vocab, EOT)], EOT, vocab)
+
+
+def test_specials_at_start_end_and_adjacent(tokenizers):
+    text = read_sample("specials")
+    vocab, _ = tokenizers.own_vocab()
+    expected = tokenizers.own_expected().encode(text, allowed_special="all")
+    assert_ids_equal(tokenizers.own().encode(text), expected, text, vocab, "specials.txt")
+
+
+def test_overlapping_specials_longest_wins(tokenizers):
+    """Listed shortest first on purpose: the longest match must win wherever it fits."""
+    tok = tokenizers.own(special_tokens=(EOT, DOUBLE))
+    vocab, _ = tokenizers.own_vocab()
+    plain = tokenizers.own_expected(special_tokens=())
+    double_id = tok.encode(DOUBLE)
+    assert len(double_id) == 1, f"encode({DOUBLE!r}) gave {double_id}: overlapping specials must match longest-first"
+    text = "Hi" + DOUBLE + EOT + " there" + DOUBLE
+    expected = plain.encode("Hi") + double_id + [_id_of(vocab, EOT)] + plain.encode(" there") + double_id
+    assert_ids_equal(tok.encode(text), expected, text, vocab, "overlapping specials")
+
+
+def test_special_missing_from_vocab_is_appended(tokenizers):
+    new = "<|new_special|>"
+    tok = tokenizers.own(special_tokens=(EOT, new))
+    vocab, _ = tokenizers.own_vocab()
+    ids = tok.encode("A" + new + "B")
+    plain = tokenizers.own_expected(special_tokens=())
+    assert len(ids) == 3 and ids[0] == plain.encode("A")[0], f"expected 3 ids (A, {new}, B), got {ids}"
+    assert ids[1] not in vocab, f"{new} got id {ids[1]}, which the vocab already uses for {vocab[ids[1]]!r}"
+    assert_text_equal(tok.decode(ids), "A" + new + "B", "decode after appending a special")
+
+
+def test_without_specials_the_text_is_plain(tokenizers):
+    """A special token's text is only special when the tokenizer was given it."""
+    tok = tokenizers.own(special_tokens=())
+    vocab, _ = tokenizers.own_vocab()
+    text = "a" + EOT + "b"
+    assert_ids_equal(tok.encode(text), tokenizers.own_expected(special_tokens=()).encode_ordinary(text), text, vocab)

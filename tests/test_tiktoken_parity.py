@@ -1,0 +1,39 @@
+"""The same ids as tiktoken: on real vocabularies (each with its own regex and specials), and on your own merges."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import CORPORA, EOT, read_sample
+
+from bpe_harness.compare import GPT2_PATTERN, assert_ids_equal
+from bpe_harness.encodings import encoding_from_merges, get_encoding, unavailable_reason, vocab_and_merges
+
+SAMPLES = ["multilingual", "english", "whitespace", "code", "specials", "documents"]
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_matches_tiktoken(tokenizers, name, sample):
+    text, enc = read_sample(sample), get_encoding(name)
+    vocab, _, _ = vocab_and_merges(name)
+    expected = enc.encode(text, allowed_special="all")
+    assert_ids_equal(tokenizers.real(name).encode(text), expected, text, vocab, f"{name} on {sample}")
+
+
+def test_matches_tiktoken_gpt2(tokenizers):
+    reason = unavailable_reason("gpt2")
+    if reason:
+        pytest.skip(reason)
+    text, enc = read_sample("documents"), get_encoding("gpt2")
+    vocab, _, _ = vocab_and_merges("gpt2")
+    assert_ids_equal(tokenizers.real("gpt2").encode(text), enc.encode(text, allowed_special="all"), text, vocab, "gpt2")
+
+
+def test_own_training_matches_tiktoken(impl):
+    """Train on one corpus, encode held-out text: tiktoken built from your merges must give the same tokens."""
+    vocab, merges = impl.train(CORPORA / "tinystories_sample.txt", 1000, [EOT])
+    enc = encoding_from_merges("own", merges, GPT2_PATTERN, [EOT])
+    text = read_sample("held_out")
+    got = [vocab[i] for i in impl.tokenizer(vocab, merges, [EOT]).encode(text)]
+    expected = [enc.decode_single_token_bytes(t) for t in enc.encode(text, allowed_special="all")]
+    assert_ids_equal(got, expected, text, None, "tokens (as bytes) of held-out text")

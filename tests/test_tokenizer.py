@@ -1,0 +1,59 @@
+"""Encoding and decoding with the vocab trained on tinystories_sample: round trips and exact ids."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import read_sample
+
+from bpe_harness.compare import assert_ids_equal, assert_text_equal
+from bpe_harness.encodings import get_encoding
+
+ROUND_TRIPS = {
+    "empty": "",
+    "single_ascii": "s",
+    "single_emoji": "🙂",
+    "zwj_family": "👨‍👩‍👧‍👦",
+    "cjk": "你好，世界。こんにちは、世界。안녕하세요",
+    "rtl": "שלום עולם مرحبا بالعالم 123",
+    "combining": "e\u0301 a\u0300\u0323 Tiê\u0301ng Việt",
+}
+
+
+@pytest.mark.parametrize("text", ROUND_TRIPS.values(), ids=ROUND_TRIPS.keys())
+def test_roundtrip_short(tokenizers, text):
+    tok = tokenizers.own()
+    assert_text_equal(tok.decode(tok.encode(text)), text, "decode(encode(text))")
+
+
+@pytest.mark.parametrize("sample", ["multilingual", "english", "whitespace", "code", "specials", "documents"])
+def test_roundtrip_samples(tokenizers, sample):
+    tok, text = tokenizers.own(), read_sample(sample)
+    assert_text_equal(tok.decode(tok.encode(text)), text, f"decode(encode({sample}))")
+
+
+@pytest.mark.parametrize("sample", ["english", "multilingual", "whitespace", "documents"])
+def test_encode_exact_ids(tokenizers, sample):
+    tok, text = tokenizers.own(), read_sample(sample)
+    vocab, _ = tokenizers.own_vocab()
+    expected = tokenizers.own_expected().encode(text, allowed_special="all")
+    assert_ids_equal(tok.encode(text), expected, text, vocab, sample)
+
+
+def test_decode_lone_continuation_byte_is_replacement_char(tokenizers):
+    tok = tokenizers.own()
+    vocab, _ = tokenizers.own_vocab()
+    [continuation] = [i for i, t in vocab.items() if t == b"\x80"]
+    [first_of_two] = [i for i, t in vocab.items() if t == b"\xc3"]
+    assert_text_equal(tok.decode([continuation]), "\ufffd", "decode([id of b'\\x80'])")
+    assert_text_equal(tok.decode(tok.encode("a") + [first_of_two]), "a\ufffd", "decode of a cut-off 2-byte character")
+
+
+def test_tokenizers_do_not_share_state(tokenizers):
+    """Two tokenizers with different vocabs, used in turn, each keep their own answers (no class-level cache)."""
+    text = read_sample("english")
+    own_vocab, _ = tokenizers.own_vocab()
+    own, cl100k = tokenizers.own(), tokenizers.real("cl100k_base")
+    own_ids, cl100k_ids = tokenizers.own_expected().encode(text), get_encoding("cl100k_base").encode(text)
+    for _ in range(2):
+        assert_ids_equal(own.encode(text), own_ids, text, own_vocab, "own vocab, after using another tokenizer")
+        assert_ids_equal(cl100k.encode(text), cl100k_ids, text, None, "cl100k_base, after using another tokenizer")
