@@ -30,11 +30,10 @@ def test_handout_has_no_staff_material(handout):
 def test_every_graded_test_fails_on_the_stubs(handout, tmp_path):
     proc, outcomes = run_suite(tmp_path, "--impl", "student", cwd=handout)
     assert outcomes, f"no tests ran:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
-    environment_skips = {unavailable_reason("gpt2")} - {None}
     wrong = []
     for o in outcomes:
-        if o.status == "skipped" and any(reason in o.message for reason in environment_skips):
-            continue
+        if o.status == "skipped" and "gpt2 needs" in o.message and unavailable_reason("gpt2"):
+            continue  # the only environment skip: gpt2's vocabulary cannot be had offline
         pointed = "NotImplementedError" in o.message and "in cs336_basics/" in o.message
         if o.status != "failed" or not pointed:
             wrong.append(f"{o.test}: {o.status} {o.message.strip()[:200]}")
