@@ -15,14 +15,15 @@ def _id_of(vocab, token: str) -> int:
 
 def test_special_token_is_one_id(tokenizers):
     vocab, _ = tokenizers.own_vocab()
-    assert_ids_equal(tokenizers.own().encode(EOT), [_id_of(vocab, EOT)], EOT, vocab)
+    assert_ids_equal(tokenizers.own().encode(EOT), [_id_of(vocab, EOT)], EOT, vocab, "a special token is one id")
 
 
 def test_specials_at_start_end_and_adjacent(tokenizers):
     text = read_sample("specials")
     vocab, _ = tokenizers.own_vocab()
     expected = tokenizers.own_expected().encode(text, allowed_special="all")
-    assert_ids_equal(tokenizers.own().encode(text), expected, text, vocab, "specials.txt")
+    rule = "specials.txt: each special token is one id, also first, last, and next to another special"
+    assert_ids_equal(tokenizers.own().encode(text), expected, text, vocab, rule)
 
 
 def test_overlapping_specials_longest_wins(tokenizers):
@@ -34,7 +35,7 @@ def test_overlapping_specials_longest_wins(tokenizers):
     assert len(double_id) == 1, f"encode({DOUBLE!r}) gave {double_id}: overlapping specials must match longest-first"
     text = "Hi" + DOUBLE + EOT + " there" + DOUBLE
     expected = plain.encode("Hi") + double_id + [_id_of(vocab, EOT)] + plain.encode(" there") + double_id
-    assert_ids_equal(tok.encode(text), expected, text, vocab, "overlapping specials")
+    assert_ids_equal(tok.encode(text), expected, text, vocab, "overlapping specials: the longest match wins")
 
 
 def test_special_missing_from_vocab_is_appended(tokenizers):
@@ -53,4 +54,6 @@ def test_without_specials_the_text_is_plain(tokenizers):
     tok = tokenizers.own(special_tokens=())
     vocab, _ = tokenizers.own_vocab()
     text = "a" + EOT + "b"
-    assert_ids_equal(tok.encode(text), tokenizers.own_expected(special_tokens=()).encode_ordinary(text), text, vocab)
+    expected = tokenizers.own_expected(special_tokens=()).encode_ordinary(text)
+    rule = "no special tokens were given, so '<|endoftext|>' is ordinary text"
+    assert_ids_equal(tok.encode(text), expected, text, vocab, rule)

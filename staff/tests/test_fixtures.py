@@ -19,7 +19,7 @@ def test_fixture_corpora_match_their_builders():
 
 def test_snapshots_match_a_fresh_reference_run(tmp_path):
     fresh = tmp_path / "snapshots"
-    proc, outcomes = run_suite(
+    proc, _ = run_suite(
         tmp_path, "tests/test_train_bpe.py", "--impl", "reference", "--snapshot-update", f"--snapshot-dir={fresh}"
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
