@@ -30,7 +30,7 @@ def first_divergence(a: Sequence, b: Sequence) -> int | None:
 
 def corpus_word_counts(path: Path, special_tokens: Sequence[str]) -> Counter[bytes]:
     """Pre-token counts of a corpus, specials removed: the statistics BPE training starts from."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = Path(path).read_bytes().decode("utf-8")  # exact text: no newline translation
     if special_tokens:
         splitter = "|".join(regex.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
         segments = regex.split(splitter, text)

@@ -13,7 +13,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -176,6 +176,34 @@ class CheckedTokenizer:
 class Implementation:
     label: str
     module: ModuleType
+    value: str = "student"  # the raw --impl value, so a worker process can load the same implementation
+    _workers: object = field(default=None, repr=False, compare=False)
+
+    def isolated(self, fresh: bool = False):
+        """The implementation in a separate worker process, every call measured (time, memory) from this process.
+
+        Returns a `bpe_harness.worker.Isolated` handle. fresh=True: a worker of its own, stopped when the handle is
+        closed; otherwise the session's shared worker (replaced if it hangs or crashes).
+        """
+        from bpe_harness.worker import Isolated, WorkerPool
+
+        if self._workers is None:
+            self._workers = WorkerPool(self.worker_value())
+        return Isolated(self._workers, fresh)
+
+    def worker_value(self) -> str:
+        """--impl value for a worker started in the repository root: a file path is made absolute."""
+        file = getattr(self.module, "__file__", None)
+        if self.value not in ("student", "reference") and file and (
+            self.value.endswith(".py") or "/" in self.value or "\\" in self.value
+        ):
+            return str(Path(file).resolve())
+        return self.value
+
+    def close_workers(self) -> None:
+        """Stop every worker process this session started."""
+        if self._workers is not None:
+            self._workers.close()
 
     def train(self, input_path, vocab_size: int, special_tokens: list[str], **kwargs):
         __tracebackhide__ = True

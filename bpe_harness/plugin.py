@@ -28,6 +28,12 @@ def pytest_addoption(parser):
         help="staff: rewrite expected-output snapshots from the implementation under test (only with --impl reference)",
     )
     group.addoption("--snapshot-dir", default=str(DEFAULT_SNAPSHOTS), help="staff: where snapshots are read/written")
+    group.addoption(
+        "--limit-scale",
+        default=None,
+        help="multiply every time limit of tests/test_limits.py by this factor, for a slow or busy machine "
+        "(default: $CS336_LIMIT_SCALE, else 1). Memory budgets do not change.",
+    )
 
 
 def pytest_configure(config):
@@ -41,17 +47,40 @@ def pytest_configure(config):
             f"--snapshot-update writes the expected answers, so it only runs with --impl reference (got --impl {value}). "
             "Nothing was written."
         )
-    config._bpe_impl = Implementation(label, module)
+    config._bpe_impl = Implementation(label, module, value)
+    from bpe_harness.limits import parse_scale
+
+    try:
+        config._bpe_limit_scale = parse_scale(config.getoption("--limit-scale"))
+    except ValueError as e:
+        raise pytest.UsageError(str(e)) from None
+
+
+def pytest_unconfigure(config):
+    """Stop every worker process the session started (limit tests run the implementation in workers)."""
+    impl = getattr(config, "_bpe_impl", None)
+    if impl is not None:
+        impl.close_workers()
 
 
 def pytest_report_header(config):
-    return f"implementation under test: {config._bpe_impl.label}"
+    scale = getattr(config, "_bpe_limit_scale", 1.0)
+    return f"implementation under test: {config._bpe_impl.label}" + (f"; time limits x {scale:g}" if scale != 1 else "")
 
 
 @pytest.fixture(scope="session")
 def impl(pytestconfig) -> Implementation:
     """The implementation under test. The only way tests reach student (or reference, or outside) code."""
     return pytestconfig._bpe_impl
+
+
+@pytest.fixture(scope="session")
+def calibration(pytestconfig, impl):
+    """How fast this machine runs a fixed pure-Python workload (in a worker, best of 3): the unit of speed limits.
+    A `bpe_harness.limits.Calibration`."""
+    from bpe_harness.limits import calibrate
+
+    return calibrate(impl.isolated(), pytestconfig._bpe_limit_scale)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ DOUBLE = EOT + EOT
 TRICKY = {
     "specials": f"Hi{EOT} there{DOUBLE}x{EOT}",
     "whitespace": "a  b\t\t c \n\n\n  d   \r\n \u3000e  ",
+    "paragraphs": "One.\n\nTwo three four.\n\n\nFive six\n \nseven",
     "contractions": "we'll I'd they've it's don't DON'T we'",
     "digits_and_marks": "1234567 3.14 ,,,!!! ??",
     "unicode": "né\u0301 你好 👩‍💻👍🏽 שלום",

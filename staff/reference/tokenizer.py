@@ -12,6 +12,8 @@ from .pretokenize import GPT2_PATTERN, special_splitter, split_on_specials
 CACHE_LIMIT = 1 << 16  # pre-token -> ids entries kept before the cache is cleared (bounds memory on huge inputs)
 PIECES_HELD_BACK = 2  # trailing pre-tokens kept back while streaming: "we'l" + "l" re-splits the last two pieces
 STREAM_RESCAN_CHARS = 1 << 12  # a held-back tail longer than this is rescanned only once it has doubled
+_WHITESPACE = regex.compile(r"\s")
+NO_MERGE = (float("inf"), -1)  # the (rank, merged id) of a pair that no merge joins: after every real rank
 
 
 class Tokenizer:
@@ -58,25 +60,22 @@ class Tokenizer:
 
     def _merge_pretoken(self, piece: str) -> list[int]:
         ids = [self._byte_ids[b] for b in piece.encode("utf-8")]
-        ranks = self._merge_ranks
-        while len(ids) > 1:
-            best = None
-            for pair in zip(ids, ids[1:]):
-                found = ranks.get(pair)
-                if found is not None and (best is None or found[0] < best[0]):
-                    best, best_pair = found, pair
-            if best is None:
+        get = self._merge_ranks.get
+        # ranks[i]: (rank, merged id) of the pair ids[i], ids[i + 1], or NO_MERGE. Merging the lowest-ranked
+        # occurrence, leftmost first, one at a time, equals merging all occurrences of the best pair at once: a pair
+        # containing the new token always ranks after the merge that made it. min() and index() run in C.
+        ranks = [get(pair, NO_MERGE) for pair in zip(ids, ids[1:])]
+        while ranks:
+            best = min(ranks)
+            if best is NO_MERGE:
                 break
-            merged, (left, right) = best[1], best_pair
-            out, i, n = [], 0, len(ids)
-            while i < n:
-                if i + 1 < n and ids[i] == left and ids[i + 1] == right:
-                    out.append(merged)
-                    i += 2
-                else:
-                    out.append(ids[i])
-                    i += 1
-            ids = out
+            i = ranks.index(best)
+            ids[i : i + 2] = [best[1]]
+            del ranks[i]
+            if i > 0:
+                ranks[i - 1] = get((ids[i - 1], ids[i]), NO_MERGE)
+            if i < len(ranks):
+                ranks[i] = get((ids[i], ids[i + 1]), NO_MERGE)
         return ids
 
     def _encode_plain(self, text: str, out: list[int]) -> None:
@@ -120,9 +119,12 @@ class Tokenizer:
         if plain_start == cut:
             return cut
         starts = [m.start() for m in self._pretoken.finditer(buffer, plain_start, cut)]
-        if len(starts) <= PIECES_HELD_BACK:
-            return plain_start
-        return starts[-PIECES_HELD_BACK]
+        # Cut at the start of a piece, holding back the last PIECES_HELD_BACK, and never right after whitespace: a
+        # whitespace run splits by what follows it (".\n\n{" is ".", "\n", "\n", "{" but ".\n\n" alone is ".", "\n\n").
+        for start in reversed(starts[1 : len(starts) - PIECES_HELD_BACK + 1]):
+            if not _WHITESPACE.match(buffer, start - 1):
+                return start
+        return plain_start
 
     def encode_iterable(self, iterable: Iterable[str]) -> Iterator[int]:
         buffer, rescan_at = "", 0

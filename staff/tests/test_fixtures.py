@@ -46,7 +46,7 @@ def test_tie_fixtures_catch_wrong_tie_breaks(wrong):
     """Each wrong tie-break changes the merges of at least one tie fixture; the required one matches the reference."""
     caught = []
     for path in sorted(FIXTURES.glob("ties_*.txt")):
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
         _, reference = train_bpe(path, 256 + 1 + 10, [EOT])
         assert naive_merges(text, 10, [EOT]) == reference
         if naive_merges(text, 10, [EOT], WRONG_TIE_BREAKS[wrong]) != reference:
@@ -59,5 +59,5 @@ def test_reference_matches_naive_trainer_on_real_fixtures():
         path = FIXTURES / name
         specials = [EOT, "<|user|>", "<|assistant|>", "<|pad|>"]
         _, reference = train_bpe(path, 256 + len(specials) + merges, specials)
-        assert reference == naive_merges(path.read_text(encoding="utf-8"), merges, specials), name
+        assert reference == naive_merges(path.read_bytes().decode("utf-8"), merges, specials), name
 

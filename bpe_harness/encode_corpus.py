@@ -1,0 +1,305 @@
+"""Tokenize a corpus file into a numpy .npy of token ids, in parallel, with bounded memory.
+
+    uv run python -m bpe_harness.encode_corpus CORPUS OUT.npy --vocab VOCAB.json --merges MERGES.json \\
+        [--special-token '<|endoftext|>'] [--impl student|reference|PATH.py] [--workers N] [--force]
+
+VOCAB.json is {id: hex of the token's bytes}, MERGES.json is [[hex, hex], ...] (what the reference's
+`save_vocab_and_merges` writes). The tokenizer comes from `get_tokenizer(vocab, merges, special_tokens)` of the
+implementation named by --impl (default: yours, tests/adapters.py).
+
+How: the file is cut into chunks of about --chunk-mb MB, each starting at a special token. Special tokens are hard
+boundaries, so encoding the chunks one by one and concatenating gives exactly `encode(whole text)`. Worker processes
+encode chunks (each reads its own byte range); the parent writes their ids to OUT in file order as they arrive, so
+neither the text nor the ids are ever held whole. The ids are uint16 when every id fits (vocab <= 65536 entries),
+else uint32. Without special tokens (or with none in the file) there is nothing to cut at: the file is streamed
+through `encode_iterable` in one process instead.
+
+Text is read exactly as stored (no newline translation): `open(CORPUS, encoding="utf-8", newline="")`.
+Load the result with `numpy.load(OUT, mmap_mode="r")`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from bpe_harness.impl import ImplError, load_adapters
+
+DEFAULT_CHUNK_BYTES = 4 << 20
+_HEADER_BYTES = 128  # an .npy version 1.0 header for a 1-d array is 128 bytes for any length below 10**60
+
+
+# --- tokenizer ------------------------------------------------------------------------------------------------
+
+
+def load_vocab_and_merges(vocab_path, merges_path) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+    with open(vocab_path, encoding="utf-8") as f:
+        vocab = {int(i): bytes.fromhex(h) for i, h in json.load(f).items()}
+    with open(merges_path, encoding="utf-8") as f:
+        merges = [(bytes.fromhex(a), bytes.fromhex(b)) for a, b in json.load(f)]
+    return vocab, merges
+
+
+def build_tokenizer(impl: str, vocab_path, merges_path, special_tokens: list[str]):
+    _, module = load_adapters(impl)
+    vocab, merges = load_vocab_and_merges(vocab_path, merges_path)
+    return module.get_tokenizer(vocab, merges, list(special_tokens) or None)
+
+
+def id_dtype(vocab_path, special_tokens: list[str]) -> np.dtype:
+    """uint16 if every id (specials appended to the vocab included) fits, else uint32."""
+    with open(vocab_path, encoding="utf-8") as f:
+        largest = max((int(i) for i in json.load(f)), default=-1) + len(special_tokens)
+    return np.dtype(np.uint16) if largest < 1 << 16 else np.dtype(np.uint32)
+
+
+# --- chunking -------------------------------------------------------------------------------------------------
+
+
+def special_token_chunks(path, special_tokens: list[str], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[tuple[int, int]]:
+    """(start, end) byte ranges covering the file; every start but the first is where a special token begins.
+
+    A cut is made only where no other special-token occurrence straddles it (with overlapping specials such as
+    "<|a|>" and "<|a|><|a|>", a cut inside the longer one would change which one matches). Reads a few blocks per
+    cut (bounded memory). One range for the whole file when there is no special token to cut at.
+    """
+    size = os.path.getsize(path)
+    needles = sorted({s.encode("utf-8") for s in special_tokens if s}, key=len, reverse=True)
+    if not needles or size <= chunk_bytes:
+        return [(0, size)]
+    longest = len(needles[0])
+    block_size = max(1 << 20, 4 * longest)
+    cuts = [0]
+    with open(path, "rb") as f:
+
+        def straddled(at: int) -> bool:
+            f.seek(max(at - longest + 1, 0))
+            window = f.read(2 * longest)
+            base = max(at - longest + 1, 0)
+            for n in needles:
+                i = window.find(n)
+                while 0 <= i:
+                    if base + i < at < base + i + len(n):
+                        return True
+                    i = window.find(n, i + 1)
+            return False
+
+        search_from = chunk_bytes
+        while search_from < size:
+            found, offset = None, search_from
+            while found is None and offset < size:
+                f.seek(offset)
+                block = f.read(block_size)
+                hits = sorted(offset + i for i in (block.find(n) for n in needles) if i >= 0)
+                for at in hits:
+                    if not straddled(at):
+                        found = at
+                        break
+                if found is None:  # next block overlaps this one so a token across the edge is still seen
+                    offset = (hits[-1] + 1) if hits else offset + max(len(block) - longest + 1, 1)
+            if found is None:
+                break
+            if found > cuts[-1]:
+                cuts.append(found)
+            search_from = found + chunk_bytes
+    return list(zip(cuts, cuts[1:] + [size]))
+
+
+# --- workers --------------------------------------------------------------------------------------------------
+
+_worker: dict = {}
+
+
+def _init_worker(impl, vocab_path, merges_path, special_tokens, corpus, dtype_str) -> None:
+    _worker["tokenizer"] = build_tokenizer(impl, vocab_path, merges_path, special_tokens)
+    _worker["corpus"] = corpus
+    _worker["dtype"] = np.dtype(dtype_str)
+
+
+def _encode_range(byte_range: tuple[int, int]) -> np.ndarray:
+    start, end = byte_range
+    with open(_worker["corpus"], "rb") as f:
+        f.seek(start)
+        text = f.read(end - start).decode("utf-8")
+    return _to_array(_worker["tokenizer"].encode(text), _worker["dtype"])
+
+
+def _to_array(ids, dtype: np.dtype) -> np.ndarray:
+    arr = np.asarray(ids, dtype=np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() > np.iinfo(dtype).max):
+        raise ValueError(f"token id {int(arr.max())} does not fit {dtype}")
+    return arr.astype(dtype)
+
+
+# --- output ---------------------------------------------------------------------------------------------------
+
+
+def _npy_header(count: int, dtype: np.dtype) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    npy_format.write_array_header_1_0(buf, {"descr": npy_format.dtype_to_descr(dtype), "fortran_order": False,
+                                            "shape": (count,)})
+    return buf.getvalue()
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled, self.started, self.last = total, enabled, time.monotonic(), 0.0
+
+    def update(self, done: int, ids: int, final: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.2 and not final):
+            return
+        self.last = now
+        elapsed = now - self.started
+        rate = done / elapsed / 1e6 if elapsed > 0 else 0.0
+        eta = (self.total - done) / (rate * 1e6) if rate > 0 else 0.0
+        sys.stderr.write(f"\rencode: {done / 1e6:9.1f} / {self.total / 1e6:.1f} MB "
+                         f"{100 * done / max(self.total, 1):5.1f}%  {rate:6.2f} MB/s  {ids:,} ids  ETA {eta:5.0f}s ")
+        if final:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def encode_file(
+    corpus,
+    out,
+    vocab_path,
+    merges_path,
+    special_tokens: list[str] = (),
+    impl: str = "student",
+    workers: int | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    force: bool = False,
+    progress: bool = False,
+) -> dict:
+    """Encode `corpus` into the .npy file `out`. Returns {"ids", "bytes", "seconds", "dtype", "workers", "chunks"}."""
+    corpus, out = os.fspath(corpus), Path(out)
+    special_tokens = list(dict.fromkeys(special_tokens))
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    workers = max(1, workers or os.cpu_count() or 1)
+    dtype = id_dtype(vocab_path, special_tokens)
+    size = os.path.getsize(corpus)
+    ranges = special_token_chunks(corpus, special_tokens, chunk_bytes)
+    started = time.monotonic()
+    bar = _Progress(size, progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    count = 0
+    try:
+        with open(tmp, "wb") as f:
+            f.write(b"\0" * _HEADER_BYTES)  # placeholder; the real header needs the final count
+            if len(ranges) == 1 and size > chunk_bytes:
+                # nothing to cut at: stream the file through encode_iterable, one process, bounded memory
+                tokenizer = build_tokenizer(impl, vocab_path, merges_path, special_tokens)
+                read = [0]
+
+                def lines(text):
+                    for line in text:
+                        read[0] += len(line)  # characters, close enough to bytes for a progress bar
+                        yield line
+
+                with open(corpus, encoding="utf-8", newline="") as text:
+                    batch: list[int] = []
+                    for token_id in tokenizer.encode_iterable(lines(text)):
+                        batch.append(token_id)
+                        if len(batch) >= 1 << 20:
+                            f.write(_to_array(batch, dtype).tobytes())
+                            count += len(batch)
+                            batch.clear()
+                            bar.update(min(read[0], size), count)
+                    f.write(_to_array(batch, dtype).tobytes())
+                    count += len(batch)
+                workers = 1
+            else:
+                init = (impl, vocab_path, merges_path, special_tokens, corpus, dtype.str)
+                done = 0
+                if workers == 1 or len(ranges) == 1:
+                    workers = 1
+                    _init_worker(*init)
+                    results = map(_encode_range, ranges)
+                    for (start, end), arr in zip(ranges, results):
+                        f.write(arr.tobytes())
+                        count += arr.size
+                        done += end - start
+                        bar.update(done, count)
+                else:
+                    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
+                        pending: collections.deque = collections.deque()
+                        todo = iter(ranges)
+                        for r in todo:  # keep a bounded number of chunks in flight, write them in file order
+                            pending.append((r, pool.submit(_encode_range, r)))
+                            if len(pending) >= 2 * workers:
+                                (start, end), fut = pending.popleft()
+                                arr = fut.result()
+                                f.write(arr.tobytes())
+                                count += arr.size
+                                done += end - start
+                                bar.update(done, count)
+                        while pending:
+                            (start, end), fut = pending.popleft()
+                            arr = fut.result()
+                            f.write(arr.tobytes())
+                            count += arr.size
+                            done += end - start
+                            bar.update(done, count)
+            header = _npy_header(count, dtype)
+            if len(header) != _HEADER_BYTES:  # cannot happen for realistic counts; checked rather than assumed
+                raise RuntimeError(f"unexpected .npy header size {len(header)}")
+            f.seek(0)
+            f.write(header)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if progress:
+            sys.stderr.write("\n")
+        raise
+    bar.update(size, count, final=True)
+    seconds = time.monotonic() - started
+    return {"ids": count, "bytes": size, "seconds": seconds, "dtype": dtype.name, "workers": workers,
+            "chunks": len(ranges)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bpe_harness.encode_corpus", description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", help="UTF-8 text file")
+    parser.add_argument("out", help="output .npy file (uint16 ids when they fit, else uint32)")
+    parser.add_argument("--vocab", required=True, help="vocab JSON: {id: hex}")
+    parser.add_argument("--merges", required=True, help="merges JSON: [[hex, hex], ...]")
+    parser.add_argument("--special-token", action="append", default=[], dest="special_tokens",
+                        help="a special token (repeatable), e.g. '<|endoftext|>'; chunks are cut at them")
+    parser.add_argument("--impl", default="student", help="student (default), reference, PATH.py or a module")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    parser.add_argument("--chunk-mb", type=float, default=DEFAULT_CHUNK_BYTES / 2**20, help="chunk size in MiB")
+    parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be >= 1")
+    if os.path.exists(args.out) and not args.force:
+        print(f"error: {args.out} exists; pass --force to overwrite it (nothing was written)", file=sys.stderr)
+        return 1
+    try:
+        stats = encode_file(args.corpus, args.out, args.vocab, args.merges, args.special_tokens, args.impl,
+                            args.workers, int(args.chunk_mb * 2**20), args.force, progress=not args.quiet)
+    except ImplError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    mb_s = stats["bytes"] / stats["seconds"] / 1e6 if stats["seconds"] else float("inf")
+    print(json.dumps({**stats, "out": str(args.out), "mb_per_s": round(mb_s, 2)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,458 @@
+"""Speed and memory limits for the graded suite: measured outside the code under test, calibrated, and fair.
+
+Why this exists: upstream CS336's memory test cannot fail (its rlimit wraps a generator, so the limit is lifted before
+the first id is produced), works on Linux only, and its speed test is a fixed 1.5 s bar measured on one laptop. Here
+every limited call runs in a worker process (bpe_harness.worker) and is measured from the test process.
+
+Speed: what is measured. The call's CPU time (the worker plus its child processes), or its wall time when that is
+lower (a pool that uses several cores gets credit for it). CPU time barely moves when other programs share the
+machine. The unit is a calibration: a fixed pure-Python workload (`worker.calibration_workload`: dict counting over
+int pairs, list rebuilding) timed the same way in a worker at the start of the same session, best of
+CALIBRATION_RUNS. A limit is FACTOR x calibration x scale, so it means the same on a fast and a slow machine.
+A call gets two tries (the better counts) and is stopped after TIMEOUT_FACTOR x its limit, so a hung implementation
+fails that test instead of blocking the run. The factors, and why (measured on a 2-core Linux VM):
+  * training tinystories_sample.txt (257 KB) to vocab_size 1000 within 12 x calibration. The reference takes
+    ~0.5 x, a typical incremental trainer that takes max() over all pair counts each merge ~4 x; the lecture's
+    naive trainer (recount every pair after every merge) ~70 x. 12 leaves a correct incremental solution room to
+    spare and still fails the naive one by 6 x.
+  * encode() of documents.txt (97 KB) with the tinystories_sample vocab within 3 x calibration. The reference takes
+    ~0.25 x, a rank-based encoder without a cache ~0.8 x; looping over every merge for every pre-token ~9 x.
+`--limit-scale X` (or CS336_LIMIT_SCALE=X) multiplies every time limit and timeout, for a machine that is slow in
+ways the calibration does not capture. It does not change memory budgets.
+
+Memory: what is measured. Peak resident memory of the worker above its level just before the call, sampled from
+here every few ms and recorded by the OS in the worker (VmHWM on Linux, ru_maxrss on macOS); the larger counts.
+Child processes are not charged (each pays for its own interpreter). Memory limits are measured on Linux and macOS;
+elsewhere those tests are skipped with the reason. The budgets, and why:
+  * encode_iterable over a generated 16 MB file (`.cache/limits/`, built once from a seed: a 2 MB corpus written 8
+    times) within 10 MB. Holding the whole text (one str of ~64 MB: the file has emoji, so 4 bytes per character) or
+    all its ~5.6 M ids (a list, >= 44 MB) each takes more than 4 x the budget; the reference peaks at ~4 MB. The
+    repetition keeps the distinct pre-tokens at ~15 k, so a cache of them (bounded or not) stays small: the budget is
+    about never holding the text or the ids, not about caching. The ids must also be right: their sha256 is compared
+    with tiktoken's, computed (and cached) here; a mismatch shows the first wrong id and the text around it.
+  * training on a generated 8 MB ASCII file to vocab_size 300 within 60 MB. Keeping every pre-token occurrence
+    (~2 M of them, as str) takes ~120 MB; counting distinct pre-tokens, the reference peaks at ~21 MB (the whole
+    text, 8 MB, included) and a typical incremental trainer at ~28 MB.
+Memory tests have generous timeouts (they time nothing): the streaming one stops a stream that yields no ids for 100
+calibrations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bpe_harness import corpus
+from bpe_harness.encodings import DEFAULT_CACHE
+from bpe_harness.worker import (
+    BLOCK,
+    Call,
+    WorkerTimeout,
+    block_digest,
+    ids_bytes,
+    mb,
+    memory_unsupported_reason,
+)
+
+SCALE_OPTION, SCALE_ENV = "--limit-scale", "CS336_LIMIT_SCALE"
+CALIBRATION_RUNS = 3
+TIMEOUT_FACTOR = 3.0  # a limited call is stopped after this many times its limit
+ATTEMPTS = 2  # speed: the better of two runs counts (the second only when the first missed)
+CACHE = DEFAULT_CACHE / "limits"
+LOG_ENV = "CS336_LIMITS_LOG"  # staff: append one JSON line per limited call to this file (staff/stability.py reads it)
+
+__all__ = [
+    "ENCODING_SPEED", "STREAMING_MEMORY", "TRAINING_MEMORY", "TRAINING_SPEED",
+    "Calibration", "ExpectedStream", "GeneratedCorpus", "MemoryBudget", "SpeedLimit",
+    "assert_stream_equal", "calibrate", "memory_unsupported_reason", "parse_scale",
+]
+
+
+# --- calibration ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How fast this machine runs a fixed pure-Python workload, now: the unit every speed limit is expressed in."""
+
+    seconds: float  # best of `runs`
+    runs: tuple[float, ...]
+    scale: float = 1.0
+
+    def allowed(self, factor: float) -> float:
+        return factor * self.seconds * self.scale
+
+    def describe(self) -> str:
+        runs = ", ".join(f"{r:.3f}" for r in self.runs)
+        scale = f", {SCALE_OPTION} {self.scale:g}" if self.scale != 1 else ""
+        runs = f"best of {len(self.runs)}: {runs}{scale}"
+        return f"calibration {self.seconds:.3f} s (a fixed pure-Python workload, {runs})"
+
+
+def calibrate(isolated, scale: float = 1.0, runs: int = CALIBRATION_RUNS) -> Calibration:
+    """Time the calibration workload `runs` times in the worker behind `isolated`; the best run is the unit."""
+    times = tuple(isolated.calibrate(timeout=120 * scale).seconds for _ in range(runs))
+    _log(kind="calibration", seconds=min(times), runs=times)
+    return Calibration(min(times), times, scale)
+
+
+def _log(**record) -> None:
+    """Staff measurement log (CS336_LIMITS_LOG): one JSON object per line. Does nothing when the variable is unset."""
+    path = os.environ.get(LOG_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def parse_scale(option: str | None, environ=os.environ) -> float:
+    """The limit scale from --limit-scale, else CS336_LIMIT_SCALE, else 1. ValueError with a sentence if invalid."""
+    raw, source = (option, SCALE_OPTION) if option is not None else (environ.get(SCALE_ENV), SCALE_ENV)
+    if raw is None or raw == "":
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{source} must be a number such as 2 (got {raw!r})") from None
+    if not 0 < value < 1000:
+        raise ValueError(f"{source} must be a positive factor such as 2 (got {raw!r})")
+    return value
+
+
+# --- speed ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeedLimit:
+    what: str
+    factor: float  # the limit, in calibrations
+    reference: float  # what the reference takes, in calibrations (for the message)
+    hint: str
+
+    def run(self, calibration: Calibration, function: Callable[..., Call], *args, **kwargs) -> Call:
+        """function(*args, timeout=..., **kwargs) must take at most factor x calibration; the measured Call."""
+        __tracebackhide__ = True
+        allowed = calibration.allowed(self.factor)
+        best = None
+        for _ in range(ATTEMPTS):
+            try:
+                call = function(*args, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
+            except WorkerTimeout as e:
+                _log(kind="speed", what=self.what, timed_out=e.seconds, allowed=allowed,
+                     calibration=calibration.seconds)
+                raise AssertionError(self._timed_out(e, allowed, calibration)) from None
+            _log(kind="speed", what=self.what, seconds=call.seconds, cpu=call.cpu_s, wall=call.wall_s,
+                 allowed=allowed, calibration=calibration.seconds)
+            best = call if best is None or call.seconds < best.seconds else best
+            if best.seconds <= allowed:
+                return best
+        raise AssertionError(self._too_slow(best, allowed, calibration))
+
+    def _budget(self, allowed: float, calibration: Calibration) -> str:
+        return (
+            f"allowed {allowed:.2f} s = {self.factor:g} x {calibration.describe()}. "
+            f"For scale, the staff solution takes about {self.reference:g} x calibration."
+        )
+
+    def _too_slow(self, call: Call, allowed: float, calibration: Calibration) -> str:
+        return "\n".join([
+            (f"{self.what} took {call.seconds:.2f} s (CPU {call.cpu_s:.2f} s, wall {call.wall_s:.2f} s; "
+             f"best of {ATTEMPTS}), {call.seconds / allowed:.1f} x the limit"),
+            self._budget(allowed, calibration),
+            f"Hint: {self.hint}",
+            _SLOW_MACHINE,
+        ])
+
+    def _timed_out(self, error: WorkerTimeout, allowed: float, calibration: Calibration) -> str:
+        return "\n".join([
+            f"{self.what} did not finish within {error.seconds:.1f} s ({TIMEOUT_FACTOR:g} x its limit): stopped",
+            self._budget(allowed, calibration),
+            f"Hint: {self.hint}",
+            _SLOW_MACHINE,
+            _stderr_tail(error),
+        ]).rstrip()
+
+
+_SLOW_MACHINE = f"(If this machine is unusually slow, rerun with {SCALE_OPTION} 2 or {SCALE_ENV}=2.)"
+
+
+def _stderr_tail(error: Exception) -> str:
+    """What the stopped worker printed last, if anything (part of the worker's own message)."""
+    text = str(error)
+    return text[text.index("\n--- worker stderr") + 1 :] if "\n--- worker stderr" in text else ""
+
+TRAINING_SPEED = SpeedLimit(
+    what="training on tinystories_sample.txt (257 KB) to vocab_size 1000",
+    factor=12,
+    reference=0.5,
+    hint=(
+        "recounting all pairs after every merge is O(merges x corpus); count each distinct pre-token once (with its "
+        "frequency), keep the pair counts, and after a merge update only the pairs next to the merged one, in the "
+        "words that contain it (an index pair -> words helps). Pre-tokenize once, not once per merge."
+    ),
+)
+ENCODING_SPEED = SpeedLimit(
+    what="encode() of documents.txt (97 KB) with the tinystories_sample vocab (1000 tokens)",
+    factor=3,
+    reference=0.25,
+    hint=(
+        "looping over every merge for every pre-token is O(pre-tokens x merges); instead look up each adjacent "
+        "pair's rank in a dict and merge the lowest-ranked pair until none applies, and cache the ids of pre-tokens "
+        "you have already encoded (most words repeat)."
+    ),
+)
+
+
+# --- memory --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    what: str
+    budget: int  # bytes above the worker's level just before the call
+    reference: int  # what the reference peaks at (for the message)
+    timeout: float  # in calibrations; generous: it is there to stop a hung implementation, not to time a slow one
+    hint: str
+    stall: float | None = None  # in calibrations: stop a stream that yields nothing for this long
+
+    def run(self, calibration: Calibration, function: Callable[..., Call], *args, **kwargs) -> Call:
+        """function(*args, timeout=..., **kwargs), stopped only if it hangs; the measured Call."""
+        __tracebackhide__ = True
+        if self.stall is not None:
+            kwargs["stall"] = calibration.allowed(self.stall)
+        try:
+            return function(*args, timeout=calibration.allowed(self.timeout), **kwargs)
+        except WorkerTimeout as e:
+            _log(kind="memory", what=self.what, timed_out=e.seconds, budget=self.budget)
+            raise AssertionError(f"{e}\n(time allowed: {self.timeout:g} x {calibration.describe()}"
+                                 + (f"; without progress: {self.stall:g} x calibration)" if self.stall else ")")
+                                 + f"\nHint: {self.hint}") from None
+
+    def check(self, call: Call, scale_note: str) -> None:
+        """The call's peak (the larger of sampled and OS-recorded) is within the budget; else a message with both."""
+        __tracebackhide__ = True
+        _log(kind="memory", what=self.what, peak=call.peak_bytes, sampled=call.peak_sampled, os=call.peak_os,
+             budget=self.budget, seconds=call.seconds, wall=call.wall_s)
+        if call.peak_bytes <= self.budget:
+            return
+        raise AssertionError("\n".join([
+            (f"{self.what} used {mb(call.peak_bytes)} of memory above its level before the call "
+             f"({call.describe_memory()}); the budget is {mb(self.budget)}, "
+             f"{call.peak_bytes / self.budget:.1f} x over."),
+            f"For scale: {scale_note}; the staff solution peaks at about {mb(self.reference)}.",
+            f"Hint: {self.hint}",
+        ]))
+
+
+STREAMING_MEMORY = MemoryBudget(
+    what="encode_iterable(open(file)) over a 16 MB file",
+    budget=10_000_000,
+    reference=4_000_000,
+    # an encoder exactly at ENCODING_SPEED's limit needs ~165 x 3 calibrations for 16 MB (documents.txt is 97 KB):
+    # allow twice that; a stream that yields nothing for 100 calibrations (~20 s) is stopped sooner
+    timeout=2 * 165 * 3,
+    stall=100,
+    hint=(
+        "read the input a chunk at a time and yield ids as soon as they are final: never join the chunks, never "
+        "collect all the ids in a list, and keep any cache bounded. Only the text since the last safe cut point (a "
+        "few pre-tokens, or an unfinished special token) needs to stay in memory."
+    ),
+)
+TRAINING_MEMORY = MemoryBudget(
+    what="training on an 8 MB file to vocab_size 300",
+    budget=60_000_000,
+    reference=21_000_000,
+    timeout=150,  # the reference takes ~6 calibrations, a typical incremental trainer ~12, the naive one ~46
+    hint=(
+        "count pre-tokens as you find them (a Counter of distinct pre-tokens, updated segment by segment) instead of "
+        "first building a list of every occurrence; iterate with finditer, or findall over one document at a time."
+    ),
+)
+
+
+# --- generated inputs, cached in .cache/limits ---------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    """The file's text exactly (no newline translation), as encode_iterable sees it from open(newline="")."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+_CHECKED: set[str] = set()  # corpus keys whose file was verified in this process
+
+
+@dataclass(frozen=True)
+class GeneratedCorpus:
+    """A large corpus made by bpe_harness.corpus from a seed, written once to .cache/limits and reused.
+
+    With repeat=N the file is a generated corpus of size/N bytes written N times: as large as ever for whoever holds
+    all of it, with the distinct pre-tokens (and so any cache of them) of a size/N corpus."""
+
+    name: str
+    size: int
+    seed: int
+    style: str = "tinystories"
+    mixed: bool = True
+    repeat: int = 1
+
+    @property
+    def key(self) -> str:
+        version = getattr(corpus, "_GENERATOR_VERSION", 0)  # a new generator version means a new file
+        kind = "mixed" if self.mixed else "ascii"
+        return f"{self.name}-{self.style}-{kind}-seed{self.seed}-{self.size}x{self.repeat}-v{version}"
+
+    def _write(self, path: Path) -> None:
+        unit = path.with_name(f".{path.name}.unit{os.getpid()}")
+        try:
+            corpus.write_corpus(unit, self.size // self.repeat, self.seed, style=self.style, mixed=self.mixed)
+            data = unit.read_bytes()
+        finally:
+            unit.unlink(missing_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        with open(tmp, "wb") as f:
+            for _ in range(self.repeat):
+                f.write(data)
+        os.replace(tmp, path)
+
+    def path(self) -> Path:
+        """The corpus file, (re)generated if missing or not what was written (checked once per process)."""
+        path, meta = CACHE / f"{self.key}.txt", CACHE / f"{self.key}.json"
+        if self.key in _CHECKED and path.exists():
+            return path
+        info = _read_json(meta)
+        if not (path.exists() and info.get("sha256") and info.get("bytes") == path.stat().st_size
+                and _sha256_file(path) == info["sha256"]):
+            CACHE.mkdir(parents=True, exist_ok=True)
+            self._write(path)
+            _write_json(meta, {"bytes": path.stat().st_size, "sha256": _sha256_file(path)})
+        _CHECKED.add(self.key)
+        return path
+
+    def _cached(self, name: str, compute: Callable[[Path], dict]) -> dict:
+        """compute(path), remembered in the corpus's metadata file under `name`."""
+        path = self.path()
+        meta = CACHE / f"{self.key}.json"
+        info = _read_json(meta)
+        if name not in info:
+            info[name] = compute(path)
+            _write_json(meta, info)
+        return info[name]
+
+    def text_stats(self) -> dict:
+        """Sizes of the whole text held in memory: bytes, characters, and the str object's size."""
+        def compute(path: Path) -> dict:
+            text = _read_text(path)
+            return {"bytes": path.stat().st_size, "chars": len(text), "str_bytes": sys.getsizeof(text)}
+
+        return self._cached("text", compute)
+
+    def pretoken_stats(self, pattern: str, special_tokens: list[str]) -> dict:
+        """How many pre-token occurrences the corpus has, and what a list of all of them (as str) would take."""
+        def compute(path: Path) -> dict:
+            import regex
+
+            text = _read_text(path)
+            splitter = "|".join(regex.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
+            count = size = 0
+            for segment in regex.split(splitter, text) if special_tokens else [text]:
+                for piece in regex.findall(pattern, segment):
+                    count += 1
+                    size += sys.getsizeof(piece) + 8
+            return {"occurrences": count, "list_of_str_bytes": size}
+
+        key = "pretokens-" + hashlib.sha256(json.dumps([pattern, special_tokens]).encode()).hexdigest()[:12]
+        return self._cached(key, compute)
+
+
+@dataclass(frozen=True)
+class ExpectedStream:
+    """The ids a correct encode_iterable must produce for a corpus, as digests (computed here, with tiktoken)."""
+
+    count: int
+    sha256: str
+    head: list[int]
+    blocks: list[str]
+
+    @classmethod
+    def of(cls, source: GeneratedCorpus, encoding, special_tokens: list[str]) -> ExpectedStream:
+        ranks = sorted(encoding._mergeable_ranks.items(), key=lambda kv: kv[1])
+        fingerprint = hashlib.sha256(json.dumps(
+            [encoding._pat_str, sorted(encoding._special_tokens.items()), [[t.hex(), r] for t, r in ranks]]
+        ).encode()).hexdigest()[:16]
+
+        def compute(path: Path) -> dict:
+            ids = expected_ids(path, encoding, special_tokens)
+            data = ids_bytes(ids)
+            blocks = [block_digest(data[i : i + 4 * BLOCK]) for i in range(0, len(data), 4 * BLOCK)]
+            return {"count": len(ids), "sha256": hashlib.sha256(data).hexdigest(), "head": ids[:16], "blocks": blocks}
+
+        found = source._cached("expected-" + fingerprint, compute)
+        return cls(found["count"], found["sha256"], found["head"], found["blocks"])
+
+
+def expected_ids(path: Path, encoding, special_tokens: list[str]) -> list[int]:
+    """tiktoken's ids for the whole file (specials allowed): the ground truth encode_iterable is compared with."""
+    text = _read_text(path)
+    return encoding.encode(text, allowed_special=set(special_tokens))
+
+
+def assert_stream_equal(got, expected: ExpectedStream, path: Path, encoding, special_tokens, vocab) -> None:
+    """The streamed ids are the expected ones; otherwise say where the first wrong id is, in ids and in the text."""
+    __tracebackhide__ = True
+    if got.count == expected.count and got.sha256 == expected.sha256:
+        return
+    raise AssertionError(_stream_mismatch(got, expected, path, encoding, special_tokens, vocab))
+
+
+def _stream_mismatch(got, expected: ExpectedStream, path: Path, encoding, special_tokens, vocab) -> str:
+    from bpe_harness.compare import first_divergence
+
+    if got.first_bad is None:
+        return (f"encode_iterable produced {got.count:,} ids (sha256 {got.sha256[:16]}...), expected "
+                f"{expected.count:,} (sha256 {expected.sha256[:16]}...)")
+    block, actual = got.first_bad
+    ids = expected_ids(path, encoding, special_tokens)
+    start = block * BLOCK
+    wanted = ids[start : start + BLOCK]
+    i = first_divergence(actual, wanted)
+    i = 0 if i is None else i
+    lo = max(0, i - 3)
+    context = b"".join(vocab.get(t, b"") for t in wanted[max(0, i - 12) : i + 12]).decode("utf-8", "replace")
+
+    def show(seq):
+        return ", ".join(f"{'>>' if j == i else ''}{t} {vocab.get(t, b'?')!r}{'<<' if j == i else ''}"
+                         for j, t in enumerate(seq[lo : i + 4], lo))
+
+    return (
+        f"encode_iterable produced {got.count:,} ids, expected {expected.count:,} (tiktoken, same vocab); the first "
+        f"difference is at id #{start + i:,}, in this text: {context!r}\n"
+        f"  expected: ... {show(wanted)} ...\n  got:      ... {show(actual)} ...\n"
+        "Streaming must give exactly encode(''.join(chunks)): a cut between chunks must not change pre-tokenization "
+        "(a run of whitespace, for example, splits differently when text follows it)."
+    )

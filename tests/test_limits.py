@@ -1,0 +1,70 @@
+"""Speed and memory limits: your code runs in a separate worker process and is measured from the outside.
+
+Speed limits are multiples of a calibration (a fixed pure-Python workload timed on this machine in this run), so they
+mean the same on a fast and a slow computer. Memory is the worker's peak resident memory above its level just before
+the call. How the limits are set, and why: bpe_harness/limits.py. On a slow or busy machine: --limit-scale 2.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import CORPORA, EOT, OWN_VOCAB, read_sample
+
+from bpe_harness.compare import GPT2_PATTERN, assert_ids_equal, assert_merges_equal
+from bpe_harness.limits import (
+    ENCODING_SPEED,
+    STREAMING_MEMORY,
+    TRAINING_MEMORY,
+    TRAINING_SPEED,
+    ExpectedStream,
+    GeneratedCorpus,
+    assert_stream_equal,
+    memory_unsupported_reason,
+)
+from bpe_harness.worker import mb
+
+LARGE_TEXT = GeneratedCorpus("encode-iterable", size=16_000_000, seed=11, repeat=8)
+TRAINING_TEXT = GeneratedCorpus("train-memory", size=8_000_000, seed=21, mixed=False)
+needs_memory_measurement = pytest.mark.skipif(memory_unsupported_reason() is not None,
+                                              reason=str(memory_unsupported_reason()))
+
+
+def test_training_speed(impl, calibration, snapshots):
+    corpus = CORPORA / "tinystories_sample.txt"
+    with impl.isolated() as worker:
+        run = TRAINING_SPEED.run(calibration, worker.train, corpus, 1000, [EOT])
+    assert_merges_equal(run.value[1], snapshots.load_training(OWN_VOCAB).merges, corpus, [EOT])
+
+
+def test_encoding_speed(impl, calibration, tokenizers):
+    text = read_sample("documents")
+    with impl.isolated() as worker:
+        tok = worker.tokenizer(*tokenizers.own_vocab(), [EOT], timeout=calibration.allowed(20))
+        run = ENCODING_SPEED.run(calibration, tok.encode, text)
+    expected = tokenizers.own_expected().encode(text, allowed_special={EOT})
+    assert_ids_equal(run.value, expected, text, tokenizers.own_vocab()[0], "encode(documents.txt)")
+
+
+@needs_memory_measurement
+def test_encode_iterable_streams_in_bounded_memory(impl, calibration, tokenizers):
+    vocab, merges = tokenizers.own_vocab()
+    with impl.isolated(fresh=True) as worker:
+        tok = worker.tokenizer(vocab, merges, [EOT], timeout=calibration.allowed(20))
+        path, expected = LARGE_TEXT.path(), ExpectedStream.of(LARGE_TEXT, tokenizers.own_expected(), [EOT])
+        run = STREAMING_MEMORY.run(calibration, tok.encode_iterable_file, path, expected_blocks=expected.blocks)
+    size = LARGE_TEXT.text_stats()
+    STREAMING_MEMORY.check(run, f"the whole text as one str takes {mb(size['str_bytes'])} and its {expected.count:,} "
+                                f"ids as a list at least {mb(8 * expected.count)}")
+    assert_stream_equal(run.value, expected, path, tokenizers.own_expected(), [EOT], vocab)
+
+
+@needs_memory_measurement
+def test_training_in_bounded_memory(impl, calibration):
+    path = TRAINING_TEXT.path()
+    with impl.isolated(fresh=True) as worker:
+        run = TRAINING_MEMORY.run(calibration, worker.train, path, 300, [EOT])
+    occurrences = TRAINING_TEXT.pretoken_stats(GPT2_PATTERN, [EOT])
+    TRAINING_MEMORY.check(run, f"keeping each of its {occurrences['occurrences']:,} pre-token occurrences as a str "
+                               f"takes {mb(occurrences['list_of_str_bytes'])}, the text itself "
+                               f"{mb(TRAINING_TEXT.text_stats()['str_bytes'])}")
+    assert len(run.value[0]) == 300, f"vocab has {len(run.value[0])} entries; vocab_size=300 counts every entry"
