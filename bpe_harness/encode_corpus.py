@@ -133,6 +133,24 @@ def _encode_range(byte_range: tuple[int, int]) -> np.ndarray:
     return _to_array(_worker["tokenizer"].encode(text), _worker["dtype"])
 
 
+def _encoded_in_order(ranges, workers: int, init):
+    """(byte range, ids) for each range, in file order; with several workers, a bounded number in flight."""
+    if workers == 1:
+        _init_worker(*init)
+        yield from zip(ranges, map(_encode_range, ranges))
+        return
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
+        pending: collections.deque = collections.deque()
+        for r in ranges:
+            pending.append((r, pool.submit(_encode_range, r)))
+            if len(pending) >= 2 * workers:
+                done_range, future = pending.popleft()
+                yield done_range, future.result()
+        while pending:
+            done_range, future = pending.popleft()
+            yield done_range, future.result()
+
+
 def _to_array(ids, dtype: np.dtype) -> np.ndarray:
     arr = np.asarray(ids, dtype=np.int64)
     if arr.size and (arr.min() < 0 or arr.max() > np.iinfo(dtype).max):
@@ -224,36 +242,14 @@ def encode_file(
                 workers = 1
             else:
                 init = (impl, vocab_path, merges_path, special_tokens, corpus, dtype.str)
-                done = 0
                 if workers == 1 or len(ranges) == 1:
                     workers = 1
-                    _init_worker(*init)
-                    results = map(_encode_range, ranges)
-                    for (start, end), arr in zip(ranges, results):
-                        f.write(arr.tobytes())
-                        count += arr.size
-                        done += end - start
-                        bar.update(done, count)
-                else:
-                    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
-                        pending: collections.deque = collections.deque()
-                        todo = iter(ranges)
-                        for r in todo:  # keep a bounded number of chunks in flight, write them in file order
-                            pending.append((r, pool.submit(_encode_range, r)))
-                            if len(pending) >= 2 * workers:
-                                (start, end), fut = pending.popleft()
-                                arr = fut.result()
-                                f.write(arr.tobytes())
-                                count += arr.size
-                                done += end - start
-                                bar.update(done, count)
-                        while pending:
-                            (start, end), fut = pending.popleft()
-                            arr = fut.result()
-                            f.write(arr.tobytes())
-                            count += arr.size
-                            done += end - start
-                            bar.update(done, count)
+                done = 0
+                for (start, end), arr in _encoded_in_order(ranges, workers, init):
+                    f.write(arr.tobytes())
+                    count += arr.size
+                    done += end - start
+                    bar.update(done, count)
             header = _npy_header(count, dtype)
             if len(header) != _HEADER_BYTES:  # cannot happen for realistic counts; checked rather than assumed
                 raise RuntimeError(f"unexpected .npy header size {len(header)}")
