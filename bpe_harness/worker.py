@@ -570,18 +570,20 @@ class Worker:
 
     generation = itertools.count(1)
 
-    def __init__(self, impl_value: str):
+    def __init__(self, impl_value: str, sandbox=None):
         import psutil
 
         self.id = next(Worker.generation)
         env = dict(os.environ, CS336_WORKER_SYS_PATH=json.dumps([p for p in sys.path if p and os.path.isdir(p)]))
+        options = {"cwd": ROOT, "env": env}
+        if sandbox is not None:
+            options = sandbox.popen_kwargs(options)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bpe_harness.worker", "--impl", impl_value],
-            cwd=ROOT,
-            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            **options,
         )
         self.ps = psutil.Process(self.proc.pid)
         self.replies: queue.Queue = queue.Queue()
@@ -755,9 +757,10 @@ class WorkerPool:
     impl_value: str
     shared: Worker | None = None
     all: list[Worker] = field(default_factory=list)
+    sandbox: object = None
 
     def new(self) -> Worker:
-        worker = Worker(self.impl_value)
+        worker = Worker(self.impl_value, self.sandbox)
         self.all.append(worker)
         return worker
 

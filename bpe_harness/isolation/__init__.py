@@ -1,0 +1,25 @@
+"""The only door to student code: every call runs in a separate worker process, bounded in time and memory.
+
+    from bpe_harness.isolation import Client
+
+    with Client("reference") as impl:                       # or "student", a path to adapters.py, a dotted module
+        vocab, merges = impl.train(path, 1000, ["<|endoftext|>"])
+        print(impl.last.seconds, impl.last.peak_bytes)      # what the call cost, measured from outside
+        tok = impl.tokenizer(vocab, merges, ["<|endoftext|>"])
+        ids = tok.encode("Hello")
+        assert tok.decode(ids) == "Hello"
+        ids = tok.encode_iterable(["Hel", "lo"])            # a list of chunks, sent to the worker
+        summary = tok.encode_iterable_file(path)            # open(path) iterated in the worker; ids never cross
+
+Nothing on this side ever imports the implementation. Results come back type-checked; the implementation's own
+exceptions come back as the same builtin type with its traceback chained; a hang raises WorkerTimeout and a crash
+WorkerCrashed, and the next call starts a new worker.
+"""
+
+from bpe_harness.isolation.client import Call, Client, Progress, RemoteTokenizer, StreamSummary
+from bpe_harness.worker import RemoteError, WorkerCrashed, WorkerFailure, WorkerTimeout
+
+__all__ = [
+    "Call", "Client", "Progress", "RemoteError", "RemoteTokenizer", "StreamSummary",
+    "WorkerCrashed", "WorkerFailure", "WorkerTimeout",
+]
