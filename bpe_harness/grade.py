@@ -1,0 +1,478 @@
+"""The judge: grade a checkout the way Gradescope does, so what students see locally is what Gradescope shows.
+
+    uv run python -m bpe_harness.grade                    # grade this checkout on the public tests
+    uv run python -m bpe_harness.grade PATH [--out results.json] [--tests tests/test_tokenizer.py] [-k EXPR]
+
+Why this exists: graders that import student code in the process that decides the grade can be fooled (a
+`conftest.py`, a pytest hook, an `__eq__` that is always True, a fake results file). Here the grade is decided in a
+process that never runs student code:
+
+1. Stage: a fresh temporary copy of the kit (tests, fixtures, harness, pytest config) plus only the student-owned
+   files of the submission (`cs336_basics/**`, `tests/adapters.py`); anything else is ignored and listed.
+2. Judge: the kit's pytest suite runs in a child process with the grading plugin (bpe_harness.grading); every call
+   into the student's code goes to a sandboxed worker process (bpe_harness.isolation); the whole child is bounded
+   by an overall timeout and killed with everything it started.
+3. Verdicts: read from files the plugin wrote into a directory only this process can write, validated (types and
+   sizes); a test without a verdict (crash, timeout, missing output) scores 0 with the reason, never a pass.
+4. Report: a table on stdout, and a Gradescope results.json (written atomically, by this process only).
+
+The exit code says whether grading worked (0), not the score; 2 means the judge itself failed (the results still
+say why, with score 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_KIT = ("bpe_harness", "tests", "conftest.py", "pyproject.toml", "cs336_basics")
+PRIVATE_KIT = ("tests/snapshots", "staff")  # staged unreadable to the worker: expected answers, reference
+STUDENT_PACKAGE = "cs336_basics"
+STUDENT_ADAPTERS = "tests/adapters.py"
+SKIP_NAMES = ("__pycache__", ".pytest_cache", ".git", ".venv", ".cache")
+MAX_FILE_BYTES = 2 << 20  # one student file
+MAX_SUBMISSION_BYTES = 20 << 20  # all student files together
+MAX_VERDICTS_BYTES = 8 << 20  # verdicts.jsonl read at most this much
+DEFAULT_TIMEOUT = 540.0  # seconds for the whole judge (Gradescope stops everything at 600 s by default)
+UID_RANGE = range(61000, 65000)
+SPEED_TESTS = {"train_seconds": "test_training_speed", "encode_seconds": "test_encoding_speed"}
+MISSING_SPEED = 1e6  # leaderboard value when a speed figure is unavailable (no nulls allowed; sorts last)
+
+
+class SubmissionError(Exception):
+    """The submission cannot be read (not a directory or zip, unsafe zip, too large). The message says why."""
+
+
+# --- the submission ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Submission:
+    root: Path
+    files: list[str]  # student-owned files taken (posix paths relative to root)
+    ignored: list[str]  # other files present, not used
+    notes: list[str] = field(default_factory=list)
+
+
+def _student_owned(rel: str) -> bool:
+    return rel == STUDENT_ADAPTERS or rel.startswith(STUDENT_PACKAGE + "/")
+
+
+def _find_root(folder: Path) -> Path:
+    """The folder holding cs336_basics/ or tests/adapters.py: the submission itself or one level down (a zip of a
+    repository usually wraps it in one folder)."""
+    candidates = [folder, *sorted(p for p in folder.iterdir() if p.is_dir() and p.name not in SKIP_NAMES)]
+    for c in candidates:
+        if (c / STUDENT_PACKAGE).is_dir() or (c / STUDENT_ADAPTERS).is_file():
+            return c
+    return folder
+
+
+def _extract_zip(path: Path, into: Path) -> None:
+    """Extract regular files only, refusing absolute paths, '..', and oversized content."""
+    total = 0
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as e:
+        raise SubmissionError(f"{path} is not a valid zip file ({e})") from None
+    with archive:
+        for info in archive.infolist():
+            name = PurePosixPath(info.filename)
+            if info.is_dir():
+                continue
+            if name.is_absolute() or ".." in name.parts:
+                raise SubmissionError(f"{path}: unsafe path in zip: {info.filename!r}")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                continue  # symlinks are never followed
+            total += info.file_size
+            if total > 10 * MAX_SUBMISSION_BYTES:
+                raise SubmissionError(f"{path}: more than {10 * MAX_SUBMISSION_BYTES >> 20} MB uncompressed")
+            target = into / Path(*name.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+
+
+def read_submission(path: Path, scratch: Path) -> Submission:
+    """The student-owned files of a directory or .zip (extracted under `scratch`)."""
+    path = Path(path)
+    if path.is_file() and path.suffix == ".zip":
+        folder = scratch / "unzipped"
+        folder.mkdir()
+        _extract_zip(path, folder)
+    elif path.is_dir():
+        folder = path
+    else:
+        raise SubmissionError(f"{path}: expected a directory or a .zip of a student repository")
+    root = _find_root(folder)
+    taken, ignored, total, notes = [], [], 0, []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_NAMES)
+        for name in sorted(filenames):
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            if not _student_owned(rel) or full.is_symlink() or not full.is_file() or name.endswith(".pyc"):
+                ignored.append(rel)
+                continue
+            size = full.stat().st_size
+            if size > MAX_FILE_BYTES:
+                notes.append(f"{rel} ignored: {size >> 10} KB is over the {MAX_FILE_BYTES >> 20} MB per-file limit")
+                ignored.append(rel)
+                continue
+            total += size
+            if total > MAX_SUBMISSION_BYTES:
+                raise SubmissionError(f"student files exceed {MAX_SUBMISSION_BYTES >> 20} MB in total")
+            taken.append(rel)
+    if STUDENT_ADAPTERS not in taken:
+        notes.append(f"no {STUDENT_ADAPTERS} in the submission: the handout's is used")
+    return Submission(root, taken, ignored, notes)
+
+
+# --- the staged kit ------------------------------------------------------------------------------------------------
+
+
+def _kit_files(kit: Path, extra: tuple[str, ...]) -> list[str]:
+    files = []
+    for top in (*PUBLIC_KIT, *extra):
+        base = kit / top
+        if base.is_file():
+            files.append(top)
+        elif base.is_dir():
+            for dirpath, dirnames, filenames in os.walk(base):
+                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_NAMES)
+                files += [(Path(dirpath) / f).relative_to(kit).as_posix() for f in sorted(filenames)
+                          if not f.endswith(".pyc")]
+    return files
+
+
+def kit_version(kit: Path = ROOT, extra: tuple[str, ...] = ()) -> str:
+    """The pyproject version plus a digest of every kit file the judge uses (the same kit gives the same id)."""
+    import tomllib
+
+    version = tomllib.loads((kit / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    digest = hashlib.sha256()
+    for rel in _kit_files(kit, extra):
+        if rel.startswith(STUDENT_PACKAGE + "/") or rel == STUDENT_ADAPTERS:
+            continue
+        digest.update(rel.encode() + b"\0" + (kit / rel).read_bytes() + b"\0")
+    return f"{version}+{digest.hexdigest()[:10]}"
+
+
+def stage(kit: Path, submission: Submission, into: Path, extra: tuple[str, ...] = ()) -> None:
+    """Copy the kit (with its handout stubs) into `into`, then the student's files over the stubs. Everything is
+    read-only; expected answers and staff files are readable by this user only."""
+    for rel in _kit_files(kit, extra):
+        target = into / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kit / rel, target)
+    for rel in submission.files:
+        target = into / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(submission.root / rel, target)
+    for dirpath, dirnames, filenames in os.walk(into):
+        for name in filenames:
+            os.chmod(Path(dirpath) / name, 0o444)
+        os.chmod(dirpath, 0o555)
+    for private in PRIVATE_KIT:
+        if (into / private).exists():
+            os.chmod(into / private, 0o500)
+
+
+# --- the judge run -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class JudgeRun:
+    returncode: int | None
+    timed_out: bool
+    seconds: float
+    log_tail: str
+    leftovers: int = 0  # processes still running after the judge, killed
+
+
+def _free_uid() -> int:
+    """A uid no live process uses (one per judge, so its processes can be found and killed, and its process-count
+    limit is its own)."""
+    import psutil
+
+    used = set()
+    for p in psutil.process_iter(["uids"]):
+        with contextlib.suppress(Exception):
+            used |= {p.info["uids"].real, p.info["uids"].effective}
+    start = UID_RANGE.start + (os.getpid() * 7919 + time.monotonic_ns()) % len(UID_RANGE)
+    for k in range(len(UID_RANGE)):
+        uid = UID_RANGE.start + (start - UID_RANGE.start + k) % len(UID_RANGE)
+        if uid not in used:
+            return uid
+    raise RuntimeError("no free sandbox uid")
+
+
+def _kill_tree(pid: int) -> int:
+    """Kill a process, its process group and every descendant; how many were still alive."""
+    import psutil
+
+    try:
+        family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        family = []
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+    for p in family:
+        with contextlib.suppress(psutil.Error, OSError):
+            p.kill()
+    psutil.wait_procs(family, timeout=3)
+    return len(family)
+
+
+def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: float, env_extra: dict[str, str],
+              sandbox: bool = True) -> JudgeRun:
+    """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`."""
+    from bpe_harness.isolation.sandbox import Sandbox
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CS336_SANDBOX", "PYTHON"))}
+    env.update(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+               CS336_CACHE_DIR=os.environ.get("CS336_CACHE_DIR", str(ROOT / ".cache")), **env_extra)
+    box = None
+    if sandbox:
+        workdir = private.parent / "work"
+        uid = _free_uid() if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+        box = Sandbox(workdir=workdir, uid=uid)  # the grader's handle on the same uid, to kill what is left
+        env.update(CS336_SANDBOX="1", CS336_SANDBOX_DIR=str(workdir))
+        if uid is not None:
+            env["CS336_SANDBOX_UID"] = str(uid)
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "bpe_harness.grading",
+           f"--rootdir={staged}", "-c", str(staged / "pyproject.toml"), f"--grading-dir={private}",
+           "--impl", str(staged / STUDENT_ADAPTERS), "-q", "--tb=short", *pytest_args]
+    log_path = private / "pytest.log"
+    start = time.monotonic()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=staged, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        leftovers = _kill_tree(proc.pid) - (0 if timed_out else 1)
+        proc.wait()
+    if box is not None:
+        leftovers += box.kill_leftovers()
+        box.cleanup()
+    with open(log_path, "rb") as f:
+        f.seek(max(0, log_path.stat().st_size - 6000))
+        tail = f.read().decode("utf-8", "replace")
+    return JudgeRun(None if timed_out else proc.returncode, timed_out, time.monotonic() - start, tail,
+                    max(0, leftovers))
+
+
+# --- verdicts ------------------------------------------------------------------------------------------------------
+
+STATUSES = {"passed", "failed", "error", "skipped"}
+
+
+def _valid_manifest(path: Path) -> list[dict] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, list) and all(
+        isinstance(t, dict) and isinstance(t.get("nodeid"), str) and len(t["nodeid"]) < 1000
+        and isinstance(t.get("points"), (int, float)) and math.isfinite(t["points"]) and 0 <= t["points"] <= 1000
+        and t.get("visibility") in ("visible", "hidden") for t in data)
+    return data if ok else None
+
+
+def _valid_verdicts(path: Path) -> dict[str, dict]:
+    """nodeid -> verdict; malformed lines are dropped (their tests then score 0 as 'no verdict')."""
+    verdicts: dict[str, dict] = {}
+    if not path.exists():
+        return verdicts
+    with open(path, "rb") as f:
+        data = f.read(MAX_VERDICTS_BYTES)
+    for line in data.splitlines():
+        try:
+            v = json.loads(line)
+        except ValueError:
+            continue
+        if not (isinstance(v, dict) and isinstance(v.get("nodeid"), str) and v.get("status") in STATUSES
+                and isinstance(v.get("reason"), str) and isinstance(v.get("output"), str)
+                and isinstance(v.get("duration"), (int, float)) and math.isfinite(v["duration"])):
+            continue
+        v = {"nodeid": v["nodeid"], "status": v["status"], "reason": v["reason"][:300], "output": v["output"][:4000],
+             "duration": max(0.0, float(v["duration"]))}
+        previous = verdicts.get(v["nodeid"])
+        if previous is None or previous["status"] == "passed":  # the first failure of a test wins
+            verdicts[v["nodeid"]] = v
+    return verdicts
+
+
+def _judge_failure_reason(run: JudgeRun) -> str:
+    if run.timed_out:
+        return f"the judge was stopped after {run.seconds:.0f} s (overall time limit): this test never finished"
+    last = [ln for ln in run.log_tail.strip().splitlines() if ln.strip()]
+    return f"the judge stopped (exit code {run.returncode}) before this test reported" + (
+        f": {last[-1][:200]}" if last else "")
+
+
+def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: JudgeRun, meta: dict) -> dict:
+    """Gradescope results.json from the validated judge outputs. No verdict => 0 points with the reason."""
+    tests = []
+    if manifest is None:
+        last = [ln for ln in run.log_tail.strip().splitlines() if ln.strip()]
+        tests.append({"name": "judge", "number": "0", "score": 0.0, "max_score": 0.0, "status": "failed",
+                      "output": "grading failed before any test ran: " + (
+                          "the judge timed out" if run.timed_out else f"exit code {run.returncode}")
+                      + "\n" + "\n".join(last[-15:]), "visibility": "visible", "reason": "grading failed"})
+    for i, t in enumerate(manifest or [], 1):
+        v = verdicts.get(t["nodeid"])
+        if v is None:
+            status, reason, output, score, duration = "failed", _judge_failure_reason(run), "", 0.0, 0.0
+        else:
+            status, reason, output, duration = v["status"], v["reason"], v["output"], v["duration"]
+            score = t["points"] if status == "passed" else 0.0
+        max_score = 0.0 if status == "skipped" else float(t["points"])
+        tests.append({"name": t["nodeid"], "number": str(i), "score": float(score), "max_score": max_score,
+                      "status": "passed" if status == "passed" else "failed",
+                      "output": (f"{status}: {reason}\n\n{output}" if reason or output else status).strip(),
+                      "visibility": t["visibility"], "reason": reason, "outcome": status,
+                      "execution_time": round(duration, 3)})
+    score = sum(t["score"] for t in tests)
+    total = sum(t["max_score"] for t in tests)
+    speed = {name: next((round(t["execution_time"], 3) for t in tests
+                         if t["name"].endswith(test) and t.get("outcome") == "passed"), MISSING_SPEED)
+             for name, test in SPEED_TESTS.items()}
+    header = (f"kit {meta['kit_version']}, Python {meta['python']}; {score:g}/{total:g} points in "
+              f"{run.seconds:.1f} s")
+    if meta.get("ignored"):
+        header += f"\nignored (not student-owned): {', '.join(meta['ignored'][:30])}"
+    for note in meta.get("notes", []):
+        header += f"\nnote: {note}"
+    return {
+        "score": float(score),
+        "execution_time": round(run.seconds, 3),
+        "output": header,
+        "tests": tests,
+        "leaderboard": [{"name": "score", "value": float(score), "order": "desc"},
+                        *({"name": k, "value": v, "order": "asc"} for k, v in speed.items())],
+        "extra_data": {"kit_version": meta["kit_version"], "python": meta["python"], "max_score": float(total),
+                       "judge_exit": run.returncode, "judge_timed_out": run.timed_out,
+                       "leftover_processes_killed": run.leftovers},
+    }
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
+def format_table(results: dict) -> str:
+    """The readable report: test, points, status, one-line reason; then the total."""
+    rows = [(t["name"], f"{t['score']:g}/{t['max_score']:g}", t.get("outcome", t["status"]),
+             t.get("reason", "")[:90]) for t in results["tests"]]
+    width = min(88, max([len(r[0]) for r in rows] + [4]))
+    lines = [f"{'test':<{width}}  {'points':>7}  {'status':<7}  reason"]
+    for name, pts, status, reason in rows:
+        name = name if len(name) <= width else "..." + name[-(width - 3):]
+        lines.append(f"{name:<{width}}  {pts:>7}  {status:<7}  {reason}")
+    total = results["extra_data"]["max_score"]
+    lines.append(f"{'total':<{width}}  {results['score']:g}/{total:g}")
+    lines.append(results["output"].splitlines()[0])
+    return "\n".join(lines)
+
+
+# --- putting it together ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class GradeOptions:
+    tests: list[str] = field(default_factory=lambda: ["tests"])
+    keyword: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    extra_kit: tuple[str, ...] = ()  # staff: ("staff/__init__.py", "staff/reference", "staff/hidden")
+    env: dict[str, str] = field(default_factory=dict)
+    sandbox: bool = True
+
+
+def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: Path = ROOT) -> tuple[dict, int]:
+    """Grade one submission; (results, exit code). results.json is written to `out` even when grading fails."""
+    meta = {"python": platform.python_version(), "kit_version": kit_version(kit, options.extra_kit)}
+    scratch = Path(tempfile.mkdtemp(prefix="cs336-judge-"))
+    try:
+        os.chmod(scratch, 0o711)  # the worker may pass through to its own directory, list nothing
+        try:
+            submission = read_submission(Path(submission_path), scratch)
+        except SubmissionError as e:
+            run = JudgeRun(None, False, 0.0, str(e))
+            results = build_results(None, {}, run, meta)
+            results["tests"][0]["output"] = f"grading failed: {e}"
+            if out:
+                write_json_atomic(out, results)
+            return results, 2
+        meta.update(ignored=submission.ignored, notes=submission.notes)
+        staged, private = scratch / "kit", scratch / "private"
+        private.mkdir(mode=0o700)
+        stage(kit, submission, staged, options.extra_kit)
+        args = [*options.tests] + (["-k", options.keyword] if options.keyword else [])
+        run = run_judge(staged, private, args, timeout=options.timeout, env_extra=options.env,
+                        sandbox=options.sandbox)
+        manifest = _valid_manifest(private / "manifest.json")
+        results = build_results(manifest, _valid_verdicts(private / "verdicts.jsonl"), run, meta)
+        if out:
+            write_json_atomic(out, results)
+        return results, 0 if manifest is not None else 2
+    finally:
+        _remove_tree(scratch)
+
+
+def _remove_tree(path: Path) -> None:
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in dirnames:
+            with contextlib.suppress(OSError):
+                os.chmod(Path(dirpath) / d, 0o700)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("results.json"), help="where to write results.json")
+    parser.add_argument("--tests", action="append", default=None, metavar="PATH",
+                        help="grade only these test files or node ids (repeatable; default: all)")
+    parser.add_argument("-k", dest="keyword", default=None, help="grade only tests matching this pytest -k expression")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"seconds for the whole judge (default {DEFAULT_TIMEOUT:g})")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bpe_harness.grade", description=__doc__.splitlines()[0])
+    parser.add_argument("submission", nargs="?", type=Path, default=Path("."),
+                        help="a checkout (directory) or .zip; default: this checkout")
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    options = GradeOptions(tests=args.tests or ["tests"], keyword=args.keyword, timeout=args.timeout)
+    results, code = grade(args.submission, args.out, options)
+    print(format_table(results))
+    print(f"results written to {args.out}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""pytest plugin the judge loads (`-p bpe_harness.grading`): points per test, and verdicts written as they happen.
+
+Why this exists: the grade must not depend on anything the code under test can reach. This plugin runs in the
+trusted pytest process (which never imports student code) and writes, into a directory only the grader can write:
+
+* `manifest.json` after collection: every test's node id, points and visibility, so a test that never reports (the
+  run was killed) still shows up, scored 0;
+* `verdicts.jsonl`, one line per finished test, appended and flushed as each test ends, so verdicts of tests that
+  finished survive a judge that dies later.
+
+Points are declared next to the tests: `@pytest.mark.points(3)` on a test (each collected case of a parametrized
+test gets that many), or `pytest.param(..., marks=pytest.mark.points(2))` on one case. Unmarked tests are worth
+DEFAULT_POINTS. Tests under staff/hidden are hidden from students on Gradescope.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+DEFAULT_POINTS = 1.0
+REASON_CHARS = 300
+OUTPUT_CHARS = 4000
+_log = None  # verdicts.jsonl, open while the session runs
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grading", "judge (used by bpe_harness.grade)")
+    group.addoption("--grading-dir", default=None, help="directory for manifest.json and verdicts.jsonl")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n): points this test is worth when graded (default 1)")
+
+
+def test_points(item) -> float:
+    marker = item.get_closest_marker("points")
+    if marker is None:
+        return DEFAULT_POINTS
+    value = marker.args[0] if marker.args else marker.kwargs.get("n", DEFAULT_POINTS)
+    if not isinstance(value, (int, float)) or value < 0:
+        raise pytest.UsageError(f"{item.nodeid}: points must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _visibility(nodeid: str) -> str:
+    return "hidden" if nodeid.startswith("staff/hidden/") else "visible"
+
+
+def _out(config) -> Path | None:
+    folder = config.getoption("--grading-dir", None)
+    return Path(folder) if folder else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    folder = _out(config)
+    if folder is None:
+        return
+    manifest = [{"nodeid": it.nodeid, "points": test_points(it), "visibility": _visibility(it.nodeid)} for it in items]
+    tmp = folder / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest), encoding="utf-8")
+    os.replace(tmp, folder / "manifest.json")
+    global _log
+    _log = open(folder / "verdicts.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - closed in pytest_unconfigure
+
+
+def _reason(report) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2])
+    crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+    if crash is not None:
+        return crash.message
+    return str(report.longrepr or "")
+
+
+def pytest_runtest_logreport(report):
+    """One verdict per test: the first failure (setup, call or teardown) wins, else the call's outcome."""
+    if _log is None:
+        return
+    if report.when == "call" or report.failed or (report.when == "setup" and report.skipped):
+        status = "failed" if report.failed else ("skipped" if report.skipped else "passed")
+        if report.failed and report.when != "call":
+            status = "error"
+        reason = _reason(report).strip()
+        record = {"nodeid": report.nodeid, "when": report.when, "status": status,
+                  "reason": reason.splitlines()[0][:REASON_CHARS] if reason else "",
+                  "output": (report.longreprtext or "")[-OUTPUT_CHARS:] if report.failed else "",
+                  "duration": float(report.duration)}
+        _log.write(json.dumps(record) + "\n")
+        _log.flush()
+
+
+def pytest_unconfigure(config):
+    global _log
+    if _log is not None:
+        _log.close()
+        _log = None
