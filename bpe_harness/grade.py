@@ -70,7 +70,13 @@ class Submission:
     notes: list[str] = field(default_factory=list)
 
 
+NEVER_TAKEN = ("conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "sitecustomize.py",
+               "usercustomize.py")  # pytest configuration or interpreter hooks: the kit's own are used
+
+
 def _student_owned(rel: str) -> bool:
+    if PurePosixPath(rel).name in NEVER_TAKEN or rel.endswith(".pth"):
+        return False
     return rel == STUDENT_ADAPTERS or rel.startswith(STUDENT_PACKAGE + "/")
 
 

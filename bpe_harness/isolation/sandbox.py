@@ -11,8 +11,10 @@ subprocess.Popen arguments (the Client calls it for every worker it starts):
 * its own process group and session, so the grader can kill everything it started;
 * Linux as root: a new network namespace (no network at all), a private mount namespace in which directories that
   hide the interpreter from other users (e.g. /root, 0700) are replaced by an empty tmpfs showing only what Python
-  needs, then the switch to an unprivileged uid/gid of its own (default: 61000 + the grader's pid % 1000), so the
-  kit's files (owned by root, read-only to others) and the grader's private result directory are out of its reach;
+  needs, then the switch to an unprivileged uid/gid: each worker gets its own uid from the sandbox's block of
+  UIDS_PER_SANDBOX (so `reap(pid)` can kill exactly what one worker left behind, orphans included, and the process
+  limit is per worker), and the kit's files (owned by root, read-only to others) and the grader's private result
+  directory are out of its reach;
 * elsewhere (not root, macOS): limits and environment only; the README's per-platform table says what holds where.
 
 `sandbox_from_environment(os.environ)` builds one from CS336_SANDBOX=1 (and CS336_SANDBOX_UID, _DIR, _MEMORY_MB,
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import shutil
 import signal
@@ -42,6 +45,7 @@ DEFAULT_MEMORY_MB = 4096  # address space: the reference trains 8 MB in ~200 MB;
 DEFAULT_NPROC = 64  # processes of the sandbox user (a multiprocessing pool fits, a fork bomb does not)
 DEFAULT_FSIZE_MB = 64  # largest file the worker may write
 SANDBOX_UID_BASE = 61000
+UIDS_PER_SANDBOX = 32  # uids in one sandbox's block, used round-robin by its workers
 
 
 def _on_linux() -> bool:
@@ -78,7 +82,7 @@ class Sandbox:
     """Limits for the worker processes of one grading run. See the module docstring."""
 
     workdir: Path | None = None  # private working directory (created if None)
-    uid: int | None = None  # None: SANDBOX_UID_BASE + pid % 1000 when root, else no switch
+    uid: int | None = None  # first uid of the block; None: chosen from the pid when root; never when not root
     memory_mb: int = DEFAULT_MEMORY_MB
     nproc: int = DEFAULT_NPROC
     fsize_mb: int = DEFAULT_FSIZE_MB
@@ -88,16 +92,15 @@ class Sandbox:
     def __post_init__(self):
         self.is_root = hasattr(os, "geteuid") and os.geteuid() == 0
         if self.uid is None and self.is_root:
-            self.uid = SANDBOX_UID_BASE + os.getpid() % 1000
+            self.uid = SANDBOX_UID_BASE + UIDS_PER_SANDBOX * (os.getpid() % 100)
         if not self.is_root:
             self.uid = None
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="cs336-worker-"))
         self.workdir = Path(self.workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if self.uid is not None:
-            os.chown(self.workdir, self.uid, self.uid)
-        os.chmod(self.workdir, 0o700)
+        os.chmod(self.workdir, 0o711)
+        self._next = 0
         self._holders = self.workdir.parent / f".{self.workdir.name}-mounts"
         self._hidden = _hidden_ancestors(interpreter_paths()) if self.uid is not None and _on_linux() else {}
         self._libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if _on_linux() else None
@@ -107,15 +110,21 @@ class Sandbox:
     def popen_kwargs(self, options: dict) -> dict:
         """The worker's Popen keyword arguments with the sandbox applied (see the module docstring)."""
         options = dict(options)
+        uid = None if self.uid is None else self.uid + self._next % UIDS_PER_SANDBOX
+        self._next += 1
+        home = self.workdir / (str(uid) if uid is not None else f"w{self._next}")
+        home.mkdir(mode=0o700, exist_ok=True)
+        if uid is not None:
+            os.chown(home, uid, uid)
         env = dict(options.get("env") or os.environ)
         kit_root = str(options.get("cwd") or os.getcwd())
         clean = {k: env[k] for k in KEEP_ENV if k in env}
         clean.update({k: v for k, v in env.items() if k.startswith("CS336_")})
         clean["PYTHONPATH"] = os.pathsep.join(p for p in (kit_root, clean.get("PYTHONPATH")) if p)
-        clean.update(HOME=str(self.workdir), TMPDIR=str(self.workdir), PYTHONDONTWRITEBYTECODE="1",
+        clean.update(HOME=str(home), TMPDIR=str(home), PYTHONDONTWRITEBYTECODE="1",
                      PYTHONNOUSERSITE="1", **self.extra_env)
-        options.update(env=clean, cwd=str(self.workdir), start_new_session=True, preexec_fn=self._in_child,
-                       close_fds=True)
+        options.update(env=clean, cwd=str(home), start_new_session=True,
+                       preexec_fn=functools.partial(self._in_child, uid), close_fds=True)
         if self._hidden:
             self._holders.mkdir(exist_ok=True)
             for i, _ in enumerate(self._hidden_pairs()):
@@ -125,31 +134,49 @@ class Sandbox:
     def describe(self) -> dict:
         """What this sandbox enforces here (for reports)."""
         return {
-            "user": f"uid {self.uid}" if self.uid is not None else "same user (not root)",
+            "user": f"uids {self.uid}..{self.uid + UIDS_PER_SANDBOX - 1}" if self.uid is not None
+            else "same user (not root)",
             "network": "blocked (new network namespace)" if self.block_network and self.is_root and _on_linux()
             else "not blocked",
             "memory_mb": self.memory_mb, "max_file_mb": self.fsize_mb,
             "processes": self.nproc if self.uid is not None else "not limited (shared user)",
         }
 
-    def processes(self) -> list:
-        """Live processes running as the sandbox user (empty when there is no dedicated user)."""
+    def processes(self, uids=None) -> list:
+        """Live processes running as one of `uids` (default: the sandbox's whole block; empty without a block)."""
         import psutil
 
         if self.uid is None:
             return []
+        uids = set(uids) if uids is not None else set(range(self.uid, self.uid + UIDS_PER_SANDBOX))
         found = []
         for p in psutil.process_iter(["uids"]):
-            uids = p.info.get("uids")
-            if uids is not None and self.uid in (uids.real, uids.effective):
+            ids = p.info.get("uids")
+            if ids is not None and (ids.real in uids or ids.effective in uids):
                 found.append(p)
         return found
 
-    def kill_leftovers(self) -> int:
-        """Kill every process of the sandbox user (a grandchild left running, a fork bomb); how many were found."""
+    def reap(self, pid: int) -> int:
+        """Kill everything running as the uid of worker `pid`, the worker included: its children, a fork bomb,
+        orphaned grandchildren that hold its pipes open. Call it before waiting on the worker (a zombie still
+        shows its uid). Returns how many processes were killed; 0 when there is no dedicated uid."""
         import psutil
 
-        leftovers = self.processes()
+        if self.uid is None:
+            return 0
+        try:
+            uid = psutil.Process(pid).uids().real
+        except (psutil.Error, OSError):
+            return 0
+        if not self.uid <= uid < self.uid + UIDS_PER_SANDBOX:
+            return 0
+        return self.kill_leftovers({uid})
+
+    def kill_leftovers(self, uids=None) -> int:
+        """Kill every process of the sandbox's uids (a grandchild left running, a fork bomb); how many were found."""
+        import psutil
+
+        leftovers = self.processes(uids)
         for _ in range(20):  # a fork bomb may fork while we kill: repeat until none is left
             for p in leftovers:
                 try:
@@ -157,7 +184,7 @@ class Sandbox:
                 except (psutil.Error, OSError):
                     pass
             psutil.wait_procs(leftovers, timeout=1)
-            again = self.processes()
+            again = self.processes(uids)
             if not again:
                 break
             leftovers = again
@@ -174,7 +201,7 @@ class Sandbox:
     def _hidden_pairs(self) -> list[tuple[str, str]]:
         return [(d, c) for d in sorted(self._hidden) for c in sorted(self._hidden[d])]
 
-    def _in_child(self) -> None:
+    def _in_child(self, uid: int | None) -> None:
         """Runs in the forked child before exec: namespaces, limits, then drop to the sandbox user. Any failure
         raises, so Popen fails and the worker never runs unconfined."""
         import resource
@@ -187,14 +214,14 @@ class Sandbox:
                 self._reveal_interpreter()
         limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, self.fsize_mb << 20),
                   (resource.RLIMIT_AS, self.memory_mb << 20)]
-        if self.uid is not None:
+        if uid is not None:
             limits.append((resource.RLIMIT_NPROC, self.nproc))
         for which, value in limits:
             resource.setrlimit(which, (value, value))
-        if self.uid is not None:
+        if uid is not None:
             os.setgroups([])
-            os.setgid(self.uid)
-            os.setuid(self.uid)
+            os.setgid(uid)
+            os.setuid(uid)
 
     def _reveal_interpreter(self) -> None:
         """Replace each directory hiding the interpreter by a tmpfs holding only the needed children (bind mounts)."""

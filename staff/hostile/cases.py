@@ -1,0 +1,71 @@
+"""The hostile and broken submissions the grader must survive, each with the score and reason it must produce.
+
+Each case is a folder here holding only its hostile files; `materialize` lays them over a base checkout (the
+handout's stubs, or the reference copied in as cs336_basics so a case can be "hostile but correct"). Expected score
+is 0 or FULL (every point of the graded tests, whatever their markers say). `tests` is the subset graded, to keep
+the staff suite fast; `hang_everywhere` is graded on the whole public suite to prove a submission that hangs in every
+call is still fully graded well inside Gradescope's 10 minutes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FULL = "full"
+SPECIAL = ("tests/test_special_tokens.py",)
+TIMEOUT = r"did not finish|timed out|time limit|stopped after|no progress"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    expected: object  # 0 or FULL
+    reason: str  # regex the first failing test's reason (or output) must match; "" when nothing fails
+    base: str = "stubs"  # or "reference"
+    tests: tuple[str, ...] = SPECIAL
+
+
+CASES = [
+    Case("infinite_loop", 0, TIMEOUT),
+    Case("sleep_forever", 0, TIMEOUT),
+    Case("memory_bomb", 0, r"MemoryError|out of memory|SIGKILL|memory"),
+    Case("fork_bomb", 0, r"fork bomb stopped after"),
+    Case("segfault", 0, r"SIGSEGV"),
+    Case("os_exit", 0, r"exit(ed with)? code 0"),
+    Case("sys_exit", 0, r"SystemExit"),
+    Case("ignores_sigterm", 0, TIMEOUT),
+    Case("output_flood", FULL, "", base="reference"),
+    Case("fake_results", FULL, "", base="reference"),
+    Case("monkeypatch", 0, r"expected|differ|Error"),
+    Case("conftest_hook", 0, r"NotImplementedError"),
+    Case("eq_always_true", 0, r"expected|differ"),
+    Case("wrong_types", 0, r"expected"),
+    Case("reads_snapshots", 0, r"PermissionError|Permission denied", base="reference",
+         tests=("tests/test_train_bpe.py::test_training_matches_reference",)),
+    Case("import_error", 0, r"cannot be imported"),
+    Case("syntax_error", 0, r"SyntaxError"),
+    Case("missing_functions", 0, r"lacks|run_train_bpe|get_tokenizer"),
+    Case("grandchild", FULL, "", base="reference"),
+    Case("hang_everywhere", 0, TIMEOUT, tests=("tests",)),
+]
+
+
+def by_name(name: str) -> Case:
+    for case in CASES:
+        if case.name == name:
+            return case
+    raise KeyError(f"no hostile case {name!r}; known: {', '.join(c.name for c in CASES)}")
+
+
+def materialize(case: Case, into: Path) -> Path:
+    """A submission folder: the base checkout, then the case's own files over it."""
+    from staff.grade import reference_submission
+
+    into.mkdir(parents=True, exist_ok=True)
+    if case.base == "reference":
+        reference_submission(into)
+    shutil.copytree(HERE / case.name, into, dirs_exist_ok=True)
+    return into

@@ -1,0 +1,3 @@
+"""Broken: raises while being imported."""
+
+raise RuntimeError("this module cannot be imported")

@@ -1,0 +1,173 @@
+"""The worker sandbox on its own: what a worker can and cannot do, checked through a real Client.
+
+Each check runs a tiny adapters module in a sandboxed worker that reports what it saw (as the message of the
+exception it raises) or attacks (memory, fork, grandchild), and asserts the outcome from this side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from bpe_harness.isolation import Client, WorkerCrashed
+from bpe_harness.isolation.sandbox import Sandbox, sandbox_from_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+as_root_on_linux = pytest.mark.skipif(not (sys.platform.startswith("linux") and os.geteuid() == 0),
+                                      reason="uid switch and namespaces need root on Linux")
+
+PROBE = '''
+import json, os, socket
+def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
+    seen = {"uid": os.getuid(), "cwd": os.getcwd(), "home": os.environ.get("HOME"), "env": sorted(os.environ)}
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=2).close()
+        seen["network"] = "connected"
+    except OSError as e:
+        seen["network"] = type(e).__name__ + ": " + str(e)
+    seen["interfaces"] = [line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:]]
+    try:
+        with open(input_path, "a") as f:
+            f.write("tampered")
+        seen["kit_write"] = "written"
+    except OSError as e:
+        seen["kit_write"] = type(e).__name__
+    try:
+        open("/root/.bashrc").read()
+        seen["root_home"] = "read"
+    except OSError as e:
+        seen["root_home"] = type(e).__name__
+    raise ValueError(json.dumps(seen))
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+'''
+
+BOMBS = '''
+import os, time
+def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
+    if str(input_path).endswith("memory"):
+        hoard = []
+        while True:
+            hoard.append(bytearray(32 << 20))
+    if str(input_path).endswith("fork"):
+        n = 0
+        while n < 1000:
+            try:
+                pid = os.fork()
+            except OSError:
+                break
+            if pid == 0:
+                time.sleep(10**6)
+                os._exit(0)
+            n += 1
+        raise RuntimeError(f"forked {n}")
+    if str(input_path).endswith("grandchild"):
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(10**6)
+            os._exit(0)
+        return {}, []
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+'''
+
+
+@pytest.fixture
+def module_dir():
+    folder = Path(tempfile.mkdtemp(prefix="cs336-sandbox-test-"))
+    folder.chmod(0o755)
+    yield folder
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _adapters(folder: Path, name: str, source: str) -> str:
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    path.chmod(0o644)
+    return str(path)
+
+
+@as_root_on_linux
+def test_worker_is_another_user_without_network_or_write_access(module_dir):
+    kit_file = module_dir / "kit_file.txt"
+    kit_file.write_text("kit")
+    kit_file.chmod(0o644)
+    box = Sandbox(memory_mb=1024)
+    try:
+        with Client(_adapters(module_dir, "probe", PROBE), sandbox=box) as impl:
+            with pytest.raises(ValueError) as err:
+                impl.train(kit_file, 300, [], timeout=60)
+        seen = json.loads(str(err.value))
+    finally:
+        box.cleanup()
+    assert seen["uid"] == box.uid != 0
+    assert seen["cwd"] == seen["home"] == str(box.workdir / str(box.uid))
+    assert seen["network"] != "connected" and seen["interfaces"] == ["lo"], (seen["network"], seen["interfaces"])
+    assert seen["kit_write"] == "PermissionError" and kit_file.read_text() == "kit"
+    assert seen["root_home"] in ("PermissionError", "FileNotFoundError")
+    assert not [k for k in seen["env"] if k.startswith(("AWS", "GITHUB", "SSH", "UV_"))], seen["env"]
+
+
+def test_memory_bomb_stops_at_the_limit(module_dir):
+    box = Sandbox(memory_mb=600)
+    try:
+        start = time.monotonic()
+        with Client(_adapters(module_dir, "bombs", BOMBS), sandbox=box) as impl:
+            with pytest.raises((MemoryError, WorkerCrashed)):
+                impl.train("memory", 300, [], timeout=60)
+        assert time.monotonic() - start < 30
+    finally:
+        box.cleanup()
+
+
+@as_root_on_linux
+def test_fork_bomb_is_bounded_and_swept(module_dir):
+    box = Sandbox(nproc=16)
+    try:
+        with Client(_adapters(module_dir, "bombs", BOMBS), sandbox=box) as impl:
+            with pytest.raises(RuntimeError) as err:
+                impl.train("fork", 300, [], timeout=60)
+        forked = int(str(err.value).split()[-1])
+        assert 0 < forked < 16, str(err.value)
+        assert box.processes(), "the sleeping children should still be there before the sweep"
+    finally:
+        box.cleanup()
+    assert box.processes() == []
+
+
+@as_root_on_linux
+def test_orphaned_grandchild_is_swept(module_dir):
+    box = Sandbox()
+    try:
+        with Client(_adapters(module_dir, "bombs", BOMBS), sandbox=box) as impl:
+            impl.train("grandchild", 300, [], timeout=60)
+            time.sleep(0.3)
+            worker = impl._isolated.worker().proc.pid  # today's facade; the rebuilt Client calls reap itself
+            found = len([p for p in box.processes() if p.status() != "zombie"])
+            killed = box.reap(worker)  # before the Client closes the pipes the orphan holds open
+            assert found == killed == 2, f"{found} found, {killed} reaped: expected the worker and its orphan"
+    finally:
+        box.cleanup()
+    assert box.processes() == []
+
+
+def test_sandbox_from_environment(tmp_path):
+    assert sandbox_from_environment({}) is None
+    box = sandbox_from_environment({"CS336_SANDBOX": "1", "CS336_SANDBOX_DIR": str(tmp_path / "w"),
+                                    "CS336_SANDBOX_MEMORY_MB": "700", "CS336_SANDBOX_UID": "61999"})
+    assert box.memory_mb == 700 and box.workdir == tmp_path / "w"
+    assert box.uid == (61999 if os.geteuid() == 0 else None)
+    assert box.popen_kwargs({"cwd": "/kit", "env": {"SECRET": "x", "CS336_WORKER_SYS_PATH": "[]"}})["env"].keys() >= {
+        "CS336_WORKER_SYS_PATH", "HOME", "PYTHONPATH"}
+    with pytest.raises(ValueError, match="CS336_SANDBOX_NPROC"):
+        sandbox_from_environment({"CS336_SANDBOX": "1", "CS336_SANDBOX_NPROC": "many"})
