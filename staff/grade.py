@@ -7,8 +7,8 @@
 
 Why this exists: the same judge students run (bpe_harness.grade), with the staff-only parts added on top, so the
 two can never drift apart. Hidden tests (staff/hidden) are differential tests against the reference on corpora
-drawn from a secret seed, fresh per run unless --hidden-seed is given; the seed is printed here, never written
-into results.json.
+drawn from a secret seed: --hidden-seed, else $CS336_HIDDEN_SEED (the Gradescope zip fixes one at build time, so a
+regrade gives the same score), else fresh per run. The seed is printed here, never written into results.json.
 """
 
 from __future__ import annotations
@@ -186,8 +186,10 @@ VENV="${CS336_VENV:-/opt/cs336-venv}"
 export CS336_CACHE_DIR="${CS336_CACHE_DIR:-/opt/cs336-cache}"
 mkdir -p "$AG/results"
 cd "$AG/source"
+export CS336_HIDDEN_SEED="${CS336_HIDDEN_SEED:-@SEED@}"   # secret, fixed per zip: regrades give the same score
+# shellcheck disable=SC2086  # CS336_GRADE_ARGS: extra arguments for a local rehearsal (e.g. --tests PATH)
 "$VENV/bin/python" -m staff.grade "$AG/submission" --out "$AG/results/results.json" \
-    --timeout "${CS336_JUDGE_TIMEOUT:-540}"
+    --timeout "${CS336_JUDGE_TIMEOUT:-540}" ${CS336_GRADE_ARGS:-}
 code=$?
 if [ ! -s "$AG/results/results.json" ]; then   # the grader itself could not run: still never a pass
   printf '{"score": 0, "output": "The autograder failed to start (exit code %s); please contact the staff.", "tests": []}\n' "$code" \
@@ -206,7 +208,8 @@ def build_gradescope_zip(out: Path, force: bool = False) -> list[str]:
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     os.close(fd)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+        run = RUN_AUTOGRADER.replace("@SEED@", str(secrets.randbits(32)))
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", run)):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o100755 << 16
             z.writestr(info, text)
@@ -277,7 +280,11 @@ def main(argv=None) -> int:
         return handout_check(args.timeout)
     if args.self_test:
         return self_test(args.timeout)
-    seed = args.hidden_seed if args.hidden_seed is not None else secrets.randbits(32)
+    seed = args.hidden_seed
+    if seed is None and os.environ.get(HIDDEN_SEED_ENV):
+        seed = int(os.environ[HIDDEN_SEED_ENV])
+    if seed is None:
+        seed = secrets.randbits(32)
     options = staff_options(args.tests, args.keyword, args.timeout, seed, hidden=not args.no_hidden)
     if not args.no_hidden:
         print(f"hidden seed: {seed} (staff only; rerun with --hidden-seed {seed} to reproduce)")

@@ -1,0 +1,125 @@
+"""The judge end to end: results.json format, hostile submissions, batch resume, the Gradescope zip, determinism.
+
+Hostile cases run in parallel (most time is spent waiting for time limits); those that would run hostile code
+inside the judge's own pytest process are skipped until the per-call isolation rebuild lands (see
+staff/hostile/run.py: rebuild_landed).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bpe_harness.grade import GradeOptions, grade
+from staff.grade import batch, build_gradescope_zip, reference_submission, staff_options
+from staff.hostile.cases import CASES
+from staff.hostile.run import SAFE_BEFORE_REBUILD, leftovers, rebuild_landed, run_case
+
+ROOT = Path(__file__).resolve().parents[2]
+SUBSET = ["tests/test_special_tokens.py"]
+LANDED = rebuild_landed()
+RUNNABLE = [c for c in CASES if LANDED or c.name in SAFE_BEFORE_REBUILD]
+
+
+@pytest.fixture(scope="module")
+def hostile_outcomes():
+    import psutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = {o.case.name: o for o in pool.map(run_case, RUNNABLE)}
+    return outcomes, leftovers(before)
+
+
+@pytest.mark.parametrize("case", [c.name for c in CASES])
+def test_hostile_submission(hostile_outcomes, case):
+    if case not in hostile_outcomes[0]:
+        pytest.skip("runs hostile code in the judge's pytest process until the per-call isolation rebuild lands")
+    outcome = hostile_outcomes[0][case]
+    assert outcome.ok, f"{case}: " + "; ".join(outcome.problems)
+
+
+def test_no_process_left_behind(hostile_outcomes):
+    assert not hostile_outcomes[1], f"processes left running after grading: {[p.pid for p in hostile_outcomes[1]]}"
+
+
+def test_results_json_is_gradescope_shaped(tmp_path):
+    sub = reference_submission(tmp_path / "ref")
+    (sub / "notes.txt").write_text("not graded")
+    results, code = grade(sub, tmp_path / "results.json", GradeOptions(tests=SUBSET))
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert code == 0 and written["score"] == results["score"] == results["extra_data"]["max_score"] > 0
+    assert isinstance(written["execution_time"], float)
+    for t in written["tests"]:
+        assert {"name", "number", "score", "max_score", "status", "output", "visibility"} <= t.keys()
+        assert isinstance(t["score"], float) and isinstance(t["max_score"], float) and t["visibility"] == "visible"
+    assert written["leaderboard"] and all(e["value"] is not None for e in written["leaderboard"])
+    assert "notes.txt" in written["output"] and "Python" in written["output"] and "kit " in written["output"]
+
+
+def test_a_stub_submission_scores_zero_with_reasons(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    results, code = grade(empty, tmp_path / "results.json", GradeOptions(tests=SUBSET))
+    assert code == 0 and results["score"] == 0 and results["extra_data"]["max_score"] > 0
+    assert all("NotImplementedError" in t["reason"] for t in results["tests"])
+
+
+def test_same_submission_same_score(tmp_path):
+    sub = reference_submission(tmp_path / "ref")
+    (sub / "cs336_basics" / "pretokenize.py").write_text(
+        (sub / "cs336_basics" / "pretokenize.py").read_text().replace("regex.escape(s) for s", "s for s"))
+    options = staff_options(tests=[*SUBSET, "staff/hidden/test_hidden.py::test_hidden_training"], seed=7)
+    first, _ = grade(sub, None, options)
+    second, _ = grade(sub, None, options)
+    assert 0 < first["score"] < first["extra_data"]["max_score"]
+    assert [t["score"] for t in first["tests"]] == [t["score"] for t in second["tests"]]
+
+
+def test_batch_writes_gradebook_and_resumes(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    reference_submission(subs / "alice")
+    (subs / "bob").mkdir()
+    out = tmp_path / "grading"
+    options = GradeOptions(tests=SUBSET)
+    assert batch(subs, out, 2, options) == 0
+    rows = {r["submission"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) > 0 and float(rows["bob"]["score"]) == 0
+    assert "| score |" in (out / "summary.md").read_text()
+    capsys.readouterr()
+    batch(subs, out, 2, options)
+    assert "0 to grade, 2 already graded" in capsys.readouterr().out
+
+
+def test_gradescope_zip_runs_against_a_fake_autograder_tree(tmp_path):
+    zip_path = tmp_path / "autograder.zip"
+    build_gradescope_zip(zip_path)
+    with pytest.raises(SystemExit, match="--force"):
+        build_gradescope_zip(zip_path)
+    ag = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as z:
+        names = set(z.namelist())
+        assert {"setup.sh", "run_autograder", "pyproject.toml", "uv.lock", "staff/grade.py",
+                "staff/hidden/test_hidden.py", "staff/reference/train.py", "bpe_harness/grade.py"} <= names
+        assert not [n for n in names if n.startswith(("staff/tests", "staff/mutants", "staff/hostile", ".git"))]
+        assert (z.getinfo("run_autograder").external_attr >> 16) & 0o111
+        z.extractall(ag / "source")
+    os.chmod(ag / "source" / "run_autograder", 0o755)
+    reference_submission(ag / "submission")
+    env = dict(os.environ, CS336_AUTOGRADER_ROOT=str(ag), CS336_VENV=str(Path(sys.executable).parent.parent),
+               CS336_GRADE_ARGS="--tests tests/test_special_tokens.py --tests "
+                                "staff/hidden/test_hidden.py::test_hidden_training_without_specials")
+    proc = subprocess.run(["bash", str(ag / "source" / "run_autograder")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads((ag / "results" / "results.json").read_text())
+    hidden = [t for t in results["tests"] if t["visibility"] == "hidden"]
+    assert hidden and results["score"] == results["extra_data"]["max_score"] > 0, proc.stdout[-2000:]
