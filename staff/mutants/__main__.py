@@ -61,7 +61,10 @@ def cmd_check(args) -> int:
 
 def cmd_matrix(args) -> int:
     """Each mutant against the whole graded suite: which tests fail, per test file."""
-    results = _run_all(_selected(args.names), lambda m: ["tests"], args.jobs)
+    # the graded suite, plus any staff-only hidden test file a mutant declares
+    results = _run_all(_selected(args.names),
+                       lambda m: ["tests", *sorted({t.split("::")[0] for t in m.caught_by if t.startswith("staff/")})],
+                       args.jobs)
     files = sorted({t.split("::")[0].removeprefix("tests/test_").removesuffix(".py") for _, g in results for t in g.failed | g.passed})
     print(f"{'mutant':34} {'declared':9} " + " ".join(f"{f[:14]:>14}" for f in files))
     report, killed = [], 0

@@ -34,6 +34,11 @@ PARITY = "tests/test_tiktoken_parity.py"
 TOK = "tests/test_tokenizer.py"
 SPECIAL = "tests/test_special_tokens.py"
 LIMITS = "tests/test_limits.py"
+HIDDEN_TRAIN = "staff/hidden/test_hidden.py::test_hidden_training"  # staff-only randomized tests (secret seed)
+SPECIAL_LOOP = (
+    "    for segment, is_special in split_on_specials(text, special_splitter(special_tokens)):\n"
+    "        if not is_special:\n            counts.update"
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,103 @@ MUTANTS: list[Mutant] = [
         "pretokenize.py",
         'return regex.compile("|".join(regex.escape(s) for s in specials))',
         'return regex.compile("|".join(specials))',
+    ),
+    # --- special tokens in training: how students remove, replace or split on them before counting --------------
+    # The public corpora put specials between documents ("...end.\n<|endoftext|>\n"), where removing them with
+    # replace(s, "") changes nothing (it survives the public suite); the hidden tests glue specials between letters,
+    # digits, spaces and punctuation, where every one of these slips changes the merges.
+    edit(
+        "specials_removed_by_replace",
+        "removes specials with text.replace(special, ''), which glues the text on both sides into one pre-token",
+        [HIDDEN_TRAIN],
+        "train.py",
+        SPECIAL_LOOP,
+        "    for special in special_tokens:\n        text = text.replace(special, \"\")\n"
+        "    for segment, is_special in [(text, False)]:\n        if not is_special:\n            counts.update",
+    ),
+    edit(
+        "specials_replaced_by_space",
+        "replaces each special with a space before pre-tokenizing, which adds ' ' to the next word",
+        [f"{TRAIN}[multi_special]", HIDDEN_TRAIN],
+        "train.py",
+        SPECIAL_LOOP,
+        "    for special in special_tokens:\n        text = text.replace(special, \" \")\n"
+        "    for segment, is_special in [(text, False)]:\n        if not is_special:\n            counts.update",
+    ),
+    edit(
+        "specials_replaced_by_newline",
+        "replaces each special with a newline before pre-tokenizing, which merges into neighbouring whitespace runs",
+        [f"{TRAIN}[multi_special]", HIDDEN_TRAIN],
+        "train.py",
+        SPECIAL_LOOP,
+        "    for special in special_tokens:\n        text = text.replace(special, \"\\n\")\n"
+        "    for segment, is_special in [(text, False)]:\n        if not is_special:\n            counts.update",
+    ),
+    edit(
+        "split_on_first_special_only",
+        "splits the corpus on special_tokens[0] only, so any other special is trained on as text",
+        [f"{TRAIN}[multi_special]", HIDDEN_TRAIN],
+        "train.py",
+        SPECIAL_LOOP,
+        "    for segment, is_special in [(t, False) for t in text.split(special_tokens[0])] if special_tokens "
+        "else [(text, False)]:\n        if not is_special:\n            counts.update",
+    ),
+    edit(
+        "split_once_per_special",
+        "uses text.split(special, 1): only the first occurrence of each special is a boundary",
+        [HIDDEN_TRAIN, "tests/test_train_bpe.py::test_no_token_spans_a_special"],
+        "train.py",
+        SPECIAL_LOOP,
+        "    pieces = [text]\n    for special in special_tokens:\n"
+        "        pieces = [q for p in pieces for q in p.split(special, 1)]\n"
+        "    for segment, is_special in [(p, False) for p in pieces]:\n        if not is_special:\n            counts.update",
+    ),
+    edit(
+        "split_on_hardcoded_endoftext",
+        "splits on the literal '<|endoftext|>' whatever special tokens were given",
+        [f"{TRAIN}[multi_special]", HIDDEN_TRAIN],
+        "train.py",
+        SPECIAL_LOOP,
+        "    for segment, is_special in [(t, False) for t in text.split(\"<|endoftext|>\")]:\n"
+        "        if not is_special:\n            counts.update",
+    ),
+    edit(
+        "specials_excluded_after_pretokenizing",
+        "pre-tokenizes the whole text and drops pre-tokens equal to a special, but GPT-2's regex cuts "
+        "'<|endoftext|>' into '<|', 'endoftext', '|>', so none is dropped",
+        [f"{TRAIN}[multi_special]", "tests/test_train_bpe.py::test_no_token_spans_a_special", HIDDEN_TRAIN],
+        "train.py",
+        SPECIAL_LOOP + "(pretoken.findall(segment))",
+        "    for segment, is_special in [(text, False)]:\n        if not is_special:\n            counts.update"
+        "(t for t in pretoken.findall(segment) if t not in special_tokens)",
+    ),
+    edit(
+        "special_pieces_counted",
+        "splits with a capturing group (regex.split('(...)')) and counts every piece, the specials' own bytes too",
+        [f"{TRAIN}[multi_special]", "tests/test_train_bpe.py::test_no_token_spans_a_special", HIDDEN_TRAIN],
+        "train.py",
+        SPECIAL_LOOP,
+        "    for segment, is_special in split_on_specials(text, special_splitter(special_tokens)):\n"
+        "        if True:\n            counts.update",
+    ),
+    edit(
+        "segments_stripped",
+        "strips whitespace from each piece between specials (documents look cleaner), losing the spaces and "
+        "newlines next to every special",
+        [f"{TRAIN}[blank_lines]", HIDDEN_TRAIN],
+        "train.py",
+        SPECIAL_LOOP + "(pretoken.findall(segment))",
+        SPECIAL_LOOP + "(pretoken.findall(segment.strip()))",
+    ),
+    edit(
+        "split_per_line_then_special",
+        "splits the corpus into lines first, then each line on specials (whitespace runs across a line end break)",
+        [f"{TRAIN}[blank_lines]", HIDDEN_TRAIN],
+        "train.py",
+        SPECIAL_LOOP,
+        "    for segment, is_special in [(q, s) for line in text.splitlines(keepends=True)\n"
+        "                                for q, s in split_on_specials(line, special_splitter(special_tokens))]:\n"
+        "        if not is_special:\n            counts.update",
     ),
     # --- pre-tokenization ---------------------------------------------------------------------------------------
     edit(
