@@ -23,6 +23,9 @@ def handout(tmp_path_factory):
 
 def test_handout_has_no_staff_material(handout):
     assert not (handout / "staff").exists() and not (handout / ".ci").exists()
+    workflows = sorted(p.name for p in (handout / ".github" / "workflows").iterdir())
+    assert workflows == ["grade.yml"], f"only the students' grading workflow ships, found {workflows}"
+    assert (handout / "bpe_harness" / "grade.py").exists()
     readme = (handout / "README.md").read_text(encoding="utf-8")
     assert "## Staff" not in readme and "uv run pytest" in readme
 
