@@ -36,7 +36,7 @@ def test_hidden_training(impl, reference, corpus_dir, index):
     assert_vocab_matches(vocab, list(ref_vocab.values()), case.vocab_size)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(3)
 def test_hidden_training_without_specials(impl, reference, corpus_dir):
     case, path, (ref_vocab, ref_merges), (vocab, merges) = _train_both(impl, reference, corpus_dir, 99, False)
     assert_merges_equal(merges, ref_merges, path, case.specials)
