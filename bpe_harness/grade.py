@@ -463,8 +463,22 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tests", action="append", default=None, metavar="PATH",
                         help="grade only these test files or node ids (repeatable; default: all)")
     parser.add_argument("-k", dest="keyword", default=None, help="grade only tests matching this pytest -k expression")
+    parser.add_argument("--force", action="store_true", help="replace --out even if it is not an earlier results.json")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help=f"seconds for the whole judge (default {DEFAULT_TIMEOUT:g})")
+
+
+def check_out(parser: argparse.ArgumentParser, args) -> None:
+    """Refuse to replace an --out file that is not a results.json this grader wrote, unless --force."""
+    out = args.out
+    if out is None or not out.exists() or args.force:
+        return
+    try:
+        ours = "kit_version" in json.loads(out.read_text(encoding="utf-8")).get("extra_data", {})
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        parser.error(f"--out {out} exists and is not a results.json from this grader; pass --force to replace it")
 
 
 def main(argv=None) -> int:
@@ -473,6 +487,7 @@ def main(argv=None) -> int:
                         help="a checkout (directory) or .zip; default: this checkout")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
+    check_out(parser, args)
     options = GradeOptions(tests=args.tests or ["tests"], keyword=args.keyword, timeout=args.timeout)
     results, code = grade(args.submission, args.out, options)
     print(format_table(results))

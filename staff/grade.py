@@ -33,6 +33,7 @@ from bpe_harness.grade import (
     ROOT,
     GradeOptions,
     add_common_arguments,
+    check_out,
     format_table,
     grade,
     kit_version,
@@ -268,7 +269,6 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once with --batch")
     parser.add_argument("--out-dir", type=Path, default=None, help="--batch output folder (default DIR/../grading)")
     parser.add_argument("--gradescope-zip", type=Path, metavar="OUT.zip", help="build the Gradescope autograder zip")
-    parser.add_argument("--force", action="store_true", help="replace an existing --gradescope-zip output")
     parser.add_argument("--handout-check", action="store_true", help="bare handout scores 0, with reference full")
     parser.add_argument("--self-test", action="store_true", help="grade the reference: must be full marks")
     args = parser.parse_args(argv)
@@ -292,6 +292,7 @@ def main(argv=None) -> int:
         if not args.batch.is_dir():
             parser.error(f"--batch {args.batch}: not a directory")
         return batch(args.batch, args.out_dir or args.batch.parent / f"{args.batch.name}-grading", args.jobs, options)
+    check_out(parser, args)
     if args.submission is None:
         parser.error("give a SUBMISSION, or --batch DIR, --gradescope-zip OUT.zip, --handout-check, --self-test")
     results, code = grade(args.submission, args.out, options)

@@ -123,3 +123,35 @@ def test_gradescope_zip_runs_against_a_fake_autograder_tree(tmp_path):
     results = json.loads((ag / "results" / "results.json").read_text())
     hidden = [t for t in results["tests"] if t["visibility"] == "hidden"]
     assert hidden and results["score"] == results["extra_data"]["max_score"] > 0, proc.stdout[-2000:]
+
+
+def test_zip_submission_nested_folder_and_unsafe_paths(tmp_path):
+    import zipfile as zf
+
+    from bpe_harness.grade import SubmissionError, read_submission
+
+    good = tmp_path / "good.zip"
+    with zf.ZipFile(good, "w") as z:
+        z.writestr("repo-main/cs336_basics/tokenizer.py", "x = 1\n")
+        z.writestr("repo-main/tests/adapters.py", "y = 2\n")
+        z.writestr("repo-main/tests/conftest.py", "boom\n")
+        z.writestr("repo-main/cs336_basics/conftest.py", "boom\n")
+        z.writestr("repo-main/README.md", "hi\n")
+    (tmp_path / "s1").mkdir()
+    sub = read_submission(good, tmp_path / "s1")
+    assert sorted(sub.files) == ["cs336_basics/tokenizer.py", "tests/adapters.py"]
+    assert {"tests/conftest.py", "cs336_basics/conftest.py", "README.md"} <= set(sub.ignored)
+    bad = tmp_path / "bad.zip"
+    with zf.ZipFile(bad, "w") as z:
+        z.writestr("../../etc/evil.py", "x\n")
+    (tmp_path / "s2").mkdir()
+    with pytest.raises(SubmissionError, match="unsafe path"):
+        read_submission(bad, tmp_path / "s2")
+
+
+def test_out_file_not_ours_is_not_overwritten(tmp_path):
+    mine = tmp_path / "results.json"
+    mine.write_text('{"my": "notes"}')
+    proc = subprocess.run([sys.executable, "-m", "bpe_harness.grade", str(tmp_path), "--out", str(mine)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--force" in proc.stderr and mine.read_text() == '{"my": "notes"}'
