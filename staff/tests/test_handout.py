@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from runpytest import run_suite
+from staff.tests.runpytest import run_suite
 
 from bpe_harness.encodings import unavailable_reason
 from staff.handout import export
