@@ -125,7 +125,8 @@ async function update() {
   if (seq !== latest) return;
   if (!response.ok) { showError(result.error || `server error ${response.status}`); return; }
   render(result);
-  document.body.dataset.rendered = String(seq); // lets tests wait for a finished render
+  document.body.dataset.rendered = String(seq);
+  window.renderedText = text; // lets tests wait until the page shows the tokens of exactly this text
 }
 
 function schedule() {
