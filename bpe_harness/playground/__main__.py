@@ -12,6 +12,7 @@ as a banner in the page, which then uses the kit's snapshot vocab so that it sti
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
@@ -115,6 +116,7 @@ def main(argv=None) -> int:
         return 1
     print(f"implementation: {args.impl}; vocab: {playground.vocabulary.source}")
     print(f"Tokenizer playground: http://127.0.0.1:{server.server_port}/  (Ctrl-C to stop)", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops the workers too (via finally)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
