@@ -3,7 +3,7 @@
 API tests run servers in this process (port 0, loopback) around implementations written to tmp_path: a correct one
 (the reference), a deliberately wrong one, one that raises, one that hangs. The end-to-end test drives the page in
 the system's headless Chromium through selenium; it is skipped, saying why, where Chromium or chromedriver is not
-installed (CI installs both: see .ci/run).
+installed (CI installs both and sets CS336_REQUIRE_BROWSER=1, which turns that skip into a failure: see .ci/run).
 """
 
 from __future__ import annotations
@@ -301,6 +301,8 @@ def _chromium() -> tuple[str, str] | str:
 def browser():
     found = _chromium()
     if isinstance(found, str):
+        if os.environ.get("CS336_REQUIRE_BROWSER") == "1":  # CI sets it: there, a missing browser is a failure
+            pytest.fail(f"CS336_REQUIRE_BROWSER=1 but {found}")
         pytest.skip(found)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
