@@ -153,12 +153,13 @@ def split_specials(text: str, specials: Sequence[str]) -> list[tuple[str, bool]]
 class ImplRunner:
     """One implementation behind its worker: one call at a time, a timeout per call, a new worker after a failure."""
 
-    def __init__(self, impl: str, vocabulary: Vocabulary, timeout: float, build_timeout: float = 60.0):
+    def __init__(self, impl: str, vocabulary: Vocabulary, timeout: float, build_timeout: float = 30.0):
         self.impl, self.vocabulary, self.timeout, self.build_timeout = impl, vocabulary, timeout, build_timeout
         self.client = Client(impl)
         self.lock = threading.Lock()
         self.tokenizer = None
         self.label = impl
+        self.bytes_by_id = {i: t for t, i in vocabulary.ids_by_bytes().items()} | vocabulary.vocab
 
     def close(self) -> None:
         self.client.close()
@@ -205,10 +206,9 @@ class Playground:
     def __post_init__(self):
         v = self.vocabulary
         self.ids_by_bytes = v.ids_by_bytes()
-        self.bytes_by_id = {i: t for t, i in self.ids_by_bytes.items()}
-        self.bytes_by_id.update(v.vocab)
         self.expected = encoding_from_merges("playground-expected", v.merges, GPT2_PATTERN, [])
         self.runner = ImplRunner(self.impl, v, self.timeout)
+        self.bytes_by_id = self.runner.bytes_by_id
         self.reference_runner = None
         if self.reference and self.impl != "reference" and (ROOT / "staff" / "reference").is_dir():
             self.reference_runner = ImplRunner("reference", self.reference_vocabulary or v, self.timeout)
@@ -289,11 +289,9 @@ class Playground:
         columns = [impl_col, expected_col]
         if self.reference_runner:
             ref_ids, error, detail, seconds = self.reference_runner.encode(text)
-            ref_bytes = self.reference_runner.vocabulary.ids_by_bytes()
-            ref_by_id = {i: t for t, i in ref_bytes.items()} | self.reference_runner.vocabulary.vocab
             title = "reference" + (" (trained on the same corpus)" if self.reference_vocabulary else "")
             columns.append(column("reference", title, "reference", text_bytes, ref_ids,
-                                  None if ref_ids is None else self.rows_for_ids(ref_ids, ref_by_id),
+                                  None if ref_ids is None else self.rows_for_ids(ref_ids, self.reference_runner.bytes_by_id),
                                   error=error, detail=detail, seconds=seconds))
         for name in encodings:
             if name in REAL_ENCODINGS:

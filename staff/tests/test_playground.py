@@ -57,6 +57,20 @@ def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):
     return Misbehaving(vocab, merges, special_tokens, pattern=pattern)
 '''
 
+OUT_OF_VOCAB = '''
+from staff.reference.adapters import run_train_bpe  # noqa: F401
+from staff.reference.tokenizer import Tokenizer
+
+
+class Overflowing(Tokenizer):
+    def encode(self, text):
+        return super().encode(text) + [10**6]
+
+
+def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):
+    return Overflowing(vocab, merges, special_tokens, pattern=pattern)
+'''
+
 
 @contextmanager
 def serving(impl: str, timeout: float = 5.0, reference: bool = False, vocabulary=None):
@@ -153,6 +167,16 @@ def test_wrong_tokenizer_divergence_in_graded_suite_words(adapters_file):
     assert columns["impl"]["tokens"][position].get("first") and columns["expected"]["tokens"][position].get("first")
     assert all(not t.get("diverges") for t in columns["impl"]["tokens"][:position])
     assert columns["impl"]["tokens"][position]["diverges"]
+
+
+def test_ids_outside_the_vocab_are_flagged(adapters_file):
+    with serving(adapters_file(OUT_OF_VOCAB)) as server:
+        columns, result = tokenize(server, "a dog")
+    impl, expected = columns["impl"], columns["expected"]
+    assert impl["tokens"][-1]["unknown"] and impl["tokens"][-1]["id"] == 10**6
+    assert "ids not in the vocab: [1000000]" in impl["note"]
+    assert result["divergence"]["position"] == expected["count"]
+    assert f"({expected['count'] + 1} produced)" in result["divergence"]["message"]
 
 
 def test_empty_input(reference_server):
