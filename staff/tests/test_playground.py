@@ -387,3 +387,10 @@ def test_page_in_headless_chromium(browser, adapters_file, tmp_path):
         shutil.copyfile(shot, SCREENSHOT_COPY)
         print(f"screenshot: {shot} (copy: {SCREENSHOT_COPY})")
         assert shot.stat().st_size > 10_000
+
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        browser.execute_script("const box = document.querySelector('#text'); box.value = 'x'.repeat(arguments[0]);"
+                               "box.dispatchEvent(new Event('input'));", pg.MAX_BODY + 1)
+        WebDriverWait(browser, 10).until(lambda d: "too big" in d.find_element(By.ID, "status").text)
+        assert _rendered(browser, "impl"), "the last tokens stay on the page"
