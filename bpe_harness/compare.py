@@ -138,23 +138,33 @@ def _describe(ids: Sequence[int], lo: int, hi: int, mark: int, vocab: dict[int, 
     return prefix + ", ".join(out) + suffix
 
 
-def assert_ids_equal(actual, expected, text: str, vocab: dict[int, bytes] | None = None, what: str = "") -> None:
-    """Same ids; otherwise show where they first differ, in tokens and in the text."""
-    __tracebackhide__ = True
+def describe_ids_difference(
+    actual, expected, text: str, vocab: dict[int, bytes] | None = None, what: str = ""
+) -> str | None:
+    """None if the ids are equal; otherwise where they first differ, in tokens and in the text (the message
+    assert_ids_equal raises, also shown by the playground)."""
     i = first_divergence(actual, expected)
     if i is None:
-        return
+        return None
     lo, hi = max(0, i - SHOW), i + SHOW + 1
     where = ""
     if vocab is not None:
         offset = len(b"".join(vocab.get(t, b"") for t in expected[:i]).decode("utf-8", errors="replace"))
         where = f" (text offset ~{offset}: {text[max(0, offset - 30):offset]!r} | {text[offset:offset + 30]!r})"
-    raise AssertionError(
+    return (
         f"{what + ': ' if what else ''}token ids differ at position {i} of {len(expected)} expected "
         f"({len(actual)} produced){where}\n"
         f"  expected: {_describe(expected, lo, hi, i, vocab)}\n"
         f"  got:      {_describe(actual, lo, hi, i, vocab)}"
     )
+
+
+def assert_ids_equal(actual, expected, text: str, vocab: dict[int, bytes] | None = None, what: str = "") -> None:
+    """Same ids; otherwise show where they first differ, in tokens and in the text."""
+    __tracebackhide__ = True
+    message = describe_ids_difference(actual, expected, text, vocab, what)
+    if message is not None:
+        raise AssertionError(message)
 
 
 def assert_text_equal(actual: str, expected: str, what: str = "decode") -> None:
