@@ -33,20 +33,13 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from bpe_harness.impl import ImplError, load_adapters
+from bpe_harness.vocab_io import load_vocab_and_merges  # noqa: F401 - the one reader; re-exported for old callers
 
 DEFAULT_CHUNK_BYTES = 4 << 20
 _HEADER_BYTES = 128  # an .npy version 1.0 header for a 1-d array is 128 bytes for any length below 10**60
 
 
 # --- tokenizer ------------------------------------------------------------------------------------------------
-
-
-def load_vocab_and_merges(vocab_path, merges_path) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
-    with open(vocab_path, encoding="utf-8") as f:
-        vocab = {int(i): bytes.fromhex(h) for i, h in json.load(f).items()}
-    with open(merges_path, encoding="utf-8") as f:
-        merges = [(bytes.fromhex(a), bytes.fromhex(b)) for a, b in json.load(f)]
-    return vocab, merges
 
 
 def build_tokenizer(impl: str, vocab_path, merges_path, special_tokens: list[str]):
