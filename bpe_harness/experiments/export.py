@@ -173,3 +173,51 @@ def to_hf_tokenizer_json(vocab: Vocab, merges: Merges, special_tokens, pattern: 
     """Write a Hugging Face tokenizer.json (loadable with tokenizers.Tokenizer.from_file) to `path`."""
     data = hf_tokenizer_dict(vocab, merges, special_tokens, pattern)
     write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+
+
+def saved_special_tokens(directory) -> list[str]:
+    """The special tokens a `train` run used (from its report.json), else ["<|endoftext|>"]."""
+    report = Path(directory) / "report.json"
+    if report.exists():
+        return list(json.loads(report.read_text(encoding="utf-8")).get("special_tokens", []))
+    return ["<|endoftext|>"]
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("directory", help="a directory with vocab.json and merges.json (what `train` writes)")
+    parser.add_argument("--out", default=None, help="where to write the exports (default: the same directory)")
+    parser.add_argument("--special-token", action="append", dest="special_tokens", default=None,
+                        help="a special token (repeatable; default: those in report.json, else <|endoftext|>)")
+    parser.add_argument("--pattern", default=None, help="pre-tokenization regex (default: the GPT-2 pattern)")
+    parser.add_argument("--name", default=None, help="the tiktoken encoding's name (default: the directory name)")
+    parser.add_argument("--force", action="store_true", help="replace existing export files")
+
+
+def main(args) -> int:
+    from bpe_harness.experiments.inputs import ExperimentError, describe_os_error
+    from bpe_harness.vocab_io import VocabFormatError, load_vocab_and_merges
+
+    directory = Path(args.directory)
+    out = Path(args.out) if args.out else directory
+    for name in ("vocab.json", "merges.json"):
+        if not (directory / name).exists():
+            raise ExperimentError(f"{directory / name} does not exist; `train` writes it")
+    targets = [out / TIKTOKEN_RANKS, out / TIKTOKEN_META, out / HF_JSON]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not args.force:
+        raise ExperimentError(f"{', '.join(existing)} exist(s); pass --force to replace (nothing was changed)")
+    specials = args.special_tokens if args.special_tokens is not None else saved_special_tokens(directory)
+    try:
+        vocab, merges = load_vocab_and_merges(directory / "vocab.json", directory / "merges.json")
+        out.mkdir(parents=True, exist_ok=True)
+        write_tiktoken(vocab, merges, specials, args.pattern, out, args.name or directory.resolve().name)
+        to_hf_tokenizer_json(vocab, merges, specials, args.pattern, out / HF_JSON)
+    except (ExportError, VocabFormatError) as e:
+        raise ExperimentError(str(e)) from None
+    except OSError as e:
+        raise ExperimentError(describe_os_error(e, f"writing into {out}")) from None
+    print(f"wrote {targets[0]}, {targets[1]} (tiktoken) and {targets[2]} (Hugging Face tokenizers)\n"
+          f"load them:\n"
+          f"  from bpe_harness.experiments.export import load_tiktoken; enc = load_tiktoken({str(out)!r})\n"
+          f"  from tokenizers import Tokenizer; tok = Tokenizer.from_file({str(targets[2])!r})")
+    return 0
