@@ -53,14 +53,18 @@ class ProgressLine:
         self.last_draw = 0.0
         self.width = 0
         self.readings = 0
+        self.latest: Progress | None = None
+        self.drawn: Progress | None = None
 
     def __call__(self, p: Progress) -> None:
         self.readings += 1
+        self.latest = p
         self.peak_rss = max(self.peak_rss, p.rss_bytes)
         self.peak_children = max(self.peak_children, p.children_bytes)
         now = time.monotonic()
         if self.enabled and now - self.last_draw >= PERIOD:
             self.last_draw = now
+            self.drawn = p
             self._draw(self.render(p))
 
     def render(self, p: Progress) -> str:
@@ -86,7 +90,10 @@ class ProgressLine:
         self.stream.flush()
 
     def finish(self, message: str = "") -> None:
-        """End the line (newline) and print `message` on the next one."""
+        """Draw the latest reading if it was not shown, end the line, and print `message` on the next one."""
+        if self.enabled and self.latest is not None and self.drawn is not self.latest:
+            self.drawn = self.latest
+            self._draw(self.render(self.latest))
         if self.enabled and self.width:
             self.stream.write("\n")
         if message:
@@ -124,10 +131,12 @@ class Sampler(threading.Thread):
         self.peak = 0
 
     def run(self) -> None:
-        while not self.stop_event.wait(PERIOD):
+        while True:
             p = reading(self.proc, self.started, self.peak, self.count())
             self.peak = p.peak_bytes
             self.on_progress(p)
+            if self.stop_event.wait(PERIOD):
+                return
 
     def __enter__(self) -> Sampler:
         self.start()

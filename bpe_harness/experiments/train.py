@@ -101,7 +101,7 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
                 raise ExperimentError(f"training did not finish within --timeout {timeout:g} s; nothing was written. "
                                       f"{e}") from None
             except WorkerCrashed as e:
-                raise ExperimentError(f"the implementation crashed (out of memory is one cause); nothing was "
+                raise ExperimentError(f"the implementation crashed; nothing was "
                                       f"written.\n{e}") from None
             except WorkerFailure as e:
                 raise ExperimentError(f"the worker failed; nothing was written.\n{e}") from None
