@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import sys
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
+from bpe_harness.experiments.progress import ProgressLine, Sampler
 from bpe_harness.impl import ImplError, load_adapters
 from bpe_harness.vocab_io import load_vocab_and_merges  # noqa: F401 - the one reader; re-exported for old callers
 
@@ -163,25 +165,6 @@ def _npy_header(count: int, dtype: np.dtype) -> bytes:
     return buf.getvalue()
 
 
-class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled, self.started, self.last = total, enabled, time.monotonic(), 0.0
-
-    def update(self, done: int, ids: int, final: bool = False) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.2 and not final):
-            return
-        self.last = now
-        elapsed = now - self.started
-        rate = done / elapsed / 1e6 if elapsed > 0 else 0.0
-        eta = (self.total - done) / (rate * 1e6) if rate > 0 else 0.0
-        sys.stderr.write(f"\rencode: {done / 1e6:9.1f} / {self.total / 1e6:.1f} MB "
-                         f"{100 * done / max(self.total, 1):5.1f}%  {rate:6.2f} MB/s  {ids:,} ids  ETA {eta:5.0f}s ")
-        if final:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def encode_file(
     corpus,
     out,
@@ -204,21 +187,22 @@ def encode_file(
     size = os.path.getsize(corpus)
     ranges = special_token_chunks(corpus, special_tokens, chunk_bytes)
     started = time.monotonic()
-    bar = _Progress(size, progress)
+    done = count = 0
+    line = ProgressLine("encode", size, done=lambda: done, enabled=progress, names=("main", "workers"))
+    sampler = Sampler(os.getpid(), line, count=lambda: count) if progress else contextlib.nullcontext()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    count = 0
     try:
-        with open(tmp, "wb") as f:
+        with sampler, open(tmp, "wb") as f:
             f.write(b"\0" * _HEADER_BYTES)  # placeholder; the real header needs the final count
             if len(ranges) == 1 and size > chunk_bytes:
                 # nothing to cut at: stream the file through encode_iterable, one process, bounded memory
                 tokenizer = build_tokenizer(impl, vocab_path, merges_path, special_tokens)
-                read = [0]
 
                 def lines(text):
+                    nonlocal done
                     for line in text:
-                        read[0] += len(line)  # characters, close enough to bytes for a progress bar
+                        done += len(line)  # characters, close enough to bytes for a progress line
                         yield line
 
                 with open(corpus, encoding="utf-8", newline="") as text:
@@ -229,7 +213,6 @@ def encode_file(
                             f.write(_to_array(batch, dtype).tobytes())
                             count += len(batch)
                             batch.clear()
-                            bar.update(min(read[0], size), count)
                     f.write(_to_array(batch, dtype).tobytes())
                     count += len(batch)
                 workers = 1
@@ -237,12 +220,10 @@ def encode_file(
                 init = (impl, vocab_path, merges_path, special_tokens, corpus, dtype.str)
                 if workers == 1 or len(ranges) == 1:
                     workers = 1
-                done = 0
                 for (start, end), arr in _encoded_in_order(ranges, workers, init):
                     f.write(arr.tobytes())
                     count += arr.size
                     done += end - start
-                    bar.update(done, count)
             header = _npy_header(count, dtype)
             if len(header) != _HEADER_BYTES:  # cannot happen for realistic counts; checked rather than assumed
                 raise RuntimeError(f"unexpected .npy header size {len(header)}")
@@ -251,10 +232,10 @@ def encode_file(
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
-        if progress:
-            sys.stderr.write("\n")
+        line.finish()
         raise
-    bar.update(size, count, final=True)
+    done = size
+    line.finish()
     seconds = time.monotonic() - started
     return {"ids": count, "bytes": size, "seconds": seconds, "dtype": dtype.name, "workers": workers,
             "chunks": len(ranges)}

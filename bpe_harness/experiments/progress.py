@@ -45,8 +45,8 @@ class ProgressLine:
     total_bytes: the corpus size. done: optional callable -> bytes processed so far (adds %, rate and ETA)."""
 
     def __init__(self, label: str, total_bytes: int, *, done: Callable[[], int] | None = None,
-                 stream=None, enabled: bool = True):
-        self.label, self.total, self.done = label, total_bytes, done
+                 stream=None, enabled: bool = True, names: tuple[str, str] = ("worker", "children")):
+        self.label, self.total, self.done, self.names = label, total_bytes, done, names
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled
         self.peak_rss = self.peak_children = 0
@@ -69,8 +69,8 @@ class ProgressLine:
 
     def render(self, p: Progress) -> str:
         parts = [f"{self.label} {clock(p.elapsed_s):>6}",
-                 f"worker {human_bytes(p.rss_bytes)} (peak {human_bytes(self.peak_rss)})",
-                 f"children {human_bytes(p.children_bytes)}"]
+                 f"{self.names[0]} {human_bytes(p.rss_bytes)} (peak {human_bytes(self.peak_rss)})",
+                 f"{self.names[1]} {human_bytes(p.children_bytes)} (peak {human_bytes(self.peak_children)})"]
         if self.done is None:
             parts.append(f"corpus {human_bytes(self.total)}")
         else:
@@ -145,6 +145,7 @@ class Sampler(threading.Thread):
     def __exit__(self, *exc) -> None:
         self.stop_event.set()
         self.join()
+        self.on_progress(reading(self.proc, self.started, self.peak, self.count()))  # the final state
 
 
 def start_worker(client) -> int:
