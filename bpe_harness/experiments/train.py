@@ -27,8 +27,6 @@ from bpe_harness.vocab_io import save_vocab_and_merges, token_text, write_atomic
 
 EOT = "<|endoftext|>"
 LONGEST = 5
-PROFILE_UNAVAILABLE = ("--profile is not available yet: profiling must run inside the worker (cProfile around the "
-                       "trainer) and the worker has no operation for it; train without --profile for now")
 
 
 def longest_tokens(vocab: dict[int, bytes], special_tokens, n: int = LONGEST) -> list[dict]:
@@ -61,10 +59,13 @@ def summary_text(report: dict) -> str:
             f"{t['bytes']:3d} bytes  id {t['id']:<6} {token_text(bytes.fromhex(t['hex']))}" for t in report["longest_tokens"]),
     ]
     if report.get("profile"):
-        lines.append("  top functions by cumulative time (in the worker):")
+        lines.append(f"  profile      top functions by cumulative time in the worker (times include cProfile's "
+                     f"overhead; {report['profile']['note']}):")
         for row in report["profile"]["top"][:12]:
-            lines.append(f"    {row['cumtime']:8.2f} s  {row['ncalls']:>10}  {row['function']}")
-    lines.append(f"  saved        {report['out']}/ (vocab.json merges.json vocab.txt merges.txt report.json)")
+            lines.append(f"    {row['cumtime']:8.2f} s cumulative {row['tottime']:8.2f} s own {row['ncalls']:>10} calls  "
+                         f"{row['function']}")
+    lines.append(f"  saved        {report['out']}/ (vocab.json merges.json vocab.txt merges.txt report.json"
+                 f"{' profile.json' if report.get('profile') else ''})")
     return "\n".join(lines)
 
 
@@ -75,8 +76,6 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
     stream = stream if stream is not None else sys.stderr
     special_tokens = list(dict.fromkeys(special_tokens))
     out = Path(out)
-    if profile:
-        raise ExperimentError(PROFILE_UNAVAILABLE)
     if vocab_size < 256 + len(special_tokens):
         raise ExperimentError(f"--vocab-size {vocab_size} is below 256 + {len(special_tokens)} special token(s) = "
                               f"{256 + len(special_tokens)}: every byte and every special needs an id")
@@ -84,7 +83,7 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
     line = ProgressLine("train", corpus_bytes, stream=stream, enabled=progress)
     started = time.monotonic()
     try:
-        with staged_dir(out, force) as tmp, Client(impl) as client:
+        with staged_dir(out, force) as tmp, _client(impl, profile, tmp / "profile.json") as client:
             try:
                 start_worker(client)
             except Exception as e:
@@ -117,7 +116,7 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
                 "children_peak_bytes": max(call.children_peak, line.peak_children),
                 "vocab_size": len(vocab), "merges": len(merges),
                 "longest_tokens": longest_tokens(vocab, special_tokens),
-                "profile": None, "out": str(out),
+                "profile": _read_profile(tmp / "profile.json") if profile else None, "out": str(out),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "python": platform.python_version(), "platform": platform.platform(),
             }
@@ -127,6 +126,22 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
     except OSError as e:
         raise ExperimentError(describe_os_error(e, f"writing {out}")) from None
     return report
+
+
+def _client(impl: str, profile: bool, profile_path: Path) -> Client:
+    """The Client for the run; with --profile, the worker loads `impl` through the cProfile wrapper adapter."""
+    if not profile:
+        return Client(impl)
+    from bpe_harness.experiments.profiling import PROFILED_IMPL, ProfileEnv
+
+    return Client(PROFILED_IMPL, sandbox=ProfileEnv(impl, profile_path))
+
+
+def _read_profile(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ExperimentError(f"--profile: the worker wrote no readable profile ({e})") from None
 
 
 def add_arguments(parser) -> None:

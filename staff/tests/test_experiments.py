@@ -247,3 +247,13 @@ def test_compare_writes_table_json_and_plot(tmp_path):
 def test_compare_rejects_an_unknown_tokenizer(tmp_path):
     with pytest.raises(ExperimentError, match="vocab.json"):
         run_compare([str(tmp_path)], [SMALL_CORPUS], tmp_path / "cmp", docs=5)
+
+
+def test_profile_runs_in_the_worker_and_names_the_trainers_functions(tmp_path):
+    report = run_train(SMALL_CORPUS, 300, tmp_path / "run", impl="reference", profile=True, progress=False)
+    names = [row["function"] for row in report["profile"]["top"]]
+    assert any("run_train_bpe" in n for n in names) and any("reference/train.py" in n for n in names), names
+    top = report["profile"]["top"][0]
+    assert top["cumtime"] >= max(r["cumtime"] for r in report["profile"]["top"]) > 0
+    assert json.loads((tmp_path / "run" / "profile.json").read_text()) == report["profile"]
+    assert "bpe_harness.experiments.profiled" not in sys.modules  # the wrapper ran in the worker, never here
