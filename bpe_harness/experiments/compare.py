@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bpe_harness.experiments.inputs import ExperimentError, describe_os_error, staged_dir
-from bpe_harness.experiments.progress import clock, human_bytes
+from bpe_harness.experiments.progress import clock
 from bpe_harness.vocab_io import write_atomic
 
 EOT = "<|endoftext|>"
@@ -266,7 +266,7 @@ def table_text(results: Results, size_bytes: int, docs: int, seed: int, split_to
     for t in results.tokenizers:
         lines.append(f"{t:<{name_w}}" + "".join(f"  {results.cells[t, c].bytes_per_token:>{width}.3f}"
                                                 for c in results.corpora))
-    lines += ["", f"throughput: MB/s (time for {human_bytes(size_bytes)} at that speed)", head]
+    lines += ["", f"throughput: MB/s (time for {size_bytes / 1e9:g} GB at that speed)", head]
     for t in results.tokenizers:
         cells = []
         for c in results.corpora:

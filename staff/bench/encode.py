@@ -43,7 +43,7 @@ def trained_vocab(out: Path, vocab_size: int, train_size: str) -> Path:
 def run_encode_corpus(path: Path, run: Path, npy: Path, workers: int) -> dict:
     cmd = [sys.executable, "-m", "bpe_harness.encode_corpus", str(path), str(npy), "--vocab", str(run / "vocab.json"),
            "--merges", str(run / "merges.json"), "--special-token", EOT, "--impl", "reference",
-           "--workers", str(workers), "--force"]
+           "--workers", str(workers), "--force", "--quiet"]
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
