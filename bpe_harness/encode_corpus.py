@@ -35,7 +35,7 @@ from numpy.lib import format as npy_format
 
 from bpe_harness.experiments.progress import ProgressLine, Sampler
 from bpe_harness.impl import ImplError, load_adapters
-from bpe_harness.vocab_io import load_vocab_and_merges  # noqa: F401 - the one reader; re-exported for old callers
+from bpe_harness.vocab_io import VocabFormatError, load_vocab_and_merges  # the one reader (re-exported too)
 
 DEFAULT_CHUNK_BYTES = 4 << 20
 _HEADER_BYTES = 128  # an .npy version 1.0 header for a 1-d array is 128 bytes for any length below 10**60
@@ -124,7 +124,12 @@ def _encode_range(byte_range: tuple[int, int]) -> np.ndarray:
     start, end = byte_range
     with open(_worker["corpus"], "rb") as f:
         f.seek(start)
-        text = f.read(end - start).decode("utf-8")
+        data = f.read(end - start)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{_worker['corpus']} is not UTF-8: byte offset {start + e.start:,} starts an invalid "
+                         f"sequence {data[e.start:e.start + 4].hex(' ')} ({e.reason})") from None
     return _to_array(_worker["tokenizer"].encode(text), _worker["dtype"])
 
 
@@ -260,11 +265,28 @@ def main(argv=None) -> int:
     if os.path.exists(args.out) and not args.force:
         print(f"error: {args.out} exists; pass --force to overwrite it (nothing was written)", file=sys.stderr)
         return 1
+    for what, path in (("corpus", args.corpus), ("--vocab", args.vocab), ("--merges", args.merges)):
+        if not os.path.isfile(path):
+            print(f"error: {what} {path} {'is not a file' if os.path.exists(path) else 'does not exist'}",
+                  file=sys.stderr)
+            return 2
     try:
         stats = encode_file(args.corpus, args.out, args.vocab, args.merges, args.special_tokens, args.impl,
                             args.workers, int(args.chunk_mb * 2**20), args.force, progress=not args.quiet)
-    except ImplError as e:
+    except (ImplError, VocabFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as e:  # the streaming path (no special token to cut at)
+        print(f"error: {args.corpus} is not UTF-8 near character/byte {e.start:,} of a line ({e.reason}); "
+              "nothing was written", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"error: {e}; nothing was written", file=sys.stderr)
+        return 2
+    except OSError as e:
+        from bpe_harness.experiments.inputs import describe_os_error
+
+        print(f"error: {describe_os_error(e, f'writing {args.out}')}", file=sys.stderr)
         return 2
     mb_s = stats["bytes"] / stats["seconds"] / 1e6 if stats["seconds"] else float("inf")
     print(json.dumps({**stats, "out": str(args.out), "mb_per_s": round(mb_s, 2)}))

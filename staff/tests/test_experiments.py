@@ -257,3 +257,24 @@ def test_profile_runs_in_the_worker_and_names_the_trainers_functions(tmp_path):
     assert top["cumtime"] >= max(r["cumtime"] for r in report["profile"]["top"]) > 0
     assert json.loads((tmp_path / "run" / "profile.json").read_text()) == report["profile"]
     assert "bpe_harness.experiments.profiled" not in sys.modules  # the wrapper ran in the worker, never here
+
+
+# --- encode_corpus: bad input ------------------------------------------------------------------------------------
+
+
+def test_encode_corpus_names_the_byte_offset_of_bad_utf8_and_writes_nothing(tmp_path, capsys):
+    from bpe_harness import encode_corpus
+
+    run = tmp_path / "run"
+    run_train(SMALL_CORPUS, 300, run, impl="reference", progress=False)
+    corpus = tmp_path / "bad.txt"
+    good = SMALL_CORPUS.read_bytes()
+    corpus.write_bytes(good[:100_000] + b"caf\xe9" + good[100_000:])
+    argv = [str(corpus), str(tmp_path / "ids.npy"), "--vocab", str(run / "vocab.json"), "--merges",
+            str(run / "merges.json"), "--special-token", "<|endoftext|>", "--impl", "reference", "--chunk-mb", "0.05",
+            "--workers", "1", "--quiet"]
+    assert encode_corpus.main(argv) == 2
+    assert "byte offset 100,003" in capsys.readouterr().err
+    assert not (tmp_path / "ids.npy").exists() and leftovers(tmp_path) == []
+    assert encode_corpus.main([str(tmp_path / "missing.txt"), *argv[1:]]) == 2
+    assert "does not exist" in capsys.readouterr().err
