@@ -183,6 +183,43 @@ def saved_special_tokens(directory) -> list[str]:
     return ["<|endoftext|>"]
 
 
+FIXTURE_TEXTS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "samples"
+
+
+def check_exports(out, vocab: Vocab, merges: Merges, specials, pattern, impl: str, texts: list[Path]) -> list[str]:
+    """Encode each text with --impl's own encoder (in its worker) and with both exports; one line per export
+    saying whether the ids are identical, or where they first differ."""
+    from bpe_harness.compare import first_divergence
+    from bpe_harness.isolation import Client
+
+    exports = {"tiktoken": lambda text, enc=load_tiktoken(out): enc.encode(text, allowed_special="all")}
+    try:
+        from tokenizers import Tokenizer
+
+        hf = Tokenizer.from_file(str(Path(out) / HF_JSON))
+        exports["tokenizer.json"] = lambda text: hf.encode(text, add_special_tokens=False).ids
+    except ImportError:
+        pass
+    problems: dict[str, str] = {}
+    with Client(impl) as client:
+        try:
+            tok = client.tokenizer(vocab, merges, list(specials), pattern=pattern, timeout=120)
+            expected = {path: tok.encode(path.read_text(encoding="utf-8"), timeout=120) for path in texts}
+        except Exception as e:
+            return [f"not checked: --impl {impl} could not encode ({type(e).__name__}: {str(e).splitlines()[0]})"]
+    for name, encode in exports.items():
+        for path, ids in expected.items():
+            got = encode(path.read_text(encoding="utf-8"))
+            at = first_divergence(got, ids)
+            if at is not None and name not in problems:
+                problems[name] = (f"{name}: ids differ from --impl {impl} on {path.name} at position {at} "
+                                  f"(export {got[at:at + 3]}, yours {ids[at:at + 3]})")
+    lines = [problems.get(name, f"{name}: identical ids to --impl {impl} on {len(texts)} texts") for name in exports]
+    if "tokenizer.json" not in exports:
+        lines.append("tokenizer.json: not checked (the tokenizers package is not installed: uv sync --group bench)")
+    return lines
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("directory", help="a directory with vocab.json and merges.json (what `train` writes)")
     parser.add_argument("--out", default=None, help="where to write the exports (default: the same directory)")
@@ -191,6 +228,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--pattern", default=None, help="pre-tokenization regex (default: the GPT-2 pattern)")
     parser.add_argument("--name", default=None, help="the tiktoken encoding's name (default: the directory name)")
     parser.add_argument("--force", action="store_true", help="replace existing export files")
+    parser.add_argument("--impl", default="student", help="whose encoder the exports are checked against (default: "
+                                                          "yours, in its worker)")
+    parser.add_argument("--check", action="append", default=None, dest="check_texts", metavar="TEXT_FILE",
+                        help="text files to check the ids on (repeatable; default: tests/fixtures/samples/*.txt)")
+    parser.add_argument("--no-check", action="store_true", help="do not compare ids with --impl's encoder")
 
 
 def main(args) -> int:
@@ -220,4 +262,12 @@ def main(args) -> int:
           f"load them:\n"
           f"  from bpe_harness.experiments.export import load_tiktoken; enc = load_tiktoken({str(out)!r})\n"
           f"  from tokenizers import Tokenizer; tok = Tokenizer.from_file({str(targets[2])!r})")
-    return 0
+    if args.no_check:
+        return 0
+    texts = [Path(t) for t in args.check_texts] if args.check_texts else sorted(FIXTURE_TEXTS.glob("*.txt"))
+    missing = [str(t) for t in texts if not t.is_file()]
+    if missing:
+        raise ExperimentError(f"--check: {', '.join(missing)} not found (the exports were written)")
+    lines = check_exports(out, vocab, merges, specials, args.pattern, args.impl, texts)
+    print("check:\n  " + "\n  ".join(lines))
+    return 1 if any("differ" in line for line in lines) else 0

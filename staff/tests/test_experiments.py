@@ -83,6 +83,20 @@ def test_export_refuses_ids_out_of_merge_order():
         X.to_tiktoken(vocab, snap.merges, ["<|endoftext|>"])
 
 
+def test_export_check_reports_where_an_export_diverges(tmp_path):
+    snap = SnapshotStore(ROOT / "tests" / "snapshots", update=False).load_training("tinystories_sample")
+    vocab, merges = snap.vocab_by_convention(), snap.merges
+    X.write_tiktoken(vocab, merges, ["<|endoftext|>"], None, tmp_path)
+    data = X.hf_tokenizer_dict(vocab, merges, ["<|endoftext|>"])
+    data["model"]["merges"] = data["model"]["merges"][1:]  # a broken export: first merge lost
+    (tmp_path / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    pytest.importorskip("tokenizers")
+    lines = X.check_exports(tmp_path, vocab, merges, ["<|endoftext|>"], None, "reference",
+                            sorted((FIXTURES / "samples").glob("*.txt")))
+    assert lines[0].startswith("tiktoken: identical ids"), lines
+    assert lines[1].startswith("tokenizer.json: ids differ") and "at position" in lines[1], lines
+
+
 def test_hf_byte_table_is_gpt2s():
     table = X.bytes_to_unicode()
     assert len(set(table.values())) == 256
@@ -117,9 +131,10 @@ def test_train_cli_prints_the_summary_and_exports(tmp_path):
     assert "worker" in done.stderr and "corpus" in done.stderr  # the progress line
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 2 and "--force" in again.stderr
-    exported = subprocess.run([sys.executable, "-m", "bpe_harness.experiments", "export", str(out)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+    exported = subprocess.run([sys.executable, "-m", "bpe_harness.experiments", "export", str(out), "--impl",
+                               "reference"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert exported.returncode == 0, exported.stderr
+    assert "tiktoken: identical ids to --impl reference on 5 texts" in exported.stdout, exported.stdout
     assert {"tokenizer.json", "tokenizer.tiktoken", "tiktoken.json"} <= {p.name for p in out.iterdir()}
 
 
