@@ -96,16 +96,9 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
                 line.finish(f"stopped by Ctrl-C after {time.monotonic() - started:.1f} s; the worker was stopped and "
                             f"nothing was written to {out}")
                 raise
-            except WorkerTimeout as e:
-                raise ExperimentError(f"training did not finish within --timeout {timeout:g} s; nothing was written. "
-                                      f"{e}") from None
-            except WorkerCrashed as e:
-                raise ExperimentError(f"the implementation crashed; nothing was "
-                                      f"written.\n{e}") from None
-            except WorkerFailure as e:
-                raise ExperimentError(f"the worker failed; nothing was written.\n{e}") from None
-            except Exception as e:  # the implementation's own exception, rebuilt from the worker
-                raise ExperimentError(f"run_train_bpe raised {type(e).__name__}: {e}; nothing was written") from e
+            except Exception as e:
+                line.finish()
+                raise _failure(e, timeout) from (None if isinstance(e, WorkerFailure) else e)
             line.finish()
             call = client.last
             report = {
@@ -126,6 +119,18 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
     except OSError as e:
         raise ExperimentError(describe_os_error(e, f"writing {out}")) from None
     return report
+
+
+def _failure(e: Exception, timeout: float) -> ExperimentError:
+    """What to tell the user when the training call failed."""
+    if isinstance(e, WorkerTimeout):
+        return ExperimentError(f"training did not finish within --timeout {timeout:g} s; nothing was written. {e}")
+    if isinstance(e, WorkerCrashed):
+        return ExperimentError(f"the implementation crashed; nothing was written.\n{e}")
+    if isinstance(e, WorkerFailure):
+        return ExperimentError(f"the worker failed; nothing was written.\n{e}")
+    # the implementation's own exception, rebuilt from the worker
+    return ExperimentError(f"run_train_bpe raised {type(e).__name__}: {e}; nothing was written")
 
 
 def _client(impl: str, profile: bool, profile_path: Path) -> Client:
