@@ -62,7 +62,7 @@ class GateFailure(SubmitError):
 class Spec:
     """What is measured. `corpus` is None for the generated corpus of `size` bytes (tinystories style, `seed`)."""
 
-    size: int = 16_000_000
+    size: int = 8_000_000
     seed: int = 0
     corpus: Path | None = None
     vocab_size: int = 4000
@@ -75,7 +75,7 @@ class Spec:
 
     def corpus_record(self, path: Path) -> dict:
         if self.corpus is None:
-            base = {"kind": "generated", "style": "tinystories", "seed": self.seed, "mixed": True}
+            base = {"kind": "generated", "style": "tinystories", "size": self.size, "seed": self.seed, "mixed": True}
         else:
             base = {"kind": "file", "name": self.corpus.name}
         return {**base, "bytes": path.stat().st_size, "sha256": file_sha256(path), "vocab_size": self.vocab_size,
@@ -313,7 +313,8 @@ def measure(impl: Client, pacer: Client, spec: Spec, progress: ProgressLine) -> 
     enc_ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(enc["submission"], enc["pacer"]))
     return {
         "corpus": spec.corpus_record(corpus),
-        "held_out": {"kind": "generated", "style": "tinystories", "seed": spec.held_out_seed, "mixed": True,
+        "held_out": {"kind": "generated", "style": "tinystories", "size": spec.held_out_size, "seed": spec.held_out_seed,
+                     "mixed": True,
                      "bytes": held_out.stat().st_size, "sha256": file_sha256(held_out)},
         "rounds": spec.rounds,
         "train": {"ratio": round(train_ratio, 4), **train},
