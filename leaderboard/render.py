@@ -74,24 +74,36 @@ def plot(records: list[dict], out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     plt.rcParams["svg.hashsalt"] = "leaderboard"  # stable SVG ids
-    fig, ax = plt.subplots(figsize=(7, 5), dpi=120)
-    for gi, group in enumerate(groups(records)):
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = plt.subplots(figsize=(7.5, 5), dpi=120)
+    board = groups(records)
+    for gi, group in enumerate(board):
         xs = [r["train"]["ratio"] for r in group]
         ys = [r["encode"]["ratio"] for r in group]
         sizes = [max(20.0, r["train"]["peak_bytes"] / 1e6 * 4) for r in group]
-        ax.scatter(xs, ys, s=sizes, alpha=0.6, label=_inputs(group[0])[:60], color=f"C{gi}")
-        for r, x, y in zip(group, xs, ys):
+        ax.scatter(xs, ys, s=sizes, alpha=0.6, label=_inputs(group[0]), color=f"C{gi}")
+        for i, (r, x, y) in enumerate(sorted(zip(group, xs, ys), key=lambda t: (t[1], t[2]))):
             ax.annotate(f"{r['name']} ({r['train']['peak_bytes'] / 1e6:,.0f} MB)", (x, y), textcoords="offset points",
-                        xytext=(6, 6), fontsize=8)
+                        xytext=(7, 7 if i % 2 == 0 else -14), fontsize=8)
     ax.axvline(1, color="grey", lw=0.8, ls="--")
     ax.axhline(1, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(plain)
+    ax.tick_params(which="minor", labelsize=7)
+    ax.margins(0.15)
     ax.set_xlabel("train time / pace-setter's (lower is faster)")
     ax.set_ylabel("encode time / pace-setter's (lower is faster)")
-    ax.set_title("Leaderboard (marker area: training peak memory)")
-    if records:
-        ax.legend(fontsize=7, loc="upper left")
+    title = "Leaderboard (marker area: training peak memory)"
+    if len(board) == 1:
+        title += "\n" + _inputs(board[0][0])
+    elif board:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     paths = [out / "board.png", out / "board.svg"]
     fig.savefig(paths[0], metadata={"Software": None})

@@ -235,6 +235,37 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_stability(args) -> int:
+    """Same implementation, alternately on an idle machine and with one core kept busy: how far do ratios move?"""
+    from staff.stability import start_load
+
+    spec = Spec(size=args.size, rounds=args.rounds_per_run)
+    rows = []
+    for i in range(args.runs):
+        for loaded in (False, True):
+            busy = start_load() if loaded else None
+            try:
+                result = benchmark.run(args.impl, spec, show_progress=False)
+            finally:
+                if busy is not None:
+                    busy.kill()
+                    busy.wait()
+            rows.append((loaded, result["train"]["ratio"], result["encode"]["ratio"], result["score"]))
+            print(f"run {i + 1} {'loaded' if loaded else 'idle  '}: train {rows[-1][1]:.3f}  encode {rows[-1][2]:.3f}  "
+                  f"score {rows[-1][3]:.3f}  (load before {result['load_before']})", flush=True)
+    worst = 0.0
+    for k, what in ((1, "train"), (2, "encode"), (3, "score")):
+        idle = statistics.median(r[k] for r in rows if not r[0])
+        busy = statistics.median(r[k] for r in rows if r[0])
+        spread = max(r[k] for r in rows) / min(r[k] for r in rows) - 1
+        worst = max(worst, spread)
+        print(f"{what:6}: idle median {idle:.3f}, loaded median {busy:.3f} ({busy / idle - 1:+.1%}); "
+              f"max/min over all runs {spread:+.1%}")
+    ok = worst <= args.tolerance
+    print(f"{'WITHIN' if ok else 'OUTSIDE'} the ±{args.tolerance:.0%} tolerance")
+    return 0 if ok else 1
+
+
 def cmd_render(args) -> int:
     from leaderboard import render
 
@@ -258,6 +289,14 @@ def add_commands(sub) -> None:
     p = sub.add_parser("list", help="staff: submission names as JSON (the CI matrix)")
     p.add_argument("--changed-since", metavar="GIT_REF")
     p.set_defaults(run=cmd_list)
+
+    p = sub.add_parser("stability", help="staff: ratios of one implementation on an idle vs a loaded machine")
+    p.add_argument("--impl", default="reference")
+    p.add_argument("--runs", type=int, default=2, help="idle+loaded pairs")
+    p.add_argument("--size", type=int, default=Spec().size)
+    p.add_argument("--rounds-per-run", type=int, default=Spec().rounds)
+    p.add_argument("--tolerance", type=float, default=TOLERANCE)
+    p.set_defaults(run=cmd_stability)
 
     p = sub.add_parser("render", help="staff: write leaderboard/README.md and board.png/.svg")
     p.add_argument("--check", action="store_true", help="fail if README.md is not what render would write")
