@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         staff = None  # the student handout has no staff side
     if staff is not None:
         staff.add_commands(sub)
+    elif argv is None and len(sys.argv) > 1 and sys.argv[1] in STAFF or argv and argv[0] in STAFF:
+        print(f"error: `{(argv or sys.argv[1:])[0]}` is a staff command, not part of the student handout; "
+              "students use `submit`", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     try:
         if args.command == "submit":

@@ -131,10 +131,16 @@ def collect_code(impl: str) -> dict:
         return {"kind": "text", "adapters": adapters.relative_to(root).as_posix(), "files": files,
                 "sha256": code_digest(files)}
     if impl == "reference":
+        if not (ROOT / "staff" / "reference").is_dir():
+            raise RecordError("--impl reference: the reference solution is staff-only and not part of this handout")
         impl = "staff.reference.adapters"
-    spec = importlib_util.find_spec(impl)  # locates the file without importing (executing) it
+    try:
+        spec = importlib_util.find_spec(impl)  # locates the file without importing (executing) the module itself
+    except (ImportError, ValueError):
+        spec = None
     if spec is None or not spec.origin:
-        raise RecordError(f"--impl {impl}: no such module")
+        raise RecordError(f"--impl {impl}: no such module (give 'student', a path to an adapters .py file, or a "
+                          "dotted module name)")
     origin = Path(spec.origin).resolve()
     paths = [origin]
     if origin.is_relative_to(ROOT / "staff"):  # staff variants delegate to the reference: record it too
