@@ -14,7 +14,7 @@ JSON record, schema-checked), `pacer.py` (the yardstick), `schema.json`. Staff s
 
 from __future__ import annotations
 
-TOLERANCE = 0.25  # verify: a re-run's ratios must be within 25% of the submitted ones (see README, Leaderboard)
+TOLERANCE = 0.25  # verify: a re-run's score within 25% of the submitted one, each ratio within 50% (README, Leaderboard)
 
 
 def gradescope_leaderboard(record: dict) -> list[dict]:

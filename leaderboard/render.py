@@ -21,7 +21,7 @@ How to submit, and what the numbers mean: the "Leaderboard" section of the top-l
 
 Times are ratios to the pace-setter (`leaderboard/pacer.py`) measured on the same machine in the same run,
 interleaved, median of the rounds: **lower is faster**, 1.00 = the pace-setter's time. Score = geometric mean of the
-train and encode ratios. Re-running an entry on another machine reproduces its ratios within ±{tol:.0%}.
+train and encode ratios. Re-running an entry on another machine reproduces its score within ±{tol:.0%}.
 """
 
 
