@@ -137,7 +137,11 @@ class ProgressLine:
         bar_width = 20
         filled = bar_width * min(self.done, self.total) // max(1, self.total)
         bar = "#" * filled + "-" * (bar_width - filled)
-        mem = f"  worker {progress.rss_bytes / 1e6:,.0f} MB" if progress is not None and progress.rss_bytes else ""
+        mem = ""
+        if progress is not None and progress.rss_bytes:
+            mem += f"  worker {progress.rss_bytes / 1e6:,.0f} MB"
+        if progress is not None and progress.peak_bytes:
+            mem += f"  peak +{progress.peak_bytes / 1e6:,.1f} MB"
         return (f"[{bar}] {self.done}/{self.total} {self.label:<34} "
                 f"{time.monotonic() - self.started:6.1f} s{mem}")
 

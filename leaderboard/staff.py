@@ -306,4 +306,5 @@ def add_commands(sub) -> None:
     p.add_argument("--dir", type=Path, default=record.SUBMISSIONS, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, default=ROOT / "leaderboard", help=argparse.SUPPRESS)
     p.add_argument("--no-plot", action="store_true", help="Markdown only")
+    p.add_argument("--force", action="store_true", help="replace a README.md that render did not write")
     p.set_defaults(run=cmd_render)

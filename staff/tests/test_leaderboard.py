@@ -149,7 +149,11 @@ def test_render_and_check(board, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     subs = tmp_path / "subs"
     shutil.copytree(board, subs)
-    args = argparse.Namespace(dir=subs, out=tmp_path, check=False, no_plot=False)
+    args = argparse.Namespace(dir=subs, out=tmp_path, check=False, no_plot=False, force=False)
+    (tmp_path / "README.md").write_text("notes someone wrote by hand")
+    assert render.main(args) == 2 and "--force" in capsys.readouterr().err
+    assert (tmp_path / "README.md").read_text() == "notes someone wrote by hand"
+    (tmp_path / "README.md").unlink()
     assert render.main(args) == 0
     text = (tmp_path / "README.md").read_text()
     rows = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| 1 ") or
