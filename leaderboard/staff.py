@@ -172,6 +172,9 @@ def spec_of(rec: dict, corpus: Path | None, timeout: float) -> Spec:
         spec.size, spec.seed = c["size"], c["seed"]
     elif corpus is None:
         raise RecordError(f"{rec['name']} was trained on a file ({c['name']}); pass --corpus PATH to verify it")
+    elif not corpus.is_file() or benchmark.file_sha256(corpus) != c["sha256"]:
+        raise RecordError(f"--corpus {corpus}: not the file {rec['name']} was trained on ({c['name']}, "
+                          f"{c['bytes']:,} bytes, sha256 {c['sha256'][:12]}...)")
     else:
         spec.corpus = corpus
     return spec
