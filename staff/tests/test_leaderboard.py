@@ -172,3 +172,26 @@ def test_gradescope_entries(board):
     assert entries and all(set(e) == {"name", "value", "order"} and e["order"] == "asc" for e in entries)
     assert all(isinstance(e["value"], (int, float)) and e["value"] >= 0 for e in entries)
     assert entries[0]["value"] == load(board, "reference")["score"]
+
+
+def test_submit_works_in_the_handout_without_the_staff_side(tmp_path):
+    import subprocess
+    import sys
+
+    from staff.handout import export
+
+    files = export(tmp_path / "handout")
+    assert "leaderboard/benchmark.py" in files and "leaderboard/pacer.py" in files
+    assert not any(f in files for f in ("leaderboard/staff.py", "leaderboard/render.py"))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "leaderboard", *args], cwd=tmp_path / "handout",
+                              capture_output=True, text=True, timeout=120)
+
+    stubs = run("submit", "--name", "me", *SMALL)
+    assert stubs.returncode == 1 and "not written yet" in stubs.stderr and "cs336_basics/" in stubs.stderr, stubs.stderr
+    assert not (tmp_path / "handout" / "leaderboard" / "submissions" / "me.json").exists()
+    staff_cmd = run("validate")
+    assert staff_cmd.returncode == 2 and "staff command" in staff_cmd.stderr
+    reference = run("submit", "--name", "me", "--impl", "reference", *SMALL)
+    assert reference.returncode == 2 and "staff-only" in reference.stderr
