@@ -245,7 +245,7 @@ def cmd_stability(args) -> int:
     """Same implementation, alternately on an idle machine and with one core kept busy: how far do ratios move?"""
     from staff.stability import start_load
 
-    spec = Spec(size=args.size, rounds=args.rounds_per_run)
+    spec = Spec(size=args.size, held_out_size=args.held_out_size, rounds=args.rounds_per_run)
     rows = []
     for i in range(args.runs):
         for loaded in (False, True):
@@ -300,6 +300,7 @@ def add_commands(sub) -> None:
     p.add_argument("--impl", default="reference")
     p.add_argument("--runs", type=int, default=2, help="idle+loaded pairs")
     p.add_argument("--size", type=int, default=Spec().size)
+    p.add_argument("--held-out-size", type=int, default=Spec().held_out_size)
     p.add_argument("--rounds-per-run", type=int, default=Spec().rounds)
     p.add_argument("--tolerance", type=float, default=TOLERANCE)
     p.set_defaults(run=cmd_stability)
