@@ -205,6 +205,9 @@ def write(record: dict, path: Path, force: bool) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=1, ensure_ascii=False)
             f.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a submission is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
