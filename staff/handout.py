@@ -2,8 +2,9 @@
 
     uv run python -m staff.handout OUT_DIR
 
-Copies the files git tracks, except staff/, .ci/ and the leaderboard's staff side, and cuts README.md at its
-"## Staff" section. Refuses to write into a non-empty OUT_DIR, so nothing there is overwritten.
+Copies the files git tracks, except staff/, .ci/, .github/ and the leaderboard's staff side (validate, verify,
+render), and cuts README.md at its "## Staff" section. Refuses to write into a non-empty OUT_DIR, so nothing there
+is overwritten.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STAFF_ONLY = ("staff/", ".ci/")
+STAFF_ONLY = ("staff/", ".ci/", ".github/", "leaderboard/staff.py", "leaderboard/render.py")
 README_CUT = "\n---\n\n## Staff"
 
 
