@@ -8,14 +8,23 @@ Never a dump of whole lists.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-import regex
-
-GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+from bpe_harness import rules
 SHOW = 3  # tokens of context on each side of a divergence
+
+
+@contextlib.contextmanager
+def explained(note: str):
+    """Add `note` (what the failing case is about) to any assertion failure inside the block."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n({note})") from None
 
 
 def first_divergence(a: Sequence, b: Sequence) -> int | None:
@@ -31,16 +40,7 @@ def first_divergence(a: Sequence, b: Sequence) -> int | None:
 def corpus_word_counts(path: Path, special_tokens: Sequence[str]) -> Counter[bytes]:
     """Pre-token counts of a corpus, specials removed: the statistics BPE training starts from."""
     text = Path(path).read_bytes().decode("utf-8")  # exact text: no newline translation
-    if special_tokens:
-        splitter = "|".join(regex.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
-        segments = regex.split(splitter, text)
-    else:
-        segments = [text]
-    counts: Counter[bytes] = Counter()
-    pretoken = regex.compile(GPT2_PATTERN)
-    for segment in segments:
-        counts.update(m.encode("utf-8") for m in pretoken.findall(segment))
-    return counts
+    return Counter(p.encode("utf-8") for p in rules.pretokens(text, special_tokens))
 
 
 def pair_counts_after(word_counts: Counter[bytes], merges: Sequence[tuple[bytes, bytes]]) -> Counter:
@@ -138,23 +138,33 @@ def _describe(ids: Sequence[int], lo: int, hi: int, mark: int, vocab: dict[int, 
     return prefix + ", ".join(out) + suffix
 
 
-def assert_ids_equal(actual, expected, text: str, vocab: dict[int, bytes] | None = None, what: str = "") -> None:
-    """Same ids; otherwise show where they first differ, in tokens and in the text."""
-    __tracebackhide__ = True
+def describe_ids_difference(
+    actual, expected, text: str, vocab: dict[int, bytes] | None = None, what: str = ""
+) -> str | None:
+    """None if the ids are equal; otherwise where they first differ, in tokens and in the text (the message
+    assert_ids_equal raises, also shown by the playground)."""
     i = first_divergence(actual, expected)
     if i is None:
-        return
+        return None
     lo, hi = max(0, i - SHOW), i + SHOW + 1
     where = ""
     if vocab is not None:
         offset = len(b"".join(vocab.get(t, b"") for t in expected[:i]).decode("utf-8", errors="replace"))
         where = f" (text offset ~{offset}: {text[max(0, offset - 30):offset]!r} | {text[offset:offset + 30]!r})"
-    raise AssertionError(
+    return (
         f"{what + ': ' if what else ''}token ids differ at position {i} of {len(expected)} expected "
         f"({len(actual)} produced){where}\n"
         f"  expected: {_describe(expected, lo, hi, i, vocab)}\n"
         f"  got:      {_describe(actual, lo, hi, i, vocab)}"
     )
+
+
+def assert_ids_equal(actual, expected, text: str, vocab: dict[int, bytes] | None = None, what: str = "") -> None:
+    """Same ids; otherwise show where they first differ, in tokens and in the text."""
+    __tracebackhide__ = True
+    message = describe_ids_difference(actual, expected, text, vocab, what)
+    if message is not None:
+        raise AssertionError(message)
 
 
 def assert_text_equal(actual: str, expected: str, what: str = "decode") -> None:

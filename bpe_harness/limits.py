@@ -43,32 +43,25 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpe_harness import corpus
-from bpe_harness.encodings import DEFAULT_CACHE
-from bpe_harness.worker import (
-    BLOCK,
-    Call,
-    WorkerTimeout,
-    block_digest,
-    ids_bytes,
-    mb,
-    memory_unsupported_reason,
-)
+from bpe_harness import corpus, rules, settings
+from bpe_harness.isolation.client import Zygote
+from bpe_harness.isolation.measure import Call, mb, memory_unsupported_reason
+from bpe_harness.isolation.protocol import BLOCK, block_digests, pack_ids
+from bpe_harness.isolation import WorkerTimeout
 
-SCALE_OPTION, SCALE_ENV = "--limit-scale", "CS336_LIMIT_SCALE"
+SCALE_OPTION, SCALE_ENV = "--limit-scale", settings.LIMIT_SCALE
 CALIBRATION_RUNS = 3
 TIMEOUT_FACTOR = 3.0  # a limited call is stopped after this many times its limit
 ATTEMPTS = 2  # speed: the better of two runs counts (the second only when the first missed)
-CACHE = DEFAULT_CACHE / "limits"
-LOG_ENV = "CS336_LIMITS_LOG"  # staff: append one JSON line per limited call to this file (staff/stability.py reads it)
 
 __all__ = [
     "ENCODING_SPEED", "STREAMING_MEMORY", "TRAINING_MEMORY", "TRAINING_SPEED",
-    "Calibration", "ExpectedStream", "GeneratedCorpus", "MemoryBudget", "SpeedLimit",
+    "CallBudget", "Calibration", "ExpectedStream", "GeneratedCorpus", "MemoryBudget", "SpeedLimit",
     "assert_stream_equal", "calibrate", "memory_unsupported_reason", "parse_scale",
 ]
 
@@ -94,16 +87,22 @@ class Calibration:
         return f"calibration {self.seconds:.3f} s (a fixed pure-Python workload, {runs})"
 
 
-def calibrate(isolated, scale: float = 1.0, runs: int = CALIBRATION_RUNS) -> Calibration:
-    """Time the calibration workload `runs` times in the worker behind `isolated`; the best run is the unit."""
-    times = tuple(isolated.calibrate(timeout=120 * scale).seconds for _ in range(runs))
+def calibrate(scale: float = 1.0, runs: int = CALIBRATION_RUNS) -> Calibration:
+    """Time the calibration workload `runs` times in a worker process that loads no implementation (so nothing
+    under test can slow the unit its limits are measured in); the best run is the unit."""
+    worker = Zygote(None)
+    try:
+        times = tuple(worker.call("calibration workload", "calibrate", {"rounds": 6}, 120 * scale).seconds
+                      for _ in range(runs))
+    finally:
+        worker.kill()
     _log(kind="calibration", seconds=min(times), runs=times)
     return Calibration(min(times), times, scale)
 
 
 def _log(**record) -> None:
     """Staff measurement log (CS336_LIMITS_LOG): one JSON object per line. Does nothing when the variable is unset."""
-    path = os.environ.get(LOG_ENV)
+    path = settings.limits_log()
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
@@ -123,6 +122,70 @@ def parse_scale(option: str | None, environ=os.environ) -> float:
     return value
 
 
+# --- a time limit for every call -----------------------------------------------------------------------------------
+
+_RUN_LIMITS_FIRST = (
+    "This limit only stops a run that is far too slow; tests/test_limits.py measures speed precisely, so run "
+    "`uv run pytest -k limits` first and fix what it says."
+)
+_ADVICE = {
+    "train": "Usual cause: recounting every pair after every merge (O(merges x corpus)), or pre-tokenizing again for "
+             "each merge. Count distinct pre-tokens once, keep the pair counts, and after a merge update only the "
+             "words that contain the merged pair.",
+    "tokenizer": "Usual cause: work per merge in __init__ that scans the vocab or the merge list (list.index, `in` "
+                 "on a list); build dicts (pair -> rank, bytes -> id) once.",
+    "encode": "Usual cause: looping over every merge for every pre-token (O(pre-tokens x merges)); look up each "
+              "adjacent pair's rank in a dict and merge the lowest-ranked pair until none applies, and cache "
+              "pre-tokens you have already encoded.",
+    "decode": "Usual cause: a scan of the vocab per id, or building the text by repeated concatenation; look ids up "
+              "in a dict, b''.join the bytes, decode once.",
+    "encode_iterable": "Usual cause: the encoder itself is slow (see test_encoding_speed), or the stream waits for "
+                       "more input than it needs before yielding.",
+    "start": "Your code (tests/adapters.py and what it imports) did not finish importing: look for work at module "
+             "level, such as training or reading a large file when the module is imported.",
+}
+
+
+@dataclass(frozen=True)
+class CallBudget:
+    """The time limit of every call to the implementation, in calibrations, from the size of what it is given.
+
+    Generous on purpose (several times what the speed limits allow): it exists so that no implementation, however
+    slow, can hang the suite or the grader; each test still reports its own verdict. Per call kind:
+      start: 60; train: 20 + 15 per unit of work (100 KB x 1000 merges; the staff solution needs ~0.25 per unit);
+      get_tokenizer: 10 + 20 per 100k merges; encode / encode_iterable: 5 + 40 per 100k characters (an endless
+      input: 20); decode: 5 + 10 per 100k ids; anything else: 20.
+    """
+
+    calibration: Calibration
+
+    def factor(self, op: str, facts: dict) -> float:
+        if op == "start":
+            return 60
+        if op == "train":
+            merges = max(100, facts["vocab_size"] - 256 - facts["specials"])
+            return 20 + 15 * facts["bytes"] / 1e5 * merges / 1000
+        if op == "tokenizer":
+            return 10 + 20 * facts["merges"] / 1e5
+        if op in ("encode", "encode_iterable", "encode_iterable_file"):
+            return 20 if facts.get("chars") is None else 5 + 40 * facts["chars"] / 1e5
+        if op == "decode":
+            return 5 + 10 * facts["ids"] / 1e5
+        return 20
+
+    def __call__(self, op: str, facts: dict) -> tuple[float, str]:
+        """(seconds allowed, what to say when they run out)."""
+        factor = self.factor(op, facts)
+        seconds = self.calibration.allowed(factor)
+        advice = _ADVICE.get(op.removesuffix("_file"), "")
+        return seconds, "\n".join(filter(None, [
+            f"Time allowed: {factor:.0f} x {self.calibration.describe()}.",
+            "" if op == "start" else _RUN_LIMITS_FIRST,
+            advice,
+            _SLOW_MACHINE,
+        ]))
+
+
 # --- speed ---------------------------------------------------------------------------------------------------------
 
 
@@ -133,23 +196,31 @@ class SpeedLimit:
     reference: float  # what the reference takes, in calibrations (for the message)
     hint: str
 
-    def run(self, calibration: Calibration, function: Callable[..., Call], *args, **kwargs) -> Call:
-        """function(*args, timeout=..., **kwargs) must take at most factor x calibration; the measured Call."""
+    def run(self, calibration: Calibration, client, function: Callable, *args,
+            report: Callable[[str], None] = lambda line: None, **kwargs) -> Call:
+        """function(*args, timeout=..., **kwargs), a call through `client`, must take at most factor x calibration;
+        the measured Call (its value is what the function returned). `report` gets one line, measured vs allowed."""
         __tracebackhide__ = True
         allowed = calibration.allowed(self.factor)
         best = None
         for _ in range(ATTEMPTS):
             try:
-                call = function(*args, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
+                value = function(*args, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
+                call = client.last
+                call.value = value
             except WorkerTimeout as e:
                 _log(kind="speed", what=self.what, timed_out=e.seconds, allowed=allowed,
                      calibration=calibration.seconds)
+                report(f"{self.what}: stopped after {e.seconds:.1f} s; allowed {allowed:.2f} s  <-- too slow")
                 raise AssertionError(self._timed_out(e, allowed, calibration)) from None
             _log(kind="speed", what=self.what, seconds=call.seconds, cpu=call.cpu_s, wall=call.wall_s,
                  allowed=allowed, calibration=calibration.seconds)
             best = call if best is None or call.seconds < best.seconds else best
             if best.seconds <= allowed:
+                report(f"{self.what}: {best.seconds:.2f} s of {allowed:.2f} s allowed "
+                       f"({best.seconds / allowed:.0%} of the limit)")
                 return best
+        report(f"{self.what}: {best.seconds:.2f} s; allowed {allowed:.2f} s  <-- {best.seconds / allowed:.1f} x over")
         raise AssertionError(self._too_slow(best, allowed, calibration))
 
     def _budget(self, allowed: float, calibration: Calibration) -> str:
@@ -219,26 +290,35 @@ class MemoryBudget:
     hint: str
     stall: float | None = None  # in calibrations: stop a stream that yields nothing for this long
 
-    def run(self, calibration: Calibration, function: Callable[..., Call], *args, **kwargs) -> Call:
-        """function(*args, timeout=..., **kwargs), stopped only if it hangs; the measured Call."""
+    def run(self, calibration: Calibration, client, function: Callable, *args,
+            report: Callable[[str], None] = lambda line: None, **kwargs) -> Call:
+        """function(*args, timeout=..., **kwargs), a call through `client`, stopped only if it hangs; the measured
+        Call (its value is what the function returned)."""
         __tracebackhide__ = True
         if self.stall is not None:
             kwargs["stall"] = calibration.allowed(self.stall)
         try:
-            return function(*args, timeout=calibration.allowed(self.timeout), **kwargs)
+            value = function(*args, timeout=calibration.allowed(self.timeout), **kwargs)
+            client.last.value = value
+            return client.last
         except WorkerTimeout as e:
             _log(kind="memory", what=self.what, timed_out=e.seconds, budget=self.budget)
+            report(f"{self.what}: stopped after {e.seconds:.1f} s (no verdict on memory)  <-- hung or too slow")
             raise AssertionError(f"{e}\n(time allowed: {self.timeout:g} x {calibration.describe()}"
                                  + (f"; without progress: {self.stall:g} x calibration)" if self.stall else ")")
                                  + f"\nHint: {self.hint}") from None
 
-    def check(self, call: Call, scale_note: str) -> None:
-        """The call's peak (the larger of sampled and OS-recorded) is within the budget; else a message with both."""
+    def check(self, call: Call, scale_note: str, report: Callable[[str], None] = lambda line: None) -> None:
+        """The call's peak (the larger of sampled and OS-recorded) is within the budget; else a message with both.
+        `report` gets one line, measured vs allowed."""
         __tracebackhide__ = True
         _log(kind="memory", what=self.what, peak=call.peak_bytes, sampled=call.peak_sampled, os=call.peak_os,
              budget=self.budget, seconds=call.seconds, wall=call.wall_s)
+        share = call.peak_bytes / self.budget
         if call.peak_bytes <= self.budget:
+            report(f"{self.what}: {mb(call.peak_bytes)} of {mb(self.budget)} allowed ({share:.0%} of the budget)")
             return
+        report(f"{self.what}: {mb(call.peak_bytes)}; allowed {mb(self.budget)}  <-- {share:.1f} x over")
         raise AssertionError("\n".join([
             (f"{self.what} used {mb(call.peak_bytes)} of memory above its level before the call "
              f"({call.describe_memory()}); the budget is {mb(self.budget)}, "
@@ -291,10 +371,22 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """write(temporary path) then rename over `path`: readers see the old file or the new one, never half of one,
+    and two runs filling the same cache at once cannot clobber each other's temporary files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    _write_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1), encoding="utf-8"))
 
 
 def _read_json(path: Path) -> dict:
@@ -302,6 +394,10 @@ def _read_json(path: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def cache_root() -> Path:
+    return settings.cache_dir() / "limits"
 
 
 _CHECKED: set[str] = set()  # corpus keys whose file was verified in this process
@@ -328,41 +424,37 @@ class GeneratedCorpus:
         return f"{self.name}-{self.style}-{kind}-seed{self.seed}-{self.size}x{self.repeat}-v{version}"
 
     def _write(self, path: Path) -> None:
-        unit = path.with_name(f".{path.name}.unit{os.getpid()}")
-        try:
-            corpus.write_corpus(unit, self.size // self.repeat, self.seed, style=self.style, mixed=self.mixed)
-            data = unit.read_bytes()
-        finally:
-            unit.unlink(missing_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        with open(tmp, "wb") as f:
-            for _ in range(self.repeat):
-                f.write(data)
-        os.replace(tmp, path)
+        def write(tmp: Path) -> None:
+            corpus.write_corpus(tmp, self.size // self.repeat, self.seed, style=self.style, mixed=self.mixed)
+            data = tmp.read_bytes()
+            with open(tmp, "wb") as f:
+                for _ in range(self.repeat):
+                    f.write(data)
+
+        _write_atomically(path, write)
 
     def path(self) -> Path:
         """The corpus file, (re)generated if missing or not what was written (checked once per process)."""
-        path, meta = CACHE / f"{self.key}.txt", CACHE / f"{self.key}.json"
+        path, meta = cache_root() / f"{self.key}.txt", cache_root() / f"{self.key}.json"
         if self.key in _CHECKED and path.exists():
             return path
         info = _read_json(meta)
         if not (path.exists() and info.get("sha256") and info.get("bytes") == path.stat().st_size
                 and _sha256_file(path) == info["sha256"]):
-            CACHE.mkdir(parents=True, exist_ok=True)
             self._write(path)
             _write_json(meta, {"bytes": path.stat().st_size, "sha256": _sha256_file(path)})
         _CHECKED.add(self.key)
         return path
 
     def _cached(self, name: str, compute: Callable[[Path], dict]) -> dict:
-        """compute(path), remembered in the corpus's metadata file under `name`."""
+        """compute(path), remembered in a file of its own (so concurrent runs never lose each other's entries)."""
         path = self.path()
-        meta = CACHE / f"{self.key}.json"
-        info = _read_json(meta)
-        if name not in info:
-            info[name] = compute(path)
-            _write_json(meta, info)
-        return info[name]
+        file = cache_root() / f"{self.key}.{name}.json"
+        found = _read_json(file)
+        if not found:
+            found = compute(path)
+            _write_json(file, found)
+        return found
 
     def text_stats(self) -> dict:
         """Sizes of the whole text held in memory: bytes, characters, and the str object's size."""
@@ -375,15 +467,10 @@ class GeneratedCorpus:
     def pretoken_stats(self, pattern: str, special_tokens: list[str]) -> dict:
         """How many pre-token occurrences the corpus has, and what a list of all of them (as str) would take."""
         def compute(path: Path) -> dict:
-            import regex
-
-            text = _read_text(path)
-            splitter = "|".join(regex.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
             count = size = 0
-            for segment in regex.split(splitter, text) if special_tokens else [text]:
-                for piece in regex.findall(pattern, segment):
-                    count += 1
-                    size += sys.getsizeof(piece) + 8
+            for piece in rules.pretokens(_read_text(path), special_tokens, pattern):
+                count += 1
+                size += sys.getsizeof(piece) + 8
             return {"occurrences": count, "list_of_str_bytes": size}
 
         key = "pretokens-" + hashlib.sha256(json.dumps([pattern, special_tokens]).encode()).hexdigest()[:12]
@@ -403,14 +490,13 @@ class ExpectedStream:
     def of(cls, source: GeneratedCorpus, encoding, special_tokens: list[str]) -> ExpectedStream:
         ranks = sorted(encoding._mergeable_ranks.items(), key=lambda kv: kv[1])
         fingerprint = hashlib.sha256(json.dumps(
-            [encoding._pat_str, sorted(encoding._special_tokens.items()), [[t.hex(), r] for t, r in ranks]]
+            [BLOCK, encoding._pat_str, sorted(encoding._special_tokens.items()), [[t.hex(), r] for t, r in ranks]]
         ).encode()).hexdigest()[:16]
 
         def compute(path: Path) -> dict:
             ids = expected_ids(path, encoding, special_tokens)
-            data = ids_bytes(ids)
-            blocks = [block_digest(data[i : i + 4 * BLOCK]) for i in range(0, len(data), 4 * BLOCK)]
-            return {"count": len(ids), "sha256": hashlib.sha256(data).hexdigest(), "head": ids[:16], "blocks": blocks}
+            return {"count": len(ids), "sha256": hashlib.sha256(pack_ids(ids)).hexdigest(), "head": ids[:16],
+                    "blocks": block_digests(ids)}
 
         found = source._cached("expected-" + fingerprint, compute)
         return cls(found["count"], found["sha256"], found["head"], found["blocks"])

@@ -1,18 +1,41 @@
-"""pytest plugin: the --impl option, the one `impl` fixture tests reach an implementation through, and snapshots.
+"""pytest plugin: the --impl option, the `impl` fixture (a client of the worker process), calibration, snapshots.
 
-Loaded from the repository's root conftest.py, so the graded tests and staff tests share it.
+Loaded from the repository's root conftest.py, so the graded tests and staff tests share it. This process never
+imports the implementation under test: `impl` is a `bpe_harness.isolation.Client`, every call goes to the worker
+with a time limit from the calibration (bpe_harness.limits.CallBudget), and each test starts from a fresh fork of
+the worker, so no test sees state another one left behind.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from bpe_harness.impl import ROOT, ImplError, Implementation, load_adapters
+from bpe_harness import settings
+from bpe_harness.adapter import ROOT, ImplError, ImplSpec, resolve
+from bpe_harness.isolation import Client
+from bpe_harness.limits import CallBudget, Calibration, calibrate, parse_scale
 from bpe_harness.snapshots import SnapshotStore
 
 DEFAULT_SNAPSHOTS = ROOT / "tests" / "snapshots"
+
+
+@dataclass
+class Session:
+    """What the plugin keeps for one pytest run (in config.stash)."""
+
+    spec: ImplSpec
+    scale: float
+    client: Client | None = None
+    calibration: Calibration | None = None
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # test id -> warnings about the implementation
+    limits: list[str] = field(default_factory=list)  # measured vs allowed, one line per limit test
+    not_implemented: dict[str, list[str]] = field(default_factory=dict)  # what to write -> failing tests
+
+
+SESSION = pytest.StashKey[Session]()
 
 
 def pytest_addoption(parser):
@@ -31,56 +54,101 @@ def pytest_addoption(parser):
     group.addoption(
         "--limit-scale",
         default=None,
-        help="multiply every time limit of tests/test_limits.py by this factor, for a slow or busy machine "
-        "(default: $CS336_LIMIT_SCALE, else 1). Memory budgets do not change.",
+        help=f"multiply every time limit by this factor, for a slow or busy machine (default: ${settings.LIMIT_SCALE}, "
+        "else 1). Memory budgets do not change.",
     )
+
+
+def _sandbox():
+    """The grader's sandbox for every worker when CS336_SANDBOX=1 (None otherwise, or where it does not exist)."""
+    if not settings.sandbox_requested():
+        return None
+    from bpe_harness.isolation.sandbox import sandbox_from_environment
+
+    return sandbox_from_environment()
 
 
 def pytest_configure(config):
     value = config.getoption("--impl")
     try:
-        label, module = load_adapters(value)
-    except ImplError as e:
+        spec = resolve(value)
+        scale = parse_scale(config.getoption("--limit-scale"))
+    except (ImplError, ValueError) as e:
         raise pytest.UsageError(str(e)) from None
     if config.getoption("--snapshot-update") and value != "reference":
         raise pytest.UsageError(
             f"--snapshot-update writes the expected answers, so it only runs with --impl reference (got --impl {value}). "
             "Nothing was written."
         )
-    config._bpe_impl = Implementation(label, module, value)
-    from bpe_harness.limits import parse_scale
-
-    try:
-        config._bpe_limit_scale = parse_scale(config.getoption("--limit-scale"))
-    except ValueError as e:
-        raise pytest.UsageError(str(e)) from None
+    session = Session(spec, scale)
+    config.stash[SESSION] = session
+    if spec.module is not None:
+        # A module name can only be checked by importing it, which happens in a worker: do it now, so a typo is a
+        # usage error and not 70 failures. (A file's import errors are the student's to see, test by test.)
+        client = Client(spec, sandbox=_sandbox())
+        try:
+            client.start()
+        except ImplError as e:
+            client.close()
+            raise pytest.UsageError(str(e)) from None
+        except BaseException:  # noqa: BLE001 - any other import failure fails the tests, with its message
+            pass
+        session.client = client
 
 
 def pytest_unconfigure(config):
-    """Stop every worker process the session started (limit tests run the implementation in workers)."""
-    impl = getattr(config, "_bpe_impl", None)
-    if impl is not None:
-        impl.close_workers()
+    """Stop every worker process the session started."""
+    session = config.stash.get(SESSION, None)
+    if session is not None and session.client is not None:
+        session.client.close()
 
 
 def pytest_report_header(config):
-    scale = getattr(config, "_bpe_limit_scale", 1.0)
-    return f"implementation under test: {config._bpe_impl.label}" + (f"; time limits x {scale:g}" if scale != 1 else "")
+    session = config.stash[SESSION]
+    scale = f"; time limits x {session.scale:g}" if session.scale != 1 else ""
+    return f"implementation under test: {session.spec.label} (in a separate worker process){scale}"
 
 
 @pytest.fixture(scope="session")
-def impl(pytestconfig) -> Implementation:
-    """The implementation under test. The only way tests reach student (or reference, or outside) code."""
-    return pytestconfig._bpe_impl
+def calibration(pytestconfig) -> Calibration:
+    """How fast this machine runs a fixed pure-Python workload (in a process that loads no implementation, best of
+    3): the unit of every time limit."""
+    session = pytestconfig.stash[SESSION]
+    if session.calibration is None:
+        session.calibration = calibrate(session.scale)
+    return session.calibration
 
 
-@pytest.fixture(scope="session")
-def calibration(pytestconfig, impl):
-    """How fast this machine runs a fixed pure-Python workload (in a worker, best of 3): the unit of speed limits.
-    A `bpe_harness.limits.Calibration`."""
-    from bpe_harness.limits import calibrate
+@pytest.fixture
+def impl(request, pytestconfig, calibration) -> Client:
+    """The implementation under test, in the worker process: the only way tests reach student (or reference, or
+    outside) code. Each test gets a fresh fork of the worker; every call has a time limit."""
+    session = pytestconfig.stash[SESSION]
+    if session.client is None:
+        session.client = Client(session.spec, sandbox=_sandbox())
+    client = session.client
+    client.budget = CallBudget(calibration)
+    client.reset()
+    client.warnings = []
+    yield client
+    if client.warnings:
+        session.warnings[request.node.nodeid] = list(client.warnings)
+    client.reset()
 
-    return calibrate(impl.isolated(), pytestconfig._bpe_limit_scale)
+
+@pytest.fixture
+def impl_alone(pytestconfig, calibration) -> Client:
+    """The implementation in a worker process of its own (no fork, nothing run in it before): memory tests use it,
+    so nothing from earlier calls shows up in their figures."""
+    session = pytestconfig.stash[SESSION]
+    with Client(session.spec, sandbox=_sandbox(), fork=False, budget=CallBudget(calibration)) as client:
+        yield client
+
+
+@pytest.fixture
+def limits_report(pytestconfig):
+    """Where a limit test reports its measured vs allowed line (shown in the terminal summary, pass or fail)."""
+    return pytestconfig.stash[SESSION].limits.append
 
 
 @pytest.fixture(scope="session")
@@ -88,19 +156,29 @@ def snapshots(pytestconfig) -> SnapshotStore:
     return SnapshotStore(Path(pytestconfig.getoption("--snapshot-dir")), pytestconfig.getoption("--snapshot-update"))
 
 
-def pytest_runtest_logreport(report):
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
     """Remember which tests failed only because something is not written yet."""
+    outcome = yield
+    report = outcome.get_result()
     crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
     if report.failed and crash is not None and crash.message.startswith("NotImplementedError"):
-        _not_implemented.setdefault(crash.message.split(": ", 1)[-1], []).append(report.nodeid)
+        what = crash.message.split(": ", 1)[-1]
+        item.config.stash[SESSION].not_implemented.setdefault(what, []).append(report.nodeid)
 
 
-_not_implemented: dict[str, list[str]] = {}
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not _not_implemented:
-        return
-    terminalreporter.section("still to write")
-    for message, tests in sorted(_not_implemented.items(), key=lambda item: -len(item[1])):
-        terminalreporter.write_line(f"{len(tests):4d} failing test(s): {message}")
+def pytest_terminal_summary(terminalreporter, config):
+    session = config.stash.get(SESSION, None)
+    if session is not None and session.limits:
+        terminalreporter.section("limits: measured vs allowed")
+        for line in session.limits:
+            terminalreporter.write_line(line)
+    if session is not None and session.warnings:
+        terminalreporter.section("warnings about your implementation (not failures)")
+        for test, lines in session.warnings.items():
+            for line in dict.fromkeys(lines):
+                terminalreporter.write_line(f"{test}: {line}")
+    if session is not None and session.not_implemented:
+        terminalreporter.section("still to write")
+        for message, tests in sorted(session.not_implemented.items(), key=lambda item: -len(item[1])):
+            terminalreporter.write_line(f"{len(tests):4d} failing test(s): {message}")

@@ -72,12 +72,9 @@ class TrainingSnapshot:
 
     def vocab_by_convention(self) -> dict[int, bytes]:
         """An id assignment for tokenizer tests: special tokens, then the 256 bytes, then one id per merge."""
-        vocab = {i: s.encode("utf-8") for i, s in enumerate(self.special_tokens)}
-        for b in range(256):
-            vocab[len(vocab)] = bytes([b])
-        for a, b in self.merges:
-            vocab[len(vocab)] = a + b
-        return vocab
+        from bpe_harness.rules import vocab_layout
+
+        return vocab_layout(self.special_tokens, self.merges)
 
 
 class SnapshotStore:

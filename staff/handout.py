@@ -2,8 +2,9 @@
 
     uv run python -m staff.handout OUT_DIR
 
-Copies the files git tracks, except staff/ (reference, hidden tests, mutants...), .ci/, the leaderboard's staff side
-and every workflow but the students' own grading workflow, and cuts README.md at its "## Staff" section. Refuses to write into a non-empty OUT_DIR, so nothing there is overwritten.
+Copies the files git tracks, except staff/ (reference, hidden tests, mutants...), .ci/, .github/ but for the
+students' own grading workflow, and the leaderboard's staff side (validate, verify, render), and cuts README.md at
+its "## Staff" section. Refuses to write into a non-empty OUT_DIR, so nothing there is overwritten.
 """
 
 from __future__ import annotations
@@ -15,16 +16,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STAFF_ONLY = ("staff/", ".ci/")
-WORKFLOWS = ".github/workflows/"
-SHIPPED_WORKFLOWS = {".github/workflows/grade.yml"}  # the rest (e.g. leaderboard.yml) are staff-only
+STAFF_ONLY = ("staff/", ".ci/", ".github/", "leaderboard/staff.py", "leaderboard/render.py")
+SHIPPED = {".github/workflows/grade.yml"}  # the students' grading workflow; every other workflow is staff-only
 README_CUT = "\n---\n\n## Staff"
 
 
 def handout_files() -> list[str]:
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    return [f for f in tracked
-            if not f.startswith(STAFF_ONLY) and (not f.startswith(WORKFLOWS) or f in SHIPPED_WORKFLOWS)]
+    return [f for f in tracked if f in SHIPPED or not f.startswith(STAFF_ONLY)]
 
 
 def student_readme(text: str) -> str:

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPORA, EOT, read_sample
 
-from bpe_harness.compare import GPT2_PATTERN, assert_ids_equal
-from bpe_harness.encodings import encoding_from_merges, get_encoding, unavailable_reason, vocab_and_merges
+from bpe_harness.compare import assert_ids_equal
+from bpe_harness.encodings import encoding_from_merges, get_encoding, unavailable_reason
+from bpe_harness.rules import GPT2_PATTERN
+from tests.common import CORPORA, EOT, read_sample, real_tokenizer, real_vocab
 
 SAMPLES = ["multilingual", "english", "whitespace", "code", "specials", "documents"]
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
 @pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
-def test_matches_tiktoken(tokenizers, name, sample):
-    text, enc = read_sample(sample), get_encoding(name)
-    vocab, _, _ = vocab_and_merges(name)
-    expected = enc.encode(text, allowed_special="all")
-    assert_ids_equal(tokenizers.real(name).encode(text), expected, text, vocab, f"{name} on {sample}")
+def test_matches_tiktoken(impl, name, sample):
+    text = read_sample(sample)
+    expected = get_encoding(name).encode(text, allowed_special="all")
+    assert_ids_equal(real_tokenizer(impl, name).encode(text), expected, text, real_vocab(name)[0], f"{name} on {sample}")
 
 
-def test_matches_tiktoken_gpt2(tokenizers):
+def test_matches_tiktoken_gpt2(impl):
     reason = unavailable_reason("gpt2")
     if reason:
         pytest.skip(reason)
-    text, enc = read_sample("documents"), get_encoding("gpt2")
-    vocab, _, _ = vocab_and_merges("gpt2")
-    assert_ids_equal(tokenizers.real("gpt2").encode(text), enc.encode(text, allowed_special="all"), text, vocab, "gpt2")
+    text = read_sample("documents")
+    expected = get_encoding("gpt2").encode(text, allowed_special="all")
+    assert_ids_equal(real_tokenizer(impl, "gpt2").encode(text), expected, text, real_vocab("gpt2")[0], "gpt2")
 
 
 def test_own_training_matches_tiktoken(impl):

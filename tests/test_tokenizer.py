@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import read_sample
 
 from bpe_harness.compare import assert_ids_equal, assert_text_equal
 from bpe_harness.encodings import get_encoding
+from tests.common import own_expected, own_tokenizer, own_vocab, read_sample, real_tokenizer
 
 ROUND_TRIPS = {
     "empty": "",
@@ -20,40 +20,37 @@ ROUND_TRIPS = {
 
 
 @pytest.mark.parametrize("text", ROUND_TRIPS.values(), ids=ROUND_TRIPS.keys())
-def test_roundtrip_short(tokenizers, text):
-    tok = tokenizers.own()
+def test_roundtrip_short(impl, text):
+    tok = own_tokenizer(impl)
     assert_text_equal(tok.decode(tok.encode(text)), text, "decode(encode(text))")
 
 
 @pytest.mark.parametrize("sample", ["multilingual", "english", "whitespace", "code", "specials", "documents"])
-def test_roundtrip_samples(tokenizers, sample):
-    tok, text = tokenizers.own(), read_sample(sample)
+def test_roundtrip_samples(impl, sample):
+    tok, text = own_tokenizer(impl), read_sample(sample)
     assert_text_equal(tok.decode(tok.encode(text)), text, f"decode(encode({sample}))")
 
 
 @pytest.mark.parametrize("sample", ["english", "multilingual", "whitespace", "documents"])
-def test_encode_exact_ids(tokenizers, sample):
-    tok, text = tokenizers.own(), read_sample(sample)
-    vocab, _ = tokenizers.own_vocab()
-    expected = tokenizers.own_expected().encode(text, allowed_special="all")
-    assert_ids_equal(tok.encode(text), expected, text, vocab, sample)
+def test_encode_exact_ids(impl, sample):
+    tok, text = own_tokenizer(impl), read_sample(sample)
+    expected = own_expected().encode(text, allowed_special="all")
+    assert_ids_equal(tok.encode(text), expected, text, own_vocab()[0], sample)
 
 
-def test_decode_lone_continuation_byte_is_replacement_char(tokenizers):
-    tok = tokenizers.own()
-    vocab, _ = tokenizers.own_vocab()
+def test_decode_lone_continuation_byte_is_replacement_char(impl):
+    tok, (vocab, _) = own_tokenizer(impl), own_vocab()
     [continuation] = [i for i, t in vocab.items() if t == b"\x80"]
     [first_of_two] = [i for i, t in vocab.items() if t == b"\xc3"]
     assert_text_equal(tok.decode([continuation]), "\ufffd", "decode([id of b'\\x80'])")
     assert_text_equal(tok.decode(tok.encode("a") + [first_of_two]), "a\ufffd", "decode of a cut-off 2-byte character")
 
 
-def test_tokenizers_do_not_share_state(tokenizers):
+def test_tokenizers_do_not_share_state(impl):
     """Two tokenizers with different vocabs, used in turn, each keep their own answers (no class-level cache)."""
     text = read_sample("english")
-    own_vocab, _ = tokenizers.own_vocab()
-    own, cl100k = tokenizers.own(), tokenizers.real("cl100k_base")
-    own_ids, cl100k_ids = tokenizers.own_expected().encode(text), get_encoding("cl100k_base").encode(text)
+    own, cl100k = own_tokenizer(impl), real_tokenizer(impl, "cl100k_base")
+    own_ids, cl100k_ids = own_expected().encode(text), get_encoding("cl100k_base").encode(text)
     for _ in range(2):
-        assert_ids_equal(own.encode(text), own_ids, text, own_vocab, "own vocab, after using another tokenizer")
+        assert_ids_equal(own.encode(text), own_ids, text, own_vocab()[0], "own vocab, after using another tokenizer")
         assert_ids_equal(cl100k.encode(text), cl100k_ids, text, None, "cl100k_base, after using another tokenizer")

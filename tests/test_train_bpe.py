@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import CORPORA, EOT, FIXTURES
-
-from bpe_harness.compare import assert_merges_equal, assert_vocab_matches
+from bpe_harness.compare import assert_merges_equal, assert_vocab_matches, explained
 from bpe_harness.snapshots import TrainingSnapshot
+from tests.common import CORPORA, EOT, FIXTURES
 
 MULTI_SPECIALS = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|pad|>"]
 
@@ -41,8 +40,9 @@ def test_training_matches_reference(impl, snapshots, case):
     vocab, merges = impl.train(path, case.vocab_size, case.special_tokens)
     produced = TrainingSnapshot.from_training(case.corpus, case.vocab_size, case.special_tokens, vocab, merges)
     expected = snapshots.training(case.name, produced)
-    assert_merges_equal(merges, expected.merges, path, case.special_tokens)
-    assert_vocab_matches(vocab, expected.vocab_tokens, case.vocab_size)
+    with explained(f"case {case.name}: {case.why}"):
+        assert_merges_equal(merges, expected.merges, path, case.special_tokens)
+        assert_vocab_matches(vocab, expected.vocab_tokens, case.vocab_size)
 
 
 def test_vocab_has_specials_and_every_byte(impl):

@@ -13,13 +13,27 @@
 
 Nothing on this side ever imports the implementation. Results come back type-checked; the implementation's own
 exceptions come back as the same builtin type with its traceback chained; a hang raises WorkerTimeout and a crash
-WorkerCrashed, and the next call starts a new worker.
+WorkerCrashed, and the next call starts a new process.
+
+    protocol.py   frames: a JSON header plus binary blobs (ids as uint32 arrays, bytes as bytes); never pickle
+    server.py     runs inside the worker: loads the implementation once, forks a fresh child per test
+    client.py     the harness's side: Client, RemoteTokenizer, timeouts, replacing a hung or dead worker
+    measure.py    time and memory from outside (process tree, OS high-water mark)
 """
 
-from bpe_harness.isolation.client import Call, Client, Progress, RemoteTokenizer, StreamSummary
-from bpe_harness.worker import RemoteError, WorkerCrashed, WorkerFailure, WorkerTimeout
+from bpe_harness.isolation.client import (
+    Client,
+    RemoteError,
+    RemoteTokenizer,
+    StreamSummary,
+    WorkerCrashed,
+    WorkerFailure,
+    WorkerTimeout,
+    repeat_lines,
+)
+from bpe_harness.isolation.measure import Call, Progress
 
 __all__ = [
     "Call", "Client", "Progress", "RemoteError", "RemoteTokenizer", "StreamSummary",
-    "WorkerCrashed", "WorkerFailure", "WorkerTimeout",
+    "WorkerCrashed", "WorkerFailure", "WorkerTimeout", "repeat_lines",
 ]

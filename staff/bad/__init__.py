@@ -4,3 +4,13 @@ Load one with `uv run pytest tests/test_limits.py --impl staff.bad.naive_trainer
 staff/tests/test_limits_armed.py and `python -m staff.stability` show that each fails, every time, while the reference
 passes. Everything a variant does not get wrong is delegated to the reference.
 """
+
+# variant -> (the limit test it must fail, words its failure message must contain). The one list of them: the staff
+# test staff/tests/test_limits_armed.py and staff/stability.py both read it.
+LIMIT_TESTS = {
+    "staff.bad.naive_trainer": ("test_training_speed", ["recounting all pairs", "calibration", "allowed"]),
+    "staff.bad.pool_naive_trainer": ("test_training_speed", ["recounting all pairs", "calibration", "allowed"]),
+    "staff.bad.naive_encoder": ("test_encoding_speed", ["every merge for every pre-token", "calibration", "allowed"]),
+    "staff.bad.joining_iterable": ("test_encode_iterable_streams_in_bounded_memory", ["never join", "budget"]),
+    "staff.bad.hoarding_trainer": ("test_training_in_bounded_memory", ["list of every occurrence", "budget"]),
+}

@@ -56,10 +56,13 @@ def chunk_boundaries(path: str, special_tokens: list[str], parts: int) -> list[i
     A file with no special tokens is one chunk.
     """
     size = os.path.getsize(path)
-    splitter = special_splitter(special_tokens)
-    if splitter is None or parts <= 1:
+    needles = sorted({s.encode("utf-8") for s in special_tokens if s}, key=len, reverse=True)
+    if not needles or parts <= 1:
         return [0, size]
-    longest = max(len(s.encode("utf-8")) for s in special_tokens)
+    # Search the raw bytes: a block may start inside a multi-byte character, so offsets counted on decoded text
+    # would be off by the bytes dropped. A special token's UTF-8 bytes only match at character boundaries.
+    splitter = regex.compile(b"|".join(regex.escape(n) for n in needles))
+    longest = len(needles[0])
     window = max(1 << 20, 4 * longest)
     bounds = [0]
     with open(path, "rb") as f:
@@ -73,9 +76,8 @@ def chunk_boundaries(path: str, special_tokens: list[str], parts: int) -> list[i
                 block = f.read(window)
                 if not block:
                     break
-                text = block.decode("utf-8", errors="ignore")  # only searching; partial chars at the edges are fine
-                for m in splitter.finditer(text):
-                    at = offset + len(text[: m.start()].encode("utf-8"))
+                for m in splitter.finditer(block):
+                    at = offset + m.start()
                     if at >= guess:
                         found = at
                         break

@@ -1,10 +1,21 @@
-"""Offline tiktoken data is used only when it matches the sha256 tiktoken pins; anything else is a clear error."""
+"""Offline tiktoken data is used only when it matches the sha256 tiktoken pins; anything else is a clear error.
+Cache writes are atomic under unique names, so two cold-cache processes at once both succeed."""
 
 from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from bpe_harness import encodings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_pinned_hash_comes_from_tiktoken():
@@ -27,9 +38,71 @@ def test_verified_ranks_seed_the_cache(tmp_path):
 
 
 def test_gpt2_unavailable_says_why(monkeypatch, tmp_path):
+    """The skip reason is one short line pointing at the README; the details say where we looked and what to do."""
     monkeypatch.delenv("CS336_ALLOW_DOWNLOAD", raising=False)
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(encodings, "DEFAULT_CACHE", tmp_path)
     monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
     reason = encodings.unavailable_reason("gpt2")
-    assert reason and "vocab.bpe" in reason and "encoder.json" in reason and str(tmp_path) in reason
+    assert reason == "gpt2 data not installed: see README 'Offline encodings'"
+    details = encodings.unavailable_details("gpt2")
+    assert "vocab.bpe" in details and "encoder.json" in details and str(tmp_path) in details
+    assert "staff.fetch_gpt2" in details
+    with pytest.raises(encodings.EncodingDataError, match="staff.fetch_gpt2"):
+        encodings.get_encoding.__wrapped__("gpt2")
+
+
+def test_interleaved_writers_do_not_clobber_each_other(tmp_path, monkeypatch):
+    """Writer A is about to move its temporary file in when writer B writes the same target: both must complete,
+    and the target must be one writer's data, whole (a shared temporary name loses A's file or mixes them)."""
+    target = tmp_path / "cache" / "entry"
+    real_replace, nested = os.replace, []
+
+    def replace_after_another_writer(src, dst):
+        if not nested:
+            nested.append(src)
+            encodings.atomic_write(target, b"B" * 1000)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_after_another_writer)
+    encodings.atomic_write(target, b"A" * 10)
+    assert target.read_bytes() == b"A" * 10, "the last writer's data must land whole"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["entry"], "temporary files left behind"
+
+
+_COLD_LOAD = """
+import hashlib, json, os, sys, time
+ready, go = sys.argv[1], sys.argv[2]
+from bpe_harness import encodings
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.005)
+vocab, merges, specials = encodings.vocab_and_merges("cl100k_base")
+print(hashlib.sha256(json.dumps([[a.hex(), b.hex()] for a, b in merges]).encode()).hexdigest(), len(merges))
+"""
+
+
+def test_two_cold_cache_loads_at_once(tmp_path):
+    """Two processes fill the same empty cache at the same moment: both succeed, and the cache is whole."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "CS336_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", _COLD_LOAD, str(tmp_path / f"ready{i}"), str(go)], env=env,
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready{i}").exists() for i in range(2)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()  # both start writing the cold cache together
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, f"a concurrent cold-cache load failed:\n{err[-2000:]}"
+    assert outs[0][0] == outs[1][0], f"the two loads disagree: {outs[0][0]!r} vs {outs[1][0]!r}"
+    files = sorted(p for p in cache.rglob('*') if p.is_file())
+    leftovers = [f for f in files if f.name.startswith(".") or f.suffix == ".tmp"]
+    assert not leftovers, f"temporary files left behind: {leftovers}"
+    assert encodings.is_verified("cl100k_base", cache / "tiktoken")
+    [merges_file] = (cache / "merges").iterdir()
+    digest, count = outs[0][0].split()
+    cached = json.loads(merges_file.read_text())
+    assert len(cached) == int(count) and hashlib.sha256(json.dumps(cached).encode()).hexdigest() == digest

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from runpytest import ROOT, run_suite
+from staff.tests.runpytest import ROOT, run_suite
 
 from staff.build_fixtures import FIXTURES, differences
 from staff.naive import naive_merges

@@ -7,7 +7,7 @@ import sys
 import textwrap
 
 import pytest
-from runpytest import ROOT, run_suite
+from staff.tests.runpytest import ROOT, run_suite
 
 
 def _pytest(*args):

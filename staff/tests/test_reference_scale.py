@@ -99,3 +99,51 @@ def test_chunks_never_split_overlapping_specials(tmp_path):
     assert len(ranges) > 10
     for start, _ in ranges[1:]:
         assert data[start - 50 : start] == b"x" * 50, f"cut at {start} is inside a run of special tokens"
+
+
+# Words written for this test: 2-, 3- and 4-byte UTF-8 characters, so a byte offset lands mid-character often.
+_MULTIBYTE_WORDS = ["日本語", "の", "中文", "한국어", "Ελληνικά", "русский", "😀", "👍🏽", "café", "naïve", "hello",
+                    " world", "🇫🇷", "हिन्दी", "עברית", "a", "b"]
+
+
+def _multibyte_corpus(path: Path, docs: int = 600, seed: int = 0) -> Path:
+    import random
+
+    rng = random.Random(seed)
+    texts = [" ".join(rng.choice(_MULTIBYTE_WORDS) for _ in range(rng.randint(1, 40))) for _ in range(docs)]
+    path.write_bytes(EOT.join(texts).encode("utf-8"))
+    return path
+
+
+def test_chunking_exact_on_multibyte_text(tmp_path, monkeypatch):
+    """Non-ASCII text larger than the chunk size, cut for 1-4 workers: every cut must be exactly where a special
+    token starts (byte offsets, not offsets in text decoded from a block that began mid-character), and training
+    must give the unchunked result."""
+    corpus = _multibyte_corpus(tmp_path / "multibyte.txt")
+    data = corpus.read_bytes()
+    serial = reference_train.train_bpe(corpus, 400, [EOT])
+    monkeypatch.setattr(reference_train, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(reference_train, "CHUNK_BYTES", 4096)
+    assert len(data) > 10 * reference_train.CHUNK_BYTES
+    bounds = reference_train.chunk_boundaries(str(corpus), [EOT], 16)
+    assert len(bounds) > 10, "the corpus must really be cut into several chunks"
+    off = [b for b in bounds[1:-1] if not data.startswith(EOT.encode(), b)]
+    assert not off, f"{len(off)} of {len(bounds) - 2} cuts are not at a special token; first at byte {off[0]}: " \
+                    f"{data[off[0] - 8 : off[0] + 16]!r}"
+    for workers in (1, 2, 3, 4):
+        vocab, merges = reference_train.train_bpe(corpus, 400, [EOT], num_workers=workers)
+        first = next((i for i, (a, b) in enumerate(zip(merges, serial[1])) if a != b), None)
+        assert merges == serial[1], f"num_workers={workers}: merges differ from serial, first at index {first}"
+        assert vocab == serial[0], f"vocab differs with num_workers={workers}"
+
+
+def test_encode_corpus_chunks_exact_on_multibyte_text(tmp_path):
+    """encode_corpus cuts by searching bytes too: on non-ASCII text every range starts at a special token."""
+    corpus = _multibyte_corpus(tmp_path / "multibyte.txt")
+    data = corpus.read_bytes()
+    ranges = encode_corpus.special_token_chunks(corpus, [EOT], chunk_bytes=1000)
+    assert len(ranges) > 20
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:])), "ranges must tile the file"
+    off = [s for s, _ in ranges[1:] if not data.startswith(EOT.encode(), s)]
+    assert not off, f"range starts not at a special token, first at byte {off[0]}: {data[off[0] - 8 : off[0] + 16]!r}"

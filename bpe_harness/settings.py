@@ -1,0 +1,42 @@
+"""Every environment variable the kit reads, in one place (the README's "Settings" table lists the same).
+
+    CS336_LIMIT_SCALE     multiply every time limit (a slow or busy machine); --limit-scale wins over it
+    CS336_CACHE_DIR       where generated corpora, expected digests and tiktoken data are cached (default .cache/)
+    CS336_ALLOW_DOWNLOAD  1: let tiktoken download encodings it cannot find offline
+    CS336_LIMITS_LOG      staff: append one JSON line per limited call to this file (staff/stability.py reads it)
+    CS336_SANDBOX         1: start every worker in the grader's sandbox (bpe_harness/isolation/sandbox.py)
+    CS336_WORKER_SYS_PATH internal: the harness's sys.path, handed to the worker process
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LIMIT_SCALE = "CS336_LIMIT_SCALE"
+CACHE_DIR = "CS336_CACHE_DIR"
+ALLOW_DOWNLOAD = "CS336_ALLOW_DOWNLOAD"
+LIMITS_LOG = "CS336_LIMITS_LOG"
+SANDBOX = "CS336_SANDBOX"
+WORKER_SYS_PATH = "CS336_WORKER_SYS_PATH"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_DIR) or ROOT / ".cache")
+
+
+def limit_scale_text() -> str | None:
+    return os.environ.get(LIMIT_SCALE)
+
+
+def allow_download() -> bool:
+    return os.environ.get(ALLOW_DOWNLOAD) == "1"
+
+
+def limits_log() -> str | None:
+    return os.environ.get(LIMITS_LOG) or None
+
+
+def sandbox_requested() -> bool:
+    return os.environ.get(SANDBOX) == "1"

@@ -1,0 +1,221 @@
+"""A submission record: what `submit` writes to leaderboard/submissions/NAME.json (shipped to students).
+
+The record is checked against `leaderboard/schema.json` with the `jsonschema` library before it is written (and by
+staff `validate`), then written atomically. It carries:
+
+* the code, as text per file with its sha256 (student code: `cs336_basics/**/*.py` and `tests/adapters.py`), so
+  staff can re-run it from the record alone and the diff of a pull request shows what was submitted. Staff
+  implementations (modules under `staff/`, never shipped) are recorded by reference: module name and file digests.
+* digests of the outputs (merges, vocab, ids), the corpus spec, the kit version, machine info, raw times of both
+  sides and the ratios;
+* `seal`: the sha256 of the record's canonical JSON without the seal. It catches hand edits, not a determined
+  forger (the recipe is public); `verify` re-running the code is what makes a number trustworthy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+import tomllib
+from datetime import datetime, timezone
+from importlib import util as importlib_util
+from pathlib import Path
+
+import psutil
+
+from leaderboard import pacer
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "leaderboard" / "submissions"
+SCHEMA = ROOT / "leaderboard" / "schema.json"
+SCHEMA_VERSION = 1
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+MAX_CODE_BYTES = 1_000_000
+
+
+class RecordError(Exception):
+    """A record (or a name, or code to record) that cannot be used; the message says what is wrong."""
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name or ""):
+        raise RecordError(f"--name {name!r}: use 1-40 letters, digits, '-' or '_', starting with a letter or digit "
+                          "(it becomes the file name leaderboard/submissions/NAME.json)")
+    return name
+
+
+def kit_version() -> str:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["version"]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        import subprocess
+
+        with_brand = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True)
+        if with_brand.returncode == 0 and with_brand.stdout.strip():
+            return with_brand.stdout.strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine_info() -> dict:
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "logical_cores": os.cpu_count() or 1,
+        "physical_cores": psutil.cpu_count(logical=False) or 0,
+        "memory_bytes": psutil.virtual_memory().total,
+        "python": platform.python_version(),
+    }
+
+
+# --- code ---------------------------------------------------------------------------------------------------------
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def code_digest(files: list[dict]) -> str:
+    """One digest over every file: sha256 of 'path NUL sha256 LF' lines, sorted by path."""
+    lines = "".join(f"{f['path']}\0{f['sha256']}\n" for f in sorted(files, key=lambda f: f["path"]))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _project_root(start: Path) -> Path:
+    for folder in [start, *start.parents]:
+        if (folder / "pyproject.toml").exists() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+def _read_code(root: Path, paths: list[Path]) -> list[dict]:
+    files, total = [], 0
+    for p in sorted(set(paths)):
+        data = p.read_bytes()
+        total += len(data)
+        if total > MAX_CODE_BYTES:
+            raise RecordError(f"the code to submit is over {MAX_CODE_BYTES:,} bytes; is something other than your "
+                              "tokenizer under cs336_basics/?")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RecordError(f"{p} is not UTF-8 text; only Python source can be submitted") from None
+        rel = p.relative_to(root).as_posix()
+        files.append({"path": rel, "sha256": hashlib.sha256(data).hexdigest(), "text": text})
+    return files
+
+
+def collect_code(impl: str) -> dict:
+    """The code behind an --impl value: text for student code, a reference for staff modules."""
+    if impl == "student" or impl.endswith(".py") or "/" in impl:
+        adapters = ROOT / "tests" / "adapters.py" if impl == "student" else Path(impl).expanduser().resolve()
+        if not adapters.is_file():
+            raise RecordError(f"--impl {impl}: no such file {adapters}")
+        root = _project_root(adapters.parent)
+        paths = [adapters, *(root / "cs336_basics").rglob("*.py")]
+        files = _read_code(root, [p for p in paths if "__pycache__" not in p.parts])
+        return {"kind": "text", "adapters": adapters.relative_to(root).as_posix(), "files": files,
+                "sha256": code_digest(files)}
+    if impl == "reference":
+        if not (ROOT / "staff" / "reference").is_dir():
+            raise RecordError("--impl reference: the reference solution is staff-only and not part of this handout")
+        impl = "staff.reference.adapters"
+    try:
+        spec = importlib_util.find_spec(impl)  # locates the file without importing (executing) the module itself
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        raise RecordError(f"--impl {impl}: no such module (give 'student', a path to an adapters .py file, or a "
+                          "dotted module name)")
+    origin = Path(spec.origin).resolve()
+    paths = [origin]
+    if origin.is_relative_to(ROOT / "staff"):  # staff variants delegate to the reference: record it too
+        paths += list((ROOT / "staff" / "reference").glob("*.py"))
+    files = [{"path": p.relative_to(ROOT).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+             for p in sorted(set(paths))]
+    return {"kind": "module", "module": impl, "files": files, "sha256": code_digest(files)}
+
+
+# --- the record ---------------------------------------------------------------------------------------------------
+
+
+def seal(record: dict) -> str:
+    body = {k: v for k, v in record.items() if k != "seal"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def build(name: str, impl: str, code: dict, result: dict, argv: list[str]) -> dict:
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "name": name,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "kit_version": kit_version(),
+        "command": " ".join(argv),
+        "impl": impl,
+        "pacer_version": pacer.VERSION,
+        "machine": machine_info(),
+        **result,
+        "code": code,
+    }
+    record["seal"] = seal(record)
+    return record
+
+
+def schema() -> dict:
+    return json.loads(SCHEMA.read_text(encoding="utf-8"))
+
+
+def schema_errors(record) -> list[str]:
+    """Every way `record` breaks the schema, one line each (empty: valid)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    out = []
+    for error in sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        out.append(f"{where}: {error.message[:200]}")
+    return out
+
+
+def write(record: dict, path: Path, force: bool) -> None:
+    """Validate, then write atomically; never replace an existing file without force."""
+    errors = schema_errors(record)
+    if errors:
+        raise RecordError("the record does not match leaderboard/schema.json (a bug in the kit; please report it):\n  "
+                          + "\n  ".join(errors[:10]))
+    if path.exists() and not force:
+        raise RecordError(f"{path} already exists; pass --force to replace it (nothing was written)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a submission is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise RecordError(f"{path}: not a readable JSON file ({type(e).__name__}: {e})") from None
