@@ -246,6 +246,24 @@ def _kill_tree(pid: int) -> int:
     return len(family)
 
 
+def _watch(proc: subprocess.Popen, box, deadline: float) -> bool:
+    """Wait for the judge; meanwhile kill orphaned sandbox processes (a daemonized grandchild would hold the worker's
+    pipes open and stall the harness). True when the deadline passed first."""
+    import psutil
+
+    while proc.poll() is None:
+        if time.monotonic() >= deadline:
+            return True
+        if box is not None:
+            try:
+                judge = {proc.pid, *(c.pid for c in psutil.Process(proc.pid).children(recursive=False))}
+            except psutil.Error:
+                judge = {proc.pid}
+            box.kill_orphans(judge)
+        time.sleep(0.25)
+    return False
+
+
 def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: float, env_extra: dict[str, str],
               sandbox: bool = True) -> JudgeRun:
     """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`."""
@@ -270,11 +288,7 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=staged, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        timed_out = _watch(proc, box, start + timeout)
         leftovers = _kill_tree(proc.pid) - (0 if timed_out else 1)
         proc.wait()
     if box is not None:

@@ -1,7 +1,6 @@
 """Hostile but correct: the reference's answers, after writing a perfect-score results.json everywhere it can."""
 
 import json
-import os
 from pathlib import Path
 
 from cs336_basics import adapters as _reference
@@ -19,8 +18,6 @@ def _plant():
                 (folder / name).write_text(FAKE)
             except OSError:
                 pass
-    for var in ("HOME", "TMPDIR"):
-        os.environ.pop(var, None)
 
 
 def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
