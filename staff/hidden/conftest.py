@@ -1,12 +1,8 @@
-"""Fixtures of the hidden tests: the implementation under test and the reference, each behind its own worker.
-
-TEMPORARY (until the lead's rebuild makes the plugin's `impl` fixture a bpe_harness.isolation.Client): `impl` is
-overridden here with a Client on the session's --impl value, sandboxed like the judge's workers.
-"""
+"""Fixtures of the hidden tests: the reference behind its own worker, and a scratch folder the sandboxed worker can
+read. The implementation under test is the plugin's `impl` (a Client with calibrated per-call time limits)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -14,13 +10,6 @@ from pathlib import Path
 import pytest
 
 from bpe_harness.isolation import Client
-from bpe_harness.isolation.sandbox import sandbox_from_environment
-
-
-@pytest.fixture
-def impl(pytestconfig):  # TEMPORARY: remove once plugin.py's impl fixture is a Client
-    with Client(pytestconfig.getoption("--impl"), sandbox=sandbox_from_environment(os.environ)) as client:
-        yield client
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ class Case:
 CASES = [
     Case("infinite_loop", 0, TIMEOUT),
     Case("sleep_forever", 0, TIMEOUT),
-    Case("memory_bomb", 0, r"MemoryError|out of memory|SIGKILL|memory"),
+    Case("memory_bomb", 0, r"MemoryError|" + TIMEOUT),  # the 2 GB cap, or the time limit when filling it is slower
     Case("fork_bomb", 0, r"fork bomb stopped after"),
     Case("segfault", 0, r"SIGSEGV"),
     Case("os_exit", 0, r"exit(ed with)? code 0"),

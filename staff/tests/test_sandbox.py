@@ -152,10 +152,10 @@ def test_orphaned_grandchild_is_swept(module_dir):
         with Client(_adapters(module_dir, "bombs", BOMBS), sandbox=box) as impl:
             impl.train("grandchild", 300, [], timeout=60)
             time.sleep(0.3)
-            worker = impl._isolated.worker().proc.pid  # today's facade; the rebuilt Client calls reap itself
-            found = len([p for p in box.processes() if p.status() != "zombie"])
-            killed = box.reap(worker)  # before the Client closes the pipes the orphan holds open
-            assert found == killed == 2, f"{found} found, {killed} reaped: expected the worker and its orphan"
+            # the judge does this every 0.25 s: an orphan holds the worker's stderr pipe open, and closing the
+            # Client while a reader thread waits on that pipe would hang
+            killed = box.kill_orphans({os.getpid()})
+            assert killed == 1, f"{killed} orphans killed; expected the detached grandchild"
     finally:
         box.cleanup()
     assert box.processes() == []
