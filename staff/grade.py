@@ -245,7 +245,10 @@ def handout_check(timeout: float) -> int:
             print(f"{label}: {score:g}/{top:g} in {time.monotonic() - start:.1f} s -> {'ok' if ok else 'WRONG'}")
             if not ok:
                 failures.append(label)
-                print(proc.stdout[-3000:], proc.stderr[-2000:])
+                wrong = [t for t in results["tests"] if (t["score"] > 0) != expect_full and t["max_score"] > 0]
+                for t in wrong[:10]:
+                    print(f"  {t['name']}: {t['score']:g}/{t['max_score']:g} {t.get('reason', '')[:200]}")
+                print(proc.stderr[-2000:])
     return 1 if failures else 0
 
 
