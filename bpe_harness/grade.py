@@ -35,6 +35,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -213,20 +214,29 @@ class JudgeRun:
 
 
 def _free_uid() -> int:
-    """A uid no live process uses (one per judge, so its processes can be found and killed, and its process-count
-    limit is its own)."""
+    """The first uid of a block of UIDS_PER_SANDBOX uids no live process uses (one block per judge, so its processes
+    can be found and killed, and its process-count limits are its own)."""
     import psutil
+
+    from bpe_harness.isolation.sandbox import UIDS_PER_SANDBOX
 
     used = set()
     for p in psutil.process_iter(["uids"]):
         with contextlib.suppress(Exception):
             used |= {p.info["uids"].real, p.info["uids"].effective}
-    start = UID_RANGE.start + (os.getpid() * 7919 + time.monotonic_ns()) % len(UID_RANGE)
-    for k in range(len(UID_RANGE)):
-        uid = UID_RANGE.start + (start - UID_RANGE.start + k) % len(UID_RANGE)
-        if uid not in used:
-            return uid
-    raise RuntimeError("no free sandbox uid")
+    blocks = len(UID_RANGE) // UIDS_PER_SANDBOX
+    first = (os.getpid() * 7919 + time.monotonic_ns()) % blocks
+    for k in range(blocks):
+        base = UID_RANGE.start + ((first + k) % blocks) * UIDS_PER_SANDBOX
+        with _RESERVED_LOCK:
+            if base not in _RESERVED and not used & set(range(base, base + UIDS_PER_SANDBOX)):
+                _RESERVED.add(base)  # judges of one batch run in threads: never hand out a block twice
+                return base
+    raise RuntimeError("no free block of sandbox uids")
+
+
+_RESERVED: set[int] = set()
+_RESERVED_LOCK = threading.Lock()
 
 
 def _kill_tree(pid: int) -> int:
@@ -294,6 +304,8 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
     if box is not None:
         leftovers += box.kill_leftovers()
         box.cleanup()
+        with _RESERVED_LOCK:
+            _RESERVED.discard(box.uid)
     with open(log_path, "rb") as f:
         f.seek(max(0, log_path.stat().st_size - 6000))
         tail = f.read().decode("utf-8", "replace")
