@@ -205,9 +205,8 @@ class SpeedLimit:
         best = None
         for _ in range(ATTEMPTS):
             try:
-                value = function(*args, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
+                function(*args, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
                 call = client.last
-                call.value = value
             except WorkerTimeout as e:
                 _log(kind="speed", what=self.what, timed_out=e.seconds, allowed=allowed,
                      calibration=calibration.seconds)
@@ -298,8 +297,7 @@ class MemoryBudget:
         if self.stall is not None:
             kwargs["stall"] = calibration.allowed(self.stall)
         try:
-            value = function(*args, timeout=calibration.allowed(self.timeout), **kwargs)
-            client.last.value = value
+            function(*args, timeout=calibration.allowed(self.timeout), **kwargs)
             return client.last
         except WorkerTimeout as e:
             _log(kind="memory", what=self.what, timed_out=e.seconds, budget=self.budget)

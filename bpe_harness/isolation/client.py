@@ -240,8 +240,10 @@ class Endpoint:
 
     def call(self, what: str, op: str, args: dict, timeout: float, stall: float | None = None,
              on_progress: Callable[[Progress], None] | None = None,
-             advice: Callable[[float], str] | None = None, on_ids: Callable[[bytes], None] | None = None) -> Call:
-        """Run one operation; the measured Call (value decoded). Raises the implementation's exception, rebuilt.
+             advice: Callable[[float], str] | None = None, on_ids: Callable[[bytes], None] | None = None,
+             decode: Callable[[Any], Any] | None = None) -> Call:
+        """Run one operation; the measured Call, its value the reply (through `decode`, if given; a "profile" in the
+        reply becomes the Call's profile). Raises the implementation's exception, rebuilt.
 
         Stopped (WorkerTimeout) after `timeout` seconds, or after `stall` seconds without a progress report
         (streaming operations send one about every half second while ids keep coming)."""
@@ -275,12 +277,12 @@ class Endpoint:
         reply = self.expect(self.receive(what, deadline, on_timeout=advice), "result")
         had_children = sampler.ever_had_kids or done.get("children_cpu", 0.0) > 0
         sampler.spawned = sampler.spawned or had_children
-        measured = Call(what, None, wall, cpu, peak, done.get("os_peak"), done.get("os_source"), sampler.samples,
-                        children_peak, had_children)
         if not reply["ok"]:
             raise rebuild_exception(reply["error"])
-        measured.value = reply["value"]
-        return measured
+        profile = reply["value"].get("profile") if op == "train" else None
+        value = reply["value"] if decode is None else decode(reply["value"])
+        return Call(what, value, wall, cpu, peak, done.get("os_peak"), done.get("os_source"), sampler.samples,
+                    children_peak, had_children, profile=profile)
 
 
 class Zygote(Endpoint):
@@ -492,9 +494,8 @@ class Client:
                 "kwargs": kwargs, "profile": profile}
         size = os.path.getsize(input_path) if os.path.exists(input_path) else 0
         facts = {"bytes": size, "vocab_size": vocab_size, "specials": len(specials)}
-        call = self.call(self.endpoint(), what, "train", args, facts, timeout, on_progress=on_progress)
-        call.profile = call.value["profile"]
-        call.value = (call.value["vocab"], call.value["merges"])
+        call = self.call(self.endpoint(), what, "train", args, facts, timeout, on_progress=on_progress,
+                         decode=lambda v: (v["vocab"], v["merges"]))
         return call.value
 
     def tokenizer(self, vocab: dict[int, bytes], merges: list[tuple[bytes, bytes]], special_tokens=None, *,
@@ -590,14 +591,14 @@ class RemoteTokenizer:
         __tracebackhide__ = True
         args = {"path": os.fspath(path), "head": head, "expected_blocks": expected_blocks,
                 "send_ids": on_ids is not None}
-        value = self._call(f"encode_iterable(open({Path(path).name!r})) over {os.path.getsize(path) / 1e6:,.1f} MB",
-                           "encode_iterable_file", args, {"chars": os.path.getsize(path)}, timeout,
-                           stall=stall, on_progress=on_progress, on_ids=on_ids)
-        bad = value["first_bad"]
-        summary = StreamSummary(value["count"], value["sha256"], value["head"], value["blocks"],
-                                None if bad is None else (bad[0], bad[1]))
-        self.client.last.value = summary
-        return summary
+        def summary(value: dict) -> StreamSummary:
+            bad = value["first_bad"]
+            return StreamSummary(value["count"], value["sha256"], value["head"], value["blocks"],
+                                 None if bad is None else (bad[0], bad[1]))
+
+        return self._call(f"encode_iterable(open({Path(path).name!r})) over {os.path.getsize(path) / 1e6:,.1f} MB",
+                          "encode_iterable_file", args, {"chars": os.path.getsize(path)}, timeout,
+                          stall=stall, on_progress=on_progress, on_ids=on_ids, decode=summary)
 
 
     def encode_range(self, path, start: int, end: int, *, timeout: float | None = None) -> bytes:

@@ -133,7 +133,8 @@ class OsPeak:
             peak = max(0, _proc_status_kb("VmHWM") * 1024 - self.rss_before)
         elif self.source == "ru_maxrss":
             now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            peak = max(0, now - self.rss_before) if now > self.maxrss_before else 0
+            # a lifetime peak that predates the call says nothing about the call: no OS figure, rather than 0
+            peak = max(0, now - self.rss_before) if now > self.maxrss_before else None
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         reaped = (kids.ru_utime + kids.ru_stime) - (self.children_before.ru_utime + self.children_before.ru_stime)
         return {"os_peak": peak, "os_source": self.source, "children_cpu": reaped}
