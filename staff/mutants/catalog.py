@@ -113,6 +113,20 @@ MUTANTS: list[Mutant] = [
         "    vocab = {}",
     ),
     edit(
+        "merge_ids_overwrite_bytes",
+        "numbers merge i as 256 + i although special tokens come first, so merges overwrite the last byte ids",
+        [f"{TRAIN}[tinystories_sample]", "tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"],
+        "train.py",
+        "    for a, b in merges:\n        vocab[len(vocab)] = a + b\n",
+        "    for i, (a, b) in enumerate(merges):\n        vocab[256 + i] = a + b\n",
+    ),
+    Mutant(
+        "buffered_cut",
+        "encode_iterable buffers ~16K characters, then encodes the buffer wherever the last chunk ended",
+        (f"{ITER}::test_cuts_in_a_long_text",),
+        module="staff.bad.buffered_cut",
+    ),
+    edit(
         "merge_count_ignores_specials",
         "makes vocab_size - 256 merges, forgetting that special tokens take vocab slots",
         [f"{TRAIN}[tinystories_sample]", f"{TRAIN}[minimum_vocab]"],
