@@ -90,7 +90,8 @@ def assert_merges_equal(actual, expected, corpus: Path | None = None, special_to
             f"expected {len(expected)} merges, got {len(actual)} (the first {i} agree). "
             "The number of merges is vocab_size - 256 - len(special_tokens)."
         )
-    message = [f"merges differ at merge #{i} (merges 0..{i - 1} agree)"]
+    agree = "the very first merge differs" if i == 0 else f"merges 0..{i - 1} agree"
+    message = [f"merges differ at merge #{i} ({agree})"]
     if corpus is not None:
         counts = pair_counts_after(corpus_word_counts(corpus, special_tokens), expected[:i])
         exp_n, got_n = counts.get(tuple(expected[i]), 0), counts.get(tuple(actual[i]), 0)
@@ -103,14 +104,24 @@ def assert_merges_equal(actual, expected, corpus: Path | None = None, special_to
         ]
     else:
         message += [f"  expected {expected[i]!r}", f"  got      {actual[i]!r}"]
+    if corpus is not None and _involves_newlines(expected[i], actual[i]) and b"\r" in Path(corpus).read_bytes():
+        message.append(
+            "This corpus has \\r\\n line ends and the pairs differ in newline bytes: read the corpus as its exact "
+            "bytes, with open(path, encoding='utf-8', newline='') or by decoding a binary read; plain open(path) "
+            "turns every \\r\\n into \\n."
+        )
     raise AssertionError("\n".join(message))
+
+
+def _involves_newlines(*pairs) -> bool:
+    return any(b"\n" in part or b"\r" in part for pair in pairs for part in pair)
 
 
 def assert_vocab_matches(vocab: dict[int, bytes], expected_tokens: Sequence[bytes], vocab_size: int) -> None:
     """Ids are exactly 0..vocab_size-1 (one embedding row each); tokens equal the expected multiset."""
     __tracebackhide__ = True
     if len(vocab) != vocab_size:
-        raise AssertionError(f"vocab has {len(vocab)} entries; vocab_size={vocab_size} counts every entry")
+        raise AssertionError(_vocab_size_message(vocab, expected_tokens, vocab_size))
     if set(vocab) != set(range(vocab_size)):
         odd = sorted(set(vocab) - set(range(vocab_size)))[:5]
         raise AssertionError(f"vocab ids must be exactly 0..{vocab_size - 1}; found ids like {odd}")
@@ -122,6 +133,24 @@ def assert_vocab_matches(vocab: dict[int, bytes], expected_tokens: Sequence[byte
             f"vocab tokens differ: {sum((want - got).values())} expected tokens missing (e.g. {missing}), "
             f"{sum((got - want).values())} unexpected (e.g. {extra})"
         )
+
+
+def _vocab_size_message(vocab: dict[int, bytes], expected_tokens: Sequence[bytes], vocab_size: int) -> str:
+    """Why the vocab has the wrong size, naming the usual cause: two tokens given one id (the later overwrote the
+    earlier), or one token given two ids."""
+    message = f"vocab has {len(vocab)} entries; vocab_size={vocab_size} counts every entry"
+    counts = Counter(vocab.values())
+    twice = [t for t, n in counts.items() if n > 1]
+    if twice:
+        ids = sorted(i for i, t in vocab.items() if t == twice[0])
+        return (f"{message}. The token {twice[0]!r} appears {counts[twice[0]]} times (ids {ids[:4]}): each token "
+                "needs one id.")
+    missing = sorted((Counter(expected_tokens) - counts).elements())
+    if len(vocab) < vocab_size and missing:
+        return (f"{message}. {len(missing)} expected token(s) are missing, e.g. {missing[:3]}: when two tokens are "
+                "given the same id, the later overwrites the earlier. Check that merge ids start after the ids the "
+                "special tokens and the 256 bytes already use (e.g. merge i gets len(vocab), not 256 + i).")
+    return message
 
 
 # --- token ids ----------------------------------------------------------------------------------------------------

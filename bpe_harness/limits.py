@@ -43,12 +43,12 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bpe_harness import corpus, rules, settings
+from bpe_harness.files import sha256_file, write_atomically
 from bpe_harness.isolation.client import Zygote
 from bpe_harness.isolation.measure import Call, mb, memory_unsupported_reason
 from bpe_harness.isolation.protocol import BLOCK, block_digests, pack_ids
@@ -205,9 +205,8 @@ class SpeedLimit:
         best = None
         for _ in range(ATTEMPTS):
             try:
-                value = function(*args, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
+                function(*args, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
                 call = client.last
-                call.value = value
             except WorkerTimeout as e:
                 _log(kind="speed", what=self.what, timed_out=e.seconds, allowed=allowed,
                      calibration=calibration.seconds)
@@ -298,8 +297,7 @@ class MemoryBudget:
         if self.stall is not None:
             kwargs["stall"] = calibration.allowed(self.stall)
         try:
-            value = function(*args, timeout=calibration.allowed(self.timeout), **kwargs)
-            client.last.value = value
+            function(*args, timeout=calibration.allowed(self.timeout), **kwargs)
             return client.last
         except WorkerTimeout as e:
             _log(kind="memory", what=self.what, timed_out=e.seconds, budget=self.budget)
@@ -363,30 +361,8 @@ def _read_text(path: Path) -> str:
         return f.read()
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """write(temporary path) then rename over `path`: readers see the old file or the new one, never half of one,
-    and two runs filling the same cache at once cannot clobber each other's temporary files."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_json(path: Path, data: dict) -> None:
-    _write_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1), encoding="utf-8"))
+    write_atomically(path, json.dumps(data, indent=1))
 
 
 def _read_json(path: Path) -> dict:
@@ -431,7 +407,7 @@ class GeneratedCorpus:
                 for _ in range(self.repeat):
                     f.write(data)
 
-        _write_atomically(path, write)
+        write_atomically(path, write)
 
     def path(self) -> Path:
         """The corpus file, (re)generated if missing or not what was written (checked once per process)."""
@@ -440,9 +416,9 @@ class GeneratedCorpus:
             return path
         info = _read_json(meta)
         if not (path.exists() and info.get("sha256") and info.get("bytes") == path.stat().st_size
-                and _sha256_file(path) == info["sha256"]):
+                and sha256_file(path) == info["sha256"]):
             self._write(path)
-            _write_json(meta, {"bytes": path.stat().st_size, "sha256": _sha256_file(path)})
+            _write_json(meta, {"bytes": path.stat().st_size, "sha256": sha256_file(path)})
         _CHECKED.add(self.key)
         return path
 

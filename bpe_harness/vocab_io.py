@@ -15,9 +15,8 @@ never leaves a half-written file under the real name.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
+from bpe_harness.files import write_atomically
 from bpe_harness.snapshots import token_to_json
 
 Vocab = dict[int, bytes]
@@ -28,19 +27,7 @@ class VocabFormatError(ValueError):
     """A vocab or merges file that is not in the kit's format (says which file and where)."""
 
 
-def write_atomic(path, data: bytes | str) -> None:
-    """Write `data` to `path` via a unique temporary name + os.replace; on any error the temporary is removed."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+write_atomic = write_atomically  # the kit's one atomic writer (bpe_harness/files.py)
 
 
 def vocab_to_json(vocab: Vocab) -> str:

@@ -24,13 +24,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpe_harness.compare import GPT2_PATTERN, assert_ids_equal, assert_merges_equal, assert_text_equal, \
+from bpe_harness.files import sha256_file
+from bpe_harness.rules import GPT2_PATTERN
+from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_text_equal, \
     assert_vocab_matches
 from bpe_harness.corpus import write_corpus
 from bpe_harness.encodings import encoding_for_vocab
 from bpe_harness.isolation import Client, Progress, WorkerCrashed, WorkerFailure, WorkerTimeout
 from bpe_harness.snapshots import SnapshotStore
-from bpe_harness.worker import ids_bytes
+from bpe_harness.isolation.protocol import pack_ids as ids_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "leaderboard"
@@ -82,12 +84,7 @@ class Spec:
                 "special_tokens": list(self.special_tokens)}
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+file_sha256 = sha256_file
 
 
 def generated(size: int, seed: int) -> Path:

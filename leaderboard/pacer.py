@@ -20,7 +20,7 @@ from collections import Counter
 
 import regex
 
-from bpe_harness.compare import GPT2_PATTERN
+from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.encodings import encoding_from_merges
 
 VERSION = 1  # bump when the workload changes: ratios against different versions are not comparable

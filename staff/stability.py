@@ -26,7 +26,7 @@ from staff.bad import LIMIT_TESTS
 from staff.tests.runpytest import run_suite
 
 GOOD = ["reference"]
-BAD = {variant: test for variant, (test, _words) in LIMIT_TESTS.items()}  # variant -> the limit test it must fail
+BAD = {variant: test for variant, (test, _words, _bug) in LIMIT_TESTS.items()}  # variant -> the limit test it must fail
 TESTS = "tests/test_limits.py"
 
 

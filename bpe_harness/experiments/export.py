@@ -31,7 +31,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from bpe_harness.compare import GPT2_PATTERN
+from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.encodings import encoding_for_vocab
 from bpe_harness.vocab_io import Merges, Vocab, write_atomic
 

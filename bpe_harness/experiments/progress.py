@@ -7,8 +7,8 @@ A `ProgressLine` is a callable taking `bpe_harness.isolation.Progress` readings 
 children_bytes, count), so it plugs straight into the Client's `on_progress=` callback. Memory is read by psutil
 from another process (never `ru_maxrss` inside the measured one, which misses child processes and cannot be reset).
 
-`watch_client` is the single adapter feeding a ProgressLine during a Client call. Until the Client delivers
-on_progress itself it samples the client's worker process from a thread; when it does, only that function changes.
+During a Client call, pass the ProgressLine as `on_progress=`: the Client samples its worker and calls it. `Sampler`
+feeds one from a thread instead, for a process tree the caller watches itself (encode_corpus's several workers).
 """
 
 from __future__ import annotations
@@ -146,20 +146,3 @@ class Sampler(threading.Thread):
         self.stop_event.set()
         self.join()
         self.on_progress(reading(self.proc, self.started, self.peak, self.count()))  # the final state
-
-
-def start_worker(client) -> int:
-    """Start `client`'s worker now (loading the implementation; errors surface here, before any call) and return
-    its pid. The one use of the Client's internals in the experiments: remove with `watch_client`'s thread."""
-    return client._isolated.worker().proc.pid
-
-
-@contextlib.contextmanager
-def watch_client(client, on_progress: Callable[[Progress], None]):
-    """Feed `on_progress` with readings of `client`'s worker while the body makes one call through `client`; yields
-    the callback to pass as the call's `on_progress=` (None while the sampling is done here).
-
-    THE adapter to switch once the Client reports progress by itself: then yield `on_progress` and start no thread.
-    Today the Client accepts on_progress but ignores it, so the worker is sampled here through its pid."""
-    with Sampler(start_worker(client), on_progress):
-        yield None

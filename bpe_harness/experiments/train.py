@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bpe_harness.experiments.inputs import ExperimentError, check_corpus, describe_os_error, staged_dir
-from bpe_harness.experiments.progress import ProgressLine, human_bytes, start_worker, watch_client
+from bpe_harness.experiments.progress import ProgressLine, human_bytes
 from bpe_harness.isolation import Client, WorkerCrashed, WorkerFailure, WorkerTimeout
 from bpe_harness.vocab_io import save_vocab_and_merges, token_text, write_atomic, write_readable
 
@@ -83,15 +83,14 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
     line = ProgressLine("train", corpus_bytes, stream=stream, enabled=progress)
     started = time.monotonic()
     try:
-        with staged_dir(out, force) as tmp, _client(impl, profile, tmp / "profile.json") as client:
+        with staged_dir(out, force) as tmp, Client(impl) as client:
             try:
-                start_worker(client)
+                client.start()
             except Exception as e:
                 raise ExperimentError(f"could not load the implementation {impl!r}: {e}") from None
             try:
-                with watch_client(client, line) as on_progress:
-                    vocab, merges = client.train(corpus, vocab_size, special_tokens, timeout=timeout,
-                                                 on_progress=on_progress)
+                vocab, merges = client.train(corpus, vocab_size, special_tokens, timeout=timeout, on_progress=line,
+                                             profile=profile)
             except KeyboardInterrupt:
                 line.finish(f"stopped by Ctrl-C after {time.monotonic() - started:.1f} s; the worker was stopped and "
                             f"nothing was written to {out}")
@@ -109,10 +108,12 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
                 "children_peak_bytes": max(call.children_peak, line.peak_children),
                 "vocab_size": len(vocab), "merges": len(merges),
                 "longest_tokens": longest_tokens(vocab, special_tokens),
-                "profile": _read_profile(tmp / "profile.json") if profile else None, "out": str(out),
+                "profile": call.profile, "out": str(out),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "python": platform.python_version(), "platform": platform.platform(),
             }
+            if call.profile is not None:
+                write_atomic(tmp / "profile.json", json.dumps(call.profile, indent=1) + "\n")
             save_vocab_and_merges(vocab, merges, tmp / "vocab.json", tmp / "merges.json")
             write_readable(vocab, merges, tmp / "vocab.txt", tmp / "merges.txt")
             write_atomic(tmp / "report.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
@@ -131,22 +132,6 @@ def _failure(e: Exception, timeout: float) -> ExperimentError:
         return ExperimentError(f"the worker failed; nothing was written.\n{e}")
     # the implementation's own exception, rebuilt from the worker
     return ExperimentError(f"run_train_bpe raised {type(e).__name__}: {e}; nothing was written")
-
-
-def _client(impl: str, profile: bool, profile_path: Path) -> Client:
-    """The Client for the run; with --profile, the worker loads `impl` through the cProfile wrapper adapter."""
-    if not profile:
-        return Client(impl)
-    from bpe_harness.experiments.profiling import PROFILED_IMPL, ProfileEnv
-
-    return Client(PROFILED_IMPL, sandbox=ProfileEnv(impl, profile_path))
-
-
-def _read_profile(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ExperimentError(f"--profile: the worker wrote no readable profile ({e})") from None
 
 
 def add_arguments(parser) -> None:

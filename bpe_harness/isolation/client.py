@@ -240,8 +240,10 @@ class Endpoint:
 
     def call(self, what: str, op: str, args: dict, timeout: float, stall: float | None = None,
              on_progress: Callable[[Progress], None] | None = None,
-             advice: Callable[[float], str] | None = None) -> Call:
-        """Run one operation; the measured Call (value decoded). Raises the implementation's exception, rebuilt.
+             advice: Callable[[float], str] | None = None, on_ids: Callable[[bytes], None] | None = None,
+             decode: Callable[[Any], Any] | None = None) -> Call:
+        """Run one operation; the measured Call, its value the reply (through `decode`, if given; a "profile" in the
+        reply becomes the Call's profile). Raises the implementation's exception, rebuilt.
 
         Stopped (WorkerTimeout) after `timeout` seconds, or after `stall` seconds without a progress report
         (streaming operations send one about every half second while ids keep coming)."""
@@ -262,9 +264,11 @@ class Endpoint:
             while True:
                 stall_at = time.monotonic() + stall if stall else float("inf")
                 done = self.receive(what, deadline, stall_at, stall or 0.0, advice)
-                if done.get("event") != "progress":
+                if done.get("event") not in ("progress", "ids"):
                     break
                 self.progress_count = sampler.count = done["count"]
+                if done["event"] == "ids" and on_ids is not None:
+                    on_ids(done["ids"])
             self.expect(done, "done")
         finally:
             wall = time.perf_counter() - t0
@@ -273,12 +277,12 @@ class Endpoint:
         reply = self.expect(self.receive(what, deadline, on_timeout=advice), "result")
         had_children = sampler.ever_had_kids or done.get("children_cpu", 0.0) > 0
         sampler.spawned = sampler.spawned or had_children
-        measured = Call(what, None, wall, cpu, peak, done.get("os_peak"), done.get("os_source"), sampler.samples,
-                        children_peak, had_children)
         if not reply["ok"]:
             raise rebuild_exception(reply["error"])
-        measured.value = reply["value"]
-        return measured
+        profile = reply["value"].get("profile") if op == "train" else None
+        value = reply["value"] if decode is None else decode(reply["value"])
+        return Call(what, value, wall, cpu, peak, done.get("os_peak"), done.get("os_source"), sampler.samples,
+                    children_peak, had_children, profile=profile)
 
 
 class Zygote(Endpoint):
@@ -480,17 +484,18 @@ class Client:
     # --- the adapter contract --------------------------------------------------------------------------------
 
     def train(self, input_path, vocab_size: int, special_tokens: list[str], *, timeout: float | None = None,
-              on_progress: Callable[[Progress], None] | None = None, **kwargs):
-        """run_train_bpe in the worker: (vocab, merges); `self.last` has the measurements."""
+              on_progress: Callable[[Progress], None] | None = None, profile: bool = False, **kwargs):
+        """run_train_bpe in the worker: (vocab, merges); `self.last` has the measurements (and, with profile=True,
+        `self.last.profile`: the top functions by cumulative time, from cProfile in the worker)."""
         __tracebackhide__ = True
         specials = list(special_tokens)
         what = f"run_train_bpe({_describe_path(input_path)}, vocab_size={vocab_size}, special_tokens={specials!r})"
         args = {"input_path": os.fspath(input_path), "vocab_size": vocab_size, "special_tokens": specials,
-                "kwargs": kwargs}
+                "kwargs": kwargs, "profile": profile}
         size = os.path.getsize(input_path) if os.path.exists(input_path) else 0
         facts = {"bytes": size, "vocab_size": vocab_size, "specials": len(specials)}
-        call = self.call(self.endpoint(), what, "train", args, facts, timeout, on_progress=on_progress)
-        call.value = (call.value["vocab"], call.value["merges"])
+        call = self.call(self.endpoint(), what, "train", args, facts, timeout, on_progress=on_progress,
+                         decode=lambda v: (v["vocab"], v["merges"]))
         return call.value
 
     def tokenizer(self, vocab: dict[int, bytes], merges: list[tuple[bytes, bytes]], special_tokens=None, *,
@@ -577,21 +582,31 @@ class RemoteTokenizer:
                           {"chars": chars, "take": take}, timeout)
 
     def encode_iterable_file(self, path, *, expected_blocks=None, head: int = 16, timeout: float | None = None,
-                             stall: float | None = None,
-                             on_progress: Callable[[Progress], None] | None = None) -> StreamSummary:
-        """encode_iterable(open(path)) consumed in the worker; the ids never cross, only a StreamSummary (count,
-        sha256, first ids, block digests, and the first block that differs from `expected_blocks`). Stopped after
-        `timeout` s, or after `stall` s during which no more ids came out."""
+                             stall: float | None = None, on_progress: Callable[[Progress], None] | None = None,
+                             on_ids: Callable[[bytes], None] | None = None) -> StreamSummary:
+        """encode_iterable(open(path)) consumed in the worker; only a StreamSummary comes back (count, sha256, first
+        ids, block digests, and the first block that differs from `expected_blocks`), and, given `on_ids`, the ids
+        themselves as they come, in batches of packed uint32 (so a caller can write them out in bounded memory).
+        Stopped after `timeout` s, or after `stall` s during which no more ids came out."""
         __tracebackhide__ = True
-        args = {"path": os.fspath(path), "head": head, "expected_blocks": expected_blocks}
-        value = self._call(f"encode_iterable(open({Path(path).name!r})) over {os.path.getsize(path) / 1e6:,.1f} MB",
-                           "encode_iterable_file", args, {"chars": os.path.getsize(path)}, timeout,
-                           stall=stall, on_progress=on_progress)
-        bad = value["first_bad"]
-        summary = StreamSummary(value["count"], value["sha256"], value["head"], value["blocks"],
-                                None if bad is None else (bad[0], bad[1]))
-        self.client.last.value = summary
-        return summary
+        args = {"path": os.fspath(path), "head": head, "expected_blocks": expected_blocks,
+                "send_ids": on_ids is not None}
+        def summary(value: dict) -> StreamSummary:
+            bad = value["first_bad"]
+            return StreamSummary(value["count"], value["sha256"], value["head"], value["blocks"],
+                                 None if bad is None else (bad[0], bad[1]))
+
+        return self._call(f"encode_iterable(open({Path(path).name!r})) over {os.path.getsize(path) / 1e6:,.1f} MB",
+                          "encode_iterable_file", args, {"chars": os.path.getsize(path)}, timeout,
+                          stall=stall, on_progress=on_progress, on_ids=on_ids, decode=summary)
+
+
+    def encode_range(self, path, start: int, end: int, *, timeout: float | None = None) -> bytes:
+        """encode() of bytes start..end of a file, read in the worker (the caller cuts at special tokens, where
+        encoding pieces separately changes nothing): the ids as packed little-endian uint32."""
+        __tracebackhide__ = True
+        return self._call(f"encode() of bytes {start:,}..{end:,} of {Path(path).name!r}", "encode_range",
+                          {"path": os.fspath(path), "start": start, "end": end}, {"chars": end - start}, timeout)
 
 
 def repeat_lines(lines: list[str], max_chars: int, message: str) -> dict:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import sys
 import threading
 import time
@@ -67,6 +68,7 @@ class Call:
     samples: int = 0
     children_peak: int = 0  # unique memory of the worker's child processes, for information only
     had_children: bool = False  # the call started at least one process
+    profile: dict | None = None  # with train(profile=True): the top functions by cumulative time
 
     @property
     def seconds(self) -> float:
@@ -131,7 +133,8 @@ class OsPeak:
             peak = max(0, _proc_status_kb("VmHWM") * 1024 - self.rss_before)
         elif self.source == "ru_maxrss":
             now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            peak = max(0, now - self.rss_before) if now > self.maxrss_before else 0
+            # a lifetime peak that predates the call says nothing about the call: no OS figure, rather than 0
+            peak = max(0, now - self.rss_before) if now > self.maxrss_before else None
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         reaped = (kids.ru_utime + kids.ru_stime) - (self.children_before.ru_utime + self.children_before.ru_stime)
         return {"os_peak": peak, "os_source": self.source, "children_cpu": reaped}
@@ -163,6 +166,37 @@ def calibration_workload(rounds: int = 6) -> int:
             checksum = (checksum * 31 + len(counts) + best[0] * 61 + best[1]) % 1_000_003
         checksum += sum(map(len, merged))
     return checksum
+
+
+TOP_FUNCTIONS = 25
+
+
+def _where(key: tuple[str, int, str]) -> str:
+    filename, line, name = key
+    if filename == "~":  # a builtin
+        return name
+    parts = filename.replace(os.sep, "/").split("/")
+    return f"{'/'.join(parts[-2:])}:{line}({name})"
+
+
+def profile_call(fn, *args, top: int = TOP_FUNCTIONS, **kwargs) -> tuple[Any, dict]:
+    """(fn(*args, **kwargs), profile), run in the worker: the `top` functions by cumulative time, each {"function",
+    "ncalls", "tottime", "cumtime"} (seconds), plus "total_s" (wall time under the profiler). Plain data."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    result = profiler.runcall(fn, *args, **kwargs)
+    total = time.perf_counter() - started
+    stats = pstats.Stats(profiler).stats  # {(file, line, name): (primitive calls, calls, tottime, cumtime, callers)}
+    rows = sorted(stats.items(), key=lambda kv: kv[1][3], reverse=True)[:top]
+    return result, {
+        "total_s": round(total, 4),
+        "note": "cProfile sees this process only; time spent in child processes shows as waiting on them",
+        "top": [{"function": _where(key), "ncalls": f"{nc}/{cc}" if nc != cc else str(nc),
+                 "tottime": round(tt, 4), "cumtime": round(ct, 4)} for key, (cc, nc, tt, ct, _) in rows],
+    }
 
 
 # --- harness side -----------------------------------------------------------------------------------------------

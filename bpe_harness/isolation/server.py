@@ -32,11 +32,12 @@ import traceback
 from pathlib import Path
 
 from bpe_harness import adapter
-from bpe_harness.isolation.measure import OsPeak, calibration_workload
+from bpe_harness.isolation.measure import OsPeak, calibration_workload, profile_call
 from bpe_harness.settings import WORKER_SYS_PATH
-from bpe_harness.isolation.protocol import Channel, Ids, Merges, StreamDigest, Vocab
+from bpe_harness.isolation.protocol import Channel, Ids, Merges, StreamDigest, Vocab, pack_ids
 
 STREAM_BATCH = 1024  # ids taken from encode_iterable at a time when digesting a stream
+SEND_BATCH = 1 << 16  # ids per "ids" event when a stream's ids are sent on
 PROGRESS_PERIOD = 0.5  # seconds between progress reports while streaming
 HARNESS = str(Path(__file__).resolve().parent.parent)
 
@@ -164,10 +165,13 @@ class Server:
         checksum = calibration_workload(rounds)
         return lambda: checksum
 
-    def op_train(self, input_path: str, vocab_size: int, special_tokens: list[str], kwargs: dict):
-        result = self.module.run_train_bpe(input_path, vocab_size, list(special_tokens), **kwargs)
+    def op_train(self, input_path: str, vocab_size: int, special_tokens: list[str], kwargs: dict,
+                 profile: bool = False):
+        """run_train_bpe; with profile=True under cProfile, its top functions returned as plain data."""
+        call = (self.module.run_train_bpe, input_path, vocab_size, list(special_tokens))
+        result, top = profile_call(*call, **kwargs) if profile else (call[0](*call[1:], **kwargs), None)
         vocab, merges = adapter.check_training_result(result)
-        return lambda: {"vocab": Vocab(vocab), "merges": Merges(merges)}
+        return lambda: {"vocab": Vocab(vocab), "merges": Merges(merges), "profile": top}
 
     def op_tokenizer(self, vocab: dict | None = None, merges: list | None = None, special_tokens=None, pattern=None,
                      key: str | None = None):
@@ -218,11 +222,14 @@ class Server:
             ids = adapter.check_ids(itertools.islice(stream, take), "encode_iterable()")
         return lambda: Ids(ids)
 
-    def op_encode_iterable_file(self, handle: int, path: str, head: int = 16, expected_blocks=None):
+    def op_encode_iterable_file(self, handle: int, path: str, head: int = 16, expected_blocks=None,
+                                send_ids: bool = False):
         """Consume encode_iterable(open file) a batch at a time, keeping only digests, the first ids and (given the
-        expected block digests) the first block that differs."""
+        expected block digests) the first block that differs. send_ids: also send the ids on, SEND_BATCH at a time
+        (as packed uint32 in "ids" events), for a caller that writes them somewhere."""
         digest = StreamDigest(expected_blocks, head)
         next_report = time.monotonic() + PROGRESS_PERIOD
+        outgoing: list[int] = []
         with open(path, encoding="utf-8", newline="") as f:
             stream = self._stream(handle, f)
             while batch := list(itertools.islice(stream, STREAM_BATCH)):
@@ -231,11 +238,36 @@ class Server:
                 except (TypeError, OverflowError):
                     adapter.check_ids(batch, f"encode_iterable() (ids {digest.count:,}..{digest.count + len(batch):,})")
                     raise
+                if send_ids:
+                    outgoing += batch
+                    if len(outgoing) >= SEND_BATCH:
+                        self.send({"event": "ids", "ids": pack_ids(outgoing), "count": digest.count})
+                        outgoing = []
                 if time.monotonic() >= next_report:
                     self.send({"event": "progress", "count": digest.count})
                     next_report = time.monotonic() + PROGRESS_PERIOD
+        if outgoing:
+            self.send({"event": "ids", "ids": pack_ids(outgoing), "count": digest.count})
         result = digest.finish()
         return lambda: result
+
+    def op_encode_range(self, handle: int, path: str, start: int, end: int):
+        """encode() of bytes start..end of a file (cut at special tokens by the caller): the ids as packed uint32."""
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read(end - start)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path} is not UTF-8: byte offset {start + e.start:,} starts an invalid sequence "
+                             f"{data[e.start:e.start + 4].hex(' ')} ({e.reason})") from None
+        ids = self.tokenizers[handle].encode(text)
+        try:
+            packed = pack_ids(ids)
+        except (TypeError, OverflowError):
+            adapter.check_ids(ids, "encode()")  # says what is wrong, and where
+            raise
+        return lambda: packed
 
 
 _exit_codes: dict[int, int] = {}  # children reaped before the harness asked how they ended

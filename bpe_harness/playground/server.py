@@ -30,7 +30,8 @@ from pathlib import Path
 
 import regex
 
-from bpe_harness.compare import GPT2_PATTERN, describe_ids_difference, first_divergence
+from bpe_harness.rules import GPT2_PATTERN
+from bpe_harness.compare import describe_ids_difference, first_divergence
 from bpe_harness.encode_corpus import load_vocab_and_merges
 from bpe_harness.encodings import encoding_from_merges, get_encoding, unavailable_reason
 from bpe_harness.isolation import Client, WorkerFailure

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from staff.bad import LIMIT_TESTS
+
 TRAIN = "tests/test_train_bpe.py::test_training_matches_reference"
 ITER = "tests/test_encode_iterable.py"
 PARITY = "tests/test_tiktoken_parity.py"
@@ -114,6 +116,20 @@ MUTANTS: list[Mutant] = [
         "train.py",
         "    vocab = {i: s.encode(\"utf-8\") for i, s in enumerate(special_tokens)}",
         "    vocab = {}",
+    ),
+    edit(
+        "merge_ids_overwrite_bytes",
+        "numbers merge i as 256 + i although special tokens come first, so merges overwrite the last byte ids",
+        [f"{TRAIN}[tinystories_sample]", "tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"],
+        "train.py",
+        "    for a, b in merges:\n        vocab[len(vocab)] = a + b\n",
+        "    for i, (a, b) in enumerate(merges):\n        vocab[256 + i] = a + b\n",
+    ),
+    Mutant(
+        "buffered_cut",
+        "encode_iterable buffers ~16K characters, then encodes the buffer wherever the last chunk ended",
+        (f"{ITER}::test_cuts_in_a_long_text",),
+        module="staff.bad.buffered_cut",
     ),
     edit(
         "merge_count_ignores_specials",
@@ -418,30 +434,8 @@ MUTANTS: list[Mutant] = [
         "        yield from self.encode(''.join(iterable))\n        return\n        buffer, rescan_at = \"\", 0\n",
     ),
     # --- slow or hungry but correct: whole modules in staff/bad, caught by the limits -----------------------------
-    Mutant(
-        "naive_trainer",
-        "recounts every pair over the whole corpus after every merge (the lecture's version)",
-        (f"{LIMITS}::test_training_speed",),
-        module="staff.bad.naive_trainer",
-    ),
-    Mutant(
-        "naive_encoder",
-        "loops over every merge for every pre-token, with no rank lookup and no cache",
-        (f"{LIMITS}::test_encoding_speed",),
-        module="staff.bad.naive_encoder",
-    ),
-    Mutant(
-        "joining_iterable_module",
-        "encode_iterable joins its whole input first (as a subclass of a correct tokenizer)",
-        (f"{LIMITS}::test_encode_iterable_streams_in_bounded_memory",),
-        module="staff.bad.joining_iterable",
-    ),
-    Mutant(
-        "hoarding_trainer",
-        "keeps every pre-token occurrence in a list before counting them",
-        (f"{LIMITS}::test_training_in_bounded_memory",),
-        module="staff.bad.hoarding_trainer",
-    ),
+    *[Mutant(variant.rsplit(".", 1)[-1], bug, (f"{LIMITS}::{test}",), module=variant)
+      for variant, (test, _words, bug) in LIMIT_TESTS.items()],
     # --- decoding -----------------------------------------------------------------------------------------------
     edit(
         "decode_ignore_errors",

@@ -82,7 +82,7 @@ def grade(mutant: Mutant, tests: list[str], scratch: Path | None = None, timeout
                 problem = case.find("failure") if case.find("failure") is not None else case.find("error")
                 if problem is not None:
                     result.failed.add(node)
-                    result.messages[node] = (problem.get("message") or "").strip()
+                    result.messages[node] = ((problem.get("message") or "") + "\n" + (problem.text or "")).strip()
                 elif case.find("skipped") is None:
                     result.passed.add(node)
         return result

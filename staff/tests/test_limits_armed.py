@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from staff.bad import LIMIT_TESTS as BAD
+from staff.bad import LIMIT_TESTS
 from staff.tests.runpytest import run_suite
 
 
@@ -31,9 +31,9 @@ def test_reference_passes_every_limit_with_room_to_spare(tmp_path, monkeypatch):
     assert not tight, f"the reference is close to a limit: {tight}"
 
 
-@pytest.mark.parametrize("variant", BAD)
+@pytest.mark.parametrize("variant", LIMIT_TESTS)
 def test_bad_variant_fails_its_limit(tmp_path, variant):
-    test, words = BAD[variant]
+    test, words, _bug = LIMIT_TESTS[variant]
     proc, outcomes = run_suite(tmp_path, "tests/test_limits.py", "--impl", variant, "-k", test)
     [outcome] = [o for o in outcomes if o.test.endswith(test)] or [None]
     assert outcome is not None, proc.stdout[-3000:]
@@ -64,5 +64,6 @@ def test_limits_show_measured_vs_allowed_in_the_summary(tmp_path):
     proc, _ = run_suite(tmp_path, "tests/test_limits.py", "--impl", "staff.bad.naive_encoder", "-k", "speed")
     summary = proc.stdout[proc.stdout.index("limits: measured vs allowed"):]
     assert "training on tinystories_sample.txt" in summary and "% of the limit)" in summary, summary
-    assert "encode() of documents.txt" in summary and "x over" in summary, summary
+    encode_line = next(line for line in summary.splitlines() if line.startswith("encode() of documents.txt"))
+    assert "allowed" in encode_line and ("x over" in encode_line or "too slow" in encode_line), summary
 
