@@ -35,6 +35,7 @@ def long_tricky_text(min_chars: int = 70_000) -> str:
     return "".join(text)
 
 
+@pytest.mark.points(1)
 @pytest.mark.parametrize("text", TRICKY.values(), ids=TRICKY.keys())
 def test_every_split_point(impl, text):
     tok, vocab = own_tokenizer(impl, special_tokens=(EOT, DOUBLE)), own_vocab()[0]
@@ -44,12 +45,14 @@ def test_every_split_point(impl, text):
         assert_ids_equal(got, expected, text, vocab, f"encode_iterable of chunks {text[:i]!r} + {text[i:]!r}")
 
 
+@pytest.mark.points(0.5)
 @pytest.mark.parametrize("text", TRICKY.values(), ids=TRICKY.keys())
 def test_one_character_chunks(impl, text):
     tok, vocab = own_tokenizer(impl, special_tokens=(EOT, DOUBLE)), own_vocab()[0]
     assert_ids_equal(tok.encode_iterable(list(text)), tok.encode(text), text, vocab, "one character per chunk")
 
 
+@pytest.mark.points(1)
 @pytest.mark.parametrize("chunking", ["one_character", "random_sizes", "lines"])
 def test_cuts_in_a_long_text(impl, chunking):
     """Past 64K characters, so an implementation that buffers before cutting still has to cut, many times."""
@@ -68,6 +71,7 @@ def test_cuts_in_a_long_text(impl, chunking):
     assert_ids_equal(tok.encode_iterable(chunks), tok.encode(text), text, vocab, what)
 
 
+@pytest.mark.points(1)
 def test_random_chunkings_o200k(impl):
     """o200k_base has its own regex (case-split words, 1-3 digit groups): streaming must respect it too."""
     tok, text = real_tokenizer(impl, "o200k_base"), read_sample("english") + read_sample("whitespace")
@@ -80,6 +84,7 @@ def test_random_chunkings_o200k(impl):
                          f"chunks cut at {cuts}")
 
 
+@pytest.mark.points(1)
 @pytest.mark.parametrize("sample", ["documents", "specials", "whitespace"])
 def test_file_handle(impl, sample):
     tok, text = own_tokenizer(impl), read_sample(sample)
@@ -88,6 +93,7 @@ def test_file_handle(impl, sample):
     assert_ids_equal(got, tok.encode(text), text, own_vocab()[0], f"encode_iterable(open({sample}.txt))")
 
 
+@pytest.mark.points(1)
 def test_is_lazy(impl):
     """Ids must come out while the input is still being read: here the input never ends."""
     endless = repeat_lines(

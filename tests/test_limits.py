@@ -32,6 +32,7 @@ needs_memory_measurement = pytest.mark.skipif(memory_unsupported_reason() is not
                                               reason=str(memory_unsupported_reason()))
 
 
+@pytest.mark.points(2)
 def test_training_speed(impl, calibration, limits_report):
     corpus = CORPORA / "tinystories_sample.txt"
     run = TRAINING_SPEED.run(calibration, impl, impl.train, corpus, 1000, [EOT], report=limits_report)
@@ -39,6 +40,7 @@ def test_training_speed(impl, calibration, limits_report):
     assert_merges_equal(run.value[1], expected, corpus, [EOT])
 
 
+@pytest.mark.points(2)
 def test_encoding_speed(impl, calibration, limits_report):
     text = read_sample("documents")
     tok = impl.tokenizer(*own_vocab(), [EOT])
@@ -47,6 +49,7 @@ def test_encoding_speed(impl, calibration, limits_report):
     assert_ids_equal(run.value, expected, text, own_vocab()[0], "encode(documents.txt)")
 
 
+@pytest.mark.points(2)
 @needs_memory_measurement
 def test_encode_iterable_streams_in_bounded_memory(impl_alone, calibration, limits_report):
     vocab, merges = own_vocab()
@@ -60,6 +63,7 @@ def test_encode_iterable_streams_in_bounded_memory(impl_alone, calibration, limi
     assert_stream_equal(run.value, expected, path, own_expected(), [EOT], vocab)
 
 
+@pytest.mark.points(2)
 @needs_memory_measurement
 def test_training_in_bounded_memory(impl_alone, calibration, limits_report):
     path = TRAINING_TEXT.path()

@@ -12,6 +12,7 @@ from tests.common import CORPORA, EOT, read_sample, real_tokenizer, real_vocab
 SAMPLES = ["multilingual", "english", "whitespace", "code", "specials", "documents"]
 
 
+@pytest.mark.points(1)
 @pytest.mark.parametrize("sample", SAMPLES)
 @pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
 def test_matches_tiktoken(impl, name, sample):
@@ -20,6 +21,7 @@ def test_matches_tiktoken(impl, name, sample):
     assert_ids_equal(real_tokenizer(impl, name).encode(text), expected, text, real_vocab(name)[0], f"{name} on {sample}")
 
 
+@pytest.mark.points(0)
 def test_matches_tiktoken_gpt2(impl):
     reason = unavailable_reason("gpt2")
     if reason:
@@ -29,6 +31,7 @@ def test_matches_tiktoken_gpt2(impl):
     assert_ids_equal(real_tokenizer(impl, "gpt2").encode(text), expected, text, real_vocab("gpt2")[0], "gpt2")
 
 
+@pytest.mark.points(1)
 def test_own_training_matches_tiktoken(impl):
     """Train on one corpus, encode held-out text: tiktoken built from your merges must give the same tokens."""
     vocab, merges = impl.train(CORPORA / "tinystories_sample.txt", 1000, [EOT])

@@ -19,18 +19,21 @@ ROUND_TRIPS = {
 }
 
 
+@pytest.mark.points(1)
 @pytest.mark.parametrize("text", ROUND_TRIPS.values(), ids=ROUND_TRIPS.keys())
 def test_roundtrip_short(impl, text):
     tok = own_tokenizer(impl)
     assert_text_equal(tok.decode(tok.encode(text)), text, "decode(encode(text))")
 
 
+@pytest.mark.points(1)
 @pytest.mark.parametrize("sample", ["multilingual", "english", "whitespace", "code", "specials", "documents"])
 def test_roundtrip_samples(impl, sample):
     tok, text = own_tokenizer(impl), read_sample(sample)
     assert_text_equal(tok.decode(tok.encode(text)), text, f"decode(encode({sample}))")
 
 
+@pytest.mark.points(1)
 @pytest.mark.parametrize("sample", ["english", "multilingual", "whitespace", "documents"])
 def test_encode_exact_ids(impl, sample):
     tok, text = own_tokenizer(impl), read_sample(sample)
@@ -38,6 +41,7 @@ def test_encode_exact_ids(impl, sample):
     assert_ids_equal(tok.encode(text), expected, text, own_vocab()[0], sample)
 
 
+@pytest.mark.points(1)
 def test_decode_lone_continuation_byte_is_replacement_char(impl):
     tok, (vocab, _) = own_tokenizer(impl), own_vocab()
     [continuation] = [i for i, t in vocab.items() if t == b"\x80"]
@@ -46,6 +50,7 @@ def test_decode_lone_continuation_byte_is_replacement_char(impl):
     assert_text_equal(tok.decode(tok.encode("a") + [first_of_two]), "a\ufffd", "decode of a cut-off 2-byte character")
 
 
+@pytest.mark.points(1)
 def test_tokenizers_do_not_share_state(impl):
     """Two tokenizers with different vocabs, used in turn, each keep their own answers (no class-level cache)."""
     text = read_sample("english")

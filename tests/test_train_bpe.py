@@ -34,6 +34,7 @@ CASES = [
 ]
 
 
+@pytest.mark.points(3)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_training_matches_reference(impl, snapshots, case):
     path = FIXTURES / case.corpus
@@ -45,6 +46,7 @@ def test_training_matches_reference(impl, snapshots, case):
         assert_vocab_matches(vocab, expected.vocab_tokens, case.vocab_size)
 
 
+@pytest.mark.points(3)
 def test_vocab_has_specials_and_every_byte(impl):
     vocab, _ = impl.train(CORPORA / "multi_special.txt", 300, MULTI_SPECIALS)
     tokens = set(vocab.values())
@@ -54,6 +56,7 @@ def test_vocab_has_specials_and_every_byte(impl):
     assert not missing_bytes, f"single-byte tokens missing from the vocab, e.g. {[bytes([b]) for b in missing_bytes[:5]]}"
 
 
+@pytest.mark.points(3)
 def test_no_token_spans_a_special(impl):
     """Specials are removed before counting, so no learned token holds a piece of one (the corpus has no other '<|')."""
     vocab, _ = impl.train(CORPORA / "multi_special.txt", 600, MULTI_SPECIALS)

@@ -116,12 +116,13 @@ class StderrTail:
         threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
 
     def _read(self, pipe) -> None:
-        for chunk in iter(lambda: pipe.read1(65536), b""):
-            text = chunk.decode("utf-8", "replace")
-            self.chunks.append((self.total, text))
-            self.total += len(text)
-            while len(self.chunks) > 1 and self.total - self.chunks[1][0] > STDERR_TAIL:
-                self.chunks.popleft()
+        with pipe:
+            for chunk in iter(lambda: pipe.read1(65536), b""):
+                text = chunk.decode("utf-8", "replace")
+                self.chunks.append((self.total, text))
+                self.total += len(text)
+                while len(self.chunks) > 1 and self.total - self.chunks[1][0] > STDERR_TAIL:
+                    self.chunks.popleft()
 
     def since(self, position: int) -> str:
         text = "".join(t[max(0, position - start):] for start, t in list(self.chunks) if start + len(t) > position)
@@ -319,8 +320,8 @@ class Zygote(Endpoint):
         super().kill()
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=5)
-        with contextlib.suppress(Exception):
-            self.proc.stderr.close()
+        # stderr is not closed here: its reader thread may be blocked on it (a grandchild that outlived us can hold
+        # the pipe open), and closing a pipe under a blocked reader can hang; the reader closes it at end of file.
 
     def fork(self) -> Child:
         ours, theirs = socket.socketpair()
@@ -400,6 +401,7 @@ class Client:
         self.warnings: list[str] = []
         self.start_failure: BaseException | None = None
         self._digests: dict[tuple, tuple[str, dict, list]] = {}
+        self.timed_out_builds: dict[str, WorkerTimeout] = {}  # content key -> how building that tokenizer ended
         self.generation = 0  # bumped by reset(): tokenizers built in a child belong to one generation
 
     @property
@@ -510,11 +512,18 @@ class Client:
         in_zygote = self.fork and self.child is None
         if in_zygote:
             args["key"] = key = self._content_key(vocab, merges, specials, pattern)
+            if key in self.timed_out_builds:  # the code does not change during a run: it would time out again
+                raise self.timed_out_builds[key].with_traceback(None)
             known = self.call(self.start(), what, "tokenizer", {"key": key}, facts, timeout)  # built already?
             if known.value["handle"] is not None:
                 return RemoteTokenizer(self, known.value["handle"], None)
         endpoint = self.start() if in_zygote else self.endpoint()
-        call = self.call(endpoint, what, "tokenizer", args, facts, timeout)
+        try:
+            call = self.call(endpoint, what, "tokenizer", args, facts, timeout)
+        except WorkerTimeout as e:
+            if in_zygote:
+                self.timed_out_builds[key] = e
+            raise
         if call.value["mutated"]:
             self.warnings.append(
                 f"get_tokenizer() changed the {' and the '.join(call.value['mutated'])} it was given; the rule is to "

@@ -156,3 +156,20 @@ def test_out_file_not_ours_is_not_overwritten(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "bpe_harness.grade", str(tmp_path), "--out", str(mine)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "--force" in proc.stderr and mine.read_text() == '{"my": "notes"}'
+
+
+def test_public_points_add_up_to_the_documented_total(tmp_path):
+    """The points markers in tests/ sum to the README's public total (100)."""
+    import json as _json
+    import subprocess as _subprocess
+    import sys as _sys
+
+    from staff.tests.runpytest import ROOT as _ROOT
+
+    proc = _subprocess.run([_sys.executable, "-m", "pytest", "tests", "--co", "-q", "-p", "bpe_harness.grading",
+                            "--grading-dir", str(tmp_path), "-p", "no:cacheprovider"],
+                           cwd=_ROOT, capture_output=True, text=True, timeout=120)
+    manifest = _json.loads((tmp_path / "manifest.json").read_text())
+    assert sum(t["points"] for t in manifest) == 100, proc.stdout[-2000:]
+    readme = (_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "| **public total** | | **100** |" in readme
