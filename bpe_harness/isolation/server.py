@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import inspect
 import itertools
 import json
@@ -102,6 +103,7 @@ class Server:
         self.send({"event": "send-fd"})
         fd = self.channel.receive_fd()
         _reap_finished_children()
+        gc.freeze()  # what exists now is never collected in a child: its garbage collector does not touch those pages
         pid = os.fork()
         if pid == 0:
             os.setpgid(0, 0)  # a process group of its own: ending the test ends whatever it started, in one call
