@@ -27,6 +27,7 @@ def write_atomically(path, content: bytes | str | Callable[[Path], None]) -> Non
                 os.fsync(f.fileno())
         if callable(content):
             content(Path(tmp))
+            os.chmod(tmp, 0o644)  # the function may have replaced the file, with a private mode of its own
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
