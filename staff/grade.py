@@ -228,6 +228,9 @@ def handout_check(timeout: float) -> int:
     from staff.handout import export
 
     with tempfile.TemporaryDirectory() as tmp:
+        # as a student's checkout would be: reachable by others, so the sandboxed worker (another uid) can read the
+        # corpora the harness generates into the handout's .cache (mkdtemp makes the folder private)
+        os.chmod(tmp, 0o755)
         handout = Path(tmp) / "handout"
         handout.mkdir()
         export(handout)
