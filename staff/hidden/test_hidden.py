@@ -28,6 +28,17 @@ def _train_both(impl, reference, corpus_dir, index, with_specials=True):
     return case, path, expected, got
 
 
+def _both_tokenizers(impl, reference, corpus_dir, index):
+    """(case, vocab, the reference's tokenizer, the implementation's) for a vocab the reference trains on case `index`."""
+    case = make_case(hidden_seed(), index)
+    path = corpus_dir / "corpus.txt"
+    path.write_bytes(case.text.encode("utf-8"))
+    path.chmod(0o644)
+    vocab, merges = reference.train(path, case.vocab_size, case.specials, timeout=TIMEOUT)
+    ref_tok = reference.tokenizer(vocab, merges, case.specials, timeout=TIMEOUT)
+    return case, vocab, ref_tok, impl.tokenizer(vocab, merges, case.specials)
+
+
 @pytest.mark.points(4)
 @pytest.mark.parametrize("index", range(CASES))
 def test_hidden_training(impl, reference, corpus_dir, index):
@@ -46,13 +57,7 @@ def test_hidden_training_without_specials(impl, reference, corpus_dir):
 @pytest.mark.points(3)
 @pytest.mark.parametrize("index", range(CASES))
 def test_hidden_encoding(impl, reference, corpus_dir, index):
-    case = make_case(hidden_seed(), index)
-    path = corpus_dir / "corpus.txt"
-    path.write_bytes(case.text.encode("utf-8"))
-    path.chmod(0o644)
-    vocab, merges = reference.train(path, case.vocab_size, case.specials, timeout=TIMEOUT)
-    ref_tok = reference.tokenizer(vocab, merges, case.specials, timeout=TIMEOUT)
-    tok = impl.tokenizer(vocab, merges, case.specials)
+    case, vocab, ref_tok, tok = _both_tokenizers(impl, reference, corpus_dir, index)
     for text in probe_texts(hidden_seed() + index, case):
         expected = ref_tok.encode(text, timeout=TIMEOUT)
         assert_ids_equal(tok.encode(text), expected, text, vocab, "encode")
@@ -62,13 +67,7 @@ def test_hidden_encoding(impl, reference, corpus_dir, index):
 @pytest.mark.points(2)
 @pytest.mark.parametrize("index", range(CASES))
 def test_hidden_encode_iterable(impl, reference, corpus_dir, index):
-    case = make_case(hidden_seed(), index)
-    path = corpus_dir / "corpus.txt"
-    path.write_bytes(case.text.encode("utf-8"))
-    path.chmod(0o644)
-    vocab, merges = reference.train(path, case.vocab_size, case.specials, timeout=TIMEOUT)
-    ref_tok = reference.tokenizer(vocab, merges, case.specials, timeout=TIMEOUT)
-    tok = impl.tokenizer(vocab, merges, case.specials)
+    case, vocab, ref_tok, tok = _both_tokenizers(impl, reference, corpus_dir, index)
     text = "".join(probe_texts(hidden_seed() + 7 * index, case, n=4))
     rng = random.Random(hidden_seed() + index)
     cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, 60)))
