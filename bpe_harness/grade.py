@@ -41,6 +41,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from bpe_harness.files import write_atomically
+
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_KIT = ("bpe_harness", "tests", "conftest.py", "pyproject.toml", "cs336_basics")
 PRIVATE_KIT = ("tests/snapshots", "staff")  # staged unreadable to the worker: expected answers, reference
@@ -409,12 +411,7 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(data, indent=1))
 
 
 def format_table(results: dict) -> str:

@@ -37,7 +37,6 @@ from bpe_harness.grade import (
     format_table,
     grade,
     kit_version,
-    write_json_atomic,
     _kit_files,
 )
 
