@@ -212,9 +212,9 @@ MUTANTS: list[Mutant] = [
         "'<|endoftext|>' into '<|', 'endoftext', '|>', so none is dropped",
         [f"{TRAIN}[multi_special]", "tests/test_train_bpe.py::test_no_token_spans_a_special", HIDDEN_TRAIN],
         "train.py",
-        SPECIAL_LOOP + "(pretoken.findall(segment))",
+        SPECIAL_LOOP + "(findall(segment))",
         "    for segment, is_special in [(text, False)]:\n        if not is_special:\n            counts.update"
-        "(t for t in pretoken.findall(segment) if t not in special_tokens)",
+        "(t for t in findall(segment) if t not in special_tokens)",
     ),
     edit(
         "special_pieces_counted",
@@ -231,8 +231,8 @@ MUTANTS: list[Mutant] = [
         "newlines next to every special",
         [f"{TRAIN}[blank_lines]", HIDDEN_TRAIN],
         "train.py",
-        SPECIAL_LOOP + "(pretoken.findall(segment))",
-        SPECIAL_LOOP + "(pretoken.findall(segment.strip()))",
+        SPECIAL_LOOP + "(findall(segment))",
+        SPECIAL_LOOP + "(findall(segment.strip()))",
     ),
     edit(
         "split_per_line_then_special",
@@ -258,8 +258,8 @@ MUTANTS: list[Mutant] = [
         "reads the corpus line by line and pre-tokenizes each line on its own",
         [f"{TRAIN}[blank_lines]"],
         "train.py",
-        "            counts.update(pretoken.findall(segment))",
-        "            for line in segment.splitlines(keepends=True):\n                counts.update(pretoken.findall(line))",
+        "            counts.update(findall(segment))",
+        "            for line in segment.splitlines(keepends=True):\n                counts.update(findall(line))",
     ),
     edit(
         "pattern_ascii_only",
@@ -388,9 +388,9 @@ MUTANTS: list[Mutant] = [
         "keeps the pre-token cache in a class attribute, shared by tokenizers with different vocabs",
         [f"{TOK}::test_tokenizers_do_not_share_state"],
         "tokenizer.py",
-        "        self._cache: dict[str, list[int]] = {}",
-        "        self._cache = SHARED_CACHE",
-        ("tokenizer.py", "CACHE_LIMIT = 1 << 16", "CACHE_LIMIT = 1 << 16\nSHARED_CACHE: dict = {}"),
+        "        self._cache: dict[str, list[int]] = PieceCache(self._merge_pretoken)",
+        "        self._cache = SHARED_CACHE.setdefault('cache', PieceCache(self._merge_pretoken))",
+        ("tokenizer.py", "CACHE_LIMIT = 1 << 18", "CACHE_LIMIT = 1 << 18\nSHARED_CACHE: dict = {}"),
     ),
     # --- streaming ----------------------------------------------------------------------------------------------
     edit(

@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import regex
 
-from .pretokenize import GPT2_PATTERN, special_splitter, split_on_specials
+from .pretokenize import GPT2_PATTERN, fast_findall, special_splitter, split_on_specials
 
 PARALLEL_MIN_BYTES = 8 << 20  # below this, worker start-up costs more than it saves: one chunk, in-process
 CHUNK_BYTES = 32 << 20  # target chunk size for big files: bounds each worker's memory (text + its pre-tokens)
@@ -32,11 +32,11 @@ CHUNK_BYTES = 32 << 20  # target chunk size for big files: bounds each worker's 
 
 def count_pretokens(text: str, special_tokens: list[str], pattern: str = GPT2_PATTERN) -> Counter[str]:
     """How often each pre-token occurs in `text`, specials excluded (they split the text, nothing more)."""
-    pretoken = regex.compile(pattern)
+    findall = fast_findall(regex.compile(pattern))
     counts: Counter[str] = Counter()
     for segment, is_special in split_on_specials(text, special_splitter(special_tokens)):
         if not is_special:
-            counts.update(pretoken.findall(segment))
+            counts.update(findall(segment))
     return counts
 
 

@@ -3,7 +3,10 @@ its own after the deadline. These tests pin the two equal, so they cannot drift 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import regex
 
 from bpe_harness import rules
 from staff.reference import pretokenize
@@ -37,3 +40,63 @@ def test_pretoken_counts_are_the_same(specials):
 
     for text in TEXTS:
         assert count_pretokens(text, specials) == Counter(rules.pretokens(text, specials))
+
+
+# --- the reference's faster findall (`re` over BMP text) finds exactly what `regex` finds ---------------------------
+
+FIXTURES = sorted((Path(__file__).parents[2] / "tests" / "fixtures").glob("*/*.txt"))
+TRICKY = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u2029\u202f\u3000\ufeff'sdmtlvre aZ09_!é²Ⅷ٣"
+
+
+def _random_text(rnd, length: int, astral: bool) -> str:
+    top = 0x10FFFF if astral else 0xFFFF
+    return "".join(rnd.choice(TRICKY) if rnd.random() < 0.6 else chr(rnd.randrange(top + 1)) for _ in range(length))
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_fast_findall_equals_regex_on_fixtures(path):
+    compiled = regex.compile(pretokenize.GPT2_PATTERN)
+    fast = pretokenize.fast_findall(compiled)
+    assert fast != compiled.findall, "the GPT-2 pattern should take the fast path"
+    text = path.read_text(encoding="utf-8")
+    assert fast(text) == compiled.findall(text)
+
+
+@pytest.mark.parametrize("astral", [False, True], ids=["bmp", "astral"])
+def test_fast_findall_equals_regex_on_random_text(astral):
+    import random
+
+    rnd = random.Random(1234)
+    compiled = regex.compile(pretokenize.GPT2_PATTERN)
+    fast = pretokenize.fast_findall(compiled)
+    for _ in range(300):
+        text = _random_text(rnd, rnd.randrange(1, 400), astral)
+        assert fast(text) == compiled.findall(text), repr(text)
+
+
+def test_fast_findall_covers_every_bmp_character():
+    compiled = regex.compile(pretokenize.GPT2_PATTERN)
+    fast = pretokenize.fast_findall(compiled)
+    for start in range(0, 0x10000, 0x1000):  # each character alone, then between letters, digits and spaces
+        chars = [chr(c) for c in range(start, start + 0x1000)]
+        for text in ("".join(chars), "a".join(chars), " 1".join(chars), "  ".join(chars)):
+            assert fast(text) == compiled.findall(text)
+
+
+@pytest.mark.parametrize("pattern", [
+    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",  # GPT-2 as OpenAI wrote it
+    r""" ?[a-zA-Z]+| ?[0-9]+| ?[^\sa-zA-Z0-9]+|\s+""",  # an escape inside a [set]: `re` reads \s differently
+    r"""(?i:'s|'t)|\p{Lu}+|\s+""",  # (?i: and other classes
+    r"""\d+|\w+|\s+""",
+], ids=["gpt2-spelled-out", "escape-in-set", "flags-group", "other-escapes"])
+def test_fast_findall_only_translates_what_it_knows(pattern):
+    compiled = regex.compile(pattern)
+    fast = pretokenize.fast_findall(compiled)
+    translatable = "[a-z" not in pattern and "(?i" not in pattern and r"\d" not in pattern
+    assert (fast != compiled.findall) == translatable
+    import random
+
+    rnd = random.Random(7)
+    for _ in range(100):
+        text = _random_text(rnd, 200, astral=False)
+        assert fast(text) == compiled.findall(text)
