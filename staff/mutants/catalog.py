@@ -144,8 +144,8 @@ MUTANTS: list[Mutant] = [
         "joins special tokens into a regex without escaping them: '<|endoftext|>' matches '<', 'endoftext' or '>'",
         [f"{TRAIN}[multi_special]", f"{SPECIAL}::test_special_token_is_one_id"],
         "pretokenize.py",
-        'return regex.compile("|".join(regex.escape(s) for s in specials))',
-        'return regex.compile("|".join(specials))',
+        'alternatives = "|".join(regex.escape(s) for s in specials)',
+        'alternatives = "|".join(specials)',
     ),
     # --- special tokens in training: how students remove, replace or split on them before counting --------------
     # The public corpora put specials between documents ("...end.\n<|endoftext|>\n"), where removing them with

@@ -13,28 +13,21 @@ GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+
 
 
 def special_splitter(special_tokens: Iterable[str]) -> regex.Pattern | None:
-    """A regex matching any special token, longest first, so overlapping specials resolve to the longest."""
+    """A regex matching any special token, longest first, so overlapping specials resolve to the longest. Its one
+    group makes split() keep the specials it cuts at."""
     specials = sorted(set(special_tokens), key=len, reverse=True)
     if not specials:
         return None
-    return regex.compile("|".join(regex.escape(s) for s in specials))
+    alternatives = "|".join(regex.escape(s) for s in specials)
+    return regex.compile(f"({alternatives})")
 
 
 def split_on_specials(text: str, splitter: regex.Pattern | None) -> Iterator[tuple[str, bool]]:
     """Yield (segment, is_special) in order; plain segments are never empty."""
-    if splitter is None:
-        if text:
-            yield text, False
-        return
-    pos = 0
-    for m in splitter.finditer(text):
-        if m.start() > pos:
-            yield text[pos : m.start()], False
-        yield m.group(), True
-        pos = m.end()
-    if pos < len(text):
-        yield text[pos:], False
-
+    parts = splitter.split(text) if splitter is not None else [text]
+    for k, part in enumerate(parts):  # split() alternates plain, special, plain, ..., plain
+        if part:
+            yield part, k % 2 == 1
 
 
 # --- a faster findall for the GPT-2 pattern ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from itertools import chain
 
 import regex
 
-from .pretokenize import GPT2_PATTERN, fast_findall, special_splitter
+from .pretokenize import GPT2_PATTERN, fast_findall, special_splitter, split_on_specials
 
 CACHE_LIMIT = 1 << 18  # pre-token -> ids entries kept before the cache is cleared: at most ~65 MB on real text
 PIECES_HELD_BACK = 2  # trailing pre-tokens kept back while streaming: "we'l" + "l" re-splits the last two pieces
@@ -66,8 +66,6 @@ class Tokenizer:
         self._pretoken = regex.compile(pattern or GPT2_PATTERN)
         self._findall = fast_findall(self._pretoken)
         self._splitter = special_splitter(self.special_tokens)
-        # [plain, special, plain, ..., plain]: the capturing group keeps the specials in split()'s result
-        self._split = regex.compile(f"({self._splitter.pattern})").split if self._splitter else None
         self._cache: dict[str, list[int]] = PieceCache(self._merge_pretoken)
 
     @classmethod
@@ -106,12 +104,11 @@ class Tokenizer:
 
     def encode(self, text: str) -> list[int]:
         out: list[int] = []
-        parts = self._split(text) if self._split else [text]
-        for k, part in enumerate(parts):
-            if k % 2:
-                out.append(self._special_ids[part])
-            elif part:
-                self._encode_plain(part, out)
+        for segment, is_special in split_on_specials(text, self._splitter):
+            if is_special:
+                out.append(self._special_ids[segment])
+            else:
+                self._encode_plain(segment, out)
         return out
 
     # --- streaming ------------------------------------------------------------------------------------------------
