@@ -46,6 +46,7 @@ from bpe_harness.files import write_atomically
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_KIT = ("bpe_harness", "tests", "conftest.py", "pyproject.toml", "cs336_basics")
 PRIVATE_KIT = ("tests/snapshots", "staff")  # staged unreadable to the worker: expected answers, reference
+SECRET_PATHS = ("staff",)  # in the checkout the judge runs from: hidden from workers as far as the tier permits
 STUDENT_PACKAGE = "cs336_basics"
 STUDENT_ADAPTERS = "tests/adapters.py"
 SKIP_NAMES = ("__pycache__", ".pytest_cache", ".git", ".venv", ".cache")
@@ -213,6 +214,7 @@ class JudgeRun:
     seconds: float
     log_tail: str
     leftovers: int = 0  # processes still running after the judge, killed
+    sandbox: dict = field(default_factory=dict)  # the tier that held and what it guarantees (Sandbox.describe)
 
 
 def _free_uid() -> int:
@@ -277,19 +279,24 @@ def _watch(proc: subprocess.Popen, box, deadline: float) -> bool:
 
 
 def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: float, env_extra: dict[str, str],
-              sandbox: bool = True) -> JudgeRun:
-    """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`."""
-    from bpe_harness.isolation.sandbox import Sandbox
+              sandbox: bool = True, hide: tuple[Path, ...] = ()) -> JudgeRun:
+    """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`.
+    `hide`: secret paths (the checkout's staff files) the workers must not read, as far as the tier permits."""
+    from bpe_harness.isolation.sandbox import Sandbox, probe_tier
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CS336_SANDBOX", "PYTHON"))}
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
                CS336_CACHE_DIR=os.environ.get("CS336_CACHE_DIR", str(ROOT / ".cache")), **env_extra)
     box = None
     if sandbox:
+        tier = probe_tier()
         workdir = private.parent / "work"
-        uid = _free_uid() if hasattr(os, "geteuid") and os.geteuid() == 0 else None
-        box = Sandbox(workdir=workdir, uid=uid)  # the grader's handle on the same uid, to kill what is left
-        env.update(CS336_SANDBOX="1", CS336_SANDBOX_DIR=str(workdir))
+        uid = _free_uid() if tier.switches_uid else None
+        # the grader's handle on the same uids (to kill what is left); it opens the scratch to them alone
+        box = Sandbox(workdir=workdir, uid=uid, tier=tier, hide=tuple(str(p) for p in hide))
+        box._open_to_workers(private.parent)
+        env.update(CS336_SANDBOX="1", CS336_SANDBOX_DIR=str(workdir), CS336_SANDBOX_TIER=tier.name,
+                   CS336_SANDBOX_HIDE=os.pathsep.join(box.hide))
         if uid is not None:
             env["CS336_SANDBOX_UID"] = str(uid)
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "bpe_harness.grading",
@@ -312,7 +319,7 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
         f.seek(max(0, log_path.stat().st_size - 6000))
         tail = f.read().decode("utf-8", "replace")
     return JudgeRun(None if timed_out else proc.returncode, timed_out, time.monotonic() - start, tail,
-                    max(0, leftovers))
+                    max(0, leftovers), box.describe() if box is not None else {"tier": "none (not sandboxed)"})
 
 
 # --- verdicts ------------------------------------------------------------------------------------------------------
@@ -393,6 +400,12 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
              for name, test in SPEED_TESTS.items()}
     header = (f"kit {meta['kit_version']}, Python {meta['python']}; {score:g}/{total:g} points in "
               f"{run.seconds:.1f} s")
+    if run.sandbox:
+        header += f"\nsandbox: tier {run.sandbox['tier']}" + (
+            f" ({run.sandbox['isolation']}; accounting: {run.sandbox['accounting']})" if "isolation" in run.sandbox
+            else "")
+        for note in run.sandbox.get("notes", []):
+            header += f"\nsandbox note: {note}"
     if meta.get("ignored"):
         header += f"\nignored (not student-owned): {', '.join(meta['ignored'][:30])}"
     for note in meta.get("notes", []):
@@ -406,7 +419,7 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
                         *({"name": k, "value": v, "order": "asc"} for k, v in speed.items())],
         "extra_data": {"kit_version": meta["kit_version"], "python": meta["python"], "max_score": float(total),
                        "judge_exit": run.returncode, "judge_timed_out": run.timed_out,
-                       "leftover_processes_killed": run.leftovers},
+                       "leftover_processes_killed": run.leftovers, "sandbox": run.sandbox},
     }
 
 
@@ -425,7 +438,8 @@ def format_table(results: dict) -> str:
         lines.append(f"{name:<{width}}  {pts:>7}  {status:<7}  {reason}")
     total = results["extra_data"]["max_score"]
     lines.append(f"{'total':<{width}}  {results['score']:g}/{total:g}")
-    lines.append(results["output"].splitlines()[0])
+    output = results["output"].splitlines()
+    lines += [output[0], *(line for line in output if line.startswith("sandbox"))]
     return "\n".join(lines)
 
 
@@ -447,7 +461,6 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
     meta = {"python": platform.python_version(), "kit_version": kit_version(kit, options.extra_kit)}
     scratch = Path(tempfile.mkdtemp(prefix="cs336-judge-"))
     try:
-        os.chmod(scratch, 0o711)  # the worker may pass through to its own directory, list nothing
         try:
             submission = read_submission(Path(submission_path), scratch)
         except SubmissionError as e:
@@ -462,8 +475,9 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         private.mkdir(mode=0o700)
         stage(kit, submission, staged, options.extra_kit)
         args = [*options.tests] + (["-k", options.keyword] if options.keyword else [])
+        secrets = tuple(kit / p for p in SECRET_PATHS if (kit / p).exists())
         run = run_judge(staged, private, args, timeout=options.timeout, env_extra=options.env,
-                        sandbox=options.sandbox)
+                        sandbox=options.sandbox, hide=secrets)
         manifest = _valid_manifest(private / "manifest.json")
         results = build_results(manifest, _valid_verdicts(private / "verdicts.jsonl"), run, meta)
         if out:

@@ -35,9 +35,10 @@ from typing import Any
 import psutil
 
 from bpe_harness.adapter import ROOT, ImplError, ImplSpec, resolve
-from bpe_harness.isolation.measure import Call, Progress, Sampler, cpu_seconds
+from bpe_harness.isolation.measure import Call, Progress, Sampler, default_tree_cap, mb
 from bpe_harness.settings import WORKER_SYS_PATH
 from bpe_harness.isolation.protocol import DEFAULT_CAP, Channel, Ids, Merges, ProtocolError, Vocab, encode_frame
+from bpe_harness.isolation.tree import Tree, become_subreaper
 
 DEFAULT_TIMEOUT = 600.0  # seconds, for a call with neither a timeout nor a budget
 START_TIMEOUT = 120.0  # seconds for the worker to import the implementation and say it is ready
@@ -133,11 +134,12 @@ class StderrTail:
 class Endpoint:
     """One worker process and the channel to it: the zygote, or a child forked from it. One call at a time."""
 
-    def __init__(self, sock: socket.socket, pid: int, stderr: StderrTail, cap: int):
+    def __init__(self, sock: socket.socket, pid: int, stderr: StderrTail, cap: int, tree: Tree,
+                 tree_cap: int | None, exclude: set[int] = frozenset()):
         self.channel = Channel(sock, cap)
-        self.pid, self.stderr = pid, stderr
+        self.pid, self.stderr, self.tree, self.tree_cap = pid, stderr, tree, tree_cap
         self.ps = psutil.Process(pid)
-        self.sampler = Sampler(self.ps)
+        self.sampler = Sampler(self.ps, tree, exclude, tree_cap, on_over_cap=self._over_cap)
         self.stderr_from = stderr.total
         self.dead_reason: str | None = None
 
@@ -178,9 +180,14 @@ class Endpoint:
                 raise WorkerCrashed(f"{what}: the worker sent something that is not a reply ({e}); it was stopped") \
                     from None
 
+    def _over_cap(self, total: int) -> None:
+        """From the sampler's thread: the tree holds more than its cap. Stop all of it (the zygote too: what holds
+        the memory may have been started at import); the waiting call then reports it."""
+        self.dead_reason = f"stopped: its processes held {mb(total)} together"
+        self.tree.kill()
+
     def _timed_out(self, what: str, how: str, seconds: float, advice: Callable[[float], str] | None) -> None:
         __tracebackhide__ = True
-        self.sampler.spawned = True  # what it was doing is unknown: look for everything it started
         self.kill()
         self.dead_reason = f"stopped: {how}"
         extra = ("\n" + advice(seconds)) if advice is not None else ""
@@ -189,9 +196,15 @@ class Endpoint:
     def _died(self, what: str) -> None:
         __tracebackhide__ = True
         code = self.exit_code()
-        self.sampler.spawned = True
         self.kill()
         time.sleep(0.05)  # let the stderr reader catch the last words
+        if self.sampler.over_cap is not None:
+            self.dead_reason = "stopped: over the memory cap of its process tree"
+            raise WorkerCrashed(
+                f"{what}: the worker and the processes it started held {mb(self.sampler.over_cap)} of memory "
+                f"together, over the cap of {mb(self.tree_cap)} for the whole process tree; all of them were "
+                f"stopped. Usual cause: keeping every occurrence instead of counts, or a pool whose every process "
+                f"holds a copy of the whole input.{self.tail()}")
         if code is None:
             how = "closed its channel"
         elif code < 0:
@@ -210,21 +223,11 @@ class Endpoint:
             return False
 
     def kill(self) -> None:
-        """Stop the process and every process it started (children first, so none is orphaned)."""
+        """Stop the process and every process of the tree below it (the zygote: the whole tree)."""
         self.sampler.close()
         self.channel.close()
         self.dead_reason = self.dead_reason or "stopped"
-        try:
-            family = self.ps.children(recursive=True) if self.spawned() else []
-        except (psutil.Error, OSError):
-            family = []
-        for p in [*family, self.ps]:
-            with contextlib.suppress(psutil.Error, OSError):
-                p.kill()
-
-    def spawned(self) -> bool:
-        """Whether any call seen so far started a process (or whether that cannot be ruled out)."""
-        return self.sampler.spawned
+        self.tree.kill(below=self.pid)
 
     def expect(self, message: dict, event: str) -> dict:
         if message.get("event") != event:
@@ -258,7 +261,6 @@ class Endpoint:
         self.expect(self.receive(what, deadline, on_timeout=advice), "start")
         sampler = self.sampler
         sampler.begin(on_progress)
-        cpu0 = cpu_seconds(self.ps, {})
         t0 = time.perf_counter()
         self.send({"go": True})
         try:
@@ -273,17 +275,14 @@ class Endpoint:
             self.expect(done, "done")
         finally:
             wall = time.perf_counter() - t0
-            peak, children_peak = sampler.finish()
-        cpu = cpu_seconds(self.ps, sampler.kids) - cpu0 + done.get("children_cpu", 0.0)
+            cost = sampler.finish()
         reply = self.expect(self.receive(what, deadline, on_timeout=advice), "result")
-        had_children = sampler.ever_had_kids or done.get("children_cpu", 0.0) > 0
-        sampler.spawned = sampler.spawned or had_children
         if not reply["ok"]:
             raise rebuild_exception(reply["error"])
         profile = reply["value"].get("profile") if op == "train" else None
         value = reply["value"] if decode is None else decode(reply["value"])
-        return Call(what, value, wall, cpu, peak, done.get("os_peak"), done.get("os_source"), sampler.samples,
-                    children_peak, had_children, profile=profile)
+        return Call(what, value, wall, cost["cpu"], cost["peak"], done.get("os_peak"), done.get("os_source"),
+                    sampler.samples, cost["children_peak"], cost["processes"], cost["tree_peak"], profile=profile)
 
 
 class Zygote(Endpoint):
@@ -293,16 +292,21 @@ class Zygote(Endpoint):
         ours, theirs = socket.socketpair()
         env = dict(os.environ, **{WORKER_SYS_PATH: json.dumps([p for p in sys.path if p and os.path.isdir(p)])})
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-        options: dict[str, Any] = {"cwd": ROOT, "env": env}
+        options: dict[str, Any] = {"cwd": ROOT, "env": env, "start_new_session": True}
+        uid = None
         if sandbox is not None:
             options = sandbox.popen_kwargs(options)
+            uid = sandbox.last_uid
         command = [sys.executable, "-m", "bpe_harness.isolation.server", "--channel-fd", str(theirs.fileno())]
         if spec is not None:
             command += ["--spec", json.dumps(spec.to_json())]
+        become_subreaper()  # orphans of the worker's tree come back to this process, where the tree finds them
         self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, pass_fds=[theirs.fileno()], **options)
         theirs.close()
-        super().__init__(ours, self.proc.pid, StderrTail(self.proc.stderr), cap)
+        tree = Tree(self.proc.pid, None if uid is None else frozenset({uid}))
+        tree_cap = sandbox.tree_memory if sandbox is not None else default_tree_cap()
+        super().__init__(ours, self.proc.pid, StderrTail(self.proc.stderr), cap, tree, tree_cap)
         self.started, self.allowed, self.progress_count = time.monotonic(), timeout, 0
         ready = self.receive("starting the worker (importing the implementation)", self.started + timeout)
         if ready.get("event") == "fatal":
@@ -318,6 +322,7 @@ class Zygote(Endpoint):
 
     def kill(self) -> None:
         super().kill()
+        self.tree.kill()  # whatever is left of the tree: helpers started at import, orphans
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=5)
         # stderr is not closed here: its reader thread may be blocked on it (a grandchild that outlived us can hold
@@ -345,7 +350,8 @@ class Child(Endpoint):
 
     def __init__(self, sock: socket.socket, pid: int, zygote: Zygote):
         self.zygote, self._code, self._reaped = zygote, None, False
-        super().__init__(sock, pid, zygote.stderr, zygote.channel.cap)
+        super().__init__(sock, pid, zygote.stderr, zygote.channel.cap, zygote.tree, zygote.tree_cap,
+                         exclude={zygote.pid})
 
     def _reap(self) -> int | None:
         if not self._reaped and self.zygote.alive:
@@ -451,6 +457,12 @@ class Client:
             self.zygote.kill()
             self.zygote = None
 
+    def restart(self) -> None:
+        """A fresh worker for the next call: the implementation imported again in a new process, with nothing that
+        it (or any process it started) kept from earlier calls. Tokenizers built before are rebuilt on first use."""
+        self.close()
+        self.generation += 1
+
     def endpoint(self) -> Endpoint:
         """Where the next call runs: this test's child (forked now if needed), or the worker itself without fork."""
         zygote = self.start()
@@ -516,7 +528,9 @@ class Client:
                 raise self.timed_out_builds[key].with_traceback(None)
             known = self.call(self.start(), what, "tokenizer", {"key": key}, facts, timeout)  # built already?
             if known.value["handle"] is not None:
-                return RemoteTokenizer(self, known.value["handle"], None)
+                tok = RemoteTokenizer(self, known.value["handle"], None)
+                tok.rebuild = (vocab, merges, special_tokens, pattern)
+                return tok
         endpoint = self.start() if in_zygote else self.endpoint()
         try:
             call = self.call(endpoint, what, "tokenizer", args, facts, timeout)
@@ -528,7 +542,9 @@ class Client:
             self.warnings.append(
                 f"get_tokenizer() changed the {' and the '.join(call.value['mutated'])} it was given; the rule is to "
                 "leave the caller's objects alone (copy before adding special tokens)")
-        return RemoteTokenizer(self, call.value["handle"], None if in_zygote else self.generation)
+        tok = RemoteTokenizer(self, call.value["handle"], None if in_zygote else self.generation)
+        tok.rebuild = (vocab, merges, special_tokens, pattern)
+        return tok
 
     def _content_key(self, vocab: dict, merges: list, special_tokens, pattern) -> str:
         """A digest of everything a tokenizer is built from, so one built earlier can be reused. The digest of a
@@ -552,11 +568,16 @@ class RemoteTokenizer:
 
     def __init__(self, client: Client, handle: int, generation: int | None):
         self.client, self.handle, self.generation = client, handle, generation
+        self.zygote = client.zygote
+        self.rebuild: tuple | None = None  # get_tokenizer's arguments, to build it again in a new worker
 
     def _call(self, what: str, op: str, args: dict, facts: dict, timeout: float | None, **options) -> Any:
         __tracebackhide__ = True
         if self.generation is not None and self.generation != self.client.generation:
             raise WorkerFailure(f"{what}: this tokenizer was built before the worker was reset; build it again")
+        if self.generation is None and self.client.zygote is not self.zygote and self.rebuild is not None:
+            again = self.client.tokenizer(*self.rebuild)  # the worker it lived in is gone: build it in the new one
+            self.handle, self.zygote = again.handle, again.zygote
         endpoint = self.client.endpoint()
         return self.client.call(endpoint, what, op, {"handle": self.handle, **args}, facts, timeout, **options).value
 

@@ -1,16 +1,17 @@
-"""Time and memory of one call, measured from outside the process that runs it.
+"""Time and memory of one call, measured from outside the processes that run it.
 
 Why from outside: code cannot be trusted to report its own cost, and an rlimit or a timer inside the measured
-process can be lifted by it. So the harness samples the worker with psutil while a call runs, and the worker only
-adds what its OS recorded (which the code under test cannot forge without also being wrong about its own memory).
+process can be lifted by it. So the harness samples the worker's whole process tree (tree.py) while a call runs;
+the worker only adds what its OS recorded about itself (VmHWM), which it cannot lower without also being sampled.
 
-  * time: wall clock, and the CPU time of the worker and every process it started (live ones from psutil, finished
-    ones from the OS's children accounting). A serial call is charged its CPU time, which barely moves when other
-    programs share the machine; a call that started any child process (a pool) is charged its wall time, since the
-    CPU of grandchildren, or of children on systems that do not report them, cannot be counted reliably.
-  * memory: the worker's peak resident memory above its level just before the call, sampled every SAMPLE_PERIOD,
-    and the OS high-water mark (Linux: VmHWM after a reset through /proc/self/clear_refs; macOS: ru_maxrss); the
-    larger counts. Child processes are reported (their unique memory), not charged.
+  * time: wall clock, and the CPU time of the whole tree (the worker, every process it started, at import or during
+    the call, alive or already gone). A call is charged the smaller of the two: CPU time for serial code (it barely
+    moves when other programs share the machine), wall time when a pool really runs on several cores.
+  * memory: the worker's resident memory above its level just before the call, sampled every SAMPLE_PERIOD and as
+    the OS recorded it (Linux: VmHWM after a reset through /proc/self/clear_refs; macOS: ru_maxrss); plus what the
+    other processes of the tree hold privately beyond CHILD_ALLOWANCE each (the interpreter every extra process
+    copies), at the same moment. The peak of that sum is the call's peak.
+  * a cap for the whole tree (default_tree_cap): when all its processes together hold more, the tree is stopped.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from typing import Any
 import psutil
 
 SAMPLE_PERIOD = 0.002  # seconds between RSS samples of the worker
-CHILD_SCAN_PERIOD = 0.025  # seconds between scans for the worker's child processes
+TREE_SCAN_PERIOD = 0.025  # seconds between scans of the worker's whole process tree (0.1 s beyond 8 processes)
+CHILD_ALLOWANCE = 8 << 20  # private memory each extra process may hold uncharged: what a forked interpreter copies
 PROGRESS_PERIOD = 0.5  # seconds between progress callbacks
 
 
@@ -49,8 +51,8 @@ class Progress:
 
     elapsed_s: float
     rss_bytes: int  # the worker's resident memory now
-    peak_bytes: int  # its peak above the pre-call level so far
-    children_bytes: int  # unique memory of its child processes now
+    peak_bytes: int  # the call's charged peak so far (worker + the rest of its tree)
+    children_bytes: int  # what the other processes of the tree hold privately now
     count: int = 0  # ids produced so far (streaming calls)
 
 
@@ -61,31 +63,39 @@ class Call:
     what: str
     value: Any
     wall_s: float
-    cpu_s: float  # worker + its child processes
+    cpu_s: float  # the whole process tree
     peak_sampled: int | None  # worker RSS: bytes above the pre-call level, sampled from the harness
     peak_os: int | None  # the same, as the worker's OS recorded it (None: not available here)
     os_source: str | None
     samples: int = 0
-    children_peak: int = 0  # unique memory of the worker's child processes, for information only
-    had_children: bool = False  # the call started at least one process
+    children_peak: int = 0  # the rest of the tree at the tree's peak: private memory beyond CHILD_ALLOWANCE each
+    processes: int = 1  # the most processes the tree had at once during the call
+    tree_peak: int = 0  # worker above its baseline + the rest of the tree (charged part), at the same moment
     profile: dict | None = None  # with train(profile=True): the top functions by cumulative time
 
     @property
+    def had_children(self) -> bool:
+        return self.processes > 1
+
+    @property
     def seconds(self) -> float:
-        """Time charged against a speed limit: CPU time for a serial call, wall time once it started a process."""
-        if self.had_children or self.cpu_s <= 0:
+        """Time charged against a speed limit: the tree's CPU time, or its wall time when that is less (a pool that
+        really ran on several cores)."""
+        if self.cpu_s <= 0:
             return self.wall_s
         return min(self.wall_s, self.cpu_s)
 
     @property
     def peak_bytes(self) -> int:
-        """The larger of the sampled and the OS-recorded peak (above the pre-call level)."""
-        return max(self.peak_sampled or 0, self.peak_os or 0)
+        """The call's peak: the worker's (the larger of sampled and OS-recorded) or, when other processes held
+        memory too, the worker's and theirs at the same moment, whichever is larger."""
+        return max(self.peak_sampled or 0, self.peak_os or 0, self.tree_peak)
 
     def describe_memory(self) -> str:
         os_part = f"{mb(self.peak_os)} by {self.os_source}" if self.peak_os is not None else "no OS figure here"
-        kids = f"; child processes, not charged: {mb(self.children_peak)}" if self.children_peak else ""
-        return f"sampled {mb(self.peak_sampled or 0)} in {self.samples} samples, {os_part}{kids}"
+        kids = (f"; {self.processes - 1} other process(es) of the tree: {mb(self.children_peak)} beyond "
+                f"{mb(CHILD_ALLOWANCE)} each, charged" if self.had_children else "")
+        return f"worker sampled {mb(self.peak_sampled or 0)} in {self.samples} samples, {os_part}{kids}"
 
 
 # --- worker side ------------------------------------------------------------------------------------------------
@@ -100,7 +110,7 @@ def _proc_status_kb(key: str) -> int:
 
 
 class OsPeak:
-    """The worker's own OS record of its peak memory and its children's CPU: reset before a call, read after."""
+    """The worker's own OS record of its peak memory: reset before a call, read after."""
 
     def __init__(self):
         self.source: str | None = None
@@ -109,7 +119,6 @@ class OsPeak:
     def before(self) -> None:
         import resource
 
-        self.children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         if sys.platform.startswith("linux"):
             self.rss_before = _proc_status_kb("VmRSS") * 1024
             try:
@@ -125,7 +134,7 @@ class OsPeak:
             self.source = "ru_maxrss"
 
     def after(self) -> dict:
-        """{"os_peak": bytes above the pre-call RSS or None, "os_source", "children_cpu": CPU s of reaped children}."""
+        """{"os_peak": bytes above the pre-call RSS or None, "os_source"}. (Children's CPU is read from outside.)"""
         import resource
 
         peak = None
@@ -135,9 +144,7 @@ class OsPeak:
             now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             # a lifetime peak that predates the call says nothing about the call: no OS figure, rather than 0
             peak = max(0, now - self.rss_before) if now > self.maxrss_before else None
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        reaped = (kids.ru_utime + kids.ru_stime) - (self.children_before.ru_utime + self.children_before.ru_stime)
-        return {"os_peak": peak, "os_source": self.source, "children_cpu": reaped}
+        return {"os_peak": peak, "os_source": self.source}
 
 
 def calibration_workload(rounds: int = 6) -> int:
@@ -202,59 +209,53 @@ def profile_call(fn, *args, top: int = TOP_FUNCTIONS, **kwargs) -> tuple[Any, di
 # --- harness side -----------------------------------------------------------------------------------------------
 
 
-def _unique_memory(proc) -> int:
-    """Memory only this process holds (so a forked pool child is not charged for pages it shares)."""
+def default_tree_cap() -> int:
+    """Bytes the worker's whole tree may hold at once by default: half of this machine's memory, at most 4 GB (the
+    grading container's memory limit, where one is set and visible, counts as the machine's)."""
+    total = psutil.virtual_memory().total
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        with contextlib.suppress(OSError, ValueError):
+            total = min(total, int(open(path).read().strip()))
+    return min(4 << 30, total // 2)
+
+
+def _rss(proc: psutil.Process) -> int | None:
     try:
-        return proc.memory_full_info().uss
-    except (psutil.AccessDenied, NotImplementedError):
-        try:
-            return proc.memory_info().rss
-        except (psutil.Error, OSError):
-            return 0
+        return proc.memory_info().rss
     except (psutil.Error, OSError):
-        return 0
-
-
-def cpu_seconds(proc: psutil.Process, kids: dict) -> float:
-    """CPU seconds of the worker and its live descendants (`kids`: pid -> Process)."""
-    total = 0.0
-    with contextlib.suppress(psutil.Error, OSError):
-        t = proc.cpu_times()
-        total = t.user + t.system
-    for child in list(kids.values()):
-        with contextlib.suppress(psutil.Error, OSError):
-            c = child.cpu_times()
-            total += c.user + c.system
-    return total
+        return None
 
 
 class Sampler:
-    """Peak worker RSS, sampled every SAMPLE_PERIOD seconds during a call; its child processes (seen, their CPU,
-    their peak unique memory); and a progress callback every PROGRESS_PERIOD seconds.
+    """During a call: the worker's RSS every SAMPLE_PERIOD, its whole tree (tree.Tree) every TREE_SCAN_PERIOD (CPU,
+    the others' private memory, the cap), and a progress callback every PROGRESS_PERIOD.
 
-    One thread per worker, started once and idle between calls (a thread per call costs more than a short call)."""
+    One thread per worker, started once and idle between calls (a thread per call costs more than a short call).
+    `exclude`: pids of the tree whose memory is not the call's (the idle zygote, whose private pages grow when its
+    child writes the pages they share). `on_over_cap(total)`: called from the thread when the tree holds more than
+    `cap` bytes; it must stop the tree."""
 
-    def __init__(self, proc: psutil.Process):
-        self.proc = proc
+    def __init__(self, proc: psutil.Process, tree, exclude: set[int] = frozenset(), cap: int | None = None,
+                 on_over_cap: Callable[[int], None] | None = None):
+        self.proc, self.tree, self.exclude = proc, tree, set(exclude)
+        self.cap, self.on_over_cap = cap, on_over_cap
         self.active, self.idle, self.finishing = threading.Event(), threading.Event(), threading.Event()
         self.closed = False
         self.idle.set()
         self.thread: threading.Thread | None = None
         self.on_progress: Callable[[Progress], None] | None = None
-        self.kids: dict[int, psutil.Process] = {}
-        self.spawned = False  # any call measured here started a process
+        self.over_cap: int | None = None  # the tree's total when it went over the cap
+        self.lock = threading.Lock()
 
     def begin(self, on_progress: Callable[[Progress], None] | None = None) -> None:
-        """Start measuring a call: the baseline is the worker's RSS now."""
-        # A worker is idle between calls: whatever it runs during a call is the call's, so the children's baseline
-        # is zero (and their first scan happens in the sampling thread, not here).
-        self.kids, self.ever_had_kids = {}, False
-        self.kid_memory = self.kid_peak = self.kid_baseline = 0
-        try:
-            self.baseline = self.proc.memory_info().rss
-        except (psutil.Error, OSError):
-            self.baseline = 0
+        """Start measuring a call: baselines are the worker's RSS, the tree's CPU and the others' memory now."""
+        with self.lock:
+            members = self.tree.scan()
+            self.cpu0 = self.tree.cpu(members)
+            self.others0 = self._charged(self.tree.others(members, self.exclude))
+        self.baseline = _rss(self.proc) or 0
         self.peak, self.rss, self.samples, self.count = self.baseline, self.baseline, 0, 0
+        self.others_now, self.tree_peak, self.others_at_peak, self.processes = 0, 0, 0, 1
         self.on_progress, self.started = on_progress, time.perf_counter()
         if self.thread is None:
             self.thread = threading.Thread(target=self._run, daemon=True)
@@ -263,16 +264,24 @@ class Sampler:
         self.finishing.clear()
         self.active.set()
 
-    def scan_children(self) -> None:
-        try:
-            current = {c.pid: c for c in self.proc.children(recursive=True)}
-        except (psutil.Error, OSError):
-            return
-        self.kids = {pid: self.kids.get(pid, c) for pid, c in current.items()}
-        self.ever_had_kids = self.ever_had_kids or bool(current)
-        self.spawned = self.spawned or self.ever_had_kids
-        self.kid_memory = sum(_unique_memory(c) for c in self.kids.values())
-        self.kid_peak = max(self.kid_peak, self.kid_memory)
+    @staticmethod
+    def _charged(others: dict[int, int]) -> int:
+        return sum(max(0, uss - CHILD_ALLOWANCE) for uss in others.values())
+
+    def scan_tree(self) -> None:
+        with self.lock:
+            members = self.tree.scan()
+            others = self.tree.others(members, self.exclude)
+        self.processes = max(self.processes, len(members) - len(self.exclude & {pid for pid, _ in members}))
+        self.others_now = max(0, self._charged(others) - self.others0)
+        combined = max(0, self.rss - self.baseline) + self.others_now
+        if combined > self.tree_peak:
+            self.tree_peak, self.others_at_peak = combined, self.others_now
+        total = self.rss + sum(others.values())
+        if self.cap is not None and total > self.cap and self.over_cap is None:
+            self.over_cap = total
+            if self.on_over_cap is not None:
+                self.on_over_cap(total)
 
     def _run(self) -> None:
         while self.active.wait() and not self.closed:
@@ -281,8 +290,9 @@ class Sampler:
                 self.sample()
                 now = time.perf_counter()
                 if now >= next_scan:
-                    self.scan_children()
-                    next_scan = now + CHILD_SCAN_PERIOD
+                    with contextlib.suppress(Exception):
+                        self.scan_tree()
+                    next_scan = now + (TREE_SCAN_PERIOD if self.processes <= 8 else 4 * TREE_SCAN_PERIOD)
                 if self.on_progress is not None and now >= next_progress:
                     next_progress = now + PROGRESS_PERIOD
                     with contextlib.suppress(Exception):
@@ -292,23 +302,28 @@ class Sampler:
             self.idle.set()
 
     def progress(self) -> Progress:
-        return Progress(time.perf_counter() - self.started, self.rss, max(0, self.peak - self.baseline),
-                        self.kid_memory, self.count)
+        return Progress(time.perf_counter() - self.started, self.rss,
+                        max(self.peak - self.baseline, self.tree_peak), self.others_now, self.count)
 
     def sample(self) -> None:
-        try:
-            self.rss = self.proc.memory_info().rss
-        except (psutil.Error, OSError):
+        rss = _rss(self.proc)
+        if rss is None:
             return
+        self.rss = rss
         self.samples += 1
-        self.peak = max(self.peak, self.rss)
+        self.peak = max(self.peak, rss)
 
-    def finish(self) -> tuple[int, int]:
-        """(worker peak above baseline, children's peak unique memory above theirs)."""
+    def finish(self) -> dict:
+        """Stop measuring: {"peak": worker RSS peak above baseline, "tree_peak", "children_peak", "cpu": the tree's
+        CPU seconds during the call, "processes": the most processes the tree had at once}."""
         self.finishing.set()
         self.idle.wait(1.0)
         self.sample()
-        return max(0, self.peak - self.baseline), max(0, self.kid_peak - self.kid_baseline)
+        with contextlib.suppress(Exception):
+            self.scan_tree()
+        return {"peak": max(0, self.peak - self.baseline), "tree_peak": self.tree_peak if self.processes > 1 else 0,
+                "children_peak": self.others_at_peak, "cpu": max(0.0, self.tree.cpu() - self.cpu0),
+                "processes": self.processes}
 
     def close(self) -> None:
         self.closed = True

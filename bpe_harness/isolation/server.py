@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import inspect
 import itertools
@@ -44,7 +45,12 @@ HARNESS = str(Path(__file__).resolve().parent.parent)
 
 
 def describe_exception(e: BaseException) -> dict:
-    return {"type": type(e).__name__, "module": type(e).__module__, "message": str(e), "traceback": _traceback(e),
+    message = str(e)
+    if isinstance(e, OSError) and e.errno == errno.EAGAIN and os.environ.get("CS336_WORKER_NPROC"):
+        message += (f"\n(This is most likely the sandbox's process limit: your code may run "
+                    f"{os.environ['CS336_WORKER_NPROC']} processes and threads at once, and os.cpu_count() says "
+                    f"{os.cpu_count()} here. Size a pool by os.cpu_count(), and shut it down when you are done.)")
+    return {"type": type(e).__name__, "module": type(e).__module__, "message": message, "traceback": _traceback(e),
             "usage": isinstance(e, adapter.ImplError)}
 
 
@@ -323,6 +329,17 @@ def _exit_when_orphaned() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _report_allowed_cpus() -> None:
+    """os.cpu_count() (and what is built on it: multiprocessing.cpu_count, ProcessPoolExecutor's default) says how
+    many CPUs this worker may use, as the sandbox set it, not how many the machine has."""
+    allowed = os.environ.get("CS336_WORKER_CPUS")
+    if allowed:
+        count = int(allowed)
+        os.cpu_count = lambda: count
+        if hasattr(os, "process_cpu_count"):
+            os.process_cpu_count = lambda: count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bpe_harness.isolation.server", description=__doc__.splitlines()[0])
     parser.add_argument("--channel-fd", type=int, required=True)
@@ -331,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     channel = Channel(socket.socket(fileno=args.channel_fd))
     _quiet_stdio()
     _exit_when_orphaned()
+    _report_allowed_cpus()
     for path in json.loads(os.environ.get(WORKER_SYS_PATH, "[]")):
         if path not in sys.path:
             sys.path.append(path)

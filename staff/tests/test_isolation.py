@@ -158,13 +158,13 @@ def test_a_stub_not_implemented_error_comes_back_as_itself():
         assert "cs336_basics/train_bpe.py" in str(caught.value.__cause__)  # the worker's traceback, chained
 
 
-def test_a_pool_is_charged_wall_time():
-    """CPU spent in a forkserver pool's exited grandchildren is invisible; once a call starts processes, it is charged
-    its wall time (the naive trainer in such a pool must not look fast)."""
+def test_cpu_of_a_forkserver_pool_is_counted():
+    """The naive trainer run in a forkserver pool: its CPU is spent in a grandchild that has exited by the time the
+    call returns, and is still charged (the tree's accounting), so it cannot look fast."""
     with Client("staff.bad.pool_naive_trainer") as client:
         client.train(CORPUS, 300, [EOT], timeout=120)
         call = client.last
-    assert call.had_children and call.seconds == call.wall_s and call.cpu_s < call.wall_s / 2, call
+    assert call.had_children and call.cpu_s > 0.7 * call.wall_s and call.seconds > 0.7 * call.wall_s, call
 
 
 @pytest.mark.skipif(memory_unsupported_reason() is not None, reason=str(memory_unsupported_reason()))

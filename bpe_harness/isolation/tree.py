@@ -1,0 +1,248 @@
+"""The worker's process tree: which processes belong to it, the CPU and memory they cost together, how to end them.
+
+Why this exists: student code controls a process tree, not a process. It can fork a helper at import and hand it the
+work, hold memory in a child, or double-fork and `setsid()` to leave its session. Everything it starts must be
+charged to it and ended with it, on every machine the kit runs on, without privileges and without cgroups.
+
+Who is in the tree (checked from outside, at every scan):
+  * descendants of the worker (parent chain), and members of the worker's session;
+  * with a sandbox uid (grading as root): every process of that uid, wherever it went;
+  * on Linux the harness makes itself a child subreaper (prctl, no privilege needed), so an orphan that escaped both
+    is re-parented to the harness instead of init, and is found there: a harness child seen in the tree before, or
+    of the sandbox uid.
+
+What they cost: CPU is the sum over live members of their own time plus the time of the children they reaped
+(the kernel's cutime/cstime), plus a ledger of members that vanished where no live member could have reaped them
+(their last reading; exact, from wait4's rusage, when the harness reaped them as subreaper). Memory is read per
+member: resident memory for the process the call runs in, unique memory (private pages) for the others, since a
+forked child shares its parent's pages until it writes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+import psutil
+
+LINUX = sys.platform.startswith("linux")
+PR_SET_CHILD_SUBREAPER = 36
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_subreaper: bool | None = None
+
+
+def become_subreaper() -> bool:
+    """Make this process the child subreaper of everything it starts (Linux): orphans come back to it, not to init.
+    Harmless to repeat; False where the kernel has no such thing."""
+    global _subreaper
+    if _subreaper is None:
+        _subreaper = False
+        if LINUX:
+            with contextlib.suppress(OSError, AttributeError):
+                libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+                _subreaper = libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    return _subreaper
+
+
+@dataclass
+class Reading:
+    """One process at one scan."""
+
+    pid: int
+    state: str  # "Z": a zombie (dead, not yet reaped), which still shows its final CPU times
+    start: int  # start time (clock ticks since boot on Linux): with pid, the process's identity
+    ppid: int
+    session: int
+    own_cpu: float  # seconds, user + system
+    reaped_cpu: float  # seconds of the children it waited for (and theirs)
+    rss: int  # bytes
+
+
+def _read_linux(pid: int) -> Reading | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    rest = data[data.rindex(b")") + 2 :].split()
+    return Reading(pid, rest[0].decode(), int(rest[19]), int(rest[1]), int(rest[3]), (int(rest[11]) + int(rest[12])) / _TICK,
+                   (int(rest[13]) + int(rest[14])) / _TICK, int(rest[21]) * _PAGE)
+
+
+def _read_psutil(pid: int) -> Reading | None:
+    try:
+        p = psutil.Process(pid)
+        with p.oneshot():
+            t = p.cpu_times()
+            session = os.getsid(pid) if hasattr(os, "getsid") else -1
+            state = "Z" if p.status() == psutil.STATUS_ZOMBIE else "R"
+            return Reading(pid, state, int(p.create_time() * 1000), p.ppid(), session, t.user + t.system,
+                           getattr(t, "children_user", 0.0) + getattr(t, "children_system", 0.0),
+                           p.memory_info().rss)
+    except (psutil.Error, OSError):
+        return None
+
+
+read = _read_linux if LINUX else _read_psutil
+
+
+def real_uid(pid: int) -> int | None:
+    """The process's real uid (from /proc status on Linux: the owner of /proc/PID lies for non-dumpable processes)."""
+    if LINUX:
+        try:
+            with open(f"/proc/{pid}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Uid:"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+    try:
+        return psutil.Process(pid).uids().real
+    except (psutil.Error, OSError):
+        return None
+
+
+def unique_memory(pid: int, fallback: int) -> int:
+    """Private (unshared) memory of a process, swap included: what it holds that no other process shares."""
+    if LINUX:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+                total = 0
+                for line in f:
+                    if line.startswith((b"Private_Clean:", b"Private_Dirty:", b"Swap:")):
+                        total += int(line.split()[1]) * 1024
+                return total
+        except (OSError, ValueError):
+            pass
+    try:
+        return psutil.Process(pid).memory_full_info().uss
+    except (psutil.Error, OSError, NotImplementedError):
+        return fallback
+
+
+def _all_pids() -> list[int]:
+    if LINUX:
+        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    return psutil.pids()
+
+
+class Tree:
+    """The processes of one worker (rooted at `root`, the process the harness started), scanned from outside.
+
+    `uids`: the sandbox uids whose every process belongs to this tree (grading as root), or None. `exclude_memory`:
+    pids whose memory is not the call's (the idle zygote, whose private pages grow when its child copies them)."""
+
+    def __init__(self, root: int, uids: frozenset[int] | None = None):
+        self.root, self.uids = root, uids
+        self.harness = os.getpid()
+        self.session = os.getsid(root) if hasattr(os, "getsid") else -1
+        self.known: dict[tuple[int, int], Reading] = {}  # live members at the last scan
+        self.seen: set[int] = set()  # pids ever seen in the tree (an orphan of ours re-parented to the harness)
+        self.lost_cpu = 0.0  # members that vanished where no live member reaped them
+        self.most = 0  # the most members seen at once
+
+    # --- membership ----------------------------------------------------------------------------------------------
+
+    def scan(self) -> dict[tuple[int, int], Reading]:
+        """Read every member now; update the ledger of vanished ones and reap those the harness adopted."""
+        readings = {r.pid: r for r in map(read, _all_pids()) if r is not None}
+        members = {}
+        for pid, r in readings.items():
+            if self._belongs(r, readings):
+                members[(pid, r.start)] = r
+        adopted = [r for r in members.values() if r.ppid == self.harness and r.pid != self.root]
+        live_pids = {key[0] for key in members}
+        for key, last in self.known.items():
+            if key not in members and last.ppid not in live_pids:
+                self.lost_cpu += last.own_cpu + last.reaped_cpu  # nobody in the tree will report it
+        self.known = members
+        self.seen |= live_pids
+        self.most = max(self.most, len(members))
+        for r in adopted:
+            self._reap_adopted(r)
+        return members
+
+    def _belongs(self, r: Reading, readings: dict[int, Reading]) -> bool:
+        if r.pid == self.root or r.pid == self.harness:
+            return r.pid == self.root
+        if r.session == self.session and self.session > 0 and self.session != os.getsid(0):
+            return True
+        if self.uids is not None and real_uid(r.pid) in self.uids:
+            return True
+        if r.ppid == self.harness:
+            return r.pid in self.seen
+        pid, hops = r.ppid, 0
+        while pid > 1 and hops < 64:  # the parent chain reaches the worker
+            if pid == self.root:
+                return True
+            parent = readings.get(pid)
+            if parent is None:
+                return False
+            pid, hops = parent.ppid, hops + 1
+        return False
+
+    def _reap_adopted(self, r: Reading) -> None:
+        """An orphan of the tree re-parented to the harness: it is a leftover, so end it, and collect its exact CPU."""
+        with contextlib.suppress(OSError):
+            os.kill(r.pid, signal.SIGKILL)
+        try:
+            pid, _status, usage = os.wait4(r.pid, os.WNOHANG)
+        except (ChildProcessError, OSError):
+            return
+        if pid == r.pid:
+            self.known.pop((r.pid, r.start), None)
+            self.lost_cpu += usage.ru_utime + usage.ru_stime
+
+    # --- what it costs -------------------------------------------------------------------------------------------
+
+    def cpu(self, members: dict[tuple[int, int], Reading] | None = None) -> float:
+        """CPU seconds of the whole tree so far (see the module docstring)."""
+        members = self.known if members is None else members
+        return self.lost_cpu + sum(r.own_cpu + r.reaped_cpu for r in members.values())
+
+    def others(self, members=None, exclude: set[int] = frozenset()) -> dict[int, int]:
+        """{pid: unique memory} of the members other than the root and `exclude`."""
+        members = self.known if members is None else members
+        return {r.pid: unique_memory(r.pid, r.rss) for r in members.values()
+                if r.pid != self.root and r.pid not in exclude}
+
+    # --- ending it -----------------------------------------------------------------------------------------------
+
+    def below(self, pid: int, members=None) -> list[Reading]:
+        """The members whose parent chain reaches `pid` (itself included)."""
+        members = self.known if members is None else members
+        by_pid = {r.pid: r for r in members.values()}
+        found = []
+        for r in members.values():
+            at, hops = r, 0
+            while at is not None and hops < 64:
+                if at.pid == pid:
+                    found.append(r)
+                    break
+                at, hops = by_pid.get(at.ppid), hops + 1
+        return found
+
+    def kill(self, below: int | None = None, rounds: int = 20) -> int:
+        """SIGKILL every live member (or those below the process `below`), again until none is left: a fork bomb
+        forks while it is being killed. How many distinct processes were killed."""
+        killed: set[tuple[int, int]] = set()
+        for _ in range(rounds):
+            members = self.scan()
+            targets = list(members.values()) if below is None else self.below(below, members)
+            targets = [r for r in targets if r.state not in ("Z", "X")]
+            if not targets:
+                break
+            for r in targets:
+                with contextlib.suppress(OSError):
+                    os.kill(r.pid, signal.SIGKILL)
+                killed.add((r.pid, r.start))
+            time.sleep(0.01)
+        return len(killed)
