@@ -39,9 +39,11 @@ calibrations.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import random
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,7 +64,7 @@ ATTEMPTS = 2  # speed: the better of two runs counts (the second only when the f
 __all__ = [
     "ENCODING_SPEED", "STREAMING_MEMORY", "TRAINING_MEMORY", "TRAINING_SPEED",
     "CallBudget", "Calibration", "ExpectedStream", "GeneratedCorpus", "MemoryBudget", "SpeedLimit",
-    "assert_stream_equal", "calibrate", "memory_unsupported_reason", "parse_scale",
+    "assert_stream_equal", "calibrate", "fresh_documents", "fresh_file", "memory_unsupported_reason", "parse_scale",
 ]
 
 
@@ -197,18 +199,24 @@ class SpeedLimit:
     hint: str
 
     def run(self, calibration: Calibration, client, function: Callable, *args,
-            report: Callable[[str], None] = lambda line: None, **kwargs) -> Call:
+            report: Callable[[str], None] = lambda line: None, fresh: Callable[[int], tuple] | None = None,
+            **kwargs) -> Call:
         """function(*args, timeout=..., **kwargs), a call through `client`, must take at most factor x calibration;
-        the measured Call (its value is what the function returned). `report` gets one line, measured vs allowed."""
+        the measured Call (its value is what the function returned). `report` gets one line, measured vs allowed.
+
+        `fresh(attempt)`: the arguments of each attempt instead of `args`, new inputs every time (see
+        fresh_documents), kept in the Call's `inputs`. Every attempt runs in a fresh worker, so nothing an earlier
+        call left behind, in any process, can answer it."""
         __tracebackhide__ = True
         allowed = calibration.allowed(self.factor)
         best = None
         for attempt in range(ATTEMPTS):
-            if attempt:
-                client.restart()  # a fresh worker: nothing the first run remembered (in any process) helps the second
+            client.restart()
+            inputs = fresh(attempt) if fresh is not None else args
             try:
-                function(*args, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
+                function(*inputs, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
                 call = client.last
+                call.inputs = inputs
             except WorkerTimeout as e:
                 _log(kind="speed", what=self.what, timed_out=e.seconds, allowed=allowed,
                      calibration=calibration.seconds)
@@ -352,6 +360,36 @@ TRAINING_MEMORY = MemoryBudget(
         "first building a list of every occurrence; iterate with finditer, or findall over one document at a time."
     ),
 )
+
+
+# --- fresh inputs for the speed limits -----------------------------------------------------------------------------
+
+
+def fresh_documents(path: Path, seed: int, separator: str = "<|endoftext|>") -> str:
+    """The file's documents (the text between separators) in an order drawn from `seed`: text no implementation
+    can have seen before, with exactly the same pre-tokens (so training gives the same merges)."""
+    documents = _read_text(path).split(separator)
+    random.Random(seed).shuffle(documents)
+    return separator.join(documents)
+
+
+def fresh_file(path: Path, seed: int, separator: str = "<|endoftext|>") -> Path:
+    """fresh_documents written to a file of its own that the worker can read (in the cache folder, removed by
+    `remove_fresh_files`)."""
+    target = cache_root() / "fresh" / f"{path.stem}-{seed}-{os.getpid()}{path.suffix}"
+    write_atomically(target, fresh_documents(path, seed, separator))
+    _FRESH.append(target)
+    return target
+
+
+_FRESH: list[Path] = []  # fresh files this process wrote
+
+
+def remove_fresh_files() -> None:
+    """Remove the fresh files this process wrote (another run may be using its own)."""
+    while _FRESH:
+        with contextlib.suppress(OSError):
+            _FRESH.pop().unlink()
 
 
 # --- generated inputs, cached in .cache/limits ---------------------------------------------------------------------

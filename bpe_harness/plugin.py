@@ -8,6 +8,7 @@ the worker, so no test sees state another one left behind.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from bpe_harness import settings
 from bpe_harness.adapter import ROOT, ImplError, ImplSpec, resolve
 from bpe_harness.isolation import Client
-from bpe_harness.limits import CallBudget, Calibration, calibrate, parse_scale
+from bpe_harness.limits import CallBudget, Calibration, calibrate, parse_scale, remove_fresh_files
 from bpe_harness.snapshots import SnapshotStore
 
 DEFAULT_SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -33,6 +34,7 @@ class Session:
     warnings: dict[str, list[str]] = field(default_factory=dict)  # test id -> warnings about the implementation
     limits: list[str] = field(default_factory=list)  # measured vs allowed, one line per limit test
     not_implemented: dict[str, list[str]] = field(default_factory=dict)  # what to write -> failing tests
+    seed: int = field(default_factory=lambda: secrets.randbits(31))  # fresh inputs of this run
 
 
 SESSION = pytest.StashKey[Session]()
@@ -97,16 +99,24 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    """Stop every worker process the session started."""
+    """Stop every worker process the session started; remove the fresh inputs it wrote."""
     session = config.stash.get(SESSION, None)
     if session is not None and session.client is not None:
         session.client.close()
+    remove_fresh_files()
 
 
 def pytest_report_header(config):
     session = config.stash[SESSION]
     scale = f"; time limits x {session.scale:g}" if session.scale != 1 else ""
-    return f"implementation under test: {session.spec.label} (in a separate worker process){scale}"
+    return (f"implementation under test: {session.spec.label} (in a separate worker process){scale}; "
+            f"fresh inputs from seed {session.seed}")
+
+
+@pytest.fixture(scope="session")
+def seed(pytestconfig) -> int:
+    """This run's seed for fresh inputs (the speed limits measure on text no implementation has seen before)."""
+    return pytestconfig.stash[SESSION].seed
 
 
 @pytest.fixture(scope="session")

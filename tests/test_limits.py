@@ -20,11 +20,13 @@ from bpe_harness.limits import (
     ExpectedStream,
     GeneratedCorpus,
     assert_stream_equal,
+    fresh_documents,
+    fresh_file,
     memory_unsupported_reason,
 )
 from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.snapshots import SnapshotStore
-from tests.common import CORPORA, EOT, OWN_VOCAB, SNAPSHOTS, own_expected, own_vocab, read_sample
+from tests.common import CORPORA, EOT, OWN_VOCAB, SNAPSHOTS, own_expected, own_vocab, sample_path
 
 LARGE_TEXT = GeneratedCorpus("encode-iterable", size=16_000_000, seed=11, repeat=8)
 TRAINING_TEXT = GeneratedCorpus("train-memory", size=8_000_000, seed=21, mixed=False)
@@ -33,20 +35,22 @@ needs_memory_measurement = pytest.mark.skipif(memory_unsupported_reason() is not
 
 
 @pytest.mark.points(2)
-def test_training_speed(impl, calibration, limits_report):
-    corpus = CORPORA / "tinystories_sample.txt"
-    run = TRAINING_SPEED.run(calibration, impl, impl.train, corpus, 1000, [EOT], report=limits_report)
+def test_training_speed(impl, calibration, limits_report, seed):
+    corpus = CORPORA / "tinystories_sample.txt"  # its documents in a new order each time: the same merges
+    run = TRAINING_SPEED.run(calibration, impl, impl.train, report=limits_report,
+                             fresh=lambda attempt: (fresh_file(corpus, seed + attempt), 1000, [EOT]))
     expected = SnapshotStore(SNAPSHOTS, update=False).load_training(OWN_VOCAB).merges
-    assert_merges_equal(run.value[1], expected, corpus, [EOT])
+    assert_merges_equal(run.value[1], expected, run.inputs[0], [EOT])
 
 
 @pytest.mark.points(2)
-def test_encoding_speed(impl, calibration, limits_report):
-    text = read_sample("documents")
-    tok = impl.tokenizer(*own_vocab(), [EOT])
-    run = ENCODING_SPEED.run(calibration, impl, tok.encode, text, report=limits_report)
+def test_encoding_speed(impl, calibration, limits_report, seed):
+    tok = impl.tokenizer(*own_vocab(), [EOT])  # documents.txt, its documents in a new order each time
+    run = ENCODING_SPEED.run(calibration, impl, tok.encode, report=limits_report,
+                             fresh=lambda attempt: (fresh_documents(sample_path("documents"), seed + attempt),))
+    text = run.inputs[0]
     expected = own_expected().encode(text, allowed_special={EOT})
-    assert_ids_equal(run.value, expected, text, own_vocab()[0], "encode(documents.txt)")
+    assert_ids_equal(run.value, expected, text, own_vocab()[0], "encode(documents.txt, documents reordered)")
 
 
 @pytest.mark.points(2)

@@ -576,7 +576,8 @@ class RemoteTokenizer:
         if self.generation is not None and self.generation != self.client.generation:
             raise WorkerFailure(f"{what}: this tokenizer was built before the worker was reset; build it again")
         if self.generation is None and self.client.zygote is not self.zygote and self.rebuild is not None:
-            again = self.client.tokenizer(*self.rebuild)  # the worker it lived in is gone: build it in the new one
+            vocab, merges, specials, pattern = self.rebuild  # the worker it lived in is gone: build it in the new one
+            again = self.client.tokenizer(vocab, merges, specials, pattern=pattern)
             self.handle, self.zygote = again.handle, again.zygote
         endpoint = self.client.endpoint()
         return self.client.call(endpoint, what, op, {"handle": self.handle, **args}, facts, timeout, **options).value

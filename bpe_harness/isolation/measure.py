@@ -72,6 +72,7 @@ class Call:
     processes: int = 1  # the most processes the tree had at once during the call
     tree_peak: int = 0  # worker above its baseline + the rest of the tree (charged part), at the same moment
     profile: dict | None = None  # with train(profile=True): the top functions by cumulative time
+    inputs: tuple | None = None  # the arguments it was made with, where the caller drew them fresh (limits.py)
 
     @property
     def had_children(self) -> bool:

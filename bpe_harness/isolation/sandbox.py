@@ -12,8 +12,9 @@ here, once, and the sandbox uses the strongest tier that works; a failed probe f
                                      paths covered by an empty tmpfs (mount namespace)          worker's uid
   root  root without CAP_SYS_ADMIN   a uid per worker; secret paths made private to their       every process of the
                                      owner (chmod o-rwx on the top folder, said in the notes)   worker's uid
-  user  not root, or not Linux       limits only: the code runs as you and can read your files  the worker's session,
-                                                                                                descendants, orphans
+  user  not root, or not Linux       the code runs as you; where unprivileged user namespaces   the worker's session,
+                                     are allowed (most Linux), no network and secret paths      descendants, orphans
+                                     covered; elsewhere limits only: it can read your files
 
 Every tier: a scrubbed environment (no secrets, no CS336_* but the worker's own), HOME/TMPDIR/cwd in a private
 directory, umask 077, rlimits set before Python starts (address space, file size, no core dumps; in the uid tiers the
@@ -24,7 +25,8 @@ them and to no other judge's workers; whatever their uids leave in /tmp, /var/tm
 
 `sandbox_from_environment(os.environ)` builds one from CS336_SANDBOX=1 (and CS336_SANDBOX_UID, _DIR, _MEMORY_MB,
 _TREE_MEMORY_MB, _NPROC, _FSIZE_MB, _CPUS, _HIDE, _TIER): the graders set these for their child pytest, whose plugin
-passes it to every Client. CS336_SANDBOX_TIER=root|user caps the tier (staff: rehearse a weaker machine).
+passes it to every Client. CS336_SANDBOX_TIER=root|user caps the tier, CS336_SANDBOX_USERNS=0 turns off user
+namespaces in the user tier (staff: rehearse a weaker machine).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
 MS_RDONLY, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 1, 4096, 8192, 0x4000, 1 << 18
 
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "SYSTEMROOT", "TZ")
@@ -114,6 +118,7 @@ def allowed_cpus(environ=None) -> int:
 class Tier:
     name: str  # one of TIERS
     notes: tuple[str, ...] = ()  # why a stronger tier did not hold, what was forced
+    user_namespaces: bool = False  # user tier: namespaces of an unprivileged user namespace (Linux, where allowed)
 
     @property
     def switches_uid(self) -> bool:
@@ -121,7 +126,11 @@ class Tier:
 
     @property
     def namespaces(self) -> bool:
-        return self.name == "full"
+        return self.name == "full" or self.user_namespaces
+
+    @property
+    def label(self) -> str:
+        return self.name + (" (user namespaces)" if self.user_namespaces else "")
 
 
 def _works_in_child(action) -> bool:
@@ -142,6 +151,26 @@ def _try_namespaces() -> None:
     libc = _libc()
     if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0 or libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None):
         raise OSError(ctypes.get_errno(), "unshare")
+
+
+def _enter_user_namespace(libc, flags: int) -> None:
+    """Unprivileged: a user namespace in which this process is still itself (same uid and gid, no other groups),
+    owning new mount, network and IPC namespaces."""
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWUSER | flags) != 0:
+        raise OSError(ctypes.get_errno(), "sandbox: unshare(CLONE_NEWUSER) refused")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+
+
+def _try_user_namespaces() -> None:
+    libc = _libc()
+    _enter_user_namespace(libc, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC)
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount")
+    if libc.mount(b"tmpfs", tempfile.gettempdir().encode(), b"tmpfs", MS_RDONLY, b"size=4k") != 0:
+        raise OSError(ctypes.get_errno(), "mount tmpfs")
 
 
 def _python_runs_as(uid: int) -> str | None:
@@ -182,7 +211,9 @@ def probe_tier(cap: str | None = None) -> Tier:
     if not _on_linux():
         tier = Tier("user", (*notes, f"{sys.platform}: no uid switch or namespaces here; limits and process group"))
     elif os.geteuid() != 0:
-        tier = Tier("user", (*notes, "not root: the worker runs as you (rlimits, session and orphan tracking)"))
+        userns = os.environ.get("CS336_SANDBOX_USERNS") != "0" and _works_in_child(_try_user_namespaces)
+        why = "" if userns else "; user namespaces refused here, so no network or mount isolation"
+        tier = Tier("user", (*notes, f"not root: the worker runs as you{why}"), user_namespaces=userns)
     else:
         ns = cap == "full" and _works_in_child(_try_namespaces)
         if cap == "full" and not ns:
@@ -235,11 +266,11 @@ class Sandbox:
         self._next = 0
         self.last_uid: int | None = None
         self._holders = self.workdir.parent / f".{self.workdir.name}-mounts"
-        self._hidden = _hidden_ancestors(interpreter_paths(), self.gid) if self.tier.namespaces else {}
+        self._hidden = _hidden_ancestors(interpreter_paths(), self.gid) if self.tier.name == "full" else {}
         self.hide = tuple(str(Path(p).resolve()) for p in self.hide if Path(p).exists())
         if self.hide and self.tier.name == "root":
             self._make_private(self.hide)
-        elif self.hide and self.tier.name == "user":
+        elif self.hide and self.tier.name == "user" and not self.tier.user_namespaces:
             self.notes.append(f"cannot hide {', '.join(self.hide)} from the submission: it runs as your user "
                               "(grade untrusted code as root: Gradescope, CI)")
         self._libc = _libc() if _on_linux() else None
@@ -296,8 +327,10 @@ class Sandbox:
             "root": "own uid per worker, private scratch, secret paths private to their owner; network not blocked",
             "user": "runs as the current user: limits only; it can read what you can, and reach the network",
         }[self.tier.name]
+        if self.tier.user_namespaces:
+            isolation = "runs as the current user, in namespaces of its own: no network, secret paths covered"
         return {
-            "tier": self.tier.name,
+            "tier": self.tier.label,
             "isolation": isolation,
             "accounting": ("every process of the worker's uid (the whole tree, orphans included)" if uid_tier
                            else "the worker's session, its descendants and orphans re-parented to the harness"),
@@ -411,8 +444,11 @@ class Sandbox:
 
         os.umask(0o077)
         if self.tier.namespaces:
-            flags = CLONE_NEWNS | (CLONE_NEWNET if self.block_network else 0)
-            self._check(self._libc.unshare(flags), "unshare")
+            flags = CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWNET if self.block_network else 0)
+            if self.tier.user_namespaces:
+                _enter_user_namespace(self._libc, flags)
+            else:
+                self._check(self._libc.unshare(flags), "unshare")
             self._check(self._libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount private")
             if self._hidden:
                 self._reveal_interpreter()
