@@ -282,13 +282,14 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
               sandbox: bool = True, hide: tuple[Path, ...] = ()) -> JudgeRun:
     """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`.
     `hide`: secret paths (the checkout's staff files) the workers must not read, as far as the tier permits."""
-    from bpe_harness.isolation.sandbox import Sandbox, probe_tier
+    from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach, probe_tier
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CS336_SANDBOX", "PYTHON"))}
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
                CS336_CACHE_DIR=os.environ.get("CS336_CACHE_DIR", str(ROOT / ".cache")), **env_extra)
     box = None
     if sandbox:
+        keep_out_of_reach()  # this process holds the seed in its environment: not readable by same-uid code
         tier = probe_tier()
         workdir = private.parent / "work"
         uid = _free_uid() if tier.switches_uid else None
@@ -475,7 +476,8 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         private.mkdir(mode=0o700)
         stage(kit, submission, staged, options.extra_kit)
         args = [*options.tests] + (["-k", options.keyword] if options.keyword else [])
-        secrets = tuple(kit / p for p in SECRET_PATHS if (kit / p).exists())
+        secrets = tuple(path for path in (*(kit / p for p in SECRET_PATHS), *(staged / p for p in PRIVATE_KIT))
+                        if path.exists())
         run = run_judge(staged, private, args, timeout=options.timeout, env_extra=options.env,
                         sandbox=options.sandbox, hide=secrets)
         manifest = _valid_manifest(private / "manifest.json")

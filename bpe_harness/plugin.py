@@ -65,8 +65,9 @@ def _sandbox():
     """The grader's sandbox for every worker when CS336_SANDBOX=1 (None otherwise, or where it does not exist)."""
     if not settings.sandbox_requested():
         return None
-    from bpe_harness.isolation.sandbox import sandbox_from_environment
+    from bpe_harness.isolation.sandbox import keep_out_of_reach, sandbox_from_environment
 
+    keep_out_of_reach()  # a grader's pytest holds the hidden seed: not readable through /proc by the workers
     return sandbox_from_environment()
 
 

@@ -196,6 +196,17 @@ def _python_runs_as(uid: int) -> str | None:
             f"users can read them (e.g. /opt, as the Gradescope setup.sh does); {proc.stderr.strip()[-200:]}")
 
 
+PR_SET_DUMPABLE = 4
+
+
+def keep_out_of_reach() -> None:
+    """Make this process undumpable (Linux): code running as the same user cannot read its memory or its
+    environment through /proc (where a grader keeps the hidden seed), nor attach a debugger to it."""
+    if _on_linux():
+        with contextlib.suppress(OSError, AttributeError):
+            _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
 _PROBED: dict[str, Tier] = {}
 
 

@@ -2,7 +2,8 @@
 
 Each case is a folder here holding only its hostile files; `materialize` lays them over a base checkout (the
 handout's stubs, or the reference copied in as cs336_basics so a case can be "hostile but correct"). Expected score
-is 0 or FULL (every point of the graded tests, whatever their markers say). `tests` is the subset graded, to keep
+is 0 or FULL (every point of the graded tests, whatever their markers say), or one per sandbox tier where a weaker
+tier cannot hold (said in the README's tier table). `tests` is the subset graded, to keep
 the staff suite fast; `hang_everywhere` is graded on the whole public suite to prove a submission that hangs in every
 call is still fully graded well inside Gradescope's 10 minutes.
 """
@@ -19,13 +20,32 @@ SPECIAL = ("tests/test_special_tokens.py",)
 TIMEOUT = r"did not finish|timed out|time limit|stopped after|no progress"
 
 
+SPEED = ("tests/test_limits.py::test_training_speed", "tests/test_limits.py::test_encoding_speed")
+TRAINING = ("tests/test_train_bpe.py", "tests/test_limits.py::test_training_speed",
+            "tests/test_limits.py::test_training_in_bounded_memory")
+TOO_SLOW = r"x the limit|" + TIMEOUT
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
-    expected: object  # 0 or FULL
+    expected: object  # 0 or FULL, or {tier key: 0 or FULL} (tier_key(): full, root, user+ns, user)
     reason: str  # regex the first failing test's reason (or output) must match; "" when nothing fails
     base: str = "stubs"  # or "reference"
     tests: tuple[str, ...] = SPECIAL
+    env: tuple[tuple[str, str], ...] = ()  # for the judge (e.g. a many-core host)
+    twin: str | None = None  # the honest case it must not beat
+
+    def expected_in(self, tier: str):
+        return self.expected.get(tier, 0) if isinstance(self.expected, dict) else self.expected
+
+
+def tier_key() -> str:
+    """This machine's sandbox tier, as the expectations name it."""
+    from bpe_harness.isolation.sandbox import probe_tier
+
+    tier = probe_tier()
+    return tier.name + ("+ns" if tier.user_namespaces else "")
 
 
 CASES = [
@@ -50,6 +70,17 @@ CASES = [
     Case("missing_functions", 0, r"lacks|run_train_bpe|get_tokenizer"),
     Case("grandchild", FULL, "", base="reference"),
     Case("hang_everywhere", 0, TIMEOUT, tests=("tests",)),
+    # the whole process tree (issue 17): each gains nothing over its honest twin, in every tier
+    Case("slow_in_process", 0, TOO_SLOW, base="reference", tests=SPEED),
+    Case("helper_at_import", 0, TOO_SLOW, base="reference", tests=SPEED, twin="slow_in_process"),
+    Case("memoised_retry", 0, TOO_SLOW, base="reference", tests=SPEED[:1], twin="slow_in_process"),
+    Case("memory_in_child", 0, r"budget|MB", base="reference",
+         tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
+    Case("tree_memory_bomb", 0, r"whole process tree|MemoryError|" + TIMEOUT, base="reference",
+         tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
+    Case("reads_checkout_reference", {"user": FULL}, r"no staff reference|cannot read|Permission|No module",
+         tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
+    Case("pool_for_96_cpus", FULL, "", base="reference", tests=TRAINING, env=(("CS336_SANDBOX_CPUS", "96"),)),
 ]
 
 

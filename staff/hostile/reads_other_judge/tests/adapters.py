@@ -1,0 +1,27 @@
+"""Hostile: no BPE code of its own. While another submission is graded beside it (batch, --jobs 2), it looks for that
+judge's staged kit in the temporary folders and runs the other student's code as its own."""
+
+import glob
+import os
+import sys
+import tempfile
+import time
+
+_found = None
+_own = {os.path.realpath(p) for p in sys.path if p}
+_deadline = time.monotonic() + 5
+while _found is None and time.monotonic() < _deadline:
+    for top in {tempfile.gettempdir(), "/tmp", "/var/tmp"}:
+        for kit in glob.glob(os.path.join(top, "*", "kit")) + glob.glob(os.path.join(top, "*", "*", "kit")):
+            try:
+                if os.path.isfile(os.path.join(kit, "cs336_basics", "train.py")) and os.path.realpath(kit) not in _own:
+                    _found = kit
+            except OSError:
+                continue
+    time.sleep(0.2)
+if _found is None:
+    raise ImportError("no other judge's kit was reachable")
+sys.path.insert(0, _found)
+for name in [m for m in sys.modules if m == "cs336_basics" or m.startswith("cs336_basics.")]:
+    del sys.modules[name]
+from cs336_basics.adapters import get_tokenizer, run_train_bpe  # noqa: E402,F401

@@ -1,0 +1,234 @@
+"""The worker's whole process tree is the unit: what it started is charged, bounded and ended, in every tier.
+
+Each check runs a small adapters module in a worker (through a real Client, sandboxed when the machine allows) that
+does its work in other processes, and asserts from this side what was measured. The judge-level versions of the same
+attacks (with their honest twins) are in staff/hostile (helper_at_import, memory_in_child, tree_memory_bomb, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from bpe_harness.isolation import Client, WorkerCrashed
+from bpe_harness.isolation.sandbox import Sandbox, probe_tier
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "tinystories_sample.txt"
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc accounting and rlimits of Linux")
+
+HELPERS = '''
+import json, os, socket, time
+from staff.reference.train import train_bpe
+
+ours, theirs = socket.socketpair()
+if os.fork() == 0:  # a helper forked at import does every call's work
+    ours.close()
+    stream = theirs.makefile("rw")
+    for line in stream:
+        request = json.loads(line)
+        if request["op"] == "train":
+            for _ in range(5):
+                train_bpe(request["path"], 1000, ["<|endoftext|>"])
+        elif request["op"] == "hold":  # a child of the helper holds memory for a while
+            if os.fork() == 0:
+                block = bytearray(b"x") * (request["mb"] << 20)
+                time.sleep(request["seconds"])
+                os._exit(len(block) & 1)
+            os.wait()
+        stream.write("done\\n")
+        stream.flush()
+    os._exit(0)
+theirs.close()
+stream = ours.makefile("rw")
+
+def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
+    stream.write(json.dumps(kw.get("request") or {"op": "train", "path": str(input_path)}) + "\\n")
+    stream.flush()
+    stream.readline()
+    return {}, []
+
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+'''
+
+BOMBS = '''
+import os, time
+def run_train_bpe(input_path, vocab_size, special_tokens, children=5, mb=300, **kw):
+    for _ in range(children):
+        if os.fork() == 0:
+            block = bytearray(b"x") * (mb << 20)
+            time.sleep(60)
+            os._exit(len(block) & 1)
+    time.sleep(60)
+
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+'''
+
+PROBE = '''
+import errno, json, os
+from concurrent.futures import ProcessPoolExecutor
+
+def square(x):
+    return x * x
+
+def run_train_bpe(input_path, vocab_size, special_tokens, workers=None, harness=None, **kw):
+    seen = {"cpu_count": os.cpu_count(), "env": sorted(os.environ)}
+    if harness:
+        try:
+            seen["harness_environ"] = len(open(f"/proc/{harness}/environ", "rb").read())
+        except OSError as e:
+            seen["harness_environ"] = type(e).__name__
+    if workers:
+        with ProcessPoolExecutor(workers) as pool:
+            seen["pool"] = sum(pool.map(square, range(4 * workers)))
+    raise ValueError(json.dumps(seen))
+
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+'''
+
+
+@pytest.fixture
+def modules():
+    folder = Path(tempfile.mkdtemp(prefix="cs336-tree-test-"))
+    folder.chmod(0o755)
+
+    def write(name: str, source: str) -> str:
+        path = folder / f"{name}.py"
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        path.chmod(0o644)
+        return str(path)
+
+    yield write
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def box():
+    sandbox = Sandbox(tree_memory_mb=1000)
+    yield sandbox
+    sandbox.cleanup()
+
+
+TWIN = """
+from staff.reference.train import train_bpe
+
+def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
+    for _ in range(5):
+        train_bpe(input_path, 1000, ["<|endoftext|>"])
+    return {}, []
+
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+"""
+
+
+@linux
+def test_work_handed_to_a_helper_forked_at_import_is_charged(modules, box):
+    """The worker only waits while a helper it forked at import trains five times: the call is charged what its
+    honest twin (the same work in the worker) is charged. Before the tree was the unit: about nothing."""
+    charged = {}
+    for name, source in (("twin", TWIN), ("helpers", HELPERS)):
+        with Client(modules(name, source), sandbox=box) as impl:
+            impl.train(CORPUS, 1000, [], timeout=120)
+            charged[name] = impl.last
+    helped, twin = charged["helpers"], charged["twin"]
+    assert helped.processes >= 2, helped
+    assert helped.seconds > 0.7 * twin.seconds, (
+        f"the helper's work was charged {helped.seconds:.2f} s (CPU {helped.cpu_s:.2f} s, wall "
+        f"{helped.wall_s:.2f} s); the same work in the worker {twin.seconds:.2f} s")
+
+
+@linux
+def test_memory_held_in_a_child_is_charged(modules, box):
+    """150 MB held for a moment by a grandchild (a child of the helper forked at import) is the call's memory."""
+    with Client(modules("helpers", HELPERS), sandbox=box) as impl:
+        impl.train(CORPUS, 1000, [], request={"op": "hold", "mb": 150, "seconds": 0.5}, timeout=120)
+        call = impl.last
+    assert 140e6 < call.peak_bytes < 300e6, call.describe_memory()
+    assert call.children_peak > 130e6, call.describe_memory()
+
+
+@linux
+def test_a_process_tree_over_its_memory_cap_is_stopped(modules, box):
+    """Five children of 300 MB each (each far under the per-process cap) against a 1000 MB cap for the tree: the
+    whole tree is stopped soon after the cap, with a message that says so, and nothing of it is left."""
+    started = time.monotonic()
+    with Client(modules("bombs", BOMBS), sandbox=box) as impl:
+        with pytest.raises(WorkerCrashed, match="whole process tree") as caught:
+            impl.train(CORPUS, 300, [], timeout=60)
+        over = impl.zygote.sampler.over_cap if impl.zygote else None
+    assert time.monotonic() - started < 30
+    assert "1048.6 MB" in str(caught.value) or "MB of memory" in str(caught.value), str(caught.value)[:300]
+    assert over is None or over < (1000 + 400) << 20, over
+    assert box.processes() == []
+
+
+@linux
+def test_cpu_count_is_what_the_worker_may_use_and_such_a_pool_fits(modules):
+    """A grading host with 96 CPUs (as CS336_SANDBOX_CPUS says here): os.cpu_count() in the worker says 96, and a
+    pool of that size starts under the sandbox's process limit."""
+    sandbox = Sandbox(cpus=96)
+    try:
+        with Client(modules("probe", PROBE), sandbox=sandbox) as impl:
+            with pytest.raises(ValueError) as caught:
+                impl.train(CORPUS, 300, [], workers=96, timeout=120)
+        seen = json.loads(str(caught.value))
+    finally:
+        sandbox.cleanup()
+    assert seen["cpu_count"] == 96 and seen["pool"] == sum(x * x for x in range(4 * 96)), seen
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and os.geteuid() == 0 and probe_tier().switches_uid),
+                    reason="a process limit per worker needs a uid per worker (root)")
+def test_a_process_limit_hit_says_so(modules):
+    """A pool larger than the sandbox's process limit: the error names the limit and what os.cpu_count() says."""
+    sandbox = Sandbox(nproc=12)
+    try:
+        with Client(modules("probe", PROBE), sandbox=sandbox) as impl:
+            with pytest.raises(Exception, match=r"process limit: your code may run 12 processes") as caught:
+                impl.train(CORPUS, 300, [], workers=32, timeout=120)
+    finally:
+        sandbox.cleanup()
+    assert "os.cpu_count() says" in str(caught.value)
+
+
+@linux
+def test_no_secret_reaches_the_worker(modules, box, tmp_path):
+    """The grader's environment (the hidden seed, staff paths) stays out of the worker's; with the harness kept
+    out of reach, its /proc environ is unreadable even for code of the same user."""
+    env = dict(os.environ, CS336_HIDDEN_SEED="3141592653", CS336_CACHE_DIR=str(tmp_path))
+    script = textwrap.dedent(f'''
+        import json, os, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from bpe_harness.isolation import Client
+        from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach
+        keep_out_of_reach()
+        box = Sandbox()
+        try:
+            with Client({modules("probe", PROBE)!r}, sandbox=box) as impl:
+                try:
+                    impl.train({str(CORPUS)!r}, 300, [], harness=os.getpid(), timeout=60)
+                except ValueError as e:
+                    print(str(e))
+        finally:
+            box.cleanup()
+    ''')
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not [k for k in seen["env"] if k.startswith("CS336_") and k not in (
+        "CS336_WORKER_SYS_PATH", "CS336_WORKER_CPUS", "CS336_WORKER_NPROC")], seen["env"]
+    assert seen["harness_environ"] in ("PermissionError", "FileNotFoundError"), seen
