@@ -1,5 +1,5 @@
 """Hostile: no BPE code of its own. While another submission is graded beside it (batch, --jobs 2), it looks for that
-judge's staged kit in the temporary folders and runs the other student's code as its own."""
+judge's staged kit in the temporary folders (cs336-judge-*/kit) and runs the other student's code as its own."""
 
 import glob
 import os
@@ -12,7 +12,7 @@ _own = {os.path.realpath(p) for p in sys.path if p}
 _deadline = time.monotonic() + 5
 while _found is None and time.monotonic() < _deadline:
     for top in {tempfile.gettempdir(), "/tmp", "/var/tmp"}:
-        for kit in glob.glob(os.path.join(top, "*", "kit")) + glob.glob(os.path.join(top, "*", "*", "kit")):
+        for kit in glob.glob(os.path.join(top, "cs336-judge-*", "kit")):
             try:
                 if os.path.isfile(os.path.join(kit, "cs336_basics", "train.py")) and os.path.realpath(kit) not in _own:
                     _found = kit

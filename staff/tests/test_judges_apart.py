@@ -1,0 +1,77 @@
+"""No judge reads what is not its own: not another judge's staged submission, not the hidden seed.
+
+Both are judge-level: real gradings, side by side where the attack needs a neighbour.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bpe_harness.grade import GradeOptions, grade
+from staff.grade import staff_options
+from staff.hostile.cases import by_name, materialize, tier_key
+
+ONE_TEST = ["tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"]
+
+ENV_DUMP = '''
+import glob, os
+def _everything():
+    seen = dict(os.environ)
+    for path in glob.glob("/proc/[0-9]*/environ"):
+        try:
+            seen[path] = open(path, "rb").read().decode("latin-1")
+        except OSError:
+            pass
+    return repr(seen)
+
+def run_train_bpe(*args, **kwargs):
+    raise RuntimeError(_everything())
+
+def get_tokenizer(*args, **kwargs):
+    raise RuntimeError(_everything())
+'''
+
+
+def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
+    """Batch grading, two at a time: a submission with no code of its own looks for the other judge's staged kit in
+    the temporary folders, to run the other student's code as its own. It finds nothing it can read: 0 points
+    (before, it scored full marks), while the neighbour gets its own full marks."""
+    spy = materialize(_spy_case(), tmp_path / "spy")
+    neighbour = materialize(by_name("grandchild"), tmp_path / "neighbour")  # the reference, plus a stray process
+    options = GradeOptions(tests=ONE_TEST)
+
+    def one(sub: Path, delay: float):
+        time.sleep(delay)
+        return grade(sub, tmp_path / f"{sub.name}.json", options)[0]
+
+    with ThreadPoolExecutor(2) as pool:
+        theirs = pool.submit(one, neighbour, 0.0)
+        ours = pool.submit(one, spy, 1.0)  # the neighbour's kit is staged by then
+        spied, graded = ours.result(), theirs.result()
+    assert graded["score"] == graded["extra_data"]["max_score"] > 0, graded["tests"][0]["output"][:500]
+    # in the user tier every judge and worker is the same user: another judge's scratch is readable (README, tiers)
+    expected = graded["extra_data"]["max_score"] if tier_key().startswith("user") else 0
+    assert spied["score"] == expected, spied["tests"][0]["output"][:1000]
+
+
+def _spy_case():
+    from staff.hostile.cases import Case
+
+    return Case("reads_other_judge", 0, "")
+
+
+def test_the_hidden_seed_never_reaches_the_submission(tmp_path):
+    """A submission that prints its whole environment and every /proc environ it can read into the test output:
+    the hidden seed appears nowhere in results.json (students see that file on Gradescope)."""
+    seed = 3141592653
+    sub = tmp_path / "dump"
+    (sub / "tests").mkdir(parents=True)
+    (sub / "tests" / "adapters.py").write_text(ENV_DUMP, encoding="utf-8")
+    results, _ = grade(sub, tmp_path / "results.json", staff_options(tests=ONE_TEST, seed=seed))
+    text = (tmp_path / "results.json").read_text(encoding="utf-8")
+    assert "RuntimeError" in text, text[:2000]  # the dump did run and was reported
+    assert str(seed) not in text and "CS336_HIDDEN_SEED" not in text, "the hidden seed reached the submission"
+    assert json.loads(text)["score"] == 0
