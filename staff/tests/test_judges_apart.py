@@ -6,6 +6,7 @@ Both are judge-level: real gradings, side by side where the attack needs a neigh
 from __future__ import annotations
 
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,20 +42,22 @@ def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
     (before, it scored full marks), while the neighbour gets its own full marks."""
     spy = materialize(_spy_case(), tmp_path / "spy")
     neighbour = materialize(by_name("grandchild"), tmp_path / "neighbour")  # the reference, plus a stray process
-    options = GradeOptions(tests=ONE_TEST)
 
-    def one(sub: Path, delay: float):
+    def one(sub: Path, delay: float, tests: list[str]):
         time.sleep(delay)
-        return grade(sub, tmp_path / f"{sub.name}.json", options)[0]
+        return grade(sub, tmp_path / f"{sub.name}.json", GradeOptions(tests=tests))[0]
 
     with ThreadPoolExecutor(2) as pool:
-        theirs = pool.submit(one, neighbour, 0.0)
-        ours = pool.submit(one, spy, 1.0)  # the neighbour's kit is staged by then
+        theirs = pool.submit(one, neighbour, 0.0, ["tests/test_train_bpe.py"])  # long enough to be found
+        ours = pool.submit(one, spy, 1.0, ONE_TEST)  # the neighbour's kit is staged by then
         spied, graded = ours.result(), theirs.result()
     assert graded["score"] == graded["extra_data"]["max_score"] > 0, graded["tests"][0]["output"][:500]
-    # in the user tier every judge and worker is the same user: another judge's scratch is readable (README, tiers)
-    expected = graded["extra_data"]["max_score"] if tier_key().startswith("user") else 0
-    assert spied["score"] == expected, spied["tests"][0]["output"][:1000]
+    output = spied["tests"][0]["output"]
+    if tier_key().startswith("user"):  # every judge and worker is the same user: the README's tier table says so
+        assert spied["score"] == spied["extra_data"]["max_score"], output[:1000]
+    else:
+        assert spied["score"] == 0, output[:1000]
+        assert re.search(r"saw [1-9]\d* other judge folder\(s\) in /tmp, could read none", output), output[:1000]
 
 
 def _spy_case():

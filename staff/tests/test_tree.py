@@ -25,8 +25,9 @@ CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "tinystories_sample.txt"
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc accounting and rlimits of Linux")
 
 HELPERS = '''
-import json, os, socket, time
-from staff.reference.train import train_bpe
+import json, os, socket, sys, time
+sys.path.insert(0, os.path.dirname(__file__))
+from ref.train import train_bpe
 
 ours, theirs = socket.socketpair()
 if os.fork() == 0:  # a helper forked at import does every call's work
@@ -101,6 +102,10 @@ def get_tokenizer(*a, **k):
 def modules():
     folder = Path(tempfile.mkdtemp(prefix="cs336-tree-test-"))
     folder.chmod(0o755)
+    (folder / "ref").mkdir(mode=0o755)  # the reference, where a sandboxed worker can read it (staff/ may be private)
+    for source in (ROOT / "staff" / "reference").glob("*.py"):
+        (folder / "ref" / source.name).write_bytes(source.read_bytes())
+        (folder / "ref" / source.name).chmod(0o644)
 
     def write(name: str, source: str) -> str:
         path = folder / f"{name}.py"
@@ -122,7 +127,9 @@ def box():
 
 
 TWIN = """
-from staff.reference.train import train_bpe
+import os, sys
+sys.path.insert(0, os.path.dirname(__file__))
+from ref.train import train_bpe
 
 def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
     for _ in range(5):

@@ -1,0 +1,197 @@
+"""Rehearse the grader in every sandbox tier this machine can play, and print what held in each.
+
+    uv run python -m staff.tiers [--tiers root,user,user-plain] [--checks self-test,hostile,tree]   # as root
+
+Why this exists: the kit is graded as root with every capability (CI), as root without CAP_SYS_ADMIN (Gradescope's
+Docker), and as an ordinary user (a TA's or a student's laptop). Each tier must give the reference full marks and
+every hostile case the score it expects there (staff/hostile/cases.py), so CI runs them all from one root shell:
+
+  full        as this process is (root, with CAP_SYS_ADMIN)
+  root        root without CAP_SYS_ADMIN (capsh --drop=cap_sys_admin), with a Python other users can run
+  user        an unprivileged user (created if missing) in its own copy of the checkout; user namespaces allowed
+  user-plain  the same with user namespaces turned off (CS336_SANDBOX_USERNS=0): limits only
+
+The sandbox tiers need a Python every user can read (a venv in the checkout usually points into /root); one is
+built with uv from the first such interpreter found (/usr/bin/python3, ...). A tier this machine cannot play is
+reported as skipped, with the reason. The table it prints is the measured per-tier table the README refers to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIERS = ("full", "root", "user", "user-plain")
+CHECKS = {
+    "self-test": ["-m", "staff.grade", "--self-test"],
+    "hostile": ["-m", "staff.hostile", "--jobs", "2"],
+    "tree": ["-m", "pytest", "-q", "-p", "no:cacheprovider", "staff/tests/test_tree.py", "staff/tests/test_sandbox.py",
+             "staff/tests/test_judges_apart.py"],
+}
+USER = "cs336-tiers"
+SHARED = Path("/opt/cs336-tiers")  # the venv every user can run, and the unprivileged user's checkout
+
+
+def readable_by_all(path: Path) -> bool:
+    path = path.resolve()
+    if not path.exists() or not os.stat(path).st_mode & stat.S_IROTH:
+        return False
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in path.parents)
+
+
+def shared_python() -> Path | None:
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3", sys.executable, sys._base_executable):
+        path = Path(candidate)
+        if readable_by_all(path):
+            version = subprocess.run([str(path), "-c", "import sys; print(sys.version_info >= (3, 11))"],
+                                     capture_output=True, text=True).stdout.strip()
+            if version == "True":
+                return path
+    return None
+
+
+def uv_binary() -> str:
+    uv = shutil.which("uv")
+    if uv is None:
+        raise SystemExit("uv is not on PATH")
+    uv = os.path.realpath(uv)
+    if not readable_by_all(Path(uv)):
+        shared = SHARED / "bin" / "uv"
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        if not shared.exists() or shared.stat().st_size != Path(uv).stat().st_size:
+            shutil.copy2(uv, shared)
+        os.chmod(shared, 0o755)
+        uv = str(shared)
+    return uv
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+
+
+def prepare_root_venv(python: Path, uv: str) -> Path:
+    """A venv of the kit's locked dependencies, built from `python`, that every user can run."""
+    venv = SHARED / "venv"
+    env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(venv))
+    done = run([uv, "sync", "--locked", "--python", str(python), "--group", "staff"], cwd=ROOT, env=env)
+    if done.returncode:
+        raise RuntimeError(f"uv sync for the shared venv failed: {done.stderr[-1000:]}")
+    run(["chmod", "-R", "a+rX", str(SHARED)])
+    os.chmod(SHARED, 0o755)
+    return venv / "bin" / "python"
+
+
+def prepare_user(python: Path, uv: str) -> tuple[Path, str]:
+    """The unprivileged user, its own copy of this checkout (tracked and untracked files, no venv or cache) and its
+    own venv. (checkout, user)."""
+    if run(["id", USER]).returncode:
+        made = run(["useradd", "--create-home", "--shell", "/bin/bash", USER])
+        if made.returncode:
+            raise RuntimeError(f"useradd failed: {made.stderr.strip()}")
+    checkout = SHARED / "user-checkout"
+    shutil.rmtree(checkout, ignore_errors=True)
+    files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT).stdout.split("\0")
+    for rel in filter(None, files):
+        source = ROOT / rel
+        if source.is_file():
+            (checkout / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, checkout / rel)
+    run(["chown", "-R", f"{USER}:{USER}", str(checkout)])
+    os.chmod(SHARED, 0o755)
+    synced = as_user([uv, "sync", "--locked", "--python", str(python), "--group", "staff"], checkout)
+    if synced.returncode:
+        raise RuntimeError(f"uv sync as {USER} failed: {synced.stderr[-1000:]}")
+    return checkout, USER
+
+
+def as_user(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    assignments = [f"{k}={shlex.quote(v)}" for k, v in (env or {}).items()]
+    line = f"cd {shlex.quote(str(cwd))} && env {' '.join(assignments)} {shlex.join(cmd)}"
+    return run(["su", USER, "-s", "/bin/bash", "-c", line])
+
+
+def outcome(check: str, proc: subprocess.CompletedProcess) -> str:
+    """A short summary of what a check printed."""
+    text = proc.stdout + proc.stderr
+    if check == "self-test":
+        found = re.search(r"(\d+(?:\.\d+)?/\d+(?:\.\d+)?) points", text)
+        tier = re.search(r"sandbox: tier ([^(\n]+)", text)
+        return f"{found.group(1) if found else '?'} points, tier {tier.group(1).strip() if tier else '?'}"
+    if check == "hostile":
+        cases = [ln for ln in text.splitlines() if re.match(r"^\w+\s+(full|\d+)\s+\S+/\S+", ln)]
+        wrong = [ln.split()[0] for ln in cases if "<--" in ln]
+        return f"{len(cases) - len(wrong)}/{len(cases)} cases as expected" + (f"; wrong: {wrong}" if wrong else "")
+    found = re.search(r"(\d+ passed[^\n]*)", text)
+    return found.group(1) if found else text.strip().splitlines()[-1][:120] if text.strip() else "no output"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m staff.tiers", description=__doc__.splitlines()[0])
+    parser.add_argument("--tiers", default=",".join(TIERS), help=f"comma-separated, of {', '.join(TIERS)}")
+    parser.add_argument("--checks", default=",".join(CHECKS), help=f"comma-separated, of {', '.join(CHECKS)}")
+    args = parser.parse_args(argv)
+    tiers, checks = args.tiers.split(","), args.checks.split(",")
+    if unknown := [t for t in tiers if t not in TIERS] + [c for c in checks if c not in CHECKS]:
+        parser.error(f"unknown tier or check: {', '.join(unknown)}")
+    if os.geteuid() != 0:
+        parser.error("run as root: it plays the weaker tiers from there (capsh, an unprivileged user)")
+    python, uv = shared_python(), uv_binary()
+    rows, failed = [], False
+    for tier in tiers:
+        skip = None
+        if tier != "full" and python is None:
+            skip = "no Python >= 3.11 that every user can read (install python3 from the OS packages)"
+        elif tier == "root" and shutil.which("capsh") is None:
+            skip = "capsh missing (apt-get install libcap2-bin)"
+        if skip:
+            rows.append((tier, "-", "skipped", 0.0, skip))
+            continue
+        try:
+            if tier == "full":
+                def launch(cmd, extra=None):
+                    return run([sys.executable, *cmd], cwd=ROOT, env=dict(os.environ, **(extra or {})))
+            elif tier == "root":
+                shared = prepare_root_venv(python, uv)
+
+                def launch(cmd, extra=None):
+                    line = shlex.join([str(shared), *cmd])
+                    return run(["capsh", "--drop=cap_sys_admin", "--", "-c", f"cd {shlex.quote(str(ROOT))} && {line}"],
+                               env=dict(os.environ, **(extra or {})))
+            else:
+                checkout, _ = prepare_user(python, uv)
+                plain = {"CS336_SANDBOX_USERNS": "0"} if tier == "user-plain" else {}
+
+                def launch(cmd, extra=None, checkout=checkout, plain=plain):
+                    return as_user([str(checkout / ".venv" / "bin" / "python"), *cmd], checkout,
+                                   {**plain, **(extra or {})})
+        except RuntimeError as e:
+            rows.append((tier, "-", "FAILED", 0.0, str(e)[:300]))
+            failed = True
+            continue
+        for check in checks:
+            started = time.monotonic()
+            proc = launch(CHECKS[check])
+            seconds = time.monotonic() - started
+            ok = proc.returncode == 0
+            failed |= not ok
+            rows.append((tier, check, "ok" if ok else "FAILED", seconds, outcome(check, proc)))
+            print(f"{tier:10} {check:9} {'ok' if ok else 'FAILED':7} {seconds:6.1f} s  {rows[-1][4]}", flush=True)
+            if not ok:
+                print((proc.stdout + proc.stderr)[-4000:], flush=True)
+    print("\n| tier | check | result | seconds | what it showed |\n|---|---|---|---|---|")
+    for tier, check, result, seconds, detail in rows:
+        print(f"| {tier} | {check} | {result} | {seconds:.0f} | {detail} |")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
