@@ -52,7 +52,7 @@ CASES = [
     Case("infinite_loop", 0, TIMEOUT),
     Case("sleep_forever", 0, TIMEOUT),
     Case("memory_bomb", 0, r"MemoryError|" + TIMEOUT),  # the 2 GB cap, or the time limit when filling it is slower
-    Case("fork_bomb", 0, r"fork bomb stopped after"),
+    Case("fork_bomb", 0, r"fork bomb stopped after|" + TIMEOUT),  # the process cap, or the time limit first
     Case("segfault", 0, r"SIGSEGV"),
     Case("os_exit", 0, r"exit(ed with)? code 0"),
     Case("sys_exit", 0, r"SystemExit"),
@@ -76,8 +76,9 @@ CASES = [
     Case("memoised_retry", 0, TOO_SLOW, base="reference", tests=SPEED[:1], twin="slow_in_process"),
     Case("memory_in_child", 0, r"budget|MB", base="reference",
          tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
-    Case("tree_memory_bomb", 0, r"whole process tree|MemoryError|" + TIMEOUT, base="reference",
-         tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
+    Case("tree_memory_bomb", 0, r"whole process tree", base="reference",  # a grader with ~3 GB: a 1.5 GB cap
+         tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",),
+         env=(("CS336_SANDBOX_TREE_MEMORY_MB", "1500"),)),
     Case("reads_checkout_reference", {"user": FULL}, r"no staff reference|cannot read|Permission|No module",
          tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
     Case("pool_for_96_cpus", FULL, "", base="reference", tests=TRAINING, env=(("CS336_SANDBOX_CPUS", "96"),)),
