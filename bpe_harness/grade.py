@@ -294,10 +294,11 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
         workdir = private.parent / "work"
         uid = _free_uid() if tier.switches_uid else None
         # the grader's handle on the same uids (to kill what is left); it opens the scratch to them alone
-        box = Sandbox(workdir=workdir, uid=uid, tier=tier, hide=tuple(str(p) for p in hide))
+        box = Sandbox(workdir=workdir, uid=uid, tier=tier, hide=tuple(str(p) for p in (*hide, private)),
+                      scratch=private.parent)
         box._open_to_workers(private.parent)
         env.update(CS336_SANDBOX="1", CS336_SANDBOX_DIR=str(workdir), CS336_SANDBOX_TIER=tier.name,
-                   CS336_SANDBOX_HIDE=os.pathsep.join(box.hide))
+                   CS336_SANDBOX_HIDE=os.pathsep.join(box.hide), CS336_SANDBOX_SCRATCH=str(private.parent))
         if uid is not None:
             env["CS336_SANDBOX_UID"] = str(uid)
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "bpe_harness.grading",
@@ -460,7 +461,9 @@ class GradeOptions:
 def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: Path = ROOT) -> tuple[dict, int]:
     """Grade one submission; (results, exit code). results.json is written to `out` even when grading fails."""
     meta = {"python": platform.python_version(), "kit_version": kit_version(kit, options.extra_kit)}
-    scratch = Path(tempfile.mkdtemp(prefix="cs336-judge-"))
+    from bpe_harness.isolation.sandbox import judges_base
+
+    scratch = Path(tempfile.mkdtemp(prefix="cs336-judge-", dir=judges_base()))
     try:
         try:
             submission = read_submission(Path(submission_path), scratch)

@@ -24,7 +24,7 @@ In the uid tiers the workers of one sandbox share a group of their own, so a pri
 them and to no other judge's workers; whatever their uids leave in /tmp, /var/tmp or /dev/shm goes in cleanup().
 
 `sandbox_from_environment(os.environ)` builds one from CS336_SANDBOX=1 (and CS336_SANDBOX_UID, _DIR, _MEMORY_MB,
-_TREE_MEMORY_MB, _NPROC, _FSIZE_MB, _CPUS, _HIDE, _TIER): the graders set these for their child pytest, whose plugin
+_TREE_MEMORY_MB, _NPROC, _FSIZE_MB, _CPUS, _HIDE, _SCRATCH, _TIER): the graders set these for their child pytest, whose plugin
 passes it to every Client. CS336_SANDBOX_TIER=root|user caps the tier, CS336_SANDBOX_USERNS=0 turns off user
 namespaces in the user tier (staff: rehearse a weaker machine).
 """
@@ -49,6 +49,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
+PR_SET_DUMPABLE = 4
 MS_RDONLY, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 1, 4096, 8192, 0x4000, 1 << 18
 
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "SYSTEMROOT", "TZ")
@@ -157,6 +158,7 @@ def _enter_user_namespace(libc, flags: int) -> None:
     """Unprivileged: a user namespace in which this process is still itself (same uid and gid, no other groups),
     owning new mount, network and IPC namespaces."""
     uid, gid = os.getuid(), os.getgid()
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # an undumpable process cannot write its own maps (exec resets it anyway)
     if libc.unshare(CLONE_NEWUSER | flags) != 0:
         raise OSError(ctypes.get_errno(), "sandbox: unshare(CLONE_NEWUSER) refused")
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
@@ -194,9 +196,6 @@ def _python_runs_as(uid: int) -> str | None:
     where = f" ({', '.join(hidden)} cannot be entered by other users)" if hidden else ""
     return (f"uid {uid} cannot run {sys.executable}{where}: install Python and the kit's environment where other "
             f"users can read them (e.g. /opt, as the Gradescope setup.sh does); {proc.stderr.strip()[-200:]}")
-
-
-PR_SET_DUMPABLE = 4
 
 
 def keep_out_of_reach() -> None:
@@ -253,6 +252,7 @@ class Sandbox:
     cpus: int | None = None  # what os.cpu_count() says in the worker (default: allowed_cpus())
     hide: tuple[str, ...] = ()  # secret paths the worker must not read (staff files of the checkout)
     tier: Tier | None = None  # default: probe_tier()
+    scratch: Path | None = None  # the judge's own folder among all judges' (judges_base()): the others are hidden
     block_network: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -276,8 +276,12 @@ class Sandbox:
         self._open_to_workers(self.workdir)
         self._next = 0
         self.last_uid: int | None = None
-        self._holders = self.workdir.parent / f".{self.workdir.name}-mounts"
         self._hidden = _hidden_ancestors(interpreter_paths(), self.gid) if self.tier.name == "full" else {}
+        if self.scratch is not None and self.tier.namespaces:  # other judges' folders: an empty tmpfs in between
+            self.scratch = Path(self.scratch).resolve()
+            self._hidden.setdefault(str(self.scratch.parent), set()).add(self.scratch.name)
+        # bind mounts wait here while a tmpfs covers their parent: outside every folder that may be covered
+        self._holders = Path(tempfile.mkdtemp(prefix="cs336-mounts-")) if self._hidden else None
         self.hide = tuple(str(Path(p).resolve()) for p in self.hide if Path(p).exists())
         if self.hide and self.tier.name == "root":
             self._make_private(self.hide)
@@ -324,8 +328,7 @@ class Sandbox:
                      RAYON_NUM_THREADS=threads, **self.extra_env)
         options.update(env=clean, cwd=str(home), start_new_session=True,
                        preexec_fn=functools.partial(self._in_child, uid), close_fds=True)
-        if self._hidden or self.hide:
-            self._holders.mkdir(exist_ok=True)
+        if self._hidden:
             for i, _ in enumerate(self._hidden_pairs()):
                 (self._holders / str(i)).mkdir(exist_ok=True)
         return options
@@ -434,7 +437,8 @@ class Sandbox:
         self.kill_leftovers()
         self.sweep_temp()
         shutil.rmtree(self.workdir, ignore_errors=True)
-        shutil.rmtree(self._holders, ignore_errors=True)
+        if self._holders is not None:
+            shutil.rmtree(self._holders, ignore_errors=True)
 
     # --- in the child, between fork and exec -------------------------------------------------------------------
 
@@ -499,6 +503,18 @@ class Sandbox:
             raise OSError(errno, f"sandbox: {what} failed: {os.strerror(errno)}")
 
 
+def judges_base() -> Path:
+    """Where every judge of this user makes its scratch folder: one parent, so a worker in namespaces can be shown
+    its own judge's folder and none of the others (Sandbox.scratch). Other users may pass through, not list."""
+    base = Path(tempfile.gettempdir()) / f"cs336-judges-{os.getuid()}"
+    base.mkdir(mode=0o711, exist_ok=True)
+    info = base.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise RuntimeError(f"{base} is not a folder of this user's: remove it (someone else made it) and grade again")
+    os.chmod(base, 0o711)
+    return base
+
+
 def sandbox_from_environment(environ=None) -> Sandbox | None:
     """A Sandbox when CS336_SANDBOX=1, configured from CS336_SANDBOX_* variables (default: os.environ); else None."""
     environ = os.environ if environ is None else environ
@@ -522,5 +538,6 @@ def sandbox_from_environment(environ=None) -> Sandbox | None:
         tree_memory_mb=number("CS336_SANDBOX_TREE_MEMORY_MB", None),
         cpus=number("CS336_SANDBOX_CPUS", None),
         hide=tuple(p for p in environ.get("CS336_SANDBOX_HIDE", "").split(os.pathsep) if p),
+        scratch=Path(environ["CS336_SANDBOX_SCRATCH"]) if environ.get("CS336_SANDBOX_SCRATCH") else None,
         tier=probe_tier(environ.get("CS336_SANDBOX_TIER") or None),
     )

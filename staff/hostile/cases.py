@@ -16,6 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FULL = "full"
+WEAK = "weak"  # in this tier the defence cannot hold (README's tier table): the score is reported, not checked
 SPECIAL = ("tests/test_special_tokens.py",)
 TIMEOUT = r"did not finish|timed out|time limit|stopped after|no progress"
 
@@ -29,7 +30,7 @@ TOO_SLOW = r"x the limit|" + TIMEOUT
 @dataclass(frozen=True)
 class Case:
     name: str
-    expected: object  # 0 or FULL, or {tier key: 0 or FULL} (tier_key(): full, root, user+ns, user)
+    expected: object  # 0 or FULL, or {tier key or "*": 0, FULL or WEAK} (tier_key(): full, root, user+ns, user)
     reason: str  # regex the first failing test's reason (or output) must match; "" when nothing fails
     base: str = "stubs"  # or "reference"
     tests: tuple[str, ...] = SPECIAL
@@ -37,7 +38,9 @@ class Case:
     twin: str | None = None  # the honest case it must not beat
 
     def expected_in(self, tier: str):
-        return self.expected.get(tier, 0) if isinstance(self.expected, dict) else self.expected
+        if isinstance(self.expected, dict):
+            return self.expected.get(tier, self.expected.get("*", 0))
+        return self.expected
 
 
 def tier_key() -> str:
@@ -58,12 +61,12 @@ CASES = [
     Case("sys_exit", 0, r"SystemExit"),
     Case("ignores_sigterm", 0, TIMEOUT),
     Case("output_flood", FULL, "", base="reference"),
-    Case("fake_results", FULL, "", base="reference"),
+    Case("fake_results", {"*": FULL, "user": WEAK}, "", base="reference"),
     Case("monkeypatch", 0, r"expected|differ|Error"),
     Case("conftest_hook", 0, r"NotImplementedError"),
     Case("eq_always_true", 0, r"expected|differ"),
     Case("wrong_types", 0, r"expected"),
-    Case("reads_snapshots", 0, r"PermissionError|Permission denied", base="reference",
+    Case("reads_snapshots", {"*": 0, "user": WEAK}, r"PermissionError|Permission denied|No such file", base="reference",
          tests=("tests/test_train_bpe.py::test_training_matches_reference",)),
     Case("import_error", 0, r"cannot be imported"),
     Case("syntax_error", 0, r"SyntaxError"),
@@ -79,7 +82,7 @@ CASES = [
     Case("tree_memory_bomb", 0, r"whole process tree", base="reference",  # a grader with ~3 GB: a 1.5 GB cap
          tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",),
          env=(("CS336_SANDBOX_TREE_MEMORY_MB", "1500"),)),
-    Case("reads_checkout_reference", {"user": FULL}, r"no staff reference|cannot read|Permission|No module",
+    Case("reads_checkout_reference", {"*": 0, "user": WEAK}, r"no staff reference|cannot read|Permission|No module",
          tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
     Case("pool_for_96_cpus", FULL, "", base="reference", tests=TRAINING, env=(("CS336_SANDBOX_CPUS", "96"),)),
 ]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpe_harness.grade import GradeOptions, UID_RANGE, grade
-from staff.hostile.cases import CASES, FULL, Case, materialize, tier_key
+from staff.hostile.cases import CASES, FULL, WEAK, Case, materialize, tier_key
 
 @dataclass
 class Outcome:
@@ -64,10 +64,12 @@ def run_case(case: Case, timeout: float = 540) -> Outcome:
     detail = " ".join((t.get("reason", "") + " " + t["output"]) for t in failing[:3])
     top = results["extra_data"]["max_score"]
     expected = case.expected_in(tier_key())
+    if expected == WEAK:  # not a boundary in this tier: only that grading itself held
+        return Outcome(case, results["score"], top, seconds, reason, problems)
     want = top if expected == FULL else float(expected)
     if code != 0 and case.name not in ("import_error", "syntax_error", "missing_functions"):
         problems.append(f"grader exit code {code}")
-    if results["score"] != want or (case.expected == FULL and top <= 0):
+    if results["score"] != want or (expected == FULL and top <= 0):
         problems.append(f"score {results['score']:g}/{top:g}, expected {want:g}")
     if case.reason and want < top and not re.search(case.reason, detail):
         problems.append(f"reason {reason!r} does not match /{case.reason}/")
@@ -111,7 +113,7 @@ def main(argv=None) -> int:
     for o in outcomes:
         flag = "" if o.ok else "   <-- " + "; ".join(o.problems)
         wanted = o.case.expected_in(tier_key())
-        expected = "full" if wanted == FULL else str(wanted)
+        expected = {FULL: "full", WEAK: "(weak)"}.get(wanted, str(wanted))
         print(f"{o.case.name:24} {expected:>8} {o.score:>4g}/{o.max_score:<4g} {o.seconds:7.1f}  {o.reason[:80]}{flag}")
     if left:
         print(f"PROCESSES LEFT RUNNING: {[p.pid for p in left][:10]}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bpe_harness.grade import GradeOptions, grade
 from staff.grade import staff_options
+from bpe_harness.isolation.sandbox import judges_base
 from staff.hostile.cases import by_name, materialize, tier_key
 
 ONE_TEST = ["tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"]
@@ -37,27 +38,46 @@ def get_tokenizer(*args, **kwargs):
 
 
 def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
-    """Batch grading, two at a time: a submission with no code of its own looks for the other judge's staged kit in
-    the temporary folders, to run the other student's code as its own. It finds nothing it can read: 0 points
-    (before, it scored full marks), while the neighbour gets its own full marks."""
+    """Batch grading, two at a time: a submission with no code of its own looks for the other judge's staged kit
+    (and is even told its path, as if it had guessed it), to run the other student's code as its own. It can read
+    none of it: 0 points (before, it scored full marks), while the neighbour gets its own full marks."""
     spy = materialize(_spy_case(), tmp_path / "spy")
     neighbour = materialize(by_name("grandchild"), tmp_path / "neighbour")  # the reference, plus a stray process
+    target = Path("/tmp/cs336-spy-target")
+    before = set(judges_base().iterdir())
 
-    def one(sub: Path, delay: float, tests: list[str]):
-        time.sleep(delay)
+    def one(sub: Path, tests: list[str]):
         return grade(sub, tmp_path / f"{sub.name}.json", GradeOptions(tests=tests))[0]
 
     with ThreadPoolExecutor(2) as pool:
-        theirs = pool.submit(one, neighbour, 0.0, ["tests/test_train_bpe.py"])  # long enough to be found
-        ours = pool.submit(one, spy, 1.0, ONE_TEST)  # the neighbour's kit is staged by then
-        spied, graded = ours.result(), theirs.result()
+        theirs = pool.submit(one, neighbour, ["tests/test_train_bpe.py"])  # long enough to be found
+        kit = _staged_kit(before)
+        target.write_text(str(kit))
+        target.chmod(0o644)
+        try:
+            spied = pool.submit(one, spy, ONE_TEST).result()
+        finally:
+            target.unlink()
+        graded = theirs.result()
     assert graded["score"] == graded["extra_data"]["max_score"] > 0, graded["tests"][0]["output"][:500]
     output = spied["tests"][0]["output"]
-    if tier_key().startswith("user"):  # every judge and worker is the same user: the README's tier table says so
+    if tier_key() == "user":  # every judge and worker is the same user, no namespaces: the README's tier table says so
         assert spied["score"] == spied["extra_data"]["max_score"], output[:1000]
     else:
         assert spied["score"] == 0, output[:1000]
-        assert re.search(r"saw [1-9]\d* other judge folder\(s\) in /tmp, could read none", output), output[:1000]
+        assert re.search(r"tried [1-9]\d* other judge folder\(s\), could read none", output), output[:1000]
+        assert str(kit) in output, output[:1000]
+
+
+def _staged_kit(before: set[Path], wait: float = 20.0) -> Path:
+    """The neighbour's staged kit, once it is there."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        for judge in set(judges_base().iterdir()) - before:
+            if (judge / "kit" / "cs336_basics" / "train.py").exists():
+                return judge / "kit"
+        time.sleep(0.05)
+    raise AssertionError("the neighbour's judge never staged its kit")
 
 
 def _spy_case():
