@@ -1,6 +1,7 @@
 """Rehearse the grader in every sandbox tier this machine can play, and print what held in each.
 
     uv run python -m staff.tiers [--tiers root,user,user-plain] [--checks self-test,hostile,tree]   # as root
+    uv run python -m staff.tiers --tiers root --checks gradescope     # setup.sh + run_autograder in /autograder
 
 Why this exists: the kit is graded as root with every capability (CI), as root without CAP_SYS_ADMIN (Gradescope's
 Docker), and as an ordinary user (a TA's or a student's laptop). Each tier must give the reference full marks and
@@ -32,11 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TIERS = ("full", "root", "user", "user-plain")
 CHECKS = {
+    "gradescope": [],  # root tier only: setup.sh + run_autograder in /autograder (rehearse_gradescope)
     "self-test": ["-m", "staff.grade", "--self-test"],
     "hostile": ["-m", "staff.hostile", "--jobs", "2"],
     "tree": ["-m", "pytest", "-q", "-p", "no:cacheprovider", "staff/tests/test_tree.py", "staff/tests/test_sandbox.py",
              "staff/tests/test_judges_apart.py"],
 }
+GRADESCOPE = Path("/autograder")  # the rehearsal lays Gradescope's tree here (only where it is absent or its own)
 USER = "cs336-tiers"
 SHARED = Path("/opt/cs336-tiers")  # the venv every user can run, and the unprivileged user's checkout
 
@@ -119,6 +122,44 @@ def as_user(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> sub
     return run(["su", USER, "-s", "/bin/bash", "-c", line])
 
 
+def rehearse_gradescope(drop: list[str]) -> subprocess.CompletedProcess:
+    """Gradescope's own steps, as its Docker runs them (root, `drop` = without CAP_SYS_ADMIN): the autograder zip
+    unpacked into /autograder/source, setup.sh, then run_autograder on the reference as the submission. Its output
+    ends with the results.json run_autograder wrote."""
+    import json
+    import tempfile
+    import zipfile
+
+    from staff.grade import build_gradescope_zip, reference_submission
+
+    marker = GRADESCOPE / ".cs336-rehearsal"
+    if GRADESCOPE.exists() and not marker.exists():
+        raise RuntimeError(f"{GRADESCOPE} exists and is not a rehearsal's: not touching it")
+    shutil.rmtree(GRADESCOPE, ignore_errors=True)
+    (GRADESCOPE / "source").mkdir(parents=True)
+    marker.touch()
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "autograder.zip"
+        build_gradescope_zip(archive)
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(GRADESCOPE / "source")
+    for name in ("setup.sh", "run_autograder"):
+        os.chmod(GRADESCOPE / "source" / name, 0o755)
+    shutil.copy2(GRADESCOPE / "source" / "run_autograder", GRADESCOPE / "run_autograder")
+    reference_submission(GRADESCOPE / "submission")
+    line = "bash /autograder/source/setup.sh > /autograder/setup.log 2>&1 && /autograder/run_autograder"
+    proc = run([*drop, line], cwd="/")
+    results = GRADESCOPE / "results" / "results.json"
+    text = results.read_text() if results.exists() else "{}"
+    setup_log = (GRADESCOPE / "setup.log").read_text(errors="replace") if (GRADESCOPE / "setup.log").exists() else ""
+    try:
+        json.loads(text)
+    except ValueError:
+        text = "{}"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout + "\n" + text,
+                                       setup_log[-3000:] + proc.stderr)
+
+
 def outcome(check: str, proc: subprocess.CompletedProcess) -> str:
     """A short summary of what a check printed."""
     text = proc.stdout + proc.stderr
@@ -127,9 +168,21 @@ def outcome(check: str, proc: subprocess.CompletedProcess) -> str:
         tier = re.search(r"sandbox: tier ([^(\n]+)", text)
         return f"{found.group(1) if found else '?'} points, tier {tier.group(1).strip() if tier else '?'}"
     if check == "hostile":
-        cases = [ln for ln in text.splitlines() if re.match(r"^\w+\s+(full|\d+)\s+\S+/\S+", ln)]
+        cases = [ln for ln in text.splitlines() if re.match(r"^\w+\s+(full|\d+|\(weak\))\s+\S+/\S+", ln)]
         wrong = [ln.split()[0] for ln in cases if "<--" in ln]
-        return f"{len(cases) - len(wrong)}/{len(cases)} cases as expected" + (f"; wrong: {wrong}" if wrong else "")
+        weak = [ln.split()[0] for ln in cases if "(weak)" in ln]
+        return (f"{len(cases) - len(wrong)}/{len(cases)} cases as expected" + (f"; wrong: {wrong}" if wrong else "")
+                + (f"; not a boundary here: {', '.join(weak)}" if weak else ""))
+    if check == "gradescope":
+        import json
+
+        try:
+            results = json.loads(proc.stdout[proc.stdout.rindex("\n{") + 1:])
+            extra = results["extra_data"]
+            return (f"results.json {results['score']:g}/{extra['max_score']:g}, tier {extra['sandbox']['tier']}, "
+                    f"{len(results['tests'])} tests")
+        except (ValueError, KeyError, TypeError):
+            return "no valid results.json: " + proc.stderr[-300:].replace("\n", " ")
     found = re.search(r"(\d+ passed[^\n]*)", text)
     return found.group(1) if found else text.strip().splitlines()[-1][:120] if text.strip() else "no output"
 
@@ -137,7 +190,7 @@ def outcome(check: str, proc: subprocess.CompletedProcess) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m staff.tiers", description=__doc__.splitlines()[0])
     parser.add_argument("--tiers", default=",".join(TIERS), help=f"comma-separated, of {', '.join(TIERS)}")
-    parser.add_argument("--checks", default=",".join(CHECKS), help=f"comma-separated, of {', '.join(CHECKS)}")
+    parser.add_argument("--checks", default="self-test,hostile,tree", help=f"comma-separated, of {', '.join(CHECKS)}")
     args = parser.parse_args(argv)
     tiers, checks = args.tiers.split(","), args.checks.split(",")
     if unknown := [t for t in tiers if t not in TIERS] + [c for c in checks if c not in CHECKS]:
@@ -146,6 +199,8 @@ def main(argv=None) -> int:
         parser.error("run as root: it plays the weaker tiers from there (capsh, an unprivileged user)")
     python, uv = shared_python(), uv_binary()
     rows, failed = [], False
+    if "gradescope" in checks and tiers != ["root"]:
+        parser.error("--checks gradescope rehearses Gradescope's Docker: use it with --tiers root")
     for tier in tiers:
         skip = None
         if tier != "full" and python is None:
@@ -179,7 +234,10 @@ def main(argv=None) -> int:
             continue
         for check in checks:
             started = time.monotonic()
-            proc = launch(CHECKS[check])
+            if check == "gradescope":
+                proc = rehearse_gradescope(["capsh", "--drop=cap_sys_admin", "--", "-c"])
+            else:
+                proc = launch(CHECKS[check])
             seconds = time.monotonic() - started
             ok = proc.returncode == 0
             failed |= not ok

@@ -46,11 +46,11 @@ def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
     target = Path("/tmp/cs336-spy-target")
     before = set(judges_base().iterdir())
 
-    def one(sub: Path, tests: list[str]):
-        return grade(sub, tmp_path / f"{sub.name}.json", GradeOptions(tests=tests))[0]
+    def one(sub: Path, tests: list[str], keyword: str | None = None):
+        return grade(sub, tmp_path / f"{sub.name}.json", GradeOptions(tests=tests, keyword=keyword))[0]
 
     with ThreadPoolExecutor(2) as pool:
-        theirs = pool.submit(one, neighbour, ["tests/test_train_bpe.py"])  # long enough to be found
+        theirs = pool.submit(one, neighbour, ["tests"], "not limits")  # long enough to be found
         kit = _staged_kit(before)
         target.write_text(str(kit))
         target.chmod(0o644)
