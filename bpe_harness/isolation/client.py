@@ -282,7 +282,8 @@ class Endpoint:
         profile = reply["value"].get("profile") if op == "train" else None
         value = reply["value"] if decode is None else decode(reply["value"])
         return Call(what, value, wall, cost["cpu"], cost["peak"], done.get("os_peak"), done.get("os_source"),
-                    sampler.samples, cost["children_peak"], cost["processes"], cost["tree_peak"], profile=profile)
+                    sampler.samples, cost["children_peak"], cost["processes"], cost["tree_peak"], cost["allowance"],
+                    profile=profile)
 
 
 class Zygote(Endpoint):

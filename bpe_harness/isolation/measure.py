@@ -9,8 +9,8 @@ the worker only adds what its OS recorded about itself (VmHWM), which it cannot 
     moves when other programs share the machine), wall time when a pool really runs on several cores.
   * memory: the worker's resident memory above its level just before the call, sampled every SAMPLE_PERIOD and as
     the OS recorded it (Linux: VmHWM after a reset through /proc/self/clear_refs; macOS: ru_maxrss); plus what the
-    other processes of the tree hold privately beyond CHILD_ALLOWANCE each (the interpreter every extra process
-    copies), at the same moment. The peak of that sum is the call's peak.
+    other processes of the tree hold privately beyond what a fork of the worker may copy (its size before the call,
+    at least CHILD_ALLOWANCE), at the same moment. The peak of that sum is the call's peak.
   * a cap for the whole tree (default_tree_cap): when all its processes together hold more, the tree is stopped.
 """
 
@@ -30,7 +30,7 @@ import psutil
 
 SAMPLE_PERIOD = 0.002  # seconds between RSS samples of the worker
 TREE_SCAN_PERIOD = 0.025  # seconds between scans of the worker's whole process tree (0.1 s beyond 8 processes)
-CHILD_ALLOWANCE = 8 << 20  # private memory each extra process may hold uncharged: what a forked interpreter copies
+CHILD_ALLOWANCE = 8 << 20  # private memory any extra process may hold uncharged, at least (see Sampler.begin)
 PROGRESS_PERIOD = 0.5  # seconds between progress callbacks
 
 
@@ -71,6 +71,7 @@ class Call:
     children_peak: int = 0  # the rest of the tree at the tree's peak: private memory beyond CHILD_ALLOWANCE each
     processes: int = 1  # the most processes the tree had at once during the call
     tree_peak: int = 0  # worker above its baseline + the rest of the tree (charged part), at the same moment
+    allowance: int = CHILD_ALLOWANCE  # what each other process could hold uncharged (what a fork of the worker copies)
     profile: dict | None = None  # with train(profile=True): the top functions by cumulative time
     inputs: tuple | None = None  # the arguments it was made with, where the caller drew them fresh (limits.py)
 
@@ -95,7 +96,7 @@ class Call:
     def describe_memory(self) -> str:
         os_part = f"{mb(self.peak_os)} by {self.os_source}" if self.peak_os is not None else "no OS figure here"
         kids = (f"; {self.processes - 1} other process(es) of the tree: {mb(self.children_peak)} beyond "
-                f"{mb(CHILD_ALLOWANCE)} each, charged" if self.had_children else "")
+                f"{mb(self.allowance)} each (what a fork of the worker may copy), charged" if self.had_children else "")
         return f"worker sampled {mb(self.peak_sampled or 0)} in {self.samples} samples, {os_part}{kids}"
 
 
@@ -250,11 +251,14 @@ class Sampler:
 
     def begin(self, on_progress: Callable[[Progress], None] | None = None) -> None:
         """Start measuring a call: baselines are the worker's RSS, the tree's CPU and the others' memory now."""
+        self.baseline = _rss(self.proc) or 0
+        # a forked child may copy, uncharged, as much as the worker held before the call (CPython's collector and
+        # reference counts write to the parent's pages in every child); what it holds beyond that is the call's
+        self.allowance = max(CHILD_ALLOWANCE, self.baseline)
         with self.lock:
             members = self.tree.scan()
             self.cpu0 = self.tree.cpu(members)
             self.others0 = self._charged(self.tree.others(members, self.exclude))
-        self.baseline = _rss(self.proc) or 0
         self.peak, self.rss, self.samples, self.count = self.baseline, self.baseline, 0, 0
         self.others_now, self.tree_peak, self.others_at_peak, self.processes = 0, 0, 0, 1
         self.on_progress, self.started = on_progress, time.perf_counter()
@@ -265,9 +269,8 @@ class Sampler:
         self.finishing.clear()
         self.active.set()
 
-    @staticmethod
-    def _charged(others: dict[int, int]) -> int:
-        return sum(max(0, uss - CHILD_ALLOWANCE) for uss in others.values())
+    def _charged(self, others: dict[int, int]) -> int:
+        return sum(max(0, uss - self.allowance) for uss in others.values())
 
     def scan_tree(self) -> None:
         with self.lock:
@@ -324,7 +327,7 @@ class Sampler:
             self.scan_tree()
         return {"peak": max(0, self.peak - self.baseline), "tree_peak": self.tree_peak if self.processes > 1 else 0,
                 "children_peak": self.others_at_peak, "cpu": max(0.0, self.tree.cpu() - self.cpu0),
-                "processes": self.processes}
+                "processes": self.processes, "allowance": self.allowance}
 
     def close(self) -> None:
         self.closed = True

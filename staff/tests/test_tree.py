@@ -159,12 +159,13 @@ def test_work_handed_to_a_helper_forked_at_import_is_charged(modules, box):
 
 @linux
 def test_memory_held_in_a_child_is_charged(modules, box):
-    """150 MB held for a moment by a grandchild (a child of the helper forked at import) is the call's memory."""
+    """200 MB held for a moment by a grandchild (a child of the helper forked at import) is the call's memory,
+    beyond what a fork of the worker may copy uncharged."""
     with Client(modules("helpers", HELPERS), sandbox=box) as impl:
-        impl.train(CORPUS, 1000, [], request={"op": "hold", "mb": 150, "seconds": 0.5}, timeout=120)
+        impl.train(CORPUS, 1000, [], request={"op": "hold", "mb": 200, "seconds": 0.5}, timeout=120)
         call = impl.last
-    assert 140e6 < call.peak_bytes < 300e6, call.describe_memory()
-    assert call.children_peak > 130e6, call.describe_memory()
+    assert 200e6 - call.allowance - 10e6 < call.peak_bytes < 300e6, call.describe_memory()
+    assert call.children_peak > 200e6 - call.allowance - 10e6, call.describe_memory()
 
 
 @linux
