@@ -289,7 +289,8 @@ class Sampler:
 
     def _run(self) -> None:
         while self.active.wait() and not self.closed:
-            next_scan = next_progress = time.perf_counter()
+            next_progress = time.perf_counter()
+            next_scan = next_progress + TREE_SCAN_PERIOD  # begin() has just scanned
             while not self.finishing.is_set():
                 self.sample()
                 now = time.perf_counter()

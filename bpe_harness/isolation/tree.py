@@ -134,6 +134,29 @@ def _all_pids() -> list[int]:
     return psutil.pids()
 
 
+def _children(pid: int) -> list[int] | None:
+    """Direct children of a process, from /proc/PID/task/*/children (None where the kernel has no such file)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                found += map(int, f.read().split())
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{task}"):
+                continue  # the thread ended
+            return None
+        except OSError:
+            continue
+    return found
+
+
+_HAS_CHILDREN_FILE = LINUX and os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+
+
 class Tree:
     """The processes of one worker (rooted at `root`, the process the harness started), scanned from outside.
 
@@ -153,7 +176,7 @@ class Tree:
 
     def scan(self) -> dict[tuple[int, int], Reading]:
         """Read every member now; update the ledger of vanished ones and reap those the harness adopted."""
-        readings = {r.pid: r for r in map(read, _all_pids()) if r is not None}
+        readings = {r.pid: r for r in map(read, self._candidates()) if r is not None}
         members = {}
         for pid, r in readings.items():
             if self._belongs(r, readings):
@@ -169,6 +192,24 @@ class Tree:
         for r in adopted:
             self._reap_adopted(r)
         return members
+
+    def _candidates(self) -> list[int]:
+        """The processes that may belong: the worker's descendants and the harness's children (where orphans come
+        back to, with the harness as subreaper), found from the root down; every process where that cannot be done
+        (no /proc/PID/task/*/children, not a subreaper, or a uid to find wherever it went without one)."""
+        if not (_HAS_CHILDREN_FILE and _subreaper):
+            return _all_pids()
+        found, todo = set(), [self.root, *(_children(self.harness) or [])]
+        while todo:
+            pid = todo.pop()
+            if pid in found:
+                continue
+            found.add(pid)
+            children = _children(pid)
+            if children is None:
+                return _all_pids()
+            todo += children
+        return list(found)
 
     def _belongs(self, r: Reading, readings: dict[int, Reading]) -> bool:
         if r.pid == self.root or r.pid == self.harness:
@@ -237,12 +278,14 @@ class Tree:
         for _ in range(rounds):
             members = self.scan()
             targets = list(members.values()) if below is None else self.below(below, members)
-            targets = [r for r in targets if r.state not in ("Z", "X")]
+            targets = [r for r in targets if r.state not in ("Z", "X") and (r.pid, r.start) not in killed]
             if not targets:
                 break
             for r in targets:
                 with contextlib.suppress(OSError):
                     os.kill(r.pid, signal.SIGKILL)
                 killed.add((r.pid, r.start))
+            if all(r.pid in (below, self.root) for r in targets):
+                break  # only the process itself, which is gone now: nothing of it can fork any more
             time.sleep(0.01)
         return len(killed)
