@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from bpe_harness.compare import assert_ids_equal, assert_merges_equal
+from collections import Counter
+
+from bpe_harness import rules
+from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_vocab_built_from
 from bpe_harness.isolation.measure import mb
 from bpe_harness.limits import (
     ENCODING_SPEED,
@@ -72,4 +75,25 @@ def test_training_in_bounded_memory(impl_alone, calibration, limits_report):
     TRAINING_MEMORY.check(run, f"keeping each of its {occurrences['occurrences']:,} pre-token occurrences as a str "
                                f"takes {mb(occurrences['list_of_str_bytes'])}, the text itself "
                                f"{mb(TRAINING_TEXT.text_stats()['str_bytes'])}", report=limits_report)
-    assert len(run.value[0]) == 300, f"vocab has {len(run.value[0])} entries; vocab_size=300 counts every entry"
+    vocab, merges = run.value
+    assert_vocab_built_from(vocab, merges, [EOT], 300)
+    first = first_merge(TRAINING_TEXT, [EOT])
+    assert tuple(merges[0]) == first["pair"], (
+        f"the first merge is {merges[0]!r}; expected {first['pair']!r}, the most frequent pair of the corpus "
+        f"({first['count']:,} times; ties go to the greatest pair)")
+
+
+def first_merge(source, special_tokens) -> dict:
+    """The corpus's most frequent adjacent byte pair within pre-tokens (ties: the greatest), cached with the corpus."""
+    def compute(path) -> dict:
+        words = Counter(rules.pretokens(path.read_bytes().decode("utf-8"), special_tokens))
+        pairs: Counter = Counter()
+        for word, n in words.items():
+            data = word.encode("utf-8")
+            for i in range(len(data) - 1):
+                pairs[data[i : i + 2]] += n
+        best = max(pairs.items(), key=lambda kv: (kv[1], kv[0][:1], kv[0][1:]))
+        return {"pair": [best[0][:1].hex(), best[0][1:].hex()], "count": best[1]}
+
+    found = source._cached("first-merge-" + "-".join(s.encode().hex() for s in special_tokens), compute)
+    return {"pair": tuple(bytes.fromhex(h) for h in found["pair"]), "count": found["count"]}
