@@ -21,6 +21,7 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / "tests" / "adapters.py"
+STUDENT_PACKAGE = "cs336_basics"
 REFERENCE = "staff.reference.adapters"  # a package (relative imports), so loaded by module name
 REQUIRED = ("run_train_bpe", "get_tokenizer")
 USAGE = (
@@ -64,11 +65,42 @@ def project_root(start: Path) -> Path | None:
     return None
 
 
+def _layout_root(path: Path) -> Path | None:
+    """For PROJECT/tests/adapters.py beside PROJECT/cs336_basics/: PROJECT (this kit's and CS336's layout)."""
+    if path.parent.name == "tests" and (path.parent.parent / STUDENT_PACKAGE).is_dir():
+        return path.parent.parent
+    return None
+
+
+def _imports_student_package(path: Path) -> bool:
+    """Whether the file's source imports cs336_basics (read, never run)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+        if any(n == STUDENT_PACKAGE or n.startswith(STUDENT_PACKAGE + ".") for n in names):
+            return True
+    return False
+
+
 def _file_spec(value: str, path: Path, label: str) -> ImplSpec:
     if not path.is_file():
         raise ImplError(f"--impl {value!r}: no such file {path}. {USAGE}")
     path = path.resolve()
-    roots = [project_root(path.parent), path.parent]
+    root = project_root(path.parent) or _layout_root(path)
+    if root is None and _imports_student_package(path):
+        raise ImplError(
+            f"--impl {value!r}: {path.name} imports {STUDENT_PACKAGE}, but no folder at or above {path.parent} has a "
+            f"pyproject.toml or .git, so its project's own {STUDENT_PACKAGE} cannot be put first and this kit's "
+            f"{STUDENT_PACKAGE} (the stubs, {ROOT / STUDENT_PACKAGE}) would run under its name. Fix: put an empty "
+            f"pyproject.toml (or run git init) in that project's root folder, the one holding {STUDENT_PACKAGE}/, "
+            f"or keep the layout ROOT/{STUDENT_PACKAGE}/ + ROOT/tests/adapters.py.")
+    roots = [root, path.parent]
     search = list(dict.fromkeys(str(p) for p in roots if p is not None))
     return ImplSpec(value, label, path=str(path), search_path=search)
 
