@@ -184,9 +184,14 @@ def kit_version(kit: Path = ROOT, extra: tuple[str, ...] = ()) -> str:
 
 
 def stage(kit: Path, submission: Submission, into: Path, extra: tuple[str, ...] = ()) -> None:
-    """Copy the kit (with its handout stubs) into `into`, then the student's files over the stubs. Everything is
-    read-only; expected answers and staff files are readable by this user only."""
+    """Copy the kit (with its handout stubs) into `into`, then the student's files. A submission with its own
+    cs336_basics replaces the stub package wholly (no stub module is staged beside or under its files: a stub
+    `tokenizer.py` would shadow a student's `tokenizer/` folder). Everything is read-only; expected answers and staff
+    files are readable by this user only."""
+    own_package = any(rel.startswith(STUDENT_PACKAGE + "/") for rel in submission.files)
     for rel in _kit_files(kit, extra):
+        if own_package and rel.startswith(STUDENT_PACKAGE + "/"):
+            continue
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(kit / rel, target)
