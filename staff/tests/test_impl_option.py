@@ -102,3 +102,13 @@ def test_impl_without_a_project_root_is_refused_with_the_fix(tmp_path):
     proc, outcomes = run_suite(tmp_path, "tests/test_special_tokens.py", f"--impl={adapters}",
                                "-k", "special_token_is_one_id")
     assert [o.status for o in outcomes] == ["failed"] and "planted" in outcomes[0].message, proc.stdout[-2000:]
+
+
+def test_an_outside_path_works_in_the_documented_spellings(tmp_path):
+    """`--impl=PATH`, and `--impl PATH` when the tests are named (README: a lone `--impl /outside/path` is read by
+    pytest as the tests to run, before the kit's options exist)."""
+    adapters = _planted_project(tmp_path / "theirs", "tests/adapters.py")
+    for args in ([f"--impl={adapters}"], ["tests/test_special_tokens.py", "--impl", str(adapters)]):
+        proc, outcomes = run_suite(tmp_path, *args, "-k", "special_token_is_one_id",
+                                   *(["tests/test_special_tokens.py"] if len(args) == 1 else []))
+        assert [o.status for o in outcomes] == ["failed"] and "planted" in outcomes[0].message, (args, proc.stdout[-2000:])
