@@ -14,9 +14,11 @@ from collections import Counter
 
 from bpe_harness import rules
 from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_vocab_built_from
+from bpe_harness.isolation import WorkerTimeout
 from bpe_harness.isolation.measure import mb
 from bpe_harness.limits import (
     ENCODING_SPEED,
+    SCALE_OPTION,
     STREAMING_MEMORY,
     TRAINING_MEMORY,
     TRAINING_SPEED,
@@ -54,7 +56,8 @@ def test_encoding_speed(impl, calibration, limits_report):
 
 @pytest.mark.points(2)
 @needs_memory_measurement
-def test_encode_iterable_streams_in_bounded_memory(impl_alone, calibration, limits_report):
+def test_encode_iterable_streams_in_bounded_memory(impl, impl_alone, calibration, limits_report):
+    assert_fast_enough_to_stream(impl, calibration, limits_report)
     vocab, merges = own_vocab()
     tok = impl_alone.tokenizer(vocab, merges, [EOT])
     path, expected = LARGE_TEXT.path(), ExpectedStream.of(LARGE_TEXT, own_expected(), [EOT])
@@ -64,6 +67,40 @@ def test_encode_iterable_streams_in_bounded_memory(impl_alone, calibration, limi
     STREAMING_MEMORY.check(run, f"the whole text as one str takes {mb(size['str_bytes'])} and its {expected.count:,} "
                                 f"ids as a list at least {mb(8 * expected.count)}", report=limits_report)
     assert_stream_equal(run.value, expected, path, own_expected(), [EOT], vocab)
+
+
+def assert_fast_enough_to_stream(impl, calibration, limits_report) -> None:
+    """Memory is measured over the whole 16 MB stream, within STREAMING_MEMORY's time. An encoder so slow that the
+    stream cannot finish in that time is stopped here within seconds, and the message names encoding speed (not
+    memory): encode() of documents.txt, timed like test_encoding_speed, projected to the stream's size."""
+    __tracebackhide__ = True
+    text = read_sample("documents")
+    stream_chars, stream_bytes = LARGE_TEXT.text_stats()["chars"], LARGE_TEXT.text_stats()["bytes"]
+    stream_allowed = calibration.allowed(STREAMING_MEMORY.timeout)
+    allowed = stream_allowed * len(text) / stream_chars  # the sample's share of the stream's time
+    tok = impl.tokenizer(*own_vocab(), [EOT])
+    try:
+        tok.encode(text, timeout=1.5 * allowed)
+        seconds, stopped = impl.last.seconds, False
+    except WorkerTimeout as e:
+        seconds, stopped = e.seconds, True
+    if not stopped and seconds <= allowed:
+        return
+    took = f"was stopped after {seconds:.1f} s" if stopped else f"took {seconds:.2f} s"
+    projected = seconds * stream_chars / len(text)
+    limits_report(f"{STREAMING_MEMORY.what}: not measured: encode() too slow to stream it "
+                  f"(~{projected:.0f} s projected, {stream_allowed:.0f} s allowed)  <-- encoder speed")
+    raise AssertionError("\n".join([
+        f"Memory not measured: your encoder is too slow to stream the {stream_bytes / 1e6:.0f} MB file in the time "
+        "this test allows.",
+        f"encode() of documents.txt ({len(text) / 1e3:.0f}K characters) {took} "
+        f"({'over ' if stopped else ''}{seconds / calibration.seconds:.1f} x calibration; test_encoding_speed allows {ENCODING_SPEED.factor:g} x, "
+        f"the staff solution takes ~{ENCODING_SPEED.reference:g} x). At that speed encode_iterable over the file would "
+        f"take {'more than ' if stopped else 'about '}{projected:.0f} s; this test stops it at {stream_allowed:.0f} s "
+        f"({STREAMING_MEMORY.timeout:g} x {calibration.describe()}).",
+        f"Make encode fast first (`uv run pytest -k test_encoding_speed` measures it). Hint: {ENCODING_SPEED.hint}",
+        f"(If this machine is unusually slow, rerun with {SCALE_OPTION} 2.)",
+    ]))
 
 
 @pytest.mark.points(2)
