@@ -171,9 +171,11 @@ def place_loose_files(root: Path, present: list[str], notes: list[str]) -> dict[
     goes to tests/adapters.py, every other .py file into cs336_basics/. {staged path: path in the submission}; a note
     for each, or one saying how to submit when there is nothing to place."""
     placed = {}
+    tops = {rel.split("/")[0] for rel in present}
+    folder = f"{tops.pop()}/" if len(tops) == 1 and all("/" in rel for rel in present) else ""  # a zip's one folder
     for rel in present:
         name = PurePosixPath(rel).name
-        if "/" in rel or not name.endswith(".py") or name in NEVER_TAKEN or name == "__main__.py":
+        if "/" in rel.removeprefix(folder) or not name.endswith(".py") or name in NEVER_TAKEN or name == "__main__.py":
             continue
         if (root / rel).is_symlink() or not (root / rel).is_file() or (root / rel).stat().st_size > MAX_FILE_BYTES:
             continue
@@ -183,7 +185,7 @@ def place_loose_files(root: Path, present: list[str], notes: list[str]) -> dict[
         notes.append(f"files without their folders were placed where they belong: {listed}. {HOW_TO_SUBMIT}")
     else:
         notes.append(f"nothing to grade: the submission has no {STUDENT_PACKAGE}/ folder, no {STUDENT_ADAPTERS} "
-                     f"and no .py files, so the handout's stubs were graded. {HOW_TO_SUBMIT}")
+                     f"and no .py files at its top, so the handout's stubs were graded. {HOW_TO_SUBMIT}")
     return placed
 
 

@@ -79,3 +79,17 @@ def test_gradescope_zip_prints_the_seed_it_fixed(tmp_path, capsys):
     seed = printed.split("hidden seed fixed in it: ")[1].split()[0]
     with zipfile.ZipFile(tmp_path / "b.zip") as z:
         assert f"CS336_HIDDEN_SEED:-{seed}" in z.read("run_autograder").decode()
+
+
+def test_loose_files_in_a_zips_one_folder_are_placed(tmp_path):
+    import zipfile as zf
+
+    archive = tmp_path / "upload.zip"
+    with zf.ZipFile(archive, "w") as z:
+        z.writestr("my-work/tokenizer.py", "x = 1\n")
+        z.writestr("my-work/adapters.py", "y = 2\n")
+        z.writestr("my-work/notes/todo.py", "z = 3\n")
+    (tmp_path / "s").mkdir()
+    sub = read_submission(archive, tmp_path / "s")
+    assert sorted(sub.files) == ["cs336_basics/tokenizer.py", "tests/adapters.py"]
+    assert "my-work/notes/todo.py" in sub.ignored
