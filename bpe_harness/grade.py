@@ -158,7 +158,8 @@ def read_submission(path: Path, scratch: Path) -> Submission:
         taken = sorted(sources)
         ignored = [rel for rel in ignored if rel not in sources.values()]
     if STUDENT_ADAPTERS not in taken:
-        notes.append(f"no {STUDENT_ADAPTERS} in the submission: the handout's is used")
+        notes.append(f"no {STUDENT_ADAPTERS} in the submission: the handout's is used" + (
+            f" (with the handout's stub for any module it imports that your {STUDENT_PACKAGE} lacks)" if taken else ""))
     return Submission(root, taken, ignored, notes, sources)
 
 
@@ -221,13 +222,15 @@ def kit_version(kit: Path = ROOT, extra: tuple[str, ...] = ()) -> str:
 
 def stage(kit: Path, submission: Submission, into: Path, extra: tuple[str, ...] = ()) -> None:
     """Copy the kit (with its handout stubs) into `into`, then the student's files. A submission with its own
-    cs336_basics replaces the stub package wholly (no stub module is staged beside or under its files: a stub
-    `tokenizer.py` would shadow a student's `tokenizer/` folder). Everything is read-only; expected answers and staff
-    files are readable by this user only."""
-    own_package = any(rel.startswith(STUDENT_PACKAGE + "/") for rel in submission.files)
+    cs336_basics and tests/adapters.py replaces the stub package wholly (a stub `tokenizer.py` would shadow a
+    student's `tokenizer/` folder); without tests/adapters.py, the handout's adapters are used and only the stub
+    modules whose names (as a file or a folder) the submission lacks are staged. Everything is read-only; expected
+    answers and staff files are readable by this user only."""
+    own = {rel.split("/")[1].removesuffix(".py") for rel in submission.files if rel.startswith(STUDENT_PACKAGE + "/")}
     for rel in _kit_files(kit, extra):
-        if own_package and rel.startswith(STUDENT_PACKAGE + "/"):
-            continue
+        if own and rel.startswith(STUDENT_PACKAGE + "/") and (
+                STUDENT_ADAPTERS in submission.files or rel.split("/")[1].removesuffix(".py") in own):
+            continue  # the handout's adapters (no tests/adapters.py submitted) still need the modules it lacks
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(kit / rel, target)

@@ -93,3 +93,16 @@ def test_loose_files_in_a_zips_one_folder_are_placed(tmp_path):
     sub = read_submission(archive, tmp_path / "s")
     assert sorted(sub.files) == ["cs336_basics/tokenizer.py", "tests/adapters.py"]
     assert "my-work/notes/todo.py" in sub.ignored
+
+
+def test_a_package_without_adapters_keeps_the_stubs_it_lacks(tmp_path):
+    """Only cs336_basics/tokenizer.py (+ its helper) submitted: the handout's adapters still import train_bpe, so its
+    stub is staged, and the tokenizer's points are earned."""
+    sub = tmp_path / "partial"
+    (sub / "cs336_basics").mkdir(parents=True)
+    for name in ("tokenizer.py", "pretokenize.py"):
+        (sub / "cs336_basics" / name).write_text((ROOT / "staff" / "reference" / name).read_text())
+    results, code = grade(sub, None, staff_options(tests=[ONE_TEST, "tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"], hidden=False))
+    scores = {t["name"].split("::")[1]: (t["score"], t["reason"]) for t in results["tests"]}
+    assert code == 0 and scores["test_special_token_is_one_id"][0] == 2, scores
+    assert "NotImplementedError" in scores["test_vocab_has_specials_and_every_byte"][1], scores
