@@ -153,7 +153,7 @@ REASON_CLASSES = (  # (class, words in a failing test's reason), first match win
     ("not implemented", ("NotImplementedError",)),
     ("import failed", ("ModuleNotFoundError", "ImportError", "SyntaxError", "IndentationError", "ImplError",
                        "cannot be imported", "PackageNotFoundError")),
-    ("timeout", ("WorkerTimeout", "did not finish", "judge was stopped", "timed out", "too slow")),
+    ("too slow", ("WorkerTimeout", "did not finish", "judge was stopped", "timed out", "too slow")),
     ("crashed", ("WorkerCrashed", "killed by signal", "exited with code")),
     ("memory", ("MemoryError", "memory")),
     ("wrong types", ("expected a list of int", "expected str", "expected dict", "expected a (vocab, merges)",
@@ -173,8 +173,8 @@ def first_failure(results: dict, code: int) -> str:
     """The class of the first thing that went wrong ('' for full marks): grading itself, else the first test that
     lost points."""
     if code != 0:
-        first = results["tests"][0].get("output", "") if results.get("tests") else ""
-        return "grading failed: " + (" ".join(first.split())[:80] or f"exit code {code}")
+        first = " ".join((results["tests"][0].get("output", "") if results.get("tests") else "").split())
+        return "grading failed: " + (first.removeprefix("grading failed").lstrip(": ")[:80] or f"exit code {code}")
     for t in results.get("tests", []):
         if t.get("outcome") != "skipped" and t["score"] < t["max_score"]:
             return failure_class(t.get("reason", ""))
