@@ -87,8 +87,10 @@ def test_impl_in_the_kits_layout_without_a_project_file_runs_that_project(tmp_pa
     adapters = _planted_project(tmp_path / "theirs", "tests/adapters.py")
     proc, outcomes = run_suite(tmp_path, "tests/test_special_tokens.py", f"--impl={adapters}",
                                "-k", "special_token_is_one_id")
+    assert len(outcomes) == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     [outcome] = outcomes
-    assert outcome.status == "failed" and "planted: the other project ran" in outcome.message, proc.stdout[-2000:]
+    assert outcome.status == "failed" and "planted: the other project ran" in outcome.message, (
+        f"{outcome.status}: {outcome.message[:2000]}")
 
 
 def test_impl_without_a_project_root_is_refused_with_the_fix(tmp_path):
