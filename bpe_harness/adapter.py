@@ -12,7 +12,9 @@ A leaf: it imports nothing else of the harness, so the worker loads the student'
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +23,7 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / "tests" / "adapters.py"
+STUDENT_PACKAGE = "cs336_basics"
 REFERENCE = "staff.reference.adapters"  # a package (relative imports), so loaded by module name
 REQUIRED = ("run_train_bpe", "get_tokenizer")
 USAGE = (
@@ -64,11 +67,42 @@ def project_root(start: Path) -> Path | None:
     return None
 
 
+def _layout_root(path: Path) -> Path | None:
+    """For PROJECT/tests/adapters.py beside PROJECT/cs336_basics/: PROJECT (this kit's and CS336's layout)."""
+    if path.parent.name == "tests" and (path.parent.parent / STUDENT_PACKAGE).is_dir():
+        return path.parent.parent
+    return None
+
+
+def _imports_student_package(path: Path) -> bool:
+    """Whether the file's source imports cs336_basics (read, never run)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+        if any(n == STUDENT_PACKAGE or n.startswith(STUDENT_PACKAGE + ".") for n in names):
+            return True
+    return False
+
+
 def _file_spec(value: str, path: Path, label: str) -> ImplSpec:
     if not path.is_file():
         raise ImplError(f"--impl {value!r}: no such file {path}. {USAGE}")
     path = path.resolve()
-    roots = [project_root(path.parent), path.parent]
+    root = project_root(path.parent) or _layout_root(path)
+    if root is None and _imports_student_package(path):
+        raise ImplError(
+            f"--impl {value!r}: {path.name} imports {STUDENT_PACKAGE}, but no folder at or above {path.parent} has a "
+            f"pyproject.toml or .git, so its project's own {STUDENT_PACKAGE} cannot be put first and this kit's "
+            f"{STUDENT_PACKAGE} (the stubs, {ROOT / STUDENT_PACKAGE}) would run under its name. Fix: put an empty "
+            f"pyproject.toml (or run git init) in that project's root folder, the one holding {STUDENT_PACKAGE}/, "
+            f"or keep the layout ROOT/{STUDENT_PACKAGE}/ + ROOT/tests/adapters.py.")
+    roots = [root, path.parent]
     search = list(dict.fromkeys(str(p) for p in roots if p is not None))
     return ImplSpec(value, label, path=str(path), search_path=search)
 
@@ -101,9 +135,68 @@ def put_first_on_path(folders: Iterable[str]) -> None:
     sys.path[:] = folders + [p for p in sys.path if p not in folders]
 
 
+class _StudentPackageMetadata(importlib.metadata.DistributionFinder):
+    """Package metadata for cs336_basics when no installed distribution provides it.
+
+    CS336's own template starts `cs336_basics/__init__.py` with `importlib.metadata.version("cs336_basics")`, which
+    works there because that project installs itself; here nothing is installed (the kit and the grader import the
+    code from its folder), so it would raise PackageNotFoundError and every test would fail. Last on sys.meta_path:
+    a real distribution, where there is one, is found first."""
+
+    def __init__(self, version: str):
+        self.version = version
+
+    def find_spec(self, fullname, path=None, target=None):
+        return None  # finds no modules, only metadata
+
+    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):
+        name = context.name
+        if name is not None and re.sub(r"[-_.]+", "_", name).lower() == STUDENT_PACKAGE:
+            yield _SyntheticDistribution(STUDENT_PACKAGE, self.version)
+
+
+class _SyntheticDistribution(importlib.metadata.Distribution):
+    def __init__(self, name: str, version: str):
+        self._metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+
+    def read_text(self, filename):
+        return self._metadata if filename in ("METADATA", "PKG-INFO") else None
+
+    def locate_file(self, path):
+        return Path(path)
+
+
+def _project_version(search_path: list[str]) -> str:
+    """The implementation's project version from its pyproject.toml (CS336's names itself cs336_basics), else 0.0.0."""
+    import tomllib
+
+    for folder in search_path:
+        try:
+            project = tomllib.loads((Path(folder) / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+        except (OSError, ValueError):
+            continue
+        version = project.get("version")
+        if isinstance(version, str) and re.sub(r"[-_.]+", "_", str(project.get("name", ""))).lower() == STUDENT_PACKAGE:
+            return version
+    return "0.0.0"
+
+
+def provide_student_package_metadata(search_path: list[str]) -> None:
+    """Make importlib.metadata.version("cs336_basics") work in this process unless a real distribution exists."""
+    if any(isinstance(f, _StudentPackageMetadata) for f in sys.meta_path):
+        return
+    try:
+        importlib.metadata.distribution(STUDENT_PACKAGE)
+        return
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    sys.meta_path.append(_StudentPackageMetadata(_project_version(search_path)))
+
+
 def load(spec: ImplSpec) -> ModuleType:
     """Import the adapters module (worker only). ImplError with a clear message if it cannot be used."""
     put_first_on_path(spec.search_path)
+    provide_student_package_metadata(spec.search_path)
     try:
         if spec.path is not None:
             name = "cs336_impl_under_test"

@@ -135,6 +135,21 @@ def assert_vocab_matches(vocab: dict[int, bytes], expected_tokens: Sequence[byte
         )
 
 
+def assert_vocab_built_from(vocab: dict[int, bytes], merges, special_tokens: Sequence[str], vocab_size: int) -> None:
+    """The rule `vocab_size` = specials + 256 bytes + one entry per merge, checked on the training's own output: the
+    size, ids 0..vocab_size-1, and the tokens are exactly the specials, every single byte and each merge's a + b.
+    (For tests that check a property of a training result without comparing it with the expected one, so that an
+    empty or made-up result does not pass.)"""
+    __tracebackhide__ = True
+    n_merges = vocab_size - 256 - len(special_tokens)
+    if len(merges) != n_merges:
+        raise AssertionError(
+            f"expected {n_merges} merges (vocab_size {vocab_size} - 256 bytes - {len(special_tokens)} special tokens), "
+            f"got {len(merges)}")
+    built = [s.encode("utf-8") for s in special_tokens] + [bytes([b]) for b in range(256)] + [a + b for a, b in merges]
+    assert_vocab_matches(vocab, built, vocab_size)
+
+
 def _vocab_size_message(vocab: dict[int, bytes], expected_tokens: Sequence[bytes], vocab_size: int) -> str:
     """Why the vocab has the wrong size, naming the usual cause: two tokens given one id (the later overwrote the
     earlier), or one token given two ids."""

@@ -69,9 +69,13 @@ class SubmissionError(Exception):
 @dataclass
 class Submission:
     root: Path
-    files: list[str]  # student-owned files taken (posix paths relative to root)
+    files: list[str]  # student-owned files taken (posix paths where they are staged)
     ignored: list[str]  # other files present, not used
     notes: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # staged path -> path in the submission, when they differ
+
+    def source(self, rel: str) -> Path:
+        return self.root / self.sources.get(rel, rel)
 
 
 NEVER_TAKEN = ("conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "sitecustomize.py",
@@ -149,9 +153,42 @@ def read_submission(path: Path, scratch: Path) -> Submission:
             if total > MAX_SUBMISSION_BYTES:
                 raise SubmissionError(f"student files exceed {MAX_SUBMISSION_BYTES >> 20} MB in total")
             taken.append(rel)
+    sources = {}
+    if not taken:
+        sources = place_loose_files(root, ignored, notes)
+        taken = sorted(sources)
+        ignored = [rel for rel in ignored if rel not in sources.values()]
     if STUDENT_ADAPTERS not in taken:
-        notes.append(f"no {STUDENT_ADAPTERS} in the submission: the handout's is used")
-    return Submission(root, taken, ignored, notes)
+        notes.append(f"no {STUDENT_ADAPTERS} in the submission: the handout's is used" + (
+            f" (with the handout's stub for any module it imports that your {STUDENT_PACKAGE} lacks)" if taken else ""))
+    return Submission(root, taken, ignored, notes, sources)
+
+
+HOW_TO_SUBMIT = (f"Submit your repository's {STUDENT_PACKAGE}/ folder and {STUDENT_ADAPTERS} with their folders: "
+                 "a .zip of the repository (or of those two), or Gradescope's GitHub upload.")
+
+
+def place_loose_files(root: Path, present: list[str], notes: list[str]) -> dict[str, str]:
+    """Python files dropped at the top without their folders (Gradescope's drag and drop does this): adapters.py
+    goes to tests/adapters.py, every other .py file into cs336_basics/. {staged path: path in the submission}; a note
+    for each, or one saying how to submit when there is nothing to place."""
+    placed = {}
+    tops = {rel.split("/")[0] for rel in present}
+    folder = f"{tops.pop()}/" if len(tops) == 1 and all("/" in rel for rel in present) else ""  # a zip's one folder
+    for rel in present:
+        name = PurePosixPath(rel).name
+        if "/" in rel.removeprefix(folder) or not name.endswith(".py") or name in NEVER_TAKEN or name == "__main__.py":
+            continue
+        if (root / rel).is_symlink() or not (root / rel).is_file() or (root / rel).stat().st_size > MAX_FILE_BYTES:
+            continue
+        placed[STUDENT_ADAPTERS if name == "adapters.py" else f"{STUDENT_PACKAGE}/{name}"] = rel
+    if placed:
+        listed = ", ".join(f"{src} -> {dst}" for dst, src in sorted(placed.items()))
+        notes.append(f"files without their folders were placed where they belong: {listed}. {HOW_TO_SUBMIT}")
+    else:
+        notes.append(f"nothing to grade: the submission has no {STUDENT_PACKAGE}/ folder, no {STUDENT_ADAPTERS} "
+                     f"and no .py files at its top, so the handout's stubs were graded. {HOW_TO_SUBMIT}")
+    return placed
 
 
 # --- the staged kit ------------------------------------------------------------------------------------------------
@@ -185,16 +222,23 @@ def kit_version(kit: Path = ROOT, extra: tuple[str, ...] = ()) -> str:
 
 
 def stage(kit: Path, submission: Submission, into: Path, extra: tuple[str, ...] = ()) -> None:
-    """Copy the kit (with its handout stubs) into `into`, then the student's files over the stubs. Everything is
-    read-only; expected answers and staff files are readable by this user only."""
+    """Copy the kit (with its handout stubs) into `into`, then the student's files. A submission with its own
+    cs336_basics and tests/adapters.py replaces the stub package wholly (a stub `tokenizer.py` would shadow a
+    student's `tokenizer/` folder); without tests/adapters.py, the handout's adapters are used and only the stub
+    modules whose names (as a file or a folder) the submission lacks are staged. Everything is read-only; expected
+    answers and staff files are readable by this user only."""
+    own = {rel.split("/")[1].removesuffix(".py") for rel in submission.files if rel.startswith(STUDENT_PACKAGE + "/")}
     for rel in _kit_files(kit, extra):
+        if own and rel.startswith(STUDENT_PACKAGE + "/") and (
+                STUDENT_ADAPTERS in submission.files or rel.split("/")[1].removesuffix(".py") in own):
+            continue  # the handout's adapters (no tests/adapters.py submitted) still need the modules it lacks
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(kit / rel, target)
     for rel in submission.files:
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(submission.root / rel, target)
+        shutil.copyfile(submission.source(rel), target)
     for dirpath, dirnames, filenames in os.walk(into):
         for name in filenames:
             os.chmod(Path(dirpath) / name, 0o444)
@@ -327,6 +371,7 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
 # --- verdicts ------------------------------------------------------------------------------------------------------
 
 STATUSES = {"passed", "failed", "error", "skipped"}
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's
 
 
 def _valid_manifest(path: Path) -> list[dict] | None:
@@ -337,7 +382,7 @@ def _valid_manifest(path: Path) -> list[dict] | None:
     ok = isinstance(data, list) and all(
         isinstance(t, dict) and isinstance(t.get("nodeid"), str) and len(t["nodeid"]) < 1000
         and isinstance(t.get("points"), (int, float)) and math.isfinite(t["points"]) and 0 <= t["points"] <= 1000
-        and t.get("visibility") in ("visible", "hidden") for t in data)
+        and t.get("visibility") in VISIBILITIES for t in data)
     return data if ok else None
 
 
@@ -382,15 +427,19 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
                       "output": "grading failed before any test ran: " + (
                           "the judge timed out" if run.timed_out else f"exit code {run.returncode}")
                       + "\n" + "\n".join(last[-15:]), "visibility": "visible", "reason": "grading failed"})
-    for i, t in enumerate(manifest or [], 1):
+    skipped = []  # left out of Gradescope's tests (it would show a red "failed 0/0"); named in the output instead
+    for t in manifest or []:
         v = verdicts.get(t["nodeid"])
         if v is None:
             status, reason, output, score, duration = "failed", _judge_failure_reason(run), "", 0.0, 0.0
         else:
             status, reason, output, duration = v["status"], v["reason"], v["output"], v["duration"]
             score = t["points"] if status == "passed" else 0.0
-        max_score = 0.0 if status == "skipped" else float(t["points"])
-        tests.append({"name": t["nodeid"], "number": str(i), "score": float(score), "max_score": max_score,
+        if status == "skipped":
+            skipped.append({"name": t["nodeid"], "reason": reason, "points": float(t["points"])})
+            continue
+        max_score = float(t["points"])
+        tests.append({"name": t["nodeid"], "number": str(len(tests) + 1), "score": float(score), "max_score": max_score,
                       "status": "passed" if status == "passed" else "failed",
                       "output": (f"{status}: {reason}\n\n{output}" if reason or output else status).strip(),
                       "visibility": t["visibility"], "reason": reason, "outcome": status,
@@ -412,6 +461,8 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
         header += f"\nignored (not student-owned): {', '.join(meta['ignored'][:30])}"
     for note in meta.get("notes", []):
         header += f"\nnote: {note}"
+    for t in skipped:
+        header += f"\nskipped (not graded, {t['points']:g} points not counted): {t['name']}: {t['reason']}"
     return {
         "score": float(score),
         "execution_time": round(run.seconds, 3),
@@ -421,7 +472,7 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
                         *({"name": k, "value": v, "order": "asc"} for k, v in speed.items())],
         "extra_data": {"kit_version": meta["kit_version"], "python": meta["python"], "max_score": float(total),
                        "judge_exit": run.returncode, "judge_timed_out": run.timed_out,
-                       "leftover_processes_killed": run.leftovers, "sandbox": run.sandbox},
+                       "leftover_processes_killed": run.leftovers, "skipped": skipped, "sandbox": run.sandbox},
     }
 
 
@@ -438,6 +489,8 @@ def format_table(results: dict) -> str:
     for name, pts, status, reason in rows:
         name = name if len(name) <= width else "..." + name[-(width - 3):]
         lines.append(f"{name:<{width}}  {pts:>7}  {status:<7}  {reason}")
+    for t in results["extra_data"].get("skipped", []):
+        lines.append(f"{t['name'][-width:]:<{width}}  {'-':>7}  skipped  {t['reason'][:90]}")
     total = results["extra_data"]["max_score"]
     lines.append(f"{'total':<{width}}  {results['score']:g}/{total:g}")
     output = results["output"].splitlines()

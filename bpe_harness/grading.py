@@ -10,7 +10,7 @@ trusted pytest process (which never imports student code) and writes, into a dir
 
 Points are declared next to the tests: `@pytest.mark.points(3)` on a test (each collected case of a parametrized
 test gets that many), or `pytest.param(..., marks=pytest.mark.points(2))` on one case. Unmarked tests are worth
-DEFAULT_POINTS. Tests under staff/hidden are hidden from students on Gradescope.
+DEFAULT_POINTS. Tests under staff/hidden are shown to students on Gradescope only after the due date.
 """
 
 from __future__ import annotations
@@ -46,8 +46,15 @@ def test_points(item) -> float:
     return float(value)
 
 
+HIDDEN_VISIBILITY = "after_due_date"  # Gradescope: shown once the due date has passed (see _visibility)
+
+
 def _visibility(nodeid: str) -> str:
-    return "hidden" if nodeid.startswith("staff/hidden/") else "visible"
+    """Gradescope visibility. Hidden tests (staff/hidden) are `after_due_date`, not `hidden`: Gradescope shows a
+    student no total score while any test is hidden, and `hidden` would stay hidden for good. Before the due date a
+    student sees the public tests only (Gradescope then holds back the total); afterwards the hidden tests and the
+    total as well."""
+    return HIDDEN_VISIBILITY if nodeid.startswith("staff/hidden/") else "visible"
 
 
 def _out(config) -> Path | None:

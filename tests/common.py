@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from bpe_harness.encodings import encoding_for_vocab, get_encoding, vocab_and_merges
-from bpe_harness.rules import GPT2_PATTERN, vocab_layout
+from bpe_harness.rules import GPT2_PATTERN, split_on_specials, vocab_layout
 from bpe_harness.snapshots import SnapshotStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -63,3 +63,17 @@ def own_tokenizer(impl, special_tokens=(EOT,)):
     """The implementation's tokenizer for the own vocab (None: no special tokens at all)."""
     vocab, merges = own_vocab()
     return impl.tokenizer(vocab, merges, list(special_tokens) or None)
+
+
+def own_expected_ids(text: str, special_ids: dict[str, int]) -> list[int]:
+    """The ids a correct tokenizer with the own vocab gives `text` when its special tokens have the ids in
+    `special_ids` (longest match first; a special missing from the vocab gets the id the tokenizer chose for it)."""
+    plain, ids = own_expected(special_tokens=()), []
+    for segment, is_special in split_on_specials(text, special_ids):
+        ids += [special_ids[segment]] if is_special else plain.encode_ordinary(segment)
+    return ids
+
+
+def own_id(token: bytes) -> int:
+    """The id of `token` in the own vocab."""
+    return next(i for i, t in own_vocab()[0].items() if t == token)

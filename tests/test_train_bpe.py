@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from bpe_harness.compare import assert_merges_equal, assert_vocab_matches, explained
+from bpe_harness.compare import assert_merges_equal, assert_vocab_built_from, assert_vocab_matches, explained
 from bpe_harness.snapshots import TrainingSnapshot
 from tests.common import CORPORA, EOT, FIXTURES
 
@@ -48,18 +48,20 @@ def test_training_matches_reference(impl, snapshots, case):
 
 @pytest.mark.points(3)
 def test_vocab_has_specials_and_every_byte(impl):
-    vocab, _ = impl.train(CORPORA / "multi_special.txt", 300, MULTI_SPECIALS)
+    vocab, merges = impl.train(CORPORA / "multi_special.txt", 300, MULTI_SPECIALS)
     tokens = set(vocab.values())
     missing = [s for s in MULTI_SPECIALS if s.encode() not in tokens]
     assert not missing, f"special tokens missing from the vocab: {missing}"
     missing_bytes = [b for b in range(256) if bytes([b]) not in tokens]
     assert not missing_bytes, f"single-byte tokens missing from the vocab, e.g. {[bytes([b]) for b in missing_bytes[:5]]}"
+    assert_vocab_built_from(vocab, merges, MULTI_SPECIALS, 300)
 
 
 @pytest.mark.points(3)
 def test_no_token_spans_a_special(impl):
     """Specials are removed before counting, so no learned token holds a piece of one (the corpus has no other '<|')."""
-    vocab, _ = impl.train(CORPORA / "multi_special.txt", 600, MULTI_SPECIALS)
+    vocab, merges = impl.train(CORPORA / "multi_special.txt", 600, MULTI_SPECIALS)
+    assert_vocab_built_from(vocab, merges, MULTI_SPECIALS, 600)  # an empty or made-up vocab has no leaks either
     specials = {s.encode() for s in MULTI_SPECIALS}
     leaked = sorted(t for t in vocab.values() if t not in specials and (b"<|" in t or b"|>" in t))
     assert not leaked, (

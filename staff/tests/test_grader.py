@@ -117,7 +117,7 @@ def test_gradescope_zip_runs_against_a_fake_autograder_tree(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads((ag / "results" / "results.json").read_text())
-    hidden = [t for t in results["tests"] if t["visibility"] == "hidden"]
+    hidden = [t for t in results["tests"] if t["visibility"] == "after_due_date"]
     assert hidden and results["score"] == results["extra_data"]["max_score"] > 0, proc.stdout[-2000:]
 
 

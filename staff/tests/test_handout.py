@@ -50,3 +50,13 @@ def test_reference_is_not_in_the_handout(handout):
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--impl", "reference", "--co", "-q"]
     proc = subprocess.run(cmd, cwd=handout, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 4 and "staff-only" in proc.stderr, proc.stderr
+
+
+def test_generated_outputs_are_ignored(handout):
+    """`git add .` after the README's experiments or a self-grade commits none of their outputs."""
+    subprocess.run(["git", "init", "-q"], cwd=handout, check=True)
+    for generated in ("data/owt_train.txt", "runs/ts-10k/vocab.json", "results.json", ".cache/limits/x.txt",
+                      "subs-grading/gradebook.csv"):
+        proc = subprocess.run(["git", "check-ignore", "-q", generated], cwd=handout)
+        assert proc.returncode == 0, f"{generated} is not ignored by the handout's .gitignore"
+    assert subprocess.run(["git", "check-ignore", "-q", "cs336_basics/tokenizer.py"], cwd=handout).returncode == 1

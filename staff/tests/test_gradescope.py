@@ -1,0 +1,108 @@
+"""Gradescope details: hidden tests visible after the due date, skipped tests left out (not a red 0/0), loose files
+placed (or a message saying how to submit), the zip's hidden seed printed."""
+
+from __future__ import annotations
+
+import zipfile
+
+from bpe_harness.grade import JudgeRun, build_results, grade, read_submission
+from staff.grade import ROOT, main, staff_options
+
+ONE_TEST = "tests/test_special_tokens.py::test_special_token_is_one_id"
+META = {"kit_version": "0+test", "python": "3"}
+
+
+def test_hidden_tests_are_shown_after_the_due_date(tmp_path):
+    (tmp_path / "empty").mkdir()
+    results, code = grade(tmp_path / "empty", None,
+                          staff_options(tests=[ONE_TEST, "staff/hidden/test_hidden.py::test_hidden_training_without_specials"],
+                                        seed=3))
+    assert code == 0
+    assert {t["name"].split("/")[0]: t["visibility"] for t in results["tests"]} == {
+        "tests": "visible", "staff": "after_due_date"}
+
+
+def test_a_skipped_test_is_left_out_and_named():
+    manifest = [{"nodeid": "tests/a.py::test_ok", "points": 2.0, "visibility": "visible"},
+                {"nodeid": "tests/a.py::test_gpt2", "points": 0.0, "visibility": "visible"}]
+    verdicts = {"tests/a.py::test_ok": {"nodeid": "tests/a.py::test_ok", "status": "passed", "reason": "",
+                                        "output": "", "duration": 0.1},
+                "tests/a.py::test_gpt2": {"nodeid": "tests/a.py::test_gpt2", "status": "skipped",
+                                          "reason": "gpt2 data not installed", "output": "", "duration": 0.0}}
+    results = build_results(manifest, verdicts, JudgeRun(0, False, 1.0, ""), META)
+    assert [t["name"] for t in results["tests"]] == ["tests/a.py::test_ok"], "a skipped test would show as failed 0/0"
+    assert all(t["status"] == "passed" for t in results["tests"]) and results["score"] == 2.0
+    assert "skipped (not graded" in results["output"] and "gpt2 data not installed" in results["output"]
+    assert results["extra_data"]["skipped"] == [{"name": "tests/a.py::test_gpt2", "reason": "gpt2 data not installed",
+                                                 "points": 0.0}]
+
+
+def test_loose_files_are_placed_where_they_belong(tmp_path):
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    for name in ("tokenizer.py", "train.py", "pretokenize.py"):
+        (loose / name).write_text((ROOT / "staff" / "reference" / name).read_text())
+    (loose / "adapters.py").write_text("from cs336_basics.tokenizer import Tokenizer\n"
+                                       "from cs336_basics.train import train_bpe\n\n"
+                                       "def run_train_bpe(input_path, vocab_size, special_tokens, **kw):\n"
+                                       "    return train_bpe(input_path, vocab_size, special_tokens)\n\n"
+                                       "def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):\n"
+                                       "    return Tokenizer(vocab, merges, special_tokens, pattern=pattern)\n")
+    (loose / "README.md").write_text("my notes")
+    (tmp_path / "s").mkdir()
+    sub = read_submission(loose, tmp_path / "s")
+    assert sorted(sub.files) == ["cs336_basics/pretokenize.py", "cs336_basics/tokenizer.py", "cs336_basics/train.py",
+                                 "tests/adapters.py"]
+    assert any("placed where they belong" in n and "adapters.py -> tests/adapters.py" in n for n in sub.notes)
+    results, code = grade(loose, None, staff_options(tests=[ONE_TEST], hidden=False))
+    assert code == 0 and results["score"] == results["extra_data"]["max_score"] > 0, results["output"]
+    assert "Submit your repository's cs336_basics/ folder" in results["output"]
+
+
+def test_nothing_to_grade_says_how_to_submit(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "report.pdf").write_bytes(b"%PDF")
+    (tmp_path / "s").mkdir()
+    sub = read_submission(tmp_path / "sub", tmp_path / "s")
+    assert sub.files == [] and any("nothing to grade" in n and "with their folders" in n for n in sub.notes)
+
+
+def test_gradescope_zip_prints_the_seed_it_fixed(tmp_path, capsys):
+    out = tmp_path / "autograder.zip"
+    assert main(["--gradescope-zip", str(out), "--hidden-seed", "770077"]) == 0
+    assert "hidden seed fixed in it: 770077" in capsys.readouterr().out
+    with zipfile.ZipFile(out) as z:
+        assert 'CS336_HIDDEN_SEED:-770077' in z.read("run_autograder").decode()
+        assert "staff/fetch_gpt2.py" in z.namelist() and "staff.fetch_gpt2" in z.read("setup.sh").decode()
+    assert main(["--gradescope-zip", str(tmp_path / "b.zip")]) == 0
+    printed = capsys.readouterr().out
+    seed = printed.split("hidden seed fixed in it: ")[1].split()[0]
+    with zipfile.ZipFile(tmp_path / "b.zip") as z:
+        assert f"CS336_HIDDEN_SEED:-{seed}" in z.read("run_autograder").decode()
+
+
+def test_loose_files_in_a_zips_one_folder_are_placed(tmp_path):
+    import zipfile as zf
+
+    archive = tmp_path / "upload.zip"
+    with zf.ZipFile(archive, "w") as z:
+        z.writestr("my-work/tokenizer.py", "x = 1\n")
+        z.writestr("my-work/adapters.py", "y = 2\n")
+        z.writestr("my-work/notes/todo.py", "z = 3\n")
+    (tmp_path / "s").mkdir()
+    sub = read_submission(archive, tmp_path / "s")
+    assert sorted(sub.files) == ["cs336_basics/tokenizer.py", "tests/adapters.py"]
+    assert "my-work/notes/todo.py" in sub.ignored
+
+
+def test_a_package_without_adapters_keeps_the_stubs_it_lacks(tmp_path):
+    """Only cs336_basics/tokenizer.py (+ its helper) submitted: the handout's adapters still import train_bpe, so its
+    stub is staged, and the tokenizer's points are earned."""
+    sub = tmp_path / "partial"
+    (sub / "cs336_basics").mkdir(parents=True)
+    for name in ("tokenizer.py", "pretokenize.py"):
+        (sub / "cs336_basics" / name).write_text((ROOT / "staff" / "reference" / name).read_text())
+    results, code = grade(sub, None, staff_options(tests=[ONE_TEST, "tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"], hidden=False))
+    scores = {t["name"].split("::")[1]: (t["score"], t["reason"]) for t in results["tests"]}
+    assert code == 0 and scores["test_special_token_is_one_id"][0] == 2, scores
+    assert "NotImplementedError" in scores["test_vocab_has_specials_and_every_byte"][1], scores
