@@ -31,7 +31,7 @@ from bpe_harness.limits import (
 )
 from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.snapshots import SnapshotStore
-from tests.common import CORPORA, EOT, OWN_VOCAB, SNAPSHOTS, own_expected, own_vocab, sample_path
+from tests.common import CORPORA, EOT, OWN_VOCAB, SNAPSHOTS, own_expected, own_vocab, read_sample, sample_path
 
 LARGE_TEXT = GeneratedCorpus("encode-iterable", size=16_000_000, seed=11, repeat=8)
 TRAINING_TEXT = GeneratedCorpus("train-memory", size=8_000_000, seed=21, mixed=False)
