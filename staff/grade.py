@@ -315,8 +315,8 @@ def _write_text(path: Path, text: str) -> None:
 # --- Gradescope zip ------------------------------------------------------------------------------------------------
 
 SETUP_SH = r"""#!/usr/bin/env bash
-# Gradescope image setup: uv, Python >= 3.12 and the kit's locked dependencies, all readable by every user (the
-# judge runs student code as an unprivileged uid, which must be able to run Python).
+# Gradescope image setup: uv, Python >= 3.11 and the kit's locked dependencies, all readable by every user (the
+# judge runs student code as an unprivileged uid, which must be able to run Python: the sandbox's root tier).
 set -euxo pipefail
 cd /autograder/source
 if ! command -v uv >/dev/null 2>&1; then
@@ -324,9 +324,23 @@ if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install --break-system-packages uv || python3 -m pip install uv
 fi
 export UV_PYTHON_INSTALL_DIR=/opt/cs336-python UV_PROJECT_ENVIRONMENT=/opt/cs336-venv
-uv python install 3.12
-uv sync --locked --python 3.12 --no-dev
-chmod -R a+rX /opt/cs336-python /opt/cs336-venv
+# A python3 >= 3.11 of the image that other users can run (the sandbox's uids must), else Python 3.12 installed by
+# uv into /opt.
+PYTHON=
+for candidate in /usr/bin/python3 /usr/local/bin/python3 "$(command -v python3 || true)"; do
+  if [ -x "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+      && su -s /bin/sh nobody -c "$candidate -c pass" 2>/dev/null; then
+    PYTHON=$candidate
+    break
+  fi
+done
+if [ -z "$PYTHON" ]; then
+  uv python install 3.12
+  PYTHON=3.12
+fi
+uv sync --locked --python "$PYTHON" --no-dev
+chmod -R a+rX /opt/cs336-venv
+[ ! -d /opt/cs336-python ] || chmod -R a+rX /opt/cs336-python
 mkdir -p /opt/cs336-cache && chmod 755 /opt/cs336-cache
 # gpt2's ranks (tiktoken's r50k_base, from PyPI's openai-whisper sdist, sha256-checked against tiktoken's pin by
 # staff/fetch_gpt2.py), so the gpt2 parity test runs instead of being left out. Optional: 0 points either way.

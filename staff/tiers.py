@@ -153,11 +153,13 @@ def rehearse_gradescope(drop: list[str]) -> subprocess.CompletedProcess:
     text = results.read_text() if results.exists() else "{}"
     setup_log = (GRADESCOPE / "setup.log").read_text(errors="replace") if (GRADESCOPE / "setup.log").exists() else ""
     try:
-        json.loads(text)
-    except ValueError:
-        text = "{}"
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout + "\n" + text,
-                                       setup_log[-3000:] + proc.stderr)
+        results = json.loads(text)
+        full = results["score"] == results["extra_data"]["max_score"] > 0
+        tier = results["extra_data"]["sandbox"]["tier"]
+    except (ValueError, KeyError, TypeError):
+        text, full, tier = "{}", False, None
+    code = proc.returncode or (0 if full and tier == "root" else 1)  # run_autograder itself always exits 0
+    return subprocess.CompletedProcess(proc.args, code, proc.stdout + "\n" + text, setup_log[-3000:] + proc.stderr)
 
 
 def outcome(check: str, proc: subprocess.CompletedProcess) -> str:
