@@ -2,15 +2,17 @@
 
 Why this exists: upstream CS336's memory test cannot fail (its rlimit wraps a generator, so the limit is lifted before
 the first id is produced), works on Linux only, and its speed test is a fixed 1.5 s bar measured on one laptop. Here
-every limited call runs in a worker process (bpe_harness.worker) and is measured from the test process.
+every limited call runs in a worker process (bpe_harness.isolation) and is measured from the test process.
 
-Speed: what is measured. The call's CPU time (the worker plus its child processes), or its wall time when that is
-lower (a pool that uses several cores gets credit for it). CPU time barely moves when other programs share the
-machine. The unit is a calibration: a fixed pure-Python workload (`worker.calibration_workload`: dict counting over
-int pairs, list rebuilding) timed the same way in a worker at the start of the same session, best of
-CALIBRATION_RUNS. A limit is FACTOR x calibration x scale, so it means the same on a fast and a slow machine.
-A call gets two tries (the better counts) and is stopped after TIMEOUT_FACTOR x its limit, so a hung implementation
-fails that test instead of blocking the run. The factors, and why (measured on a 2-core Linux VM):
+Speed: what is measured. The call's CPU time, of the worker's whole process tree (isolation/tree.py: every process it
+started, at import or during the call, alive or gone), or its wall time when that is lower (a pool that uses several
+cores gets credit for it). CPU time barely moves when other programs share the machine. The unit is a calibration: a
+fixed pure-Python workload (`measure.calibration_workload`: dict counting over int pairs, list rebuilding) timed the
+same way in a worker at the start of the same session, best of CALIBRATION_RUNS. A limit is FACTOR x calibration x
+scale, so it means the same on a fast and a slow machine. A call gets two tries (the better counts), each in a fresh
+worker on fresh input (`fresh_documents`: the fixture's documents in an order drawn from the run's seed, so nothing
+remembered or shipped for the published file answers it), and is stopped after TIMEOUT_FACTOR x its limit, so a hung
+implementation fails that test instead of blocking the run. The factors, and why (measured on a 2-core Linux VM):
   * training tinystories_sample.txt (257 KB) to vocab_size 1000 within 12 x calibration. The reference takes
     ~0.5 x, a typical incremental trainer that takes max() over all pair counts each merge ~4 x; the lecture's
     naive trainer (recount every pair after every merge) ~70 x. 12 leaves a correct incremental solution room to
@@ -22,7 +24,8 @@ ways the calibration does not capture. It does not change memory budgets.
 
 Memory: what is measured. Peak resident memory of the worker above its level just before the call, sampled from
 here every few ms and recorded by the OS in the worker (VmHWM on Linux, ru_maxrss on macOS); the larger counts.
-Child processes are not charged (each pays for its own interpreter). Memory limits are measured on Linux and macOS;
+The other processes of the worker's tree are charged what they hold privately beyond what a fork of the worker may
+copy (measure.Sampler), at the same moment. Memory limits are measured on Linux and macOS;
 elsewhere those tests are skipped with the reason. The budgets, and why:
   * encode_iterable over a generated 16 MB file (`.cache/limits/`, built once from a seed: a 2 MB corpus written 8
     times) within 10 MB. Holding the whole text (one str of ~64 MB: the file has emoji, so 4 bytes per character) or
