@@ -326,7 +326,7 @@ class Zygote(Endpoint):
         self.tree.kill()  # whatever is left of the tree: helpers started at import, orphans
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=5)
-        self.tree.scan()  # its children, now the harness's (subreaper): reaped, so no zombie is left
+        self.tree.reap()  # its children, now the harness's (subreaper): reaped, so no zombie is left
         # stderr is not closed here: its reader thread may be blocked on it (a grandchild that outlived us can hold
         # the pipe open), and closing a pipe under a blocked reader can hang; the reader closes it at end of file.
 

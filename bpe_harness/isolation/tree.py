@@ -257,6 +257,13 @@ class Tree:
 
     # --- ending it -----------------------------------------------------------------------------------------------
 
+    def reap(self, wait: float = 1.0) -> None:
+        """After the tree was killed: collect what is left of it as it comes back to the harness (subreaper), until
+        nothing is left or `wait` seconds have passed (a process being killed may take a moment to die)."""
+        deadline = time.monotonic() + wait
+        while self.scan() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def below(self, pid: int, members=None) -> list[Reading]:
         """The members whose parent chain reaches `pid` (itself included)."""
         members = self.known if members is None else members

@@ -44,7 +44,14 @@ def test_hostile_submission(hostile_outcomes, case):
 
 
 def test_no_process_left_behind(hostile_outcomes):
-    assert not hostile_outcomes[1], f"processes left running after grading: {[p.pid for p in hostile_outcomes[1]]}"
+    def describe(p):
+        try:
+            return f"{p.pid} (uid {p.uids().real}, parent {p.ppid()}, {p.status()}): {' '.join(p.cmdline())[:200]}"
+        except Exception:  # noqa: BLE001 - gone meanwhile
+            return f"{p.pid} (gone)"
+
+    left = [describe(p) for p in hostile_outcomes[1]]
+    assert not hostile_outcomes[1], "processes left running after grading:\n" + "\n".join(left)
 
 
 def test_results_json_is_gradescope_shaped(tmp_path):

@@ -55,7 +55,8 @@ def test_loose_files_are_placed_where_they_belong(tmp_path):
                                  "tests/adapters.py"]
     assert any("placed where they belong" in n and "adapters.py -> tests/adapters.py" in n for n in sub.notes)
     results, code = grade(loose, None, staff_options(tests=[ONE_TEST], hidden=False))
-    assert code == 0 and results["score"] == results["extra_data"]["max_score"] > 0, results["output"]
+    assert code == 0 and results["score"] == results["extra_data"]["max_score"] > 0, (
+        results["output"] + "\n" + "\n".join(t["output"][:2000] for t in results["tests"]))
     assert "Submit your repository's cs336_basics/ folder" in results["output"]
 
 
