@@ -219,7 +219,7 @@ def main(argv=None) -> int:
             elif tier == "root":
                 shared = prepare_root_venv(python, uv)
 
-                def launch(cmd, extra=None):
+                def launch(cmd, extra=None, shared=shared):
                     line = shlex.join([str(shared), *cmd])
                     return run(["capsh", "--drop=cap_sys_admin", "--", "-c", f"cd {shlex.quote(str(ROOT))} && {line}"],
                                env=dict(os.environ, **(extra or {})))

@@ -1,7 +1,6 @@
 """Hostile: no BPE code of its own. It looks for the checkout the judge runs from (every folder on its path and
 above) and imports the staff reference from there. The sandbox must keep the reference out of reach."""
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
