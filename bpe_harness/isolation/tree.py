@@ -186,12 +186,12 @@ class Tree:
         for key, last in self.known.items():
             if key not in members and last.ppid not in live_pids:
                 self.lost_cpu += last.own_cpu + last.reaped_cpu  # nobody in the tree will report it
-        self.known = members
+        self.known = dict(members)
         self.seen |= live_pids
         self.most = max(self.most, len(members))
         for r in adopted:
-            self._reap_adopted(r)
-        return members
+            self._reap_adopted(r)  # its time moves from its reading to the ledger
+        return self.known
 
     def _candidates(self) -> list[int]:
         """The processes that may belong: the worker's descendants and the harness's children (where orphans come
