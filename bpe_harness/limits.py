@@ -245,7 +245,9 @@ class SpeedLimit:
     def _too_slow(self, call: Call, allowed: float, calibration: Calibration) -> str:
         return "\n".join([
             (f"{self.what} took {call.seconds:.2f} s (CPU {call.cpu_s:.2f} s, wall {call.wall_s:.2f} s; "
-             f"best of {ATTEMPTS}), {call.seconds / allowed:.1f} x the limit"),
+             f"best of {ATTEMPTS}), {call.seconds / allowed:.1f} x the limit"
+             + ("; charged its wall time: it waited on processes whose CPU the kernel does not report" if call.waited
+                else "")),
             self._budget(allowed, calibration),
             f"Hint: {self.hint}",
             _SLOW_MACHINE,

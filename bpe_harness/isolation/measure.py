@@ -30,6 +30,7 @@ import psutil
 
 SAMPLE_PERIOD = 0.002  # seconds between RSS samples of the worker
 TREE_SCAN_PERIOD = 0.025  # seconds between scans of the worker's whole process tree (0.1 s beyond 8 processes)
+WAIT_RATIO = 3  # a call with processes whose wall time is this many times its tree's CPU is charged wall time
 CHILD_ALLOWANCE = 8 << 20  # private memory any extra process may hold uncharged, at least (see Sampler.begin)
 PROGRESS_PERIOD = 0.5  # seconds between progress callbacks
 
@@ -80,10 +81,16 @@ class Call:
         return self.processes > 1
 
     @property
+    def waited(self) -> bool:
+        """It started processes and its tree's CPU is far below its wall time: it waited on work whose CPU the
+        kernel does not report (children reaped by the kernel itself, with SIGCHLD ignored, leave no figure)."""
+        return self.had_children and self.cpu_s * WAIT_RATIO < self.wall_s
+
+    @property
     def seconds(self) -> float:
         """Time charged against a speed limit: the tree's CPU time, or its wall time when that is less (a pool that
-        really ran on several cores)."""
-        if self.cpu_s <= 0:
+        really ran on several cores), or when the call `waited`."""
+        if self.cpu_s <= 0 or self.waited:
             return self.wall_s
         return min(self.wall_s, self.cpu_s)
 

@@ -77,6 +77,7 @@ CASES = [
     Case("slow_in_process", 0, TOO_SLOW, base="reference", tests=SPEED),
     Case("helper_at_import", 0, TOO_SLOW, base="reference", tests=SPEED, twin="slow_in_process"),
     Case("memoised_retry", 0, TOO_SLOW, base="reference", tests=SPEED[:1], twin="slow_in_process"),
+    Case("auto_reaped_children", 0, TOO_SLOW, base="reference", tests=SPEED, twin="slow_in_process"),
     Case("memory_in_child", 0, r"budget|MB", base="reference",
          tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
     Case("tree_memory_bomb", 0, r"whole process tree", base="reference",  # a grader with ~3 GB: a 1.5 GB cap
