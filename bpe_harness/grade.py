@@ -46,7 +46,8 @@ from bpe_harness.files import write_atomically
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_KIT = ("bpe_harness", "tests", "conftest.py", "pyproject.toml", "cs336_basics")
 PRIVATE_KIT = ("tests/snapshots", "staff")  # staged unreadable to the worker: expected answers, reference
-SECRET_PATHS = ("staff",)  # in the checkout the judge runs from: hidden from workers as far as the tier permits
+SECRET_PATHS = ("staff", ".git")  # in the checkout the judge runs from (its history holds staff/ too): hidden from
+# workers as far as the tier permits
 STUDENT_PACKAGE = "cs336_basics"
 STUDENT_ADAPTERS = "tests/adapters.py"
 SKIP_NAMES = ("__pycache__", ".pytest_cache", ".git", ".venv", ".cache")

@@ -368,7 +368,9 @@ VENV="${CS336_VENV:-/opt/cs336-venv}"
 export CS336_CACHE_DIR="${CS336_CACHE_DIR:-/opt/cs336-cache}"
 mkdir -p "$AG/results"
 cd "$AG/source"
-export CS336_HIDDEN_SEED="${CS336_HIDDEN_SEED:-@SEED@}"   # secret, fixed per zip: regrades give the same score
+# secret, fixed per zip (regrades give the same score); kept in source/ (root only after setup.sh), not in this file,
+# which Gradescope leaves readable to every user as /autograder/run_autograder
+export CS336_HIDDEN_SEED="${CS336_HIDDEN_SEED:-$(cat "$AG/source/hidden_seed")}"
 # shellcheck disable=SC2086  # CS336_GRADE_ARGS: extra arguments for a local rehearsal (e.g. --tests PATH)
 "$VENV/bin/python" -m staff.grade "$AG/submission" --out "$AG/results/results.json" \
     --timeout "${CS336_JUDGE_TIMEOUT:-540}" ${CS336_GRADE_ARGS:-}
@@ -391,15 +393,16 @@ def build_gradescope_zip(out: Path, force: bool = False, seed: int | None = None
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     os.close(fd)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        run = RUN_AUTOGRADER.replace("@SEED@", str(secrets.randbits(32) if seed is None else seed))
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", run)):
+        hidden = str(secrets.randbits(32) if seed is None else seed)
+        for name, text, mode in (("setup.sh", SETUP_SH, 0o755), ("run_autograder", RUN_AUTOGRADER, 0o755),
+                                 ("hidden_seed", hidden + "\n", 0o600)):
             info = zipfile.ZipInfo(name)
-            info.external_attr = 0o100755 << 16
+            info.external_attr = (0o100000 | mode) << 16
             z.writestr(info, text)
         for rel in files:
             z.write(ROOT / rel, rel)
     os.replace(tmp, out)
-    return ["setup.sh", "run_autograder", *files]
+    return ["setup.sh", "run_autograder", "hidden_seed", *files]
 
 
 # --- handout check -------------------------------------------------------------------------------------------------

@@ -143,8 +143,8 @@ def rehearse_gradescope(drop: list[str]) -> subprocess.CompletedProcess:
         build_gradescope_zip(archive)
         with zipfile.ZipFile(archive) as z:
             z.extractall(GRADESCOPE / "source")
-    for name in ("setup.sh", "run_autograder"):
-        os.chmod(GRADESCOPE / "source" / name, 0o755)
+    for name, mode in (("setup.sh", 0o755), ("run_autograder", 0o755), ("hidden_seed", 0o600)):
+        os.chmod(GRADESCOPE / "source" / name, mode)
     shutil.copy2(GRADESCOPE / "source" / "run_autograder", GRADESCOPE / "run_autograder")
     reference_submission(GRADESCOPE / "submission")
     line = "bash /autograder/source/setup.sh > /autograder/setup.log 2>&1 && /autograder/run_autograder"

@@ -62,7 +62,7 @@ UIDS_PER_SANDBOX = 32  # uids in one sandbox's block, used round-robin by its wo
 
 
 TIERS = ("full", "root", "user")  # strongest first
-TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # where any uid can leave files behind
+TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")  # where any uid can leave files behind
 
 
 def _on_linux() -> bool:
@@ -433,9 +433,31 @@ class Sandbox:
                                 os.unlink(path)
         return removed
 
+    def sweep_ipc(self) -> int:
+        """Remove the System V shared memory, message queues and semaphores the sandbox's uids left: they outlive
+        every process (the root tier has no IPC namespace to take them away). How many were removed."""
+        if self.uid is None or not _on_linux():
+            return 0
+        uids = range(self.uid, self.uid + UIDS_PER_SANDBOX)
+        libc, removed, ipc_rmid = _libc(), 0, 0
+        for kind, remove in (("shm", libc.shmctl), ("msg", libc.msgctl), ("sem", libc.semctl)):
+            try:
+                lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+            except OSError:
+                continue
+            header = lines[0].split() if lines else []
+            for line in lines[1:]:
+                row = dict(zip(header, line.split()))
+                if int(row.get("uid", -1)) in uids:
+                    args = (int(row["shmid" if kind == "shm" else "msqid" if kind == "msg" else "semid"]),)
+                    args += (0, ipc_rmid) if kind == "sem" else (ipc_rmid, None)
+                    removed += remove(*args) == 0
+        return removed
+
     def cleanup(self) -> None:
         self.kill_leftovers()
         self.sweep_temp()
+        self.sweep_ipc()
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self._holders is not None:
             shutil.rmtree(self._holders, ignore_errors=True)

@@ -73,13 +73,15 @@ def test_gradescope_zip_prints_the_seed_it_fixed(tmp_path, capsys):
     assert main(["--gradescope-zip", str(out), "--hidden-seed", "770077"]) == 0
     assert "hidden seed fixed in it: 770077" in capsys.readouterr().out
     with zipfile.ZipFile(out) as z:
-        assert 'CS336_HIDDEN_SEED:-770077' in z.read("run_autograder").decode()
+        # in source/ (root-only once setup.sh ran), never in run_autograder, which Gradescope leaves world-readable
+        assert z.read("hidden_seed").decode().strip() == "770077" and "770077" not in z.read("run_autograder").decode()
+        assert (z.getinfo("hidden_seed").external_attr >> 16) & 0o077 == 0
         assert "staff/fetch_gpt2.py" in z.namelist() and "staff.fetch_gpt2" in z.read("setup.sh").decode()
     assert main(["--gradescope-zip", str(tmp_path / "b.zip")]) == 0
     printed = capsys.readouterr().out
     seed = printed.split("hidden seed fixed in it: ")[1].split()[0]
     with zipfile.ZipFile(tmp_path / "b.zip") as z:
-        assert f"CS336_HIDDEN_SEED:-{seed}" in z.read("run_autograder").decode()
+        assert z.read("hidden_seed").decode().strip() == seed
 
 
 def test_loose_files_in_a_zips_one_folder_are_placed(tmp_path):

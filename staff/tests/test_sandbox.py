@@ -170,3 +170,40 @@ def test_sandbox_from_environment(tmp_path):
         "CS336_WORKER_SYS_PATH", "HOME", "PYTHONPATH"}
     with pytest.raises(ValueError, match="CS336_SANDBOX_NPROC"):
         sandbox_from_environment({"CS336_SANDBOX": "1", "CS336_SANDBOX_NPROC": "many"})
+
+
+@as_root_on_linux
+def test_what_a_sandbox_uid_leaves_behind_is_removed():
+    """Files in the shared temporary folders and System V IPC objects outlive every process of the uid that made
+    them (a memo or a channel to the next grading): cleanup() removes them."""
+    import ctypes
+
+    box = Sandbox()
+    uid, ipc_creat = box.uid + 3, 0o1000
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(box.gid)
+            os.setuid(uid)
+            libc = ctypes.CDLL(None, use_errno=True)
+            ok = libc.shmget(0, 4096, ipc_creat | 0o666) >= 0 and libc.msgget(0, ipc_creat | 0o666) >= 0
+            for top in ("/tmp", "/run/lock"):
+                if os.access(top, os.W_OK):
+                    with open(os.path.join(top, f"cs336-left-{os.getpid()}"), "w") as f:
+                        f.write("memo")
+            code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+    def owned() -> list[str]:
+        found = [line for kind in ("shm", "msg") for line in open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]
+                 if int(line.split()[7]) == uid]  # the uid column
+        return found + [p for top in ("/tmp", "/run/lock") if os.path.isdir(top)
+                        for p in os.listdir(top) if p.startswith("cs336-left-") and os.lstat(f"{top}/{p}").st_uid == uid]
+
+    assert len(owned()) >= 3, owned()
+    box.cleanup()
+    assert owned() == []
