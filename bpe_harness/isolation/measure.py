@@ -7,7 +7,8 @@ the worker only adds what its OS recorded about itself (VmHWM), which it cannot 
   * time: wall clock, and the CPU time of the whole tree (the worker, every process it started, at import or during
     the call, alive or already gone). A call is charged the smaller of the two: CPU time for serial code (it barely
     moves when other programs share the machine), wall time when a pool really runs on several cores.
-  * memory: the worker's resident memory above its level just before the call, sampled every SAMPLE_PERIOD and as
+  * memory: the worker's resident memory above its level just before the call (or above the lowest level it fell
+    to during the call, if that was lower: memory freed and used again is used), sampled every SAMPLE_PERIOD and as
     the OS recorded it (Linux: VmHWM after a reset through /proc/self/clear_refs; macOS: ru_maxrss); plus what the
     other processes of the tree hold privately beyond what a fork of the worker may copy (its size before the call,
     at least CHILD_ALLOWANCE), at the same moment. The peak of that sum is the call's peak.
@@ -267,6 +268,7 @@ class Sampler:
             self.cpu0 = self.tree.cpu(members)
             self.others0 = self._charged(self.tree.others(members, self.exclude))
         self.peak, self.rss, self.samples, self.count = self.baseline, self.baseline, 0, 0
+        self.low, self.rise = self.baseline, 0  # lowest RSS so far, and the largest rise above such a low
         self.others_now, self.tree_peak, self.others_at_peak, self.processes = 0, 0, 0, 1
         self.on_progress, self.started = on_progress, time.perf_counter()
         if self.thread is None:
@@ -285,7 +287,7 @@ class Sampler:
             others = self.tree.others(members, self.exclude)
         self.processes = max(self.processes, len(members) - len(self.exclude & {pid for pid, _ in members}))
         self.others_now = max(0, self._charged(others) - self.others0)
-        combined = max(0, self.rss - self.baseline) + self.others_now
+        combined = max(0, self.rss - self.low) + self.others_now
         if combined > self.tree_peak:
             self.tree_peak, self.others_at_peak = combined, self.others_now
         total = self.rss + sum(others.values())
@@ -324,6 +326,8 @@ class Sampler:
         self.rss = rss
         self.samples += 1
         self.peak = max(self.peak, rss)
+        self.low = min(self.low, rss)
+        self.rise = max(self.rise, rss - self.low)
 
     def finish(self) -> dict:
         """Stop measuring: {"peak": worker RSS peak above baseline, "tree_peak", "children_peak", "cpu": the tree's
@@ -333,7 +337,8 @@ class Sampler:
         self.sample()
         with contextlib.suppress(Exception):
             self.scan_tree()
-        return {"peak": max(0, self.peak - self.baseline), "tree_peak": self.tree_peak if self.processes > 1 else 0,
+        # memory freed at the call's start and used again is still used: the peak counts from the lowest level
+        return {"peak": max(self.peak - self.baseline, self.rise), "tree_peak": self.tree_peak if self.processes > 1 else 0,
                 "children_peak": self.others_at_peak, "cpu": max(0.0, self.tree.cpu() - self.cpu0),
                 "processes": self.processes, "allowance": self.allowance}
 
