@@ -35,7 +35,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -55,7 +54,6 @@ MAX_FILE_BYTES = 2 << 20  # one student file
 MAX_SUBMISSION_BYTES = 20 << 20  # all student files together
 MAX_VERDICTS_BYTES = 8 << 20  # verdicts.jsonl read at most this much
 DEFAULT_TIMEOUT = 540.0  # seconds for the whole judge (Gradescope stops everything at 600 s by default)
-UID_RANGE = range(61000, 65000)
 SPEED_TESTS = {"train_seconds": "test_training_speed", "encode_seconds": "test_encoding_speed"}
 MISSING_SPEED = 1e6  # leaderboard value when a speed figure is unavailable (no nulls allowed; sorts last)
 
@@ -262,32 +260,6 @@ class JudgeRun:
     sandbox: dict = field(default_factory=dict)  # the tier that held and what it guarantees (Sandbox.describe)
 
 
-def _free_uid() -> int:
-    """The first uid of a block of UIDS_PER_SANDBOX uids no live process uses (one block per judge, so its processes
-    can be found and killed, and its process-count limits are its own)."""
-    import psutil
-
-    from bpe_harness.isolation.sandbox import UIDS_PER_SANDBOX
-
-    used = set()
-    for p in psutil.process_iter(["uids"]):
-        with contextlib.suppress(Exception):
-            used |= {p.info["uids"].real, p.info["uids"].effective}
-    blocks = len(UID_RANGE) // UIDS_PER_SANDBOX
-    first = (os.getpid() * 7919 + time.monotonic_ns()) % blocks
-    for k in range(blocks):
-        base = UID_RANGE.start + ((first + k) % blocks) * UIDS_PER_SANDBOX
-        with _RESERVED_LOCK:
-            if base not in _RESERVED and not used & set(range(base, base + UIDS_PER_SANDBOX)):
-                _RESERVED.add(base)  # judges of one batch run in threads: never hand out a block twice
-                return base
-    raise RuntimeError("no free block of sandbox uids")
-
-
-_RESERVED: set[int] = set()
-_RESERVED_LOCK = threading.Lock()
-
-
 def _kill_tree(pid: int) -> int:
     """Kill a process, its process group and every descendant; how many were still alive."""
     import psutil
@@ -327,7 +299,7 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
               sandbox: bool = True, hide: tuple[Path, ...] = ()) -> JudgeRun:
     """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`.
     `hide`: secret paths (the checkout's staff files) the workers must not read, as far as the tier permits."""
-    from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach, probe_tier
+    from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach, probe_tier, reserve_uid_block
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CS336_SANDBOX", "PYTHON"))}
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
@@ -337,7 +309,7 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
         keep_out_of_reach()  # this process holds the seed in its environment: not readable by same-uid code
         tier = probe_tier()
         workdir = private.parent / "work"
-        uid = _free_uid() if tier.switches_uid else None
+        uid, block = reserve_uid_block() if tier.switches_uid else (None, None)
         # the grader's handle on the same uids (to kill what is left); it opens the scratch to them alone
         box = Sandbox(workdir=workdir, uid=uid, tier=tier, hide=tuple(str(p) for p in (*hide, private)),
                       scratch=private.parent)
@@ -360,8 +332,8 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
     if box is not None:
         leftovers += box.kill_leftovers()
         box.cleanup()
-        with _RESERVED_LOCK:
-            _RESERVED.discard(box.uid)
+        if block is not None:
+            os.close(block)  # the block is free for another judge only now, with nothing of it left
     with open(log_path, "rb") as f:
         f.seek(max(0, log_path.stat().st_size - 6000))
         tail = f.read().decode("utf-8", "replace")

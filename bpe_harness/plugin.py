@@ -30,6 +30,7 @@ class Session:
     spec: ImplSpec
     scale: float
     client: Client | None = None
+    sandbox: object | None = None  # the grader's Sandbox, shared by every Client of the run
     calibration: Calibration | None = None
     warnings: dict[str, list[str]] = field(default_factory=dict)  # test id -> warnings about the implementation
     limits: list[str] = field(default_factory=list)  # measured vs allowed, one line per limit test
@@ -61,14 +62,16 @@ def pytest_addoption(parser):
     )
 
 
-def _sandbox():
-    """The grader's sandbox for every worker when CS336_SANDBOX=1 (None otherwise, or where it does not exist)."""
+def _sandbox(session: Session):
+    """The grader's sandbox, one for every worker of the run, when CS336_SANDBOX=1 (None otherwise)."""
     if not settings.sandbox_requested():
         return None
-    from bpe_harness.isolation.sandbox import keep_out_of_reach, sandbox_from_environment
+    if session.sandbox is None:
+        from bpe_harness.isolation.sandbox import keep_out_of_reach, sandbox_from_environment
 
-    keep_out_of_reach()  # a grader's pytest holds the hidden seed: not readable through /proc by the workers
-    return sandbox_from_environment()
+        keep_out_of_reach()  # a grader's pytest holds the hidden seed: not readable through /proc by the workers
+        session.sandbox = sandbox_from_environment()
+    return session.sandbox
 
 
 def pytest_configure(config):
@@ -88,7 +91,7 @@ def pytest_configure(config):
     if spec.module is not None:
         # A module name can only be checked by importing it, which happens in a worker: do it now, so a typo is a
         # usage error and not 70 failures. (A file's import errors are the student's to see, test by test.)
-        client = Client(spec, sandbox=_sandbox())
+        client = Client(spec, sandbox=_sandbox(session))
         try:
             client.start()
         except ImplError as e:
@@ -104,6 +107,8 @@ def pytest_unconfigure(config):
     session = config.stash.get(SESSION, None)
     if session is not None and session.client is not None:
         session.client.close()
+    if session is not None and session.sandbox is not None:
+        session.sandbox.cleanup()
     remove_fresh_files()
 
 
@@ -136,7 +141,7 @@ def impl(request, pytestconfig, calibration) -> Client:
     outside) code. Each test gets a fresh fork of the worker; every call has a time limit."""
     session = pytestconfig.stash[SESSION]
     if session.client is None:
-        session.client = Client(session.spec, sandbox=_sandbox())
+        session.client = Client(session.spec, sandbox=_sandbox(session))
     client = session.client
     client.budget = CallBudget(calibration)
     client.reset()
@@ -152,7 +157,7 @@ def impl_alone(pytestconfig, calibration) -> Client:
     """The implementation in a worker process of its own (no fork, nothing run in it before): memory tests use it,
     so nothing from earlier calls shows up in their figures."""
     session = pytestconfig.stash[SESSION]
-    with Client(session.spec, sandbox=_sandbox(), fork=False, budget=CallBudget(calibration)) as client:
+    with Client(session.spec, sandbox=_sandbox(session), fork=False, budget=CallBudget(calibration)) as client:
         yield client
 
 

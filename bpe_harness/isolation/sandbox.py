@@ -58,6 +58,7 @@ DEFAULT_MEMORY_MB = 2048  # address space per process: the reference trains 8 MB
 DEFAULT_NPROC = 512  # tasks (processes and threads) of one worker's uid: a pool for 96 CPUs fits, a fork bomb stops
 DEFAULT_FSIZE_MB = 64  # largest file the worker may write
 SANDBOX_UID_BASE = 61000
+UID_RANGE = range(SANDBOX_UID_BASE, 65000)  # every sandbox uid, in blocks
 UIDS_PER_SANDBOX = 32  # uids in one sandbox's block, used round-robin by its workers
 
 
@@ -244,7 +245,7 @@ class Sandbox:
     """Limits for the worker processes of one grading run. See the module docstring."""
 
     workdir: Path | None = None  # private working directory (created if None)
-    uid: int | None = None  # first uid of the block; None: chosen from the pid in the uid tiers
+    uid: int | None = None  # first uid of the block; None: a free block is reserved (uid tiers)
     memory_mb: int = DEFAULT_MEMORY_MB
     nproc: int = DEFAULT_NPROC
     fsize_mb: int = DEFAULT_FSIZE_MB
@@ -261,8 +262,9 @@ class Sandbox:
 
         self.tier = self.tier or probe_tier()
         self.is_root = self.tier.switches_uid
+        self._block_lock: int | None = None  # held while this sandbox owns its block (see reserve_uid_block)
         if self.uid is None and self.tier.switches_uid:
-            self.uid = SANDBOX_UID_BASE + UIDS_PER_SANDBOX * (os.getpid() % 100)
+            self.uid, self._block_lock = reserve_uid_block()
         if not self.tier.switches_uid:
             self.uid = None
         self.gid = self.uid  # the block's group: opens the judge's scratch to its own workers only
@@ -458,6 +460,9 @@ class Sandbox:
         self.kill_leftovers()
         self.sweep_temp()
         self.sweep_ipc()
+        if self._block_lock is not None:
+            os.close(self._block_lock)
+            self._block_lock = None
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self._holders is not None:
             shutil.rmtree(self._holders, ignore_errors=True)
@@ -523,6 +528,36 @@ class Sandbox:
         if result != 0:
             errno = ctypes.get_errno()
             raise OSError(errno, f"sandbox: {what} failed: {os.strerror(errno)}")
+
+
+def reserve_uid_block() -> tuple[int, int]:
+    """(first uid, lock) of a block of UIDS_PER_SANDBOX uids that no live process uses and no other sandbox holds,
+    in this process or any other: each block has a lock file (flock, released when `lock` is closed or the holder
+    dies), so two judges never share a block, and one's sweep never kills the other's workers."""
+    import fcntl
+
+    folder = Path(tempfile.gettempdir()) / "cs336-uid-blocks"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.lstat().st_uid != os.getuid() or not stat.S_ISDIR(folder.lstat().st_mode):
+        raise RuntimeError(f"{folder} is not this user's folder: remove it and grade again")
+    used = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            used.add(os.stat(f"/proc/{pid}").st_uid)
+    blocks = len(UID_RANGE) // UIDS_PER_SANDBOX
+    first = (os.getpid() * 7919 + time.monotonic_ns()) % blocks
+    for k in range(blocks):
+        base = UID_RANGE.start + ((first + k) % blocks) * UIDS_PER_SANDBOX
+        if used & set(range(base, base + UIDS_PER_SANDBOX)):
+            continue
+        lock = os.open(folder / str(base), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            continue
+        return base, lock
+    raise RuntimeError("no free block of sandbox uids")
 
 
 def judges_base() -> Path:

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpe_harness.grade import GradeOptions, UID_RANGE, grade
+from bpe_harness.grade import GradeOptions, grade
+from bpe_harness.isolation.sandbox import UID_RANGE
 from staff.hostile.cases import CASES, FULL, WEAK, Case, materialize, tier_key
 
 @dataclass
