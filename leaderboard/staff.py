@@ -4,11 +4,15 @@
   the digests of its code, and plausibility: the ratios and score follow from the raw times, the raw times are
   positive and consistent, the pace-setter version is current, and its merges and vocab agree with every other
   entry trained on the same corpus (all correct implementations produce the same ones).
-* `verify NAME`: re-run the entry from its code on this machine (the code is rebuilt from the record's text in a
-  temporary folder, or, for staff modules, checked against the files' digests) with the same corpus spec and
-  rounds; the outputs must be identical, the score (the ranked figure) within TOLERANCE of the submitted one and
-  each of the train and encode ratios within twice that (a pool's train ratio moves with the number of free cores).
-* `list [--changed-since REF]`: submission names as JSON, for the CI matrix (one verify job per submission).
+* `verify NAME [--code DIR] [--write]`: re-run the entry's code on inputs drawn now (a fresh seed) in a fresh,
+  read-only kit without staff/ holding only its code (from --code DIR, the student's upload, checked against the
+  record's digests; from the record's text; or, for staff modules, the staged staff modules, checked against their
+  digests), through `submit` in a subprocess of that kit, in the sandbox when the machine allows it. The merges of
+  every round must equal the reference's on the same fresh corpus, the staged kit must be unchanged, the score (the
+  ranked figure) within TOLERANCE of the submitted one and each of the train and encode ratios within twice that (a
+  pool's train ratio moves with the number of free cores). `--write` replaces the record with the ranked one.
+* `list [--changed-since REF]`: names of submissions whose code the record holds (staff modules, text), as JSON,
+  for the CI matrix (one verify job per submission); digest-only entries need `verify --code`.
 """
 
 from __future__ import annotations

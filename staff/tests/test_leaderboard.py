@@ -441,3 +441,35 @@ def test_submit_works_in_the_handout_without_the_staff_side(tmp_path):
     assert staff_cmd.returncode == 2 and "staff command" in staff_cmd.stderr
     reference = run("submit", "--name", "me", "--impl", "reference", *SMALL)
     assert reference.returncode == 2 and "staff-only" in reference.stderr
+
+
+def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable):
+    """A student's checkout made from the handout (no staff side): their solution, `submit`, a record of digests only;
+    staff `verify --code` on that checkout (as the Gradescope upload) ranks it; the board shows it ranked."""
+    from staff.handout import export
+
+    student = world_readable / "student"
+    export(student)
+    for name, target in (("pretokenize.py", "pretokenize.py"), ("tokenizer.py", "tokenizer.py"),
+                         ("train.py", "train_bpe.py")):  # the student's solution (here: the reference's code)
+        shutil.copy(ROOT / "staff" / "reference" / name, student / "cs336_basics" / target)
+    for dirpath, _, filenames in os.walk(student):
+        os.chmod(dirpath, 0o755)
+    proc = subprocess.run([sys.executable, "-m", "leaderboard", "submit", "--name", "ada", *SMALL], cwd=student,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Gradescope" in proc.stdout and "pull request" not in proc.stdout
+    path = student / "leaderboard" / "submissions" / "ada.json"
+    rec = json.loads(path.read_text())
+    assert rec["code"]["kind"] == "digest" and "Tokenizer" not in path.read_text()  # no code in the record
+    assert {f["path"] for f in rec["code"]["files"]} >= {"tests/adapters.py", "cs336_basics/train_bpe.py"}
+
+    new, problems = staff.verify(rec, code_dir=student, tolerance=0.6, show_progress=False)
+    assert problems == [], problems
+    ranked = staff.ranked_record(rec, new)
+    board = tmp_path / "board"
+    board.mkdir()
+    (board / "ada.json").write_text(json.dumps(ranked))
+    assert staff.validate([board / "ada.json"]) == {board / "ada.json": []}
+    text = render.markdown([ranked], [])
+    assert "## Ranked (inputs drawn when measured)" in text and "| 1 | ada |" in text
