@@ -216,20 +216,42 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
     return box, ("user" if box.uid is not None else "limits")
 
 
+KIT_TOPS = ("bpe_harness", "leaderboard", "tests", "cs336_basics", "staff", "conftest.py", "pyproject.toml",
+            "uv.lock")  # what the kit is (a student's data/ folder with a 2 GB corpus is not hashed every round)
+PACER_PACKAGES = ("tiktoken", "regex")  # the pace-setter's tools, outside the kit (in the environment)
+
+
+def _package_dirs() -> list[tuple[str, Path]]:
+    from importlib import util as importlib_util
+
+    out = []
+    for name in PACER_PACKAGES:
+        spec = importlib_util.find_spec(name)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            out.append((f"<{name}>", Path(folder)))
+    return out
+
+
 def kit_files(root: Path = ROOT) -> dict[str, str]:
-    """{relative path: sha256} of the kit's files (the submission's own included), bytecode caches left out."""
+    """{path: sha256} of the kit's files (the submission's own included; bytecode caches and the records left out)
+    and of the pace-setter's packages (tiktoken, regex) in the environment."""
     out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
-        rel_dir = Path(dirpath).relative_to(root)
-        if rel_dir.parts[:2] == ("leaderboard", "submissions"):
-            continue  # the records themselves: written by the tool
-        for name in filenames:
-            if name.endswith((".pyc", ".tmp")) or name == "results.json":
-                continue
-            path = Path(dirpath) / name
-            if path.is_file() and not path.is_symlink():
-                out[(rel_dir / name).as_posix()] = file_sha256(path)
+    tops = [(top, root / top) for top in KIT_TOPS if (root / top).exists()] + _package_dirs()
+    for label, top in tops:
+        if top.is_file():
+            out[label] = file_sha256(top)
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+            rel_dir = Path(label) / Path(dirpath).relative_to(top)
+            if rel_dir.parts[:2] == ("leaderboard", "submissions"):
+                continue  # the records themselves: written by the tool
+            for name in filenames:
+                if name.endswith((".pyc", ".tmp")):
+                    continue
+                path = Path(dirpath) / name
+                if path.is_file() and not path.is_symlink():
+                    out[(rel_dir / name).as_posix()] = file_sha256(path)
     return out
 
 
