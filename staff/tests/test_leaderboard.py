@@ -204,6 +204,17 @@ def test_digest_only_record_is_verified_from_the_students_code(tmp_path, world_r
         staff.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
 
 
+def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readable):
+    """Code that reaches for the staff side (the reference, the hidden tests) works in this checkout, which holds
+    staff/; verify stages a kit without it, so the same code cannot find it there."""
+    adapters = project(world_readable, "peeker", "from staff.reference.adapters import get_tokenizer, run_train_bpe\n")
+    out = tmp_path / "subs"
+    assert submit("peeker", str(adapters), out) == 0  # here staff/ is importable
+    rec = json.loads((out / "peeker.json").read_text())
+    new, problems = staff.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
+    assert new is None and any("No module named 'staff'" in p for p in problems), problems
+
+
 # --- the four cheats of issue 19, each against its honest twin ------------------------------------------------------
 
 ANSWERS = """import hashlib
