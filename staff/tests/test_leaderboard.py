@@ -304,14 +304,21 @@ KIT_WRITER = """import importlib.util
 
 from cs336_basics.ref.adapters import get_tokenizer, run_train_bpe  # noqa: F401
 
-try:  # at import: slow the pace-setter down by rewriting it in the kit
+try:  # at import: slow the pace-setter down by rewriting it in the kit (once)
     _path = importlib.util.find_spec("leaderboard.pacer").origin
-    with open(_path, "a") as _f:
-        _f.write("\\nimport time as _t\\n_orig = run_train_bpe\\n"
-                 "def run_train_bpe(*a, **k):\\n    _t.sleep(0.5)\\n    return _orig(*a, **k)\\n")
+    with open(_path) as _f:
+        _done = "_SLOWED" in _f.read()
+    if not _done:
+        with open(_path, "a") as _f:
+            _f.write("\\n_SLOWED = True\\nimport time as _t\\n_orig_train = run_train_bpe\\n"
+                     "def run_train_bpe(*a, **k):\\n    _t.sleep(0.5)\\n    return _orig_train(*a, **k)\\n")
 except OSError:
     pass
 """
+
+
+NO_GAIN = 0.4  # a cheat "gains nothing" when it keeps > 40% of its honest twin's time ratio (the attacks gain 10-100x;
+# the margin absorbs the noise of tiny inputs on a shared machine)
 
 
 def _ratios(out: Path, name: str) -> dict:
@@ -345,10 +352,11 @@ def test_cheat_answers_for_the_published_inputs_are_practice_only(tmp_path, worl
     assert c["rec"]["inputs"]["practice"] and not c["rec"]["inputs"]["ranked"]
     text = render.markdown([c["rec"], h["rec"]], [])
     assert "Practice, not ranked" in text and "| – | cheat |" in text and "Ranked (" not in text
-    _, problems = staff.verify(c["rec"], code_dir=cheat.parent.parent, show_progress=False)
+    c_new, problems = staff.verify(c["rec"], code_dir=cheat.parent.parent, show_progress=False)
     assert any("score does not reproduce on inputs drawn now" in p for p in problems), problems  # ...not here
-    _, problems = staff.verify(h["rec"], code_dir=honest.parent.parent, tolerance=0.6, show_progress=False)
+    h_new, problems = staff.verify(h["rec"], code_dir=honest.parent.parent, tolerance=1.0, show_progress=False)
     assert problems == [], problems
+    assert c_new["train"]["ratio"] > NO_GAIN * h_new["train"]["ratio"], (c_new["train"], h_new["train"])  # no gain
 
 
 def test_cheat_memo_across_rounds_gains_nothing(tmp_path, world_readable):
@@ -359,7 +367,7 @@ def test_cheat_memo_across_rounds_gains_nothing(tmp_path, world_readable):
         assert submit(name, str(project(world_readable, name, code)), out, "--rounds", "3") == 0
     m, h = _ratios(out, "memo"), _ratios(out, "honest")
     for part in ("train", "encode"):
-        assert m[part] > 0.6 * h[part], (part, m, h)
+        assert m[part] > NO_GAIN * h[part], (part, m, h)
     assert len(set(m["rec"]["corpus"]["rounds_sha256"])) == 3 and len(set(m["rec"]["held_out"]["rounds_sha256"])) == 3
 
 
@@ -371,7 +379,7 @@ def test_cheat_helper_process_forked_at_import_gains_nothing(tmp_path, world_rea
     for name, code in (("helper", HELPER), ("honest", HONEST)):
         assert submit(name, str(project(world_readable, name, code)), out) == 0
     c, h = _ratios(out, "helper"), _ratios(out, "honest")
-    assert c["train"] > 0.6 * h["train"], (c, h)
+    assert c["train"] > NO_GAIN * h["train"], (c, h)
     assert c["rec"]["isolation"]["waited"] and all(t["waited"] for t in c["rec"]["train"]["submission"])
     assert not h["rec"]["isolation"]["waited"]
     assert any("waited" in n for n in record.hints(c["rec"], short=True))
@@ -475,7 +483,7 @@ def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable
     assert rec["code"]["kind"] == "digest" and "Tokenizer" not in path.read_text()  # no code in the record
     assert {f["path"] for f in rec["code"]["files"]} >= {"tests/adapters.py", "cs336_basics/train_bpe.py"}
 
-    new, problems = staff.verify(rec, code_dir=student, tolerance=0.6, show_progress=False)
+    new, problems = staff.verify(rec, code_dir=student, tolerance=1.0, show_progress=False)
     assert problems == [], problems
     ranked = staff.ranked_record(rec, new)
     board = tmp_path / "board"
