@@ -126,10 +126,10 @@ def generated(size: int, seed: int, folder: Path = CACHE) -> Path:
     return path
 
 
-def corpus_path(spec: Spec) -> Path:
-    """Round 0's training corpus (a missing --corpus fails here, before the gate)."""
+def corpus_path(spec: Spec) -> Path | None:
+    """The --corpus file (a missing one fails here, before the gate); None for generated corpora."""
     if spec.corpus is None:
-        return generated(spec.size, round_seeds(spec.seed, 0)[0], _inputs_folder(spec))
+        return None
     path = Path(spec.corpus).expanduser()
     if not path.is_file():
         raise SubmitError(f"--corpus {spec.corpus}: no such file. Give the path of a UTF-8 text file "
@@ -147,8 +147,8 @@ def _inputs_folder(spec: Spec) -> Path:
     if spec.seed not in _FRESH:
         import tempfile
 
-        folder = Path(tempfile.mkdtemp(prefix=f"leaderboard-inputs-"))
-        os.chmod(folder, 0o755)
+        folder = Path(tempfile.mkdtemp(prefix="leaderboard-inputs-"))
+        os.chmod(folder, 0o711)  # others may pass through to an exposed round's folder, not list what is there
         _FRESH[spec.seed] = folder
     return _FRESH[spec.seed]
 
@@ -161,15 +161,27 @@ def drop_inputs(spec: Spec) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def round_inputs(spec: Spec) -> list[tuple[Path, Path]]:
-    """[(training corpus, held-out text)] of every round."""
+def round_input(spec: Spec, r: int) -> tuple[Path, Path]:
+    """(training corpus, held-out text) of round r, generated now if needed. A drawn seed's go to a folder of their
+    own, readable by this user only until `expose(spec, r)`."""
     folder = _inputs_folder(spec)
-    out = []
-    for r in range(spec.rounds):
-        c_seed, h_seed = round_seeds(spec.seed, r)
-        corpus = corpus_path(spec) if spec.corpus is not None else generated(spec.size, c_seed, folder)
-        out.append((corpus, generated(spec.held_out_size, h_seed, folder)))
-    return out
+    if not spec.practice:
+        folder = folder / f"r{r}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+    c_seed, h_seed = round_seeds(spec.seed, r)
+    corpus = corpus_path(spec) if spec.corpus is not None else generated(spec.size, c_seed, folder)
+    return corpus, generated(spec.held_out_size, h_seed, folder)
+
+
+def expose(spec: Spec, r: int) -> None:
+    """Make round r's drawn inputs readable by the sandbox's user (right before its timed calls)."""
+    if not spec.practice:
+        os.chmod(_inputs_folder(spec) / f"r{r}", 0o755)
+
+
+def round_inputs(spec: Spec) -> list[tuple[Path, Path]]:
+    """[(training corpus, held-out text)] of every round (for staff verify's reference check: not exposed)."""
+    return [round_input(spec, r) for r in range(spec.rounds)]
 
 
 # --- the sandbox and the kit ----------------------------------------------------------------------------------------
@@ -267,6 +279,10 @@ class KitGuard:
         self.root = root
         self.before = kit_files(root)
         self.inputs = {p: file_sha256(p) for p in inputs}
+
+    def add_inputs(self, *paths: Path) -> None:
+        """Inputs generated during the run: digested now, checked from then on."""
+        self.inputs.update({p: file_sha256(p) for p in paths if p not in self.inputs})
 
     def check(self, when: str) -> None:
         now = kit_files(self.root)
@@ -453,27 +469,34 @@ def _after_round(sandbox) -> None:
         sandbox.kill_leftovers()
 
 
-def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None, guard: KitGuard | None = None,
-            inputs: list[tuple[Path, Path]] | None = None) -> dict:
-    """Rounds of training and encoding on each round's own inputs, each side in fresh workers, the pace-setter
-    first: raw numbers of both sides, the ratios, per-round output digests."""
-    inputs = inputs or round_inputs(spec)
+def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None,
+            guard: KitGuard | None = None) -> dict:
+    """Rounds of training and encoding on each round's own inputs, each side in fresh workers: raw numbers of both
+    sides, the ratios, per-round output digests.
+
+    In a round the pace-setter's worker starts first, then the submission's worker imports the implementation; only
+    then are the round's inputs generated (a drawn seed's in a folder only this user can read, opened to the
+    sandbox's user right before the timed calls), so nothing the implementation runs at import, where it is not
+    timed, can see them. The submission's calls come next, then its worker is gone, then the pace-setter's."""
     train = {"submission": [], "pacer": [], "peak_bytes": 0, "children_peak_bytes": 0}
     enc = {"submission": [], "pacer": [], "ids": 0}
-    rounds_out = []
+    rounds_out, inputs = [], []
     first = None  # round 0's (vocab, merges, text path, ids sha256): encode_iterable is measured on it
     expected_merges = spec.vocab_size - 256 - len(set(spec.special_tokens))
-    for r, (corpus, held_out) in enumerate(inputs):
-        with open(held_out, encoding="utf-8", newline="") as f:
-            text = f.read()
+    for r in range(spec.rounds):
         label = f"round {r + 1}/{spec.rounds}"
         with _worker(PACER, None) as pacer:  # first, in its own worker
-            progress.step(f"{label}: pace-setter trains")
-            _call("pace-setter training", pacer.train, corpus, spec.vocab_size, spec.special_tokens, spec=spec)
-            train["pacer"].append(charge([pacer.last]))
-
+            _call("starting the pace-setter", pacer.ping, spec=spec)
             progress.step(f"{label}: yours train, encode")
             with _worker(impl_value, sandbox) as impl:
+                _call("importing your implementation", impl.ping, spec=spec)
+                corpus, held_out = round_input(spec, r)  # only now: the import above could not see them
+                inputs.append((corpus, held_out))
+                if guard is not None:
+                    guard.add_inputs(corpus, held_out)
+                with open(held_out, encoding="utf-8", newline="") as f:
+                    text = f.read()
+                expose(spec, r)
                 vocab, merges = _call(f"run_train_bpe() on {corpus.name}", impl.train, corpus, spec.vocab_size,
                                       spec.special_tokens, spec=spec, on_progress=progress.update)
                 call = impl.last
@@ -492,6 +515,9 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
             if guard is not None:
                 guard.check(f"after {label}")
 
+            progress.step(f"{label}: pace-setter trains")
+            _call("pace-setter training", pacer.train, corpus, spec.vocab_size, spec.special_tokens, spec=spec)
+            train["pacer"].append(charge([pacer.last]))
             progress.step(f"{label}: pace-setter encodes")
             pace_tok = _call("pace-setter tokenizer", pacer.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
             build = pacer.last
@@ -559,7 +585,8 @@ def steps(spec: Spec) -> int:
 def profile_training(impl_value: str, spec: Spec, *, sandbox=None, top: int = 12) -> str:
     """Where the training time goes: one extra (untimed) training on round 0's corpus under cProfile, in a fresh
     worker; the top functions by cumulative time, as lines to print."""
-    corpus = round_inputs(spec)[0][0]
+    corpus = round_input(spec, 0)[0]
+    expose(spec, 0)
     with _worker(impl_value, sandbox) as impl:
         _call("run_train_bpe() under the profiler", impl.train, corpus, spec.vocab_size, spec.special_tokens,
               spec=spec, profile=True)
@@ -581,16 +608,15 @@ def run(impl_value: str, spec: Spec, *, sandbox=None, sandbox_tier: str = "none"
     checked after every round and at the end (KitGuard)."""
     progress = ProgressLine(steps(spec), enabled=show_progress)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    inputs = round_inputs(spec)
     try:
         with _worker(PACER, None) as pacer:  # the pace-setter first: imported (and its bytecode cached) untouched
             pacer.ping()
-        guard = KitGuard(kit_root, [p for pair in inputs for p in pair])
+        guard = KitGuard(kit_root)
         with Client(impl_value, sandbox=sandbox) as impl:
             passed = gate(impl, spec, progress)
         _after_round(sandbox)
         guard.check("after the gate")
-        result = measure(impl_value, spec, progress, sandbox=sandbox, guard=guard, inputs=inputs)
+        result = measure(impl_value, spec, progress, sandbox=sandbox, guard=guard)
         guard.check("at the end")
     finally:
         progress.close()

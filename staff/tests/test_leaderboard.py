@@ -359,6 +359,44 @@ def test_cheat_answers_for_the_published_inputs_are_practice_only(tmp_path, worl
     assert c_new["train"]["ratio"] > NO_GAIN * h_new["train"]["ratio"], (c_new["train"], h_new["train"])  # no gain
 
 
+PEEKER = """import glob
+import hashlib
+import os
+
+from cs336_basics.ref.adapters import get_tokenizer  # noqa: F401
+from cs336_basics.ref.adapters import run_train_bpe as _train
+
+_SEEN = {}
+for _path in sorted(glob.glob("/tmp/leaderboard-inputs-*/**/tinystories-*.txt", recursive=True))[:12]:
+    try:  # at import, which is not timed: train on whatever inputs are already there
+        if os.path.getsize(_path) < 2_000_000:
+            with open(_path, "rb") as _f:
+                _SEEN[hashlib.sha256(_f.read()).hexdigest()] = _train(_path, 1000, ["<|endoftext|>"])
+    except OSError:
+        pass
+
+
+def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
+    with open(input_path, "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()
+    if key in _SEEN and vocab_size == 1000:
+        return _SEEN[key]
+    return _train(input_path, vocab_size, special_tokens, **kwargs)
+"""
+
+
+def test_cheat_reading_the_inputs_at_import_gains_nothing(tmp_path, world_readable):
+    """(a') Import is not timed: an implementation that trains at import on whatever inputs it finds. A round's
+    inputs are generated only after the round's worker has imported the implementation (and, drawn ones, stay
+    unreadable to the sandbox's user until the timed calls), so it finds none of its own round."""
+    out = tmp_path / "subs"
+    for name, code in (("peeker", PEEKER), ("honest", HONEST)):
+        assert submit(name, str(project(world_readable, name, code)), out, "--fresh") == 0
+    c, h = _ratios(out, "peeker"), _ratios(out, "honest")
+    assert c["train"] > NO_GAIN * h["train"], (c, h)
+    assert not c["rec"]["inputs"]["practice"]
+
+
 def test_cheat_memo_across_rounds_gains_nothing(tmp_path, world_readable):
     """(b) A module-level memo of training and encoding results: every round runs in a fresh worker on its own
     inputs, so it never hits (with the old single worker and one input, rounds 2..3 were look-ups)."""
