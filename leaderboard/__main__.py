@@ -56,7 +56,8 @@ def spec_from(args) -> Spec:
     if args.seed is not None and args.seed < 0:
         raise SubmitError(f"--seed {args.seed}: use a seed >= 0")
     seed = secrets.randbelow(1 << 31) + 1 if args.fresh else (Spec().seed if args.seed is None else args.seed)
-    return Spec(size=args.size, seed=seed, drawn=bool(args.fresh) or args.drawn_seed is not None, corpus=args.corpus, vocab_size=args.vocab_size,
+    drawn = bool(args.fresh) or args.drawn_seed is not None
+    return Spec(size=args.size, seed=seed, drawn=drawn, corpus=args.corpus, vocab_size=args.vocab_size,
                 held_out_size=args.held_out_size, rounds=args.rounds, timeout=args.timeout,
                 max_memory=args.max_memory)
 

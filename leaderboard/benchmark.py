@@ -12,9 +12,10 @@ Why this exists: a leaderboard number must mean the same on every laptop and mus
   inputs anyone can precompute: a run on it is *practice* and is marked so; the ranked figure comes from staff
   `verify` on a seed drawn when it measures;
 * every round runs in fresh worker processes (a new process per round and side, `fork=False`): no module-level
-  memo, no state of an earlier round. The pace-setter (B, `leaderboard.pacer`) goes first in its own worker, then
-  the submission (A); the ranked figure is the median over rounds of A/B, so both slow down together on a slower
-  or busier machine. Encoding time counts building the tokenizer (`get_tokenizer`) plus `encode`;
+  memo, no state of an earlier round. The pace-setter's worker (B, `leaderboard.pacer`) starts first, then the
+  submission's (A) imports the implementation, and only then are the round's inputs generated (import is not
+  timed); A's calls run, its worker is stopped, then B's. The ranked figure is the median over rounds of A/B, so
+  both slow down together on a slower or busier machine. Encoding time counts `get_tokenizer` plus `encode`;
 * a call whose wall time is far above its charged (CPU) time is charged its wall time and flagged (`charge`):
   work handed to a process outside the measured tree shows up that way;
 * the kit's files are digested before the implementation first runs and checked after every round (`KitGuard`): an

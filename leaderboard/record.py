@@ -130,6 +130,19 @@ def student_code_paths(root: Path, adapters: Path) -> list[Path]:
     return [p for p in paths if "__pycache__" not in p.parts]
 
 
+def _kit_module_file(name: str) -> Path | None:
+    """The file of a dotted module under the kit, found by path: nothing is imported (importlib's find_spec would
+    run the parent packages' __init__, e.g. a student's cs336_basics/__init__.py, in this process)."""
+    parts = name.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return None
+    base = ROOT.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
 def collect_code(impl: str, with_text: bool = False) -> dict:
     """The code behind an --impl value: digests (and, with_text, the text) of student code; a reference (module
     name and file digests) for staff modules."""
@@ -145,14 +158,18 @@ def collect_code(impl: str, with_text: bool = False) -> dict:
         if not (ROOT / "staff" / "reference").is_dir():
             raise RecordError("--impl reference: the reference solution is staff-only and not part of this handout")
         impl = "staff.reference.adapters"
-    try:
-        spec = importlib_util.find_spec(impl)  # locates the file without importing (executing) the module itself
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.origin:
+    origin = _kit_module_file(impl)
+    if origin is None and (ROOT / impl.split(".")[0]).exists():
+        origin = None  # a module of this kit that is not there: never fall back to importing its packages
+    elif origin is None:
+        try:  # an installed module: find_spec imports its parent packages (not code of this kit)
+            spec = importlib_util.find_spec(impl)
+        except (ImportError, ValueError):
+            spec = None
+        origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+    if origin is None:
         raise RecordError(f"--impl {impl}: no such module (give 'student', a path to an adapters .py file, or a "
                           "dotted module name)")
-    origin = Path(spec.origin).resolve()
     paths = [origin]
     if origin.is_relative_to(ROOT / "staff"):  # staff variants delegate to the reference: record it too
         paths += list((ROOT / "staff" / "reference").glob("*.py"))

@@ -418,9 +418,11 @@ def test_cheat_helper_process_forked_at_import_gains_nothing(tmp_path, world_rea
         assert submit(name, str(project(world_readable, name, code)), out) == 0
     c, h = _ratios(out, "helper"), _ratios(out, "honest")
     assert c["train"] > NO_GAIN * h["train"], (c, h)
-    assert c["rec"]["isolation"]["waited"] and all(t["waited"] for t in c["rec"]["train"]["submission"])
     assert not h["rec"]["isolation"]["waited"]
-    assert any("waited" in n for n in record.hints(c["rec"], short=True))
+    cpu = {k: sum(t["cpu_s"] for t in r["rec"]["train"]["submission"]) for k, r in (("helper", c), ("honest", h))}
+    if cpu["helper"] < NO_GAIN * cpu["honest"]:  # the helper's CPU is not counted (before issue 17): flagged instead
+        assert c["rec"]["isolation"]["waited"] and all(t["waited"] for t in c["rec"]["train"]["submission"])
+        assert any("waited" in n for n in record.hints(c["rec"], short=True))
 
 
 @pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "no-sandbox"])
