@@ -262,7 +262,8 @@ def hints(rec: dict, short: bool = False) -> list[str]:
     if ratios[worst] >= HINT_RATIO:
         other = "encode" if worst == "train" else "train"
         if short:
-            out.append(f"{worst} dominates ({ratios[worst]:.1f}×); `submit --profile`")
+            how = "`submit --profile`" if worst == "train" else "profile encode() with cProfile"
+            out.append(f"{worst} dominates ({ratios[worst]:.1f}×): {how}")
         elif worst == "train":
             out.append(f"training dominates the score: {ratios['train']:.1f}x the pace-setter's time (encode "
                        f"{ratios['encode']:.1f}x). Run `submit --profile` to see which function takes it; the usual "
