@@ -1,9 +1,13 @@
 """The tokenizer leaderboard: a speed game that is fair across machines and not cheap to fake.
 
-    uv run python -m leaderboard submit --name NAME        # students: gate + benchmark -> submissions/NAME.json
+    uv run python -m leaderboard submit --name NAME        # students: gate + practice benchmark -> submissions/NAME.json
     uv run python -m leaderboard validate                  # staff: schema, digests, plausibility of every entry
-    uv run python -m leaderboard verify NAME               # staff: re-run an entry's code, confirm its ratios
+    uv run python -m leaderboard verify NAME [--code DIR] --write  # staff: re-run on a drawn seed, rank it
     uv run --group bench python -m leaderboard render      # staff: README.md board + board.png/.svg
+
+A student's record (digests of the code, not the code) travels with their Gradescope submission; staff verify
+re-runs exactly that code in a staged kit without staff/, on inputs nobody saw, and only such entries are ranked
+(README, Leaderboard).
 
 Student side (shipped): `benchmark.py` (gate and measuring, through the isolated worker only), `record.py` (the
 JSON record, schema-checked), `pacer.py` (the yardstick), `schema.json`. Staff side (not in the handout):

@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 refused (gate failed, a check failed, a ratio did not repr
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 from pathlib import Path
 
@@ -36,13 +37,29 @@ def add_spec_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, default=d.rounds, help="interleaved rounds (the median is kept)")
     p.add_argument("--timeout", type=float, default=d.timeout, help="seconds allowed per call")
     p.add_argument("--max-memory", type=_size, default=d.max_memory, help="peak memory allowed per call")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"seed of the rounds' generated inputs (default {d.seed}, the published one: a practice run)")
+    p.add_argument("--fresh", action="store_true",
+                   help="draw the seed now (inputs nobody saw: what staff `verify` does for the ranked figure)")
+    p.add_argument("--drawn-seed", type=int, help=argparse.SUPPRESS)  # staff verify: a seed it drew, in a staged kit
+    p.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                   help="run the worker without the grader's sandbox (it is used whenever this machine allows it)")
 
 
 def spec_from(args) -> Spec:
     if args.rounds < 1 or args.vocab_size < 258:
         raise SubmitError("--rounds must be >= 1 and --vocab-size >= 258")
-    return Spec(size=args.size, corpus=args.corpus, vocab_size=args.vocab_size, held_out_size=args.held_out_size,
-                rounds=args.rounds, timeout=args.timeout, max_memory=args.max_memory)
+    if args.drawn_seed is not None:
+        args.seed, args.fresh = args.drawn_seed, None
+    if args.fresh and args.seed is not None:
+        raise SubmitError("--fresh draws the seed; do not give --seed too")
+    if args.seed is not None and args.seed < 0:
+        raise SubmitError(f"--seed {args.seed}: use a seed >= 0")
+    seed = secrets.randbelow(1 << 31) + 1 if args.fresh else (Spec().seed if args.seed is None else args.seed)
+    drawn = bool(args.fresh) or args.drawn_seed is not None
+    return Spec(size=args.size, seed=seed, drawn=drawn, corpus=args.corpus, vocab_size=args.vocab_size,
+                held_out_size=args.held_out_size, rounds=args.rounds, timeout=args.timeout,
+                max_memory=args.max_memory)
 
 
 def submit(args) -> int:
@@ -51,18 +68,36 @@ def submit(args) -> int:
     if out.exists() and not args.force:
         raise RecordError(f"{out} already exists; pass --force to replace it (nothing was run or written)")
     spec = spec_from(args)
-    benchmark.corpus_path(spec)  # a missing --corpus fails now, not after the gate
-    code = record.collect_code(args.impl)
-    print(f"leaderboard: gate, then {spec.rounds} interleaved rounds of yours vs the pace-setter "
-          f"(--impl {args.impl})", file=sys.stderr)
-    result = benchmark.run(args.impl, spec, show_progress=not args.quiet)
+    try:
+        benchmark.corpus_path(spec)  # a missing --corpus fails now, not after the gate
+        code = record.collect_code(args.impl, with_text=args.include_code)
+        box, tier = benchmark.make_sandbox(args.sandbox, spec.max_memory, args.impl)
+        kind = "practice, published inputs" if spec.practice else "inputs drawn now"
+        print(f"leaderboard: gate, then {spec.rounds} rounds of yours vs the pace-setter, each in fresh workers on "
+              f"its own inputs (seed {spec.seed}: {kind}; sandbox: {tier}; --impl {args.impl})", file=sys.stderr)
+        try:
+            result = benchmark.run(args.impl, spec, sandbox=box, sandbox_tier=tier, show_progress=not args.quiet)
+            profile = benchmark.profile_training(args.impl, spec, sandbox=box) if args.profile else None
+        finally:
+            if box is not None:
+                box.cleanup()
+    finally:
+        benchmark.drop_inputs(spec)
     rec = record.build(name, args.impl, code, result, ["python -m leaderboard", *sys.argv[1:]])
     record.write(rec, out, args.force)
     print(f"\ntrain {rec['train']['ratio']:.3f}x and encode {rec['encode']['ratio']:.3f}x the pace-setter's time "
           f"(score {rec['score']:.3f}; lower is better); peak memory: training "
-          f"{rec['train']['peak_bytes'] / 1e6:,.0f} MB, encode_iterable {rec['encode_iterable']['peak_bytes'] / 1e6:,.1f} MB")
-    print(f"wrote {out}\nnext: git add {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out} "
-          "and open a pull request; CI validates it and re-runs your code to confirm the ratios.")
+          f"{rec['train']['peak_bytes'] / 1e6:,.0f} MB, encode_iterable {rec['encode_iterable']['peak_bytes'] / 1e6:,.1f} MB "
+          "(tokenizer + streaming)")
+    for line in record.hints(rec):
+        print(f"hint: {line}")
+    if profile:
+        print(profile)
+    shown = out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out
+    print(f"wrote {out} ({'a practice run' if rec['inputs']['practice'] else 'inputs drawn at measuring time'}; "
+          "the ranked figure is measured by staff on inputs nobody has seen)\n"
+          f"next: commit {shown} with your code and submit to Gradescope as usual; staff re-run exactly the code "
+          "whose digests it records (README, Leaderboard).")
     return 0
 
 
@@ -75,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="replace an existing submission of that name")
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)  # tests write elsewhere
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--profile", action="store_true",
+                   help="after the benchmark, profile one training (cProfile): where the time goes")
+    p.add_argument("--include-code", action="store_true",
+                   help="record the code's text too, not only its digests (only for a board whose readers may see it)")
     add_spec_options(p)
     try:
         from leaderboard import staff

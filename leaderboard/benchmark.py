@@ -3,14 +3,25 @@
 Why this exists: a leaderboard number must mean the same on every laptop and must not be cheap to fake. So:
 
 * every call into the implementation goes through `bpe_harness.isolation.Client` (a worker process, measured from
-  outside); nothing here imports the implementation;
+  outside), in the grader's sandbox when the machine allows it (`sandbox_tier`); nothing here imports it;
 * the gate trains on the kit's generated corpora and compares merges and vocab with the committed snapshots, and
   encodes held-out text against ids computed by tiktoken from the snapshot's merges, with the graded suite's own
   assertions (`bpe_harness.compare`), so a refusal reads like a failing graded test;
-* the benchmark interleaves the submission (A) and the pace-setter (B, `leaderboard.pacer`) round by round
-  (ABAB...), and the ranked figure is the median over rounds of A/B: both slow down together on a slower or busier
-  machine. Raw times and memory are kept beside it. The encoding ids at scale must equal the pace-setter's
-  (tiktoken over the same merges), and the streamed ids of `encode_iterable` must equal them too.
+* inputs come from a seed (`Spec.seed`): each round trains on its own generated corpus and encodes its own held-out
+  text (`round_seeds`), so nothing learnt in one round helps the next. The published seed (PUBLISHED_SEED) gives
+  inputs anyone can precompute: a run on it is *practice* and is marked so; the ranked figure comes from staff
+  `verify` on a seed drawn when it measures;
+* every round runs in fresh worker processes (a new process per round and side, `fork=False`): no module-level
+  memo, no state of an earlier round. The pace-setter's worker (B, `leaderboard.pacer`) starts first, then the
+  submission's (A) imports the implementation, and only then are the round's inputs generated (import is not
+  timed); A's calls run, its worker is stopped, then B's. The ranked figure is the median over rounds of A/B, so
+  both slow down together on a slower or busier machine. Encoding time counts `get_tokenizer` plus `encode`;
+* a call whose wall time is far above its charged (CPU) time is charged its wall time and flagged (`charge`):
+  work handed to a process outside the measured tree shows up that way;
+* the kit's files are digested before the implementation first runs and checked after every round (`KitGuard`): an
+  implementation that writes into the kit (e.g. the pace-setter's source) is refused;
+* the encoding ids of every round must equal the pace-setter's (tiktoken over the same merges), and the streamed ids
+  of `encode_iterable` must equal them too; its memory is measured in a worker of its own.
 """
 
 from __future__ import annotations
@@ -60,50 +71,235 @@ class GateFailure(SubmitError):
     """The implementation is not correct on the gate's inputs (the message is the graded suite's)."""
 
 
+PUBLISHED_SEED = 0  # the seed `submit` uses by default: its inputs are public, so its runs are practice
+SKIP_DIRS = {"__pycache__", ".pytest_cache", ".git", ".venv", ".cache", ".mypy_cache", ".ruff_cache"}
+WAIT_RATIO, WAIT_SLACK = 3.0, 0.1  # charge wall time when wall > 3x the CPU time, by more than 0.1 s (`charge`)
+
+
 @dataclass
 class Spec:
-    """What is measured. `corpus` is None for the generated corpus of `size` bytes (tinystories style, `seed`)."""
+    """What is measured. `corpus` is None for generated corpora of `size` bytes (tinystories style): round r trains on
+    the corpus of seed `round_seeds(seed, r)[0]` and encodes the held-out text of seed `round_seeds(seed, r)[1]`."""
 
     size: int = 8_000_000
-    seed: int = 0
+    seed: int = PUBLISHED_SEED
     corpus: Path | None = None
     vocab_size: int = 4000
     special_tokens: list[str] = field(default_factory=lambda: [EOT])
     held_out_size: int = 4_000_000
-    held_out_seed: int = 1
     rounds: int = 5
     timeout: float = 600.0  # seconds per call
     max_memory: int = 4_000_000_000  # bytes above the worker's pre-call level, per call
+    drawn: bool = False  # the seed was drawn at measuring time (secrets), not given
 
-    def corpus_record(self, path: Path) -> dict:
+    @property
+    def practice(self) -> bool:
+        """Inputs that could have been known in advance: a given seed (the published one by default) or a corpus
+        file. Only a seed drawn when measuring is not practice."""
+        return not self.drawn or self.corpus is not None
+
+    def corpus_record(self, paths: list[Path]) -> dict:
         if self.corpus is None:
             base = {"kind": "generated", "style": "tinystories", "size": self.size, "seed": self.seed, "mixed": True}
         else:
             base = {"kind": "file", "name": self.corpus.name}
-        return {**base, "bytes": path.stat().st_size, "sha256": file_sha256(path), "vocab_size": self.vocab_size,
+        return {**base, "bytes": paths[0].stat().st_size, "sha256": file_sha256(paths[0]),
+                "rounds_sha256": [file_sha256(p) for p in paths], "vocab_size": self.vocab_size,
                 "special_tokens": list(self.special_tokens)}
 
 
 file_sha256 = sha256_file
 
 
-def generated(size: int, seed: int) -> Path:
-    """A generated corpus, written once into .cache/leaderboard and reused (same bytes on every machine)."""
-    path = CACHE / f"tinystories-{size}-seed{seed}.txt"
+def round_seeds(seed: int, r: int) -> tuple[int, int]:
+    """(corpus seed, held-out seed) of round r (0-based). Seed 0, round 0 gives the kit's earlier inputs (0, 1)."""
+    return seed * 1000 + 2 * r, seed * 1000 + 2 * r + 1
+
+
+def generated(size: int, seed: int, folder: Path = CACHE) -> Path:
+    """A generated corpus, written once into `folder` (default .cache/leaderboard) and reused (same bytes on every
+    machine). Readable by every user, as the sandboxed worker runs as another one."""
+    path = folder / f"tinystories-{size}-seed{seed}.txt"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         write_corpus(path, size, seed)  # writes to a temporary name, then renames
+        os.chmod(path, 0o644)
     return path
 
 
-def corpus_path(spec: Spec) -> Path:
+def corpus_path(spec: Spec) -> Path | None:
+    """The --corpus file (a missing one fails here, before the gate); None for generated corpora."""
     if spec.corpus is None:
-        return generated(spec.size, spec.seed)
+        return None
     path = Path(spec.corpus).expanduser()
     if not path.is_file():
         raise SubmitError(f"--corpus {spec.corpus}: no such file. Give the path of a UTF-8 text file "
                           "(e.g. TinyStories' train split), or leave --corpus out to use the generated corpus.")
     return path
+
+
+_FRESH: dict[int, Path] = {}
+
+
+def _inputs_folder(spec: Spec) -> Path:
+    """Published inputs are cached in .cache/leaderboard; a fresh seed's go to a temporary folder of their own."""
+    if spec.practice:
+        return CACHE
+    if spec.seed not in _FRESH:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="leaderboard-inputs-"))
+        os.chmod(folder, 0o711)  # others may pass through to an exposed round's folder, not list what is there
+        _FRESH[spec.seed] = folder
+    return _FRESH[spec.seed]
+
+
+def drop_inputs(spec: Spec) -> None:
+    import shutil
+
+    folder = _FRESH.pop(spec.seed, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def round_input(spec: Spec, r: int) -> tuple[Path, Path]:
+    """(training corpus, held-out text) of round r, generated now if needed. A drawn seed's go to a folder of their
+    own, readable by this user only until `expose(spec, r)`."""
+    folder = _inputs_folder(spec)
+    if not spec.practice:
+        folder = folder / f"r{r}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+    c_seed, h_seed = round_seeds(spec.seed, r)
+    corpus = corpus_path(spec) if spec.corpus is not None else generated(spec.size, c_seed, folder)
+    return corpus, generated(spec.held_out_size, h_seed, folder)
+
+
+def expose(spec: Spec, r: int) -> None:
+    """Make round r's drawn inputs readable by the sandbox's user (right before its timed calls)."""
+    if not spec.practice:
+        os.chmod(_inputs_folder(spec) / f"r{r}", 0o755)
+
+
+def round_inputs(spec: Spec) -> list[tuple[Path, Path]]:
+    """[(training corpus, held-out text)] of every round (for staff verify's reference check: not exposed)."""
+    return [round_input(spec, r) for r in range(spec.rounds)]
+
+
+# --- the sandbox and the kit ----------------------------------------------------------------------------------------
+
+
+def _others_can_read(path: Path) -> bool:
+    """Whether a user other than the owner can reach and read `path` (the sandbox user must import the kit)."""
+    import stat
+
+    path = Path(path).resolve()
+    try:
+        for folder in reversed(path.parents):
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return False
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IROTH) and (not path.is_dir() or bool(mode & stat.S_IXOTH))
+
+
+def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_value: str = "student"):
+    """(sandbox or None, tier): the grader's Sandbox when it can be built here, as the grader does. Tiers: "user"
+    (root on Linux: its own uid, no network, the kit read-only to it), "limits" (same user: resource limits, private
+    HOME/TMPDIR), "none" (disabled, or the sandbox cannot be set up here).
+    After the isolation rewrite (issue 17) the tier is detected by bpe_harness.isolation.sandbox itself."""
+    if not enabled:
+        return None, "none"
+    try:
+        from bpe_harness.isolation.sandbox import Sandbox
+
+        box = Sandbox(memory_mb=max(2048, memory_bytes // 1_000_000 + 2048))
+    except Exception as e:  # noqa: BLE001 - no sandbox on this system: say so in the record
+        print(f"leaderboard: no sandbox here ({type(e).__name__}: {e}); the worker runs as you", file=sys.stderr)
+        return None, "none"
+    if box.uid is not None:
+        needed = [ROOT] + ([Path(impl_value).expanduser()] if impl_value.endswith(".py") else [])
+        hidden = [p for p in needed if not _others_can_read(p)]
+        if hidden:
+            box.cleanup()
+            print(f"leaderboard: no sandbox: {hidden[0]} is not readable by other users, so the sandbox's user could "
+                  "not import it (make the folders on the way world-readable, e.g. chmod o+rx, to get the sandbox); "
+                  "the worker runs as you (recorded: sandbox none)", file=sys.stderr)
+            return None, "none"
+    return box, ("user" if box.uid is not None else "limits")
+
+
+KIT_TOPS = ("bpe_harness", "leaderboard", "tests", "cs336_basics", "staff", "conftest.py", "pyproject.toml",
+            "uv.lock")  # what the kit is (a student's data/ folder with a 2 GB corpus is not hashed every round)
+PACER_PACKAGES = ("tiktoken", "regex")  # the pace-setter's tools, outside the kit (in the environment)
+
+
+def _package_dirs() -> list[tuple[str, Path]]:
+    from importlib import util as importlib_util
+
+    out = []
+    for name in PACER_PACKAGES:
+        spec = importlib_util.find_spec(name)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            out.append((f"<{name}>", Path(folder)))
+    return out
+
+
+def kit_files(root: Path = ROOT) -> dict[str, str]:
+    """{path: sha256} of the kit's files (the submission's own included; bytecode caches and the records left out)
+    and of the pace-setter's packages (tiktoken, regex) in the environment."""
+    out = {}
+    tops = [(top, root / top) for top in KIT_TOPS if (root / top).exists()] + _package_dirs()
+    for label, top in tops:
+        if top.is_file():
+            out[label] = file_sha256(top)
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+            rel_dir = Path(label) / Path(dirpath).relative_to(top)
+            if rel_dir.parts[:2] == ("leaderboard", "submissions"):
+                continue  # the records themselves: written by the tool
+            for name in filenames:
+                if name.endswith((".pyc", ".tmp")):
+                    continue
+                path = Path(dirpath) / name
+                if path.is_file() and not path.is_symlink():
+                    out[(rel_dir / name).as_posix()] = file_sha256(path)
+    return out
+
+
+def kit_digest(files: dict[str, str]) -> str:
+    return hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(files.items())).encode()).hexdigest()
+
+
+class KitGuard:
+    """The kit's files, digested before the implementation first runs; `check()` refuses (SubmitError) when any was
+    added, changed or removed since."""
+
+    def __init__(self, root: Path = ROOT, inputs: list[Path] = ()):
+        self.root = root
+        self.before = kit_files(root)
+        self.inputs = {p: file_sha256(p) for p in inputs}
+
+    def add_inputs(self, *paths: Path) -> None:
+        """Inputs generated during the run: digested now, checked from then on."""
+        self.inputs.update({p: file_sha256(p) for p in paths if p not in self.inputs})
+
+    def check(self, when: str) -> None:
+        now = kit_files(self.root)
+        changed = sorted(k for k in self.before.keys() | now.keys() if self.before.get(k) != now.get(k))
+        changed += [str(p) for p, digest in self.inputs.items() if not p.exists() or file_sha256(p) != digest]
+        if changed:
+            shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+            raise SubmitError(
+                f"the kit's files changed while your implementation ran ({when}): {shown}. The implementation may "
+                "only read the kit and its input; writing into it (the pace-setter, the harness, its own code, the "
+                "corpora) is not allowed. Nothing was written. Restore them (git checkout -- . ; git status) and "
+                "remove whatever in your code writes there.")
+
+    @property
+    def digest(self) -> str:
+        return kit_digest(self.before)
 
 
 # --- progress -----------------------------------------------------------------------------------------------------
@@ -235,8 +431,24 @@ def gate(impl: Client, spec: Spec, progress: ProgressLine) -> list[str]:
 # --- the benchmark ------------------------------------------------------------------------------------------------
 
 
-def _times(call) -> dict:
-    return {"seconds": round(call.seconds, 4), "wall_s": round(call.wall_s, 4), "cpu_s": round(call.cpu_s, 4)}
+def charge(calls) -> dict:
+    """What one timed step of one side costs: the sum over its calls of the charged time (`Call.seconds`: CPU time
+    for a serial call, wall time once it started processes; after the isolation rewrite, the CPU of the whole
+    process tree), raised to the wall time when a call's wall time is far above its CPU time (wall > WAIT_RATIO x
+    CPU, by more than WAIT_SLACK s): its work was done where the harness could not count it (a helper process
+    started at import and left outside the tree) or it slept. Such a step is flagged `waited`. (A busy machine
+    stretches wall time too, but rarely 3x for a process that wants one core.) A call that started processes (a
+    pool) is charged its wall time already and is not flagged. After the isolation rewrite (issue 17) `seconds`
+    counts the CPU of the whole tree, helpers forked at import included; this rule stays as the backstop for work
+    the tree cannot see."""
+    seconds = wall = cpu = 0.0
+    waited = False
+    for call in calls:
+        charged = call.seconds
+        if not call.had_children and call.wall_s > WAIT_RATIO * call.cpu_s and call.wall_s - call.cpu_s > WAIT_SLACK:
+            charged, waited = call.wall_s, True
+        seconds, wall, cpu = seconds + charged, wall + call.wall_s, cpu + call.cpu_s
+    return {"seconds": round(seconds, 4), "wall_s": round(wall, 4), "cpu_s": round(cpu, 4), "waited": waited}
 
 
 def merges_sha256(merges) -> str:
@@ -247,84 +459,118 @@ def vocab_sha256(vocab) -> str:
     return hashlib.sha256(json.dumps(sorted(t.hex() for t in vocab.values())).encode()).hexdigest()
 
 
-def measure(impl: Client, pacer: Client, spec: Spec, progress: ProgressLine) -> dict:
-    """Interleaved rounds of training and encoding: raw numbers of both sides, the ratios, and output digests."""
-    corpus = corpus_path(spec)
-    held_out = generated(spec.held_out_size, spec.held_out_seed)
-    with open(held_out, encoding="utf-8", newline="") as f:
-        text = f.read()
+def _worker(impl_value: str, sandbox) -> Client:
+    """A fresh worker process for one round: imports the implementation, serves that round's calls, then is gone."""
+    return Client(impl_value, sandbox=sandbox, fork=False)
 
+
+def _after_round(sandbox) -> None:
+    """Kill whatever the round's worker left running under its uids (a daemonized helper); a no-op without uids."""
+    if sandbox is not None and getattr(sandbox, "uid", None) is not None:
+        sandbox.kill_leftovers()
+
+
+def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None,
+            guard: KitGuard | None = None) -> dict:
+    """Rounds of training and encoding on each round's own inputs, each side in fresh workers: raw numbers of both
+    sides, the ratios, per-round output digests.
+
+    In a round the pace-setter's worker starts first, then the submission's worker imports the implementation; only
+    then are the round's inputs generated (a drawn seed's in a folder only this user can read, opened to the
+    sandbox's user right before the timed calls), so nothing the implementation runs at import, where it is not
+    timed, can see them. The submission's calls come next, then its worker is gone, then the pace-setter's."""
     train = {"submission": [], "pacer": [], "peak_bytes": 0, "children_peak_bytes": 0}
-    merges = vocab = None
-    for r in range(1, spec.rounds + 1):
-        progress.step(f"train round {r}/{spec.rounds}: yours")
-        v, m = _call(f"run_train_bpe() on {corpus.name}", impl.train, corpus, spec.vocab_size, spec.special_tokens,
-                     spec=spec, on_progress=progress.update)
-        call = impl.last
-        _check_memory("run_train_bpe()", call, spec)
-        progress.update(_reading(call))
-        if merges is None:
-            merges, vocab = m, v
-        elif m != merges:
-            raise SubmitError(f"run_train_bpe() gave different merges in round {r} than in round 1 on the same "
-                              "corpus: training must be deterministic")
-        train["submission"].append(_times(call))
-        train["peak_bytes"] = max(train["peak_bytes"], call.peak_bytes)
-        train["children_peak_bytes"] = max(train["children_peak_bytes"], call.children_peak)
-        progress.step(f"train round {r}/{spec.rounds}: pace-setter")
-        _call("pace-setter training", pacer.train, corpus, spec.vocab_size, spec.special_tokens, spec=spec)
-        train["pacer"].append(_times(pacer.last))
+    enc = {"submission": [], "pacer": [], "ids": 0}
+    rounds_out, inputs = [], []
+    first = None  # round 0's (vocab, merges, text path, ids sha256): encode_iterable is measured on it
     expected_merges = spec.vocab_size - 256 - len(set(spec.special_tokens))
-    if len(merges) != expected_merges or len(vocab) != spec.vocab_size:
-        raise GateFailure(f"training on {corpus.name}: expected {expected_merges} merges and {spec.vocab_size} vocab "
-                          f"entries, got {len(merges)} and {len(vocab)}")
+    for r in range(spec.rounds):
+        label = f"round {r + 1}/{spec.rounds}"
+        with _worker(PACER, None) as pacer:  # first, in its own worker
+            _call("starting the pace-setter", pacer.ping, spec=spec)
+            progress.step(f"{label}: yours train, encode")
+            with _worker(impl_value, sandbox) as impl:
+                _call("importing your implementation", impl.ping, spec=spec)
+                corpus, held_out = round_input(spec, r)  # only now: the import above could not see them
+                inputs.append((corpus, held_out))
+                if guard is not None:
+                    guard.add_inputs(corpus, held_out)
+                with open(held_out, encoding="utf-8", newline="") as f:
+                    text = f.read()
+                expose(spec, r)
+                vocab, merges = _call(f"run_train_bpe() on {corpus.name}", impl.train, corpus, spec.vocab_size,
+                                      spec.special_tokens, spec=spec, on_progress=progress.update)
+                call = impl.last
+                _check_memory("run_train_bpe()", call, spec)
+                train["submission"].append(charge([call]))
+                train["peak_bytes"] = max(train["peak_bytes"], call.peak_bytes)
+                train["children_peak_bytes"] = max(train["children_peak_bytes"], call.children_peak)
+                if len(merges) != expected_merges or len(vocab) != spec.vocab_size:
+                    raise GateFailure(f"training on {corpus.name}: expected {expected_merges} merges and "
+                                      f"{spec.vocab_size} vocab entries, got {len(merges)} and {len(vocab)}")
+                tok = _call("get_tokenizer()", impl.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
+                build = impl.last
+                ids = _call(f"encode() of {held_out.name}", tok.encode, text, spec=spec)
+                enc["submission"].append(charge([build, impl.last]))
+            _after_round(sandbox)
+            if guard is not None:
+                guard.check(f"after {label}")
 
-    progress.step("encode: build tokenizers")
-    tok = _call("get_tokenizer()", impl.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
-    pace_tok = _call("pace-setter tokenizer", pacer.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
-    enc = {"submission": [], "pacer": []}
-    expected_sha = None
-    for r in range(1, spec.rounds + 1):
-        progress.step(f"encode round {r}/{spec.rounds}: yours")
-        ids = _call(f"encode() of {held_out.name}", tok.encode, text, spec=spec)
-        enc["submission"].append(_times(impl.last))
-        progress.step(f"encode round {r}/{spec.rounds}: pace-setter")
-        want = _call("pace-setter encode", pace_tok.encode, text, spec=spec)
-        enc["pacer"].append(_times(pacer.last))
-        if expected_sha is None:
-            try:
-                assert_ids_equal(ids, want, text, vocab, f"encode() of the held-out text with your own merges")
-            except AssertionError as e:
-                raise GateFailure(f"{e}\n(expected ids: tiktoken over the same merges)") from None
-            expected_sha = hashlib.sha256(ids_bytes(want)).hexdigest()
-            n_ids = len(want)
-        del ids, want
+            progress.step(f"{label}: pace-setter trains")
+            _call("pace-setter training", pacer.train, corpus, spec.vocab_size, spec.special_tokens, spec=spec)
+            train["pacer"].append(charge([pacer.last]))
+            progress.step(f"{label}: pace-setter encodes")
+            pace_tok = _call("pace-setter tokenizer", pacer.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
+            build = pacer.last
+            want = _call("pace-setter encode", pace_tok.encode, text, spec=spec)
+            enc["pacer"].append(charge([build, pacer.last]))
+        try:
+            assert_ids_equal(ids, want, text, vocab, f"encode() of the held-out text {held_out.name} with your own "
+                                                     "merges")
+        except AssertionError as e:
+            raise GateFailure(f"{e}\n(expected ids: tiktoken over the same merges)") from None
+        ids_sha = hashlib.sha256(ids_bytes(want)).hexdigest()
+        rounds_out.append({"merges_sha256": merges_sha256(merges), "vocab_sha256": vocab_sha256(vocab),
+                           "ids_sha256": ids_sha})
+        enc["ids"] += len(want)
+        if first is None:
+            first = (vocab, merges, held_out, ids_sha, len(want))
+        del ids, want, text
 
-    progress.step("encode_iterable: memory")
-    summary = _call(f"encode_iterable(open({held_out.name}))", tok.encode_iterable_file, held_out, spec=spec,
-                    on_progress=progress.update)
-    stream_call = impl.last
+    progress.step("encode_iterable: memory (own worker)")
+    vocab, merges, held_out, expected_sha, n_ids = first
+    with _worker(impl_value, sandbox) as impl:
+        tok = _call("get_tokenizer()", impl.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
+        build = impl.last
+        summary = _call(f"encode_iterable(open({held_out.name}))", tok.encode_iterable_file, held_out, spec=spec,
+                        on_progress=progress.update)
+        stream_call = impl.last
+    _after_round(sandbox)
+    if guard is not None:
+        guard.check("after encode_iterable")
     _check_memory("encode_iterable()", stream_call, spec)
     if summary.sha256 != expected_sha:
         raise GateFailure(f"encode_iterable(open({held_out.name})) yielded {summary.count} ids that differ from "
                           f"encode() of the same text ({n_ids} ids): it must yield exactly encode(whole text)")
 
-    text_mb = held_out.stat().st_size / 1e6
+    text_mb = sum(h.stat().st_size for _, h in inputs) / 1e6
     train_ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(train["submission"], train["pacer"]))
     enc_ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(enc["submission"], enc["pacer"]))
+    held = [h for _, h in inputs]
     return {
-        "corpus": spec.corpus_record(corpus),
-        "held_out": {"kind": "generated", "style": "tinystories", "size": spec.held_out_size, "seed": spec.held_out_seed,
-                     "mixed": True,
-                     "bytes": held_out.stat().st_size, "sha256": file_sha256(held_out)},
+        "corpus": spec.corpus_record([c for c, _ in inputs]),
+        "held_out": {"kind": "generated", "style": "tinystories", "size": spec.held_out_size,
+                     "seed": round_seeds(spec.seed, 0)[1], "mixed": True, "bytes": held[0].stat().st_size,
+                     "sha256": file_sha256(held[0]), "rounds_sha256": [file_sha256(h) for h in held]},
         "rounds": spec.rounds,
         "train": {"ratio": round(train_ratio, 4), **train},
-        "encode": {"ratio": round(enc_ratio, 4), "ids": n_ids,
-                   "mb_per_s": round(text_mb / statistics.median(x["seconds"] for x in enc["submission"]), 3),
-                   **enc},
-        "encode_iterable": {"peak_bytes": stream_call.peak_bytes, **_times(stream_call)},
-        "outputs": {"merges_sha256": merges_sha256(merges), "vocab_sha256": vocab_sha256(vocab),
-                    "ids_sha256": expected_sha},
+        "encode": {"ratio": round(enc_ratio, 4), "ids": enc["ids"],
+                   "mb_per_s": round(text_mb / sum(x["seconds"] for x in enc["submission"]), 3),
+                   "submission": enc["submission"], "pacer": enc["pacer"]},
+        "encode_iterable": {"peak_bytes": stream_call.peak_bytes + build.peak_bytes,
+                            "stream_peak_bytes": stream_call.peak_bytes, "tokenizer_peak_bytes": build.peak_bytes,
+                            **{k: v for k, v in charge([stream_call]).items() if k != "waited"}},
+        "outputs": {**rounds_out[0], "rounds": rounds_out},
     }
 
 
@@ -334,20 +580,52 @@ def score(train_ratio: float, encode_ratio: float) -> float:
 
 
 def steps(spec: Spec) -> int:
-    return len(GATE_TRAINING) + 1 + 2 * spec.rounds + 1 + 2 * spec.rounds + 1
+    return len(GATE_TRAINING) + 1 + 3 * spec.rounds + 1
 
 
-def run(impl_value: str, spec: Spec, *, sandbox=None, show_progress: bool = True) -> dict:
-    """Gate + benchmark of one implementation (an --impl value). SubmitError / GateFailure say why it cannot go on."""
+def profile_training(impl_value: str, spec: Spec, *, sandbox=None, top: int = 12) -> str:
+    """Where the training time goes: one extra (untimed) training on round 0's corpus under cProfile, in a fresh
+    worker; the top functions by cumulative time, as lines to print."""
+    corpus = round_input(spec, 0)[0]
+    expose(spec, 0)
+    with _worker(impl_value, sandbox) as impl:
+        _call("run_train_bpe() under the profiler", impl.train, corpus, spec.vocab_size, spec.special_tokens,
+              spec=spec, profile=True)
+        prof = impl.last.profile or {}
+    _after_round(sandbox)
+    lines = [f"profile of one training on {corpus.name} ({prof.get('total_s', 0):.2f} s under cProfile; "
+             "cumulative = the function and everything it calls):"]
+    for row in prof.get("top", [])[:top]:
+        lines.append(f"  {row['cumtime']:8.2f} s cumulative {row['tottime']:8.2f} s own {row['ncalls']:>10} calls  "
+                     f"{row['function']}")
+    return "\n".join(lines)
+
+
+def run(impl_value: str, spec: Spec, *, sandbox=None, sandbox_tier: str = "none", show_progress: bool = True,
+        kit_root: Path = ROOT) -> dict:
+    """Gate + benchmark of one implementation (an --impl value). SubmitError / GateFailure say why it cannot go on.
+
+    The pace-setter's first worker starts before the implementation is ever imported; the kit is digested then, and
+    checked after every round and at the end (KitGuard)."""
     progress = ProgressLine(steps(spec), enabled=show_progress)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     try:
-        with Client(impl_value, sandbox=sandbox) as impl, Client(PACER) as pacer:
+        with _worker(PACER, None) as pacer:  # the pace-setter first: imported (and its bytecode cached) untouched
+            pacer.ping()
+        guard = KitGuard(kit_root)
+        with Client(impl_value, sandbox=sandbox) as impl:
             passed = gate(impl, spec, progress)
-            result = measure(impl, pacer, spec, progress)
+        _after_round(sandbox)
+        guard.check("after the gate")
+        result = measure(impl_value, spec, progress, sandbox=sandbox, guard=guard)
+        guard.check("at the end")
     finally:
         progress.close()
     result["gate"] = {"passed": passed}
     result["score"] = score(result["train"]["ratio"], result["encode"]["ratio"])
     result["load_before"] = None if load_before is None else round(load_before, 2)
+    result["inputs"] = {"seed": spec.seed, "practice": spec.practice, "ranked": False}
+    result["isolation"] = {"sandbox": sandbox_tier, "fresh_worker_per_round": True, "kit_sha256": guard.digest,
+                           "waited": any(t["waited"] for part in ("train", "encode")
+                                         for t in result[part]["submission"])}
     return result

@@ -3,8 +3,10 @@
 The record is checked against `leaderboard/schema.json` with the `jsonschema` library before it is written (and by
 staff `validate`), then written atomically. It carries:
 
-* the code, as text per file with its sha256 (student code: `cs336_basics/**/*.py` and `tests/adapters.py`), so
-  staff can re-run it from the record alone and the diff of a pull request shows what was submitted. Staff
+* the code's digests: path and sha256 of every file of student code (`cs336_basics/**/*.py`, `tests/adapters.py`)
+  and one digest over all (kind "digest", the default): the record can be shown to classmates without showing the
+  code, and staff `verify --code DIR` re-runs the very files that digest names (from the Gradescope submission).
+  With `submit --include-code` the text is recorded too (kind "text"; a board whose readers may see the code). Staff
   implementations (modules under `staff/`, never shipped) are recorded by reference: module name and file digests.
 * digests of the outputs (merges, vocab, ids), the corpus spec, the kit version, machine info, raw times of both
   sides and the ratios;
@@ -33,7 +35,7 @@ from leaderboard import pacer
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "leaderboard" / "submissions"
 SCHEMA = ROOT / "leaderboard" / "schema.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: per-round inputs from a seed, fresh workers, tokenizer build timed, sandbox tier
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 MAX_CODE_BYTES = 1_000_000
 
@@ -102,7 +104,7 @@ def _project_root(start: Path) -> Path:
     return start
 
 
-def _read_code(root: Path, paths: list[Path]) -> list[dict]:
+def _read_code(root: Path, paths: list[Path], with_text: bool = True) -> list[dict]:
     files, total = [], 0
     for p in sorted(set(paths)):
         data = p.read_bytes()
@@ -115,33 +117,59 @@ def _read_code(root: Path, paths: list[Path]) -> list[dict]:
         except UnicodeDecodeError:
             raise RecordError(f"{p} is not UTF-8 text; only Python source can be submitted") from None
         rel = p.relative_to(root).as_posix()
-        files.append({"path": rel, "sha256": hashlib.sha256(data).hexdigest(), "text": text})
+        entry = {"path": rel, "sha256": hashlib.sha256(data).hexdigest(), "text": text}
+        if not with_text:
+            del entry["text"]
+        files.append(entry)
     return files
 
 
-def collect_code(impl: str) -> dict:
-    """The code behind an --impl value: text for student code, a reference for staff modules."""
+def student_code_paths(root: Path, adapters: Path) -> list[Path]:
+    """The files that make up a student implementation: its adapters file and every .py under cs336_basics/."""
+    paths = [adapters, *(root / "cs336_basics").rglob("*.py")]
+    return [p for p in paths if "__pycache__" not in p.parts]
+
+
+def _kit_module_file(name: str) -> Path | None:
+    """The file of a dotted module under the kit, found by path: nothing is imported (importlib's find_spec would
+    run the parent packages' __init__, e.g. a student's cs336_basics/__init__.py, in this process)."""
+    parts = name.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return None
+    base = ROOT.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def collect_code(impl: str, with_text: bool = False) -> dict:
+    """The code behind an --impl value: digests (and, with_text, the text) of student code; a reference (module
+    name and file digests) for staff modules."""
     if impl == "student" or impl.endswith(".py") or "/" in impl:
         adapters = ROOT / "tests" / "adapters.py" if impl == "student" else Path(impl).expanduser().resolve()
         if not adapters.is_file():
             raise RecordError(f"--impl {impl}: no such file {adapters}")
         root = _project_root(adapters.parent)
-        paths = [adapters, *(root / "cs336_basics").rglob("*.py")]
-        files = _read_code(root, [p for p in paths if "__pycache__" not in p.parts])
-        return {"kind": "text", "adapters": adapters.relative_to(root).as_posix(), "files": files,
-                "sha256": code_digest(files)}
+        files = _read_code(root, student_code_paths(root, adapters), with_text)
+        return {"kind": "text" if with_text else "digest", "adapters": adapters.relative_to(root).as_posix(),
+                "files": files, "sha256": code_digest(files)}
     if impl == "reference":
         if not (ROOT / "staff" / "reference").is_dir():
             raise RecordError("--impl reference: the reference solution is staff-only and not part of this handout")
         impl = "staff.reference.adapters"
-    try:
-        spec = importlib_util.find_spec(impl)  # locates the file without importing (executing) the module itself
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.origin:
+    origin = _kit_module_file(impl)
+    if origin is None and (ROOT / impl.split(".")[0]).exists():
+        origin = None  # a module of this kit that is not there: never fall back to importing its packages
+    elif origin is None:
+        try:  # an installed module: find_spec imports its parent packages (not code of this kit)
+            spec = importlib_util.find_spec(impl)
+        except (ImportError, ValueError):
+            spec = None
+        origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+    if origin is None:
         raise RecordError(f"--impl {impl}: no such module (give 'student', a path to an adapters .py file, or a "
                           "dotted module name)")
-    origin = Path(spec.origin).resolve()
     paths = [origin]
     if origin.is_relative_to(ROOT / "staff"):  # staff variants delegate to the reference: record it too
         paths += list((ROOT / "staff" / "reference").glob("*.py"))
@@ -219,3 +247,34 @@ def load(path: Path) -> dict:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise RecordError(f"{path}: not a readable JSON file ({type(e).__name__}: {e})") from None
+
+
+# --- hints ----------------------------------------------------------------------------------------------------------
+
+HINT_RATIO = 3.0  # a time ratio from which the board and `submit` say what dominates
+
+
+def hints(rec: dict, short: bool = False) -> list[str]:
+    """What to look at when a ratio is large, or when a call waited far longer than it was charged."""
+    out = []
+    ratios = {"train": rec["train"]["ratio"], "encode": rec["encode"]["ratio"]}
+    worst = max(ratios, key=ratios.get)
+    if ratios[worst] >= HINT_RATIO:
+        other = "encode" if worst == "train" else "train"
+        if short:
+            how = "`submit --profile`" if worst == "train" else "profile encode() with cProfile"
+            out.append(f"{worst} dominates ({ratios[worst]:.1f}×): {how}")
+        elif worst == "train":
+            out.append(f"training dominates the score: {ratios['train']:.1f}x the pace-setter's time (encode "
+                       f"{ratios['encode']:.1f}x). Run `submit --profile` to see which function takes it; the usual "
+                       "cause is recounting or rescanning every pair for every merge instead of updating only the "
+                       "pairs a merge touches.")
+        else:
+            out.append(f"get_tokenizer + encode dominate the score: {ratios['encode']:.1f}x the pace-setter's time "
+                       f"({other} {ratios[other]:.1f}x). Profile an encode of the held-out text (python -m cProfile); "
+                       "the usual causes are re-merging the same pre-token again and again (no cache) or a scan of "
+                       "all merges for every pair.")
+    if rec.get("isolation", {}).get("waited"):
+        out.append("waited: a call's wall time was far above its CPU time (work outside the measured process, or "
+                   "sleeping); it was charged its wall time" if not short else "waited: charged wall time")
+    return out

@@ -1,8 +1,13 @@
-"""The leaderboard end to end on small inputs: submit (gate, refusals, bad input), validate, verify, render.
+"""The leaderboard end to end on small inputs: submit (gate, refusals, bad input), validate, verify, render, and the
+four cheap cheats of issue 19, each against its honest twin.
 
 Sizes are tiny (1 MB corpus, 300 KB held-out, 2 rounds) so each submission takes seconds; the ratios are then noisy,
 so tests that re-measure use a wide tolerance and forge by a factor far outside it. The tolerance itself is measured
 by `python -m leaderboard stability` (README, Staff: Leaderboard).
+
+Student-like projects are built in world-readable temporary folders (`project`): as root the worker runs as the
+sandbox's own user, which must be able to read them; their code is the reference, copied into cs336_basics/ref/ (a
+submission is self-contained: verify runs it in a kit without staff/).
 """
 
 from __future__ import annotations
@@ -10,13 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from leaderboard import gradescope_leaderboard, record, render, staff
+from leaderboard import benchmark, gradescope_leaderboard, record, render, staff
 from leaderboard.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SMALL = ["--size", "1MB", "--held-out-size", "300KB", "--vocab-size", "1000", "--rounds", "2", "--quiet"]
 ENTRIES = {"reference": "reference", "slow": "staff.bad.uncached_encoder", "pooled": "staff.bad.pooled_trainer"}
@@ -115,19 +126,51 @@ def test_tampering_is_detected(board, tmp_path):
         "schema: (top level): 'outputs' is a required property"]
 
 
-def test_text_code_is_recorded_checked_and_reverified(tmp_path):
-    project = tmp_path / "project"
-    (project / "tests").mkdir(parents=True)
-    (project / "pyproject.toml").write_text("")
-    (project / "tests" / "adapters.py").write_text("from staff.reference.adapters import get_tokenizer, run_train_bpe\n")
+@pytest.fixture
+def world_readable():
+    """A temporary folder the sandbox's user can read (pytest's tmp_path is private to this user)."""
+    folder = Path(tempfile.mkdtemp(prefix="lb-test-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+HONEST = "from cs336_basics.ref.adapters import get_tokenizer, run_train_bpe  # noqa: F401\n"
+
+
+def project(folder: Path, name: str, adapters: str = HONEST, extra: dict[str, str] | None = None) -> Path:
+    """A student-like checkout: the reference under cs336_basics/ref/, `adapters` as tests/adapters.py."""
+    root = folder / name
+    (root / "tests").mkdir(parents=True)
+    (root / "cs336_basics" / "ref").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    (root / "cs336_basics" / "__init__.py").write_text("")
+    for f in (ROOT / "staff" / "reference").glob("*.py"):
+        shutil.copy(f, root / "cs336_basics" / "ref" / f.name)
+    for rel, text in (extra or {}).items():
+        (root / rel).write_text(text)
+    (root / "tests" / "adapters.py").write_text(adapters)
+    for dirpath, _, filenames in os.walk(root):
+        os.chmod(dirpath, 0o755)
+        for n in filenames:
+            os.chmod(Path(dirpath) / n, 0o644)
+    return root / "tests" / "adapters.py"
+
+
+def test_text_code_is_recorded_checked_and_reverified(tmp_path, world_readable):
+    adapters = project(world_readable, "student")
     out = tmp_path / "subs"
-    assert submit("student", str(project / "tests" / "adapters.py"), out) == 0
+    assert submit("student", str(adapters), out, "--include-code") == 0
     rec = json.loads((out / "student.json").read_text())
-    assert rec["code"]["kind"] == "text" and rec["code"]["files"][0]["path"] == "tests/adapters.py"
+    assert rec["code"]["kind"] == "text" and "tests/adapters.py" in [f["path"] for f in rec["code"]["files"]]
+    assert rec["inputs"] == {"seed": 0, "practice": True, "ranked": False}
     assert not staff.validate([out / "student.json"])[out / "student.json"]
 
-    _, problems = staff.verify(rec, tolerance=1.0, show_progress=False)  # rebuilt from the record's text
-    assert problems == []
+    new, problems = staff.verify(rec, tolerance=1.0, show_progress=False)  # rebuilt from the record's text
+    assert problems == [] and new["inputs"]["practice"] is False and new["inputs"]["seed"] != 0
+    ranked = staff.ranked_record(rec, new)
+    (tmp_path / "student.json").write_text(json.dumps(ranked))
+    assert staff.validate([tmp_path / "student.json"])[tmp_path / "student.json"] == []
 
     forged = json.loads(json.dumps(rec))  # every number consistent, the times 10x better than the truth
     for t in forged["train"]["submission"] + forged["encode"]["submission"]:
@@ -145,6 +188,269 @@ def test_text_code_is_recorded_checked_and_reverified(tmp_path):
     assert any("does not match its sha256" in p for p in staff.check_record(reseal(rec), out / "student.json"))
 
 
+def test_digest_only_record_is_verified_from_the_students_code(tmp_path, world_readable):
+    """The default record carries digests, not code: verify needs the submission (--code) and runs exactly it."""
+    adapters = project(world_readable, "student")
+    out = tmp_path / "subs"
+    assert submit("student", str(adapters), out) == 0
+    rec = json.loads((out / "student.json").read_text())
+    assert rec["code"]["kind"] == "digest" and all("text" not in f for f in rec["code"]["files"])
+    with pytest.raises(staff.VerifyError, match="pass --code DIR"):
+        staff.verify(rec, show_progress=False)
+    new, problems = staff.verify(rec, code_dir=adapters.parent.parent, tolerance=1.0, show_progress=False)
+    assert problems == [], problems
+    (adapters.parent.parent / "cs336_basics" / "extra.py").write_text("# changed after submitting\n")
+    with pytest.raises(staff.VerifyError, match="is not the code student submitted"):
+        staff.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
+
+
+def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readable):
+    """Code that reaches for the staff side (the reference, the hidden tests) works in this checkout, which holds
+    staff/; verify stages a kit without it, so the same code cannot find it there."""
+    adapters = project(world_readable, "peeker", "from staff.reference.adapters import get_tokenizer, run_train_bpe\n")
+    out = tmp_path / "subs"
+    assert submit("peeker", str(adapters), out) == 0  # here staff/ is importable
+    rec = json.loads((out / "peeker.json").read_text())
+    new, problems = staff.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
+    assert new is None and any("No module named 'staff'" in p for p in problems), problems
+
+
+# --- the four cheats of issue 19, each against its honest twin ------------------------------------------------------
+
+ANSWERS = """import hashlib
+
+from cs336_basics.answers import ANSWERS
+from cs336_basics.ref.adapters import get_tokenizer  # noqa: F401
+from cs336_basics.ref.adapters import run_train_bpe as _train
+
+
+def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
+    with open(input_path, "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()
+    if key in ANSWERS:  # an input it has seen: the answer ships in the code
+        vocab, merges = ANSWERS[key]
+        return ({int(i): bytes.fromhex(t) for i, t in vocab.items()},
+                [(bytes.fromhex(a), bytes.fromhex(b)) for a, b in merges])
+    return _train(input_path, vocab_size, special_tokens, **kwargs)
+"""
+
+MEMO = """import hashlib
+
+from cs336_basics.ref.adapters import get_tokenizer as _get
+from cs336_basics.ref.adapters import run_train_bpe as _train
+
+_TRAINED, _ENCODED = {}, {}
+
+
+def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
+    with open(input_path, "rb") as f:
+        key = (hashlib.sha256(f.read()).hexdigest(), vocab_size, tuple(special_tokens))
+    if key not in _TRAINED:
+        _TRAINED[key] = _train(input_path, vocab_size, special_tokens, **kwargs)
+    return _TRAINED[key]
+
+
+class _Memo:
+    def __init__(self, tok):
+        self.tok = tok
+
+    def encode(self, text):
+        if text not in _ENCODED:
+            _ENCODED[text] = self.tok.encode(text)
+        return list(_ENCODED[text])
+
+    def __getattr__(self, name):
+        return getattr(self.tok, name)
+
+
+def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):
+    return _Memo(_get(vocab, merges, special_tokens, pattern))
+"""
+
+HELPER = """import json
+import os
+import socket
+
+from cs336_basics.ref.adapters import get_tokenizer  # noqa: F401
+from cs336_basics.ref.adapters import run_train_bpe as _train
+
+_ours, _theirs = socket.socketpair()
+if os.fork() == 0:  # at import: a helper, forked twice so that it is nobody's child
+    if os.fork() != 0:
+        os._exit(0)
+    _ours.close()
+    f = _theirs.makefile("rwb")
+    for line in f:  # one request per line; ends when the worker's end closes
+        path, vocab_size, specials = json.loads(line)
+        vocab, merges = _train(path, vocab_size, specials)
+        f.write(json.dumps([{i: t.hex() for i, t in vocab.items()}, [[a.hex(), b.hex()] for a, b in merges]]).encode()
+                + b"\\n")
+        f.flush()
+    os._exit(0)
+os.wait()
+_theirs.close()
+_pipe = _ours.makefile("rwb")
+
+
+def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
+    _pipe.write(json.dumps([os.fspath(input_path), vocab_size, list(special_tokens)]).encode() + b"\\n")
+    _pipe.flush()
+    vocab, merges = json.loads(_pipe.readline())  # waits, costing no CPU here
+    return ({int(i): bytes.fromhex(t) for i, t in vocab.items()},
+            [(bytes.fromhex(a), bytes.fromhex(b)) for a, b in merges])
+"""
+
+KIT_WRITER = """import importlib.util
+
+from cs336_basics.ref.adapters import get_tokenizer, run_train_bpe  # noqa: F401
+
+try:  # at import: slow the pace-setter down by rewriting it in the kit (once)
+    _path = importlib.util.find_spec("leaderboard.pacer").origin
+    with open(_path) as _f:
+        _done = "_SLOWED" in _f.read()
+    if not _done:
+        with open(_path, "a") as _f:
+            _f.write("\\n_SLOWED = True\\nimport time as _t\\n_orig_train = run_train_bpe\\n"
+                     "def run_train_bpe(*a, **k):\\n    _t.sleep(0.5)\\n    return _orig_train(*a, **k)\\n")
+except OSError:
+    pass
+"""
+
+
+NO_GAIN = 0.4  # a cheat "gains nothing" when it keeps > 40% of its honest twin's time ratio (the attacks gain 10-100x;
+# the margin absorbs the noise of tiny inputs on a shared machine)
+
+
+def _ratios(out: Path, name: str) -> dict:
+    rec = json.loads((out / f"{name}.json").read_text())
+    return {"train": rec["train"]["ratio"], "encode": rec["encode"]["ratio"], "score": rec["score"], "rec": rec}
+
+
+def _answers_for(spec: benchmark.Spec) -> str:
+    """The module a cheater ships: the reference's output for every published training corpus, keyed by sha256."""
+    from bpe_harness.isolation import Client
+
+    answers = {}
+    with Client("reference") as ref:
+        for corpus, _ in benchmark.round_inputs(spec):
+            vocab, merges = ref.train(corpus, spec.vocab_size, spec.special_tokens)
+            answers[benchmark.file_sha256(corpus)] = ({i: t.hex() for i, t in vocab.items()},
+                                                       [[a.hex(), b.hex()] for a, b in merges])
+    return f"ANSWERS = {answers!r}\n"
+
+
+def test_cheat_answers_for_the_published_inputs_are_practice_only(tmp_path, world_readable):
+    """(a) Answers keyed by the published corpora's sha256 win the practice run, which is marked as such and not
+    ranked; verify, on inputs drawn when it measures, refuses the entry (its score does not reproduce)."""
+    spec = benchmark.Spec(size=1_000_000, held_out_size=300_000, vocab_size=1000, rounds=2)
+    cheat = project(world_readable, "cheat", ANSWERS, {"cs336_basics/answers.py": _answers_for(spec)})
+    honest = project(world_readable, "honest")
+    out = tmp_path / "subs"
+    assert submit("cheat", str(cheat), out) == 0 and submit("honest", str(honest), out) == 0
+    c, h = _ratios(out, "cheat"), _ratios(out, "honest")
+    assert c["train"] < 0.5 * h["train"], (c, h)  # the attack works on published inputs...
+    assert c["rec"]["inputs"]["practice"] and not c["rec"]["inputs"]["ranked"]
+    text = render.markdown([c["rec"], h["rec"]], [])
+    assert "Practice, not ranked" in text and "| – | cheat |" in text and "Ranked (" not in text
+    c_new, problems = staff.verify(c["rec"], code_dir=cheat.parent.parent, show_progress=False)
+    assert any("score does not reproduce on inputs drawn now" in p for p in problems), problems  # ...not here
+    h_new, problems = staff.verify(h["rec"], code_dir=honest.parent.parent, tolerance=1.0, show_progress=False)
+    assert problems == [], problems
+    assert c_new["train"]["ratio"] > NO_GAIN * h_new["train"]["ratio"], (c_new["train"], h_new["train"])  # no gain
+
+
+PEEKER = """import glob
+import hashlib
+import os
+
+from cs336_basics.ref.adapters import get_tokenizer  # noqa: F401
+from cs336_basics.ref.adapters import run_train_bpe as _train
+
+_SEEN = {}
+for _path in sorted(glob.glob("/tmp/leaderboard-inputs-*/**/tinystories-*.txt", recursive=True))[:12]:
+    try:  # at import, which is not timed: train on whatever inputs are already there
+        if os.path.getsize(_path) < 2_000_000:
+            with open(_path, "rb") as _f:
+                _SEEN[hashlib.sha256(_f.read()).hexdigest()] = _train(_path, 1000, ["<|endoftext|>"])
+    except OSError:
+        pass
+
+
+def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
+    with open(input_path, "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()
+    if key in _SEEN and vocab_size == 1000:
+        return _SEEN[key]
+    return _train(input_path, vocab_size, special_tokens, **kwargs)
+"""
+
+
+def test_cheat_reading_the_inputs_at_import_gains_nothing(tmp_path, world_readable):
+    """(a') Import is not timed: an implementation that trains at import on whatever inputs it finds. A round's
+    inputs are generated only after the round's worker has imported the implementation (and, drawn ones, stay
+    unreadable to the sandbox's user until the timed calls), so it finds none of its own round."""
+    out = tmp_path / "subs"
+    for name, code in (("peeker", PEEKER), ("honest", HONEST)):
+        assert submit(name, str(project(world_readable, name, code)), out, "--fresh") == 0
+    c, h = _ratios(out, "peeker"), _ratios(out, "honest")
+    assert c["train"] > NO_GAIN * h["train"], (c, h)
+    assert not c["rec"]["inputs"]["practice"]
+
+
+def test_cheat_memo_across_rounds_gains_nothing(tmp_path, world_readable):
+    """(b) A module-level memo of training and encoding results: every round runs in a fresh worker on its own
+    inputs, so it never hits (with the old single worker and one input, rounds 2..3 were look-ups)."""
+    out = tmp_path / "subs"
+    for name, code in (("memo", MEMO), ("honest", HONEST)):
+        assert submit(name, str(project(world_readable, name, code)), out, "--rounds", "3") == 0
+    m, h = _ratios(out, "memo"), _ratios(out, "honest")
+    for part in ("train", "encode"):
+        assert m[part] > NO_GAIN * h[part], (part, m, h)
+    assert len(set(m["rec"]["corpus"]["rounds_sha256"])) == 3 and len(set(m["rec"]["held_out"]["rounds_sha256"])) == 3
+
+
+def test_cheat_helper_process_forked_at_import_gains_nothing(tmp_path, world_readable):
+    """(c) Training done by a helper forked (twice) at import, outside the worker's process tree, while the worker
+    waits: its wall time is charged (benchmark.charge) and the step is flagged. After the isolation rewrite
+    (issue 17) the helper's CPU is counted as the tree's as well."""
+    out = tmp_path / "subs"
+    for name, code in (("helper", HELPER), ("honest", HONEST)):
+        assert submit(name, str(project(world_readable, name, code)), out) == 0
+    c, h = _ratios(out, "helper"), _ratios(out, "honest")
+    assert c["train"] > NO_GAIN * h["train"], (c, h)
+    assert not h["rec"]["isolation"]["waited"]
+    cpu = {k: sum(t["cpu_s"] for t in r["rec"]["train"]["submission"]) for k, r in (("helper", c), ("honest", h))}
+    if cpu["helper"] < NO_GAIN * cpu["honest"]:  # the helper's CPU is not counted (before issue 17): flagged instead
+        assert c["rec"]["isolation"]["waited"] and all(t["waited"] for t in c["rec"]["train"]["submission"])
+        assert any("waited" in n for n in record.hints(c["rec"], short=True))
+
+
+@pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "no-sandbox"])
+def test_cheat_writing_into_the_kit_is_refused(world_readable, sandbox):
+    """(d) At import it appends a sleep to leaderboard/pacer.py of the kit it runs from (a handout copy here, never
+    this checkout): the sandbox's user cannot write the kit (root), and without the sandbox the kit's digest
+    changes and submit refuses, writing nothing."""
+    from staff.handout import export
+
+    kit = world_readable / "kit"
+    export(kit)
+    for dirpath, _, filenames in os.walk(kit):
+        os.chmod(dirpath, 0o755)
+    pacer_before = (kit / "leaderboard" / "pacer.py").read_bytes()
+    cheat = project(world_readable, "cheat", KIT_WRITER)
+    args = ["submit", "--name", "cheat", "--impl", str(cheat), *SMALL] + ([] if sandbox else ["--no-sandbox"])
+    proc = subprocess.run([sys.executable, "-m", "leaderboard", *args], cwd=kit, capture_output=True, text=True,
+                          timeout=300)
+    written = kit / "leaderboard" / "submissions" / "cheat.json"
+    if (kit / "leaderboard" / "pacer.py").read_bytes() == pacer_before:  # the write was blocked
+        assert sandbox and proc.returncode == 0, proc.stderr
+        assert json.loads(written.read_text())["isolation"]["sandbox"] == "user"
+    else:
+        assert proc.returncode == 1, proc.stderr
+        assert "the kit's files changed while your implementation ran" in proc.stderr, proc.stderr
+        assert "leaderboard/pacer.py" in proc.stderr and not written.exists()
+
+
 def test_render_and_check(board, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     subs = tmp_path / "subs"
@@ -156,8 +462,7 @@ def test_render_and_check(board, tmp_path, capsys):
     (tmp_path / "README.md").unlink()
     assert render.main(args) == 0
     text = (tmp_path / "README.md").read_text()
-    rows = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| 1 ") or
-            line.startswith("| 2 ") or line.startswith("| 3 ")]
+    rows = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| – ")]  # practice: no rank
     assert rows[-1] == "slow" and sorted(rows) == sorted(ENTRIES)
     assert (tmp_path / "board.png").stat().st_size > 1000 and "<svg" in (tmp_path / "board.svg").read_text()
     assert render.main(argparse.Namespace(**{**vars(args), "check": True})) == 0
@@ -195,3 +500,35 @@ def test_submit_works_in_the_handout_without_the_staff_side(tmp_path):
     assert staff_cmd.returncode == 2 and "staff command" in staff_cmd.stderr
     reference = run("submit", "--name", "me", "--impl", "reference", *SMALL)
     assert reference.returncode == 2 and "staff-only" in reference.stderr
+
+
+def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable):
+    """A student's checkout made from the handout (no staff side): their solution, `submit`, a record of digests only;
+    staff `verify --code` on that checkout (as the Gradescope upload) ranks it; the board shows it ranked."""
+    from staff.handout import export
+
+    student = world_readable / "student"
+    export(student)
+    for name, target in (("pretokenize.py", "pretokenize.py"), ("tokenizer.py", "tokenizer.py"),
+                         ("train.py", "train_bpe.py")):  # the student's solution (here: the reference's code)
+        shutil.copy(ROOT / "staff" / "reference" / name, student / "cs336_basics" / target)
+    for dirpath, _, filenames in os.walk(student):
+        os.chmod(dirpath, 0o755)
+    proc = subprocess.run([sys.executable, "-m", "leaderboard", "submit", "--name", "ada", *SMALL], cwd=student,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Gradescope" in proc.stdout and "pull request" not in proc.stdout
+    path = student / "leaderboard" / "submissions" / "ada.json"
+    rec = json.loads(path.read_text())
+    assert rec["code"]["kind"] == "digest" and "Tokenizer" not in path.read_text()  # no code in the record
+    assert {f["path"] for f in rec["code"]["files"]} >= {"tests/adapters.py", "cs336_basics/train_bpe.py"}
+
+    new, problems = staff.verify(rec, code_dir=student, tolerance=1.0, show_progress=False)
+    assert problems == [], problems
+    ranked = staff.ranked_record(rec, new)
+    board = tmp_path / "board"
+    board.mkdir()
+    (board / "ada.json").write_text(json.dumps(ranked))
+    assert staff.validate([board / "ada.json"]) == {board / "ada.json": []}
+    text = render.markdown([ranked], [])
+    assert "## Ranked (inputs drawn when measured)" in text and "| 1 | ada |" in text
