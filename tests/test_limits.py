@@ -25,10 +25,11 @@ from bpe_harness.limits import (
     ExpectedStream,
     GeneratedCorpus,
     assert_stream_equal,
-    fresh_documents,
+    ENCODING_SPEED_CHARS,
     fresh_file,
     memory_unsupported_reason,
 )
+from bpe_harness.corpus import generate_text
 from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.snapshots import SnapshotStore
 from tests.common import CORPORA, EOT, OWN_VOCAB, SNAPSHOTS, own_expected, own_vocab, read_sample, sample_path
@@ -50,12 +51,12 @@ def test_training_speed(impl, calibration, limits_report, seed):
 
 @pytest.mark.points(2)
 def test_encoding_speed(impl, calibration, limits_report, seed):
-    tok = impl.tokenizer(*own_vocab(), [EOT])  # documents.txt, its documents in a new order each time
+    tok = impl.tokenizer(*own_vocab(), [EOT])  # text generated for this run: nothing can have encoded it before
     run = ENCODING_SPEED.run(calibration, impl, tok.encode, report=limits_report,
-                             fresh=lambda attempt: (fresh_documents(sample_path("documents"), seed + attempt),))
+                             fresh=lambda attempt: (generate_text(seed + attempt, ENCODING_SPEED_CHARS),))
     text = run.inputs[0]
     expected = own_expected().encode(text, allowed_special={EOT})
-    assert_ids_equal(run.value, expected, text, own_vocab()[0], "encode(documents.txt, documents reordered)")
+    assert_ids_equal(run.value, expected, text, own_vocab()[0], f"encode() of the text generated from seed {seed}")
 
 
 @pytest.mark.points(2)

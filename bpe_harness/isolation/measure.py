@@ -338,7 +338,8 @@ class Sampler:
         with contextlib.suppress(Exception):
             self.scan_tree()
         # memory freed at the call's start and used again is still used: the peak counts from the lowest level
-        return {"peak": max(self.peak - self.baseline, self.rise), "tree_peak": self.tree_peak if self.processes > 1 else 0,
+        return {"peak": max(self.peak - self.baseline, self.rise),
+                "tree_peak": self.tree_peak if self.processes > 1 else 0,
                 "children_peak": self.others_at_peak, "cpu": max(0.0, self.tree.cpu() - self.cpu0),
                 "processes": self.processes, "allowance": self.allowance}
 

@@ -24,9 +24,9 @@ In the uid tiers the workers of one sandbox share a group of their own, so a pri
 them and to no other judge's workers; whatever their uids leave in /tmp, /var/tmp or /dev/shm goes in cleanup().
 
 `sandbox_from_environment(os.environ)` builds one from CS336_SANDBOX=1 (and CS336_SANDBOX_UID, _DIR, _MEMORY_MB,
-_TREE_MEMORY_MB, _NPROC, _FSIZE_MB, _CPUS, _HIDE, _SCRATCH, _TIER): the graders set these for their child pytest, whose plugin
-passes it to every Client. CS336_SANDBOX_TIER=root|user caps the tier, CS336_SANDBOX_USERNS=0 turns off user
-namespaces in the user tier (staff: rehearse a weaker machine).
+_TREE_MEMORY_MB, _NPROC, _FSIZE_MB, _CPUS, _HIDE, _SCRATCH, _TIER): the graders set these for their child pytest,
+whose plugin passes it to every Client. CS336_SANDBOX_TIER=root|user caps the tier, CS336_SANDBOX_USERNS=0 turns off
+user namespaces in the user tier (staff: rehearse a weaker machine).
 """
 
 from __future__ import annotations

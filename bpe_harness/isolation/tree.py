@@ -72,8 +72,8 @@ def _read_linux(pid: int) -> Reading | None:
     except OSError:
         return None
     rest = data[data.rindex(b")") + 2 :].split()
-    return Reading(pid, rest[0].decode(), int(rest[19]), int(rest[1]), int(rest[3]), (int(rest[11]) + int(rest[12])) / _TICK,
-                   (int(rest[13]) + int(rest[14])) / _TICK, int(rest[21]) * _PAGE)
+    own, reaped = (int(rest[11]) + int(rest[12])) / _TICK, (int(rest[13]) + int(rest[14])) / _TICK
+    return Reading(pid, rest[0].decode(), int(rest[19]), int(rest[1]), int(rest[3]), own, reaped, int(rest[21]) * _PAGE)
 
 
 def _read_psutil(pid: int) -> Reading | None:

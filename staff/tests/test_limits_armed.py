@@ -64,6 +64,6 @@ def test_limits_show_measured_vs_allowed_in_the_summary(tmp_path):
     proc, _ = run_suite(tmp_path, "tests/test_limits.py", "--impl", "staff.bad.naive_encoder", "-k", "speed")
     summary = proc.stdout[proc.stdout.index("limits: measured vs allowed"):]
     assert "training on tinystories_sample.txt" in summary and "% of the limit)" in summary, summary
-    encode_line = next(line for line in summary.splitlines() if line.startswith("encode() of documents.txt"))
+    encode_line = next(line for line in summary.splitlines() if line.startswith("encode() of 97 KB"))
     assert "allowed" in encode_line and ("x over" in encode_line or "too slow" in encode_line), summary
 
