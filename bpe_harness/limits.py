@@ -9,7 +9,8 @@ started, at import or during the call, alive or gone), or its wall time when tha
 cores gets credit for it). CPU time barely moves when other programs share the machine. The unit is a calibration: a
 fixed pure-Python workload (`measure.calibration_workload`: dict counting over int pairs, list rebuilding) timed the
 same way in a worker at the start of the same session, best of CALIBRATION_RUNS. A limit is FACTOR x calibration x
-scale, so it means the same on a fast and a slow machine. A call gets two tries (the better counts), each in a fresh
+scale, so it means the same on a fast and a slow machine; CPU the fresh worker spent importing beyond IMPORT_ALLOWANCE
+calibrations counts too (work done at import is work). A call gets two tries (the better counts), each in a fresh
 worker on fresh input drawn from the run's seed (training: the fixture's documents in a new order, which keeps its
 merges; encoding: text generated for the run), so nothing remembered from an earlier call answers it, and is stopped
 after TIMEOUT_FACTOR x its limit, so a hung implementation fails that test instead of blocking the run.
@@ -64,6 +65,8 @@ from bpe_harness.isolation import WorkerTimeout
 SCALE_OPTION, SCALE_ENV = "--limit-scale", settings.LIMIT_SCALE
 CALIBRATION_RUNS = 3
 TIMEOUT_FACTOR = 3.0  # a limited call is stopped after this many times its limit
+IMPORT_ALLOWANCE = 5  # calibrations a speed test's fresh worker may spend starting and importing, uncharged (the
+# reference: ~1.5); beyond that it is work (answers computed at import) and counts toward the limit
 ATTEMPTS = 2  # speed: the better of two runs counts (the second only when the first missed)
 
 __all__ = [
@@ -223,6 +226,8 @@ class SpeedLimit:
                 function(*inputs, timeout=TIMEOUT_FACTOR * allowed, **kwargs)
                 call = client.last
                 call.inputs = inputs
+                imported = client.zygote.import_cpu if client.zygote is not None else 0.0
+                call.import_s = max(0.0, imported - calibration.allowed(IMPORT_ALLOWANCE))
             except WorkerTimeout as e:
                 _log(kind="speed", what=self.what, timed_out=e.seconds, allowed=allowed,
                      calibration=calibration.seconds)
@@ -249,7 +254,9 @@ class SpeedLimit:
             (f"{self.what} took {call.seconds:.2f} s (CPU {call.cpu_s:.2f} s, wall {call.wall_s:.2f} s; "
              f"best of {ATTEMPTS}), {call.seconds / allowed:.1f} x the limit"
              + ("; charged its wall time: it waited on processes whose CPU the kernel does not report" if call.waited
-                else "")),
+                else "")
+             + (f"; {call.import_s:.2f} s of it spent at import, beyond the {IMPORT_ALLOWANCE} x calibration an "
+                "import may take" if call.import_s else "")),
             self._budget(allowed, calibration),
             f"Hint: {self.hint}",
             _SLOW_MACHINE,

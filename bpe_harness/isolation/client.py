@@ -314,6 +314,7 @@ class Zygote(Endpoint):
             self.kill()
             raise rebuild_exception(ready["error"])
         self.expect(ready, "ready")
+        self.import_cpu = self.tree.cpu(self.tree.scan())  # its whole tree's CPU until ready: start-up and import
 
     def exit_code(self) -> int | None:
         try:

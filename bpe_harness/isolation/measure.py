@@ -76,6 +76,7 @@ class Call:
     allowance: int = CHILD_ALLOWANCE  # what each other process could hold uncharged (what a fork of the worker copies)
     profile: dict | None = None  # with train(profile=True): the top functions by cumulative time
     inputs: tuple | None = None  # the arguments it was made with, where the caller drew them fresh (limits.py)
+    import_s: float = 0.0  # speed limits: CPU its fresh worker spent importing beyond what an import may take
 
     @property
     def had_children(self) -> bool:
@@ -92,8 +93,8 @@ class Call:
         """Time charged against a speed limit: the tree's CPU time, or its wall time when that is less (a pool that
         really ran on several cores), or when the call `waited`."""
         if self.cpu_s <= 0 or self.waited:
-            return self.wall_s
-        return min(self.wall_s, self.cpu_s)
+            return self.wall_s + self.import_s
+        return min(self.wall_s, self.cpu_s) + self.import_s
 
     @property
     def peak_bytes(self) -> int:

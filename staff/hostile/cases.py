@@ -78,6 +78,7 @@ CASES = [
     Case("helper_at_import", 0, TOO_SLOW, base="reference", tests=SPEED, twin="slow_in_process"),
     Case("memoised_retry", 0, TOO_SLOW, base="reference", tests=SPEED[:1], twin="slow_in_process"),
     Case("auto_reaped_children", 0, TOO_SLOW, base="reference", tests=SPEED, twin="slow_in_process"),
+    Case("answers_at_import", 0, TOO_SLOW + r"|importing", base="reference", tests=SPEED[:1], twin="slow_in_process"),
     Case("memory_in_child", 0, r"budget|MB", base="reference",
          tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
     Case("balloon_at_import", 0, r"budget|MB", base="reference",
