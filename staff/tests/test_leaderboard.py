@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import math
 import os
 import shutil
@@ -409,13 +410,21 @@ def test_cheat_memo_across_rounds_gains_nothing(tmp_path, world_readable):
     assert len(set(m["rec"]["corpus"]["rounds_sha256"])) == 3 and len(set(m["rec"]["held_out"]["rounds_sha256"])) == 3
 
 
-def test_cheat_helper_process_forked_at_import_gains_nothing(tmp_path, world_readable):
+def test_cheat_helper_process_forked_at_import_gains_nothing(tmp_path, world_readable, capfd):
     """(c) Training done by a helper forked (twice) at import, outside the worker's process tree, while the worker
-    waits: its wall time is charged (benchmark.charge) and the step is flagged. After the isolation rewrite
-    (issue 17) the helper's CPU is counted as the tree's as well."""
+    waits: the worker's tree ends such orphans (issue 17), so the cheat is refused at the gate; where it still runs,
+    its wall time is charged (benchmark.charge) and the step is flagged, and its CPU counts as the tree's."""
     out = tmp_path / "subs"
-    for name, code in (("helper", HELPER), ("honest", HONEST)):
-        assert submit(name, str(project(world_readable, name, code)), out) == 0
+    assert submit("honest", str(project(world_readable, "honest", HONEST)), out) == 0
+    capfd.readouterr()
+    if submit("helper", str(project(world_readable, "helper", HELPER)), out) != 0:
+        # the helper is an orphan of the worker's tree (it left by a double fork): it came back to the harness,
+        # which ended it, so the cheat cannot even pass the gate; nothing was written
+        said = capfd.readouterr().err
+        assert "does not pass the correctness gate" in said, said[-2000:]
+        assert re.search(r"Broken pipe|Connection reset|JSONDecodeError|Expecting value", said), said[-2000:]
+        assert not (out / "helper.json").exists()
+        return
     c, h = _ratios(out, "helper"), _ratios(out, "honest")
     assert c["train"] > NO_GAIN * h["train"], (c, h)
     assert not h["rec"]["isolation"]["waited"]
