@@ -296,3 +296,16 @@ class Tree:
                 break  # only the process itself, which is gone now: nothing of it can fork any more
             time.sleep(0.01)
         return len(killed)
+
+
+def end_adopted_children() -> int:
+    """Kill and reap every child of this process: for a grader's harness, whose only children are its workers (all
+    closed by now), whatever is left came back to it as subreaper and was never seen in a tree (an orphan started
+    by the last call). How many there were."""
+    ended = 0
+    for pid in (_children(os.getpid()) or []) if LINUX else []:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            ended += 1
+    return ended
