@@ -149,6 +149,19 @@ def _works_in_child(action) -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
+def _remove_ipc(uid: int, gid: int, objects: list[tuple[str, int]]) -> None:
+    """In a forked child: become `uid` and remove its System V IPC `objects` ((kind, id) pairs)."""
+    libc, ipc_rmid = _libc(), 0
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    for kind, ident in objects:
+        if kind == "sem":
+            libc.semctl(ident, 0, ipc_rmid)
+        else:
+            (libc.shmctl if kind == "shm" else libc.msgctl)(ident, ipc_rmid, None)
+
+
 def _try_namespaces() -> None:
     libc = _libc()
     if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0 or libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None):
@@ -437,12 +450,13 @@ class Sandbox:
 
     def sweep_ipc(self) -> int:
         """Remove the System V shared memory, message queues and semaphores the sandbox's uids left: they outlive
-        every process (the root tier has no IPC namespace to take them away). How many were removed."""
+        every process (the root tier has no IPC namespace to take them away). Removed as their owner (a forked child
+        switches to that uid: root without CAP_SYS_ADMIN may not remove another uid's objects). How many were found."""
         if self.uid is None or not _on_linux():
             return 0
         uids = range(self.uid, self.uid + UIDS_PER_SANDBOX)
-        libc, removed, ipc_rmid = _libc(), 0, 0
-        for kind, remove in (("shm", libc.shmctl), ("msg", libc.msgctl), ("sem", libc.semctl)):
+        found: dict[int, list[tuple[str, int]]] = {}
+        for kind in ("shm", "msg", "sem"):
             try:
                 lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
             except OSError:
@@ -451,10 +465,11 @@ class Sandbox:
             for line in lines[1:]:
                 row = dict(zip(header, line.split()))
                 if int(row.get("uid", -1)) in uids:
-                    args = (int(row["shmid" if kind == "shm" else "msqid" if kind == "msg" else "semid"]),)
-                    args += (0, ipc_rmid) if kind == "sem" else (ipc_rmid, None)
-                    removed += remove(*args) == 0
-        return removed
+                    found.setdefault(int(row["uid"]), []).append((kind, int(row[{"shm": "shmid", "msg": "msqid",
+                                                                                  "sem": "semid"}[kind]])))
+        for uid, objects in found.items():
+            _works_in_child(functools.partial(_remove_ipc, uid, self.gid, objects))
+        return sum(map(len, found.values()))
 
     def cleanup(self) -> None:
         self.kill_leftovers()
