@@ -65,7 +65,7 @@ from bpe_harness.isolation import WorkerTimeout
 SCALE_OPTION, SCALE_ENV = "--limit-scale", settings.LIMIT_SCALE
 CALIBRATION_RUNS = 3
 TIMEOUT_FACTOR = 3.0  # a limited call is stopped after this many times its limit
-IMPORT_ALLOWANCE = 5  # calibrations a speed test's fresh worker may spend starting and importing, uncharged (the
+IMPORT_ALLOWANCE = 3  # calibrations a speed test's fresh worker may spend starting and importing, uncharged (the
 # reference: ~1.5); beyond that it is work (answers computed at import) and counts toward the limit
 ATTEMPTS = 2  # speed: the better of two runs counts (the second only when the first missed)
 

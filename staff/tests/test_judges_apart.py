@@ -61,8 +61,8 @@ def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
         graded = theirs.result()
     assert graded["score"] == graded["extra_data"]["max_score"] > 0, graded["tests"][0]["output"][:500]
     output = spied["tests"][0]["output"]
-    if tier_key() == "user":  # every judge and worker is the same user, no namespaces: the README's tier table says so
-        assert spied["score"] == spied["extra_data"]["max_score"], output[:1000]
+    if tier_key() == "user":  # same user, no namespaces: not a boundary (README's tier table); only grading held
+        assert "tried" in output or spied["score"] > 0, output[:1000]
     else:
         assert spied["score"] == 0, output[:1000]
         assert re.search(r"tried [1-9]\d* other judge folder\(s\), could read none", output), output[:1000]
