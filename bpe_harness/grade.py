@@ -313,7 +313,7 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
         # the grader's handle on the same uids (to kill what is left); it opens the scratch to them alone
         box = Sandbox(workdir=workdir, uid=uid, tier=tier, hide=tuple(str(p) for p in (*hide, private)),
                       scratch=private.parent)
-        box._open_to_workers(private.parent)
+        box.open_to_workers(private.parent)
         env.update(CS336_SANDBOX="1", CS336_SANDBOX_DIR=str(workdir), CS336_SANDBOX_TIER=tier.name,
                    CS336_SANDBOX_HIDE=os.pathsep.join(box.hide), CS336_SANDBOX_SCRATCH=str(private.parent))
         if uid is not None:

@@ -227,7 +227,11 @@ class Endpoint:
         self.sampler.close()
         self.channel.close()
         self.dead_reason = self.dead_reason or "stopped"
-        self.tree.kill(below=self.pid)
+        self.tree.kill(below=self.below())
+
+    def below(self) -> int | None:
+        """Whose processes kill() ends: this one's and all it started (None: the whole tree)."""
+        return self.pid
 
     def expect(self, message: dict, event: str) -> dict:
         if message.get("event") != event:
@@ -322,9 +326,11 @@ class Zygote(Endpoint):
         except subprocess.TimeoutExpired:
             return None
 
+    def below(self) -> None:
+        return None  # the whole tree: helpers started at import and orphans too
+
     def kill(self) -> None:
         super().kill()
-        self.tree.kill()  # whatever is left of the tree: helpers started at import, orphans
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=5)
         self.tree.reap()  # its children, now the harness's (subreaper): reaped, so no zombie is left

@@ -288,7 +288,7 @@ class Sandbox:
             self.workdir = Path(tempfile.mkdtemp(prefix="cs336-worker-"))
         self.workdir = Path(self.workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._open_to_workers(self.workdir)
+        self.open_to_workers(self.workdir)
         self._next = 0
         self.last_uid: int | None = None
         self._hidden = _hidden_ancestors(interpreter_paths(), self.gid) if self.tier.name == "full" else {}
@@ -305,7 +305,7 @@ class Sandbox:
                               "(grade untrusted code as root: Gradescope, CI)")
         self._libc = _libc() if _on_linux() else None
 
-    def _open_to_workers(self, folder: Path) -> None:
+    def open_to_workers(self, folder: Path) -> None:
         """A folder only this user and (in the uid tiers) the sandbox's own workers may pass through."""
         if self.gid is not None:
             os.chown(folder, -1, self.gid)

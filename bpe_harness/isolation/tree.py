@@ -167,6 +167,8 @@ class Tree:
         self.root, self.uids = root, uids
         self.harness = os.getpid()
         self.session = os.getsid(root) if hasattr(os, "getsid") else -1
+        if hasattr(os, "getsid") and self.session == os.getsid(0):
+            self.session = -1  # the worker shares the harness's session: membership by session says nothing
         self.known: dict[tuple[int, int], Reading] = {}  # live members at the last scan
         self.seen: set[int] = set()  # pids ever seen in the tree (an orphan of ours re-parented to the harness)
         self.lost_cpu = 0.0  # members that vanished where no live member reaped them
@@ -214,7 +216,7 @@ class Tree:
     def _belongs(self, r: Reading, readings: dict[int, Reading]) -> bool:
         if r.pid == self.root or r.pid == self.harness:
             return r.pid == self.root
-        if r.session == self.session and self.session > 0 and self.session != os.getsid(0):
+        if r.session == self.session and self.session > 0:
             return True
         if self.uids is not None and real_uid(r.pid) in self.uids:
             return True
