@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from bpe_harness.files import write_atomically
+from bpe_harness.isolation.allowed_imports import extra_dependencies_note
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_KIT = ("bpe_harness", "tests", "conftest.py", "pyproject.toml", "cs336_basics")
@@ -157,6 +158,7 @@ def read_submission(path: Path, scratch: Path) -> Submission:
         sources = place_loose_files(root, ignored, notes)
         taken = sorted(sources)
         ignored = [rel for rel in ignored if rel not in sources.values()]
+    notes += extra_dependencies_note(root / "pyproject.toml")
     if STUDENT_ADAPTERS not in taken:
         notes.append(f"no {STUDENT_ADAPTERS} in the submission: the handout's is used" + (
             f" (with the handout's stub for any module it imports that your {STUDENT_PACKAGE} lacks)" if taken else ""))

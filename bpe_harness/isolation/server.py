@@ -34,6 +34,7 @@ import traceback
 from pathlib import Path
 
 from bpe_harness import adapter
+from bpe_harness.isolation import allowed_imports
 from bpe_harness.isolation.measure import OsPeak, calibration_workload, profile_call
 from bpe_harness.settings import WORKER_SYS_PATH
 from bpe_harness.isolation.protocol import Channel, Ids, Merges, StreamDigest, Vocab, pack_ids
@@ -352,8 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     for path in json.loads(os.environ.get(WORKER_SYS_PATH, "[]")):
         if path not in sys.path:
             sys.path.append(path)
+    spec = adapter.ImplSpec.from_json(json.loads(args.spec)) if args.spec else None
+    if spec is not None:
+        allowed_imports.install(spec.search_path, spec.module.partition(".")[0] if spec.module else None)
     try:
-        module = adapter.load(adapter.ImplSpec.from_json(json.loads(args.spec))) if args.spec else None
+        module = adapter.load(spec) if spec is not None else None
     except BaseException as e:  # noqa: BLE001 - an import that fails is reported, whatever it raised
         channel.send({"event": "fatal", "error": describe_exception(e)})
         return 2
