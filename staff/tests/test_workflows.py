@@ -39,7 +39,35 @@ def _check(path: Path) -> list[str]:
 def test_the_student_workflow_is_there():
     assert ROOT / ".github" / "workflows" / "grade.yml" in WORKFLOWS
     text = (ROOT / ".github" / "workflows" / "grade.yml").read_text()
-    assert "bpe_harness.grade" in text and "GITHUB_STEP_SUMMARY" in text and "upload-artifact" in text
+    assert "bpe_harness.grade" in text and "bpe_harness.github_report" in text and "upload-artifact" in text
+    assert "autograding-grading-reporter" in text and "name: Autograding Tests" in text  # the check Classroom reads
+
+
+@pytest.mark.parametrize("submission", ["reference", "stubs"])
+def test_the_check_shows_the_score_and_classroom_gets_the_points(tmp_path, monkeypatch, capsys, submission):
+    """The student workflow's report step: score on the check (red until full marks), the table in the job
+    summary, and the payload GitHub Classroom's reporter reads, with the same points as results.json."""
+    import base64
+    import json
+
+    from bpe_harness import github_report
+    from bpe_harness.grade import GradeOptions, grade
+    from staff.grade import reference_submission
+
+    sub = reference_submission(tmp_path / "sub") if submission == "reference" else tmp_path / "empty"
+    sub.mkdir(exist_ok=True)
+    results, _ = grade(sub, tmp_path / "results.json", GradeOptions(tests=["tests/test_special_tokens.py"]))
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.setenv(name, str(tmp_path / name))
+    code = github_report.main([str(tmp_path / "results.json")])
+    outputs = dict(line.split("=", 1) for line in (tmp_path / "GITHUB_OUTPUT").read_text().splitlines())
+    payload = json.loads(base64.b64decode(outputs["result"]))
+    full = results["score"] == results["extra_data"]["max_score"] > 0
+    assert (code == 0) == full == (submission == "reference") == (payload["status"] == "pass")
+    assert payload["max_score"] == results["extra_data"]["max_score"]
+    assert sum(t["score"] for t in payload["tests"]) == results["score"]
+    annotation = f"{results['score']:g}/{results['extra_data']['max_score']:g} points"
+    assert annotation in capsys.readouterr().out and annotation.split(" ")[0] in (tmp_path / "GITHUB_STEP_SUMMARY").read_text()
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
