@@ -1,4 +1,4 @@
-"""Every environment variable the kit reads, in one place (the README's "Settings" table lists the same).
+"""Every environment variable the kit reads, in one place (staff/README.md's "Settings" table lists them all).
 
     CS336_LIMIT_SCALE     multiply every time limit (a slow or busy machine); --limit-scale wins over it
     CS336_CACHE_DIR       where generated corpora, expected digests and tiktoken data are cached (default .cache/)

@@ -3,11 +3,11 @@
     uv run python -m leaderboard submit --name NAME        # students: gate + practice benchmark -> submissions/NAME.json
     uv run python -m leaderboard validate                  # staff: schema, digests, plausibility of every entry
     uv run python -m leaderboard verify NAME [--code DIR] --write  # staff: re-run on a drawn seed, rank it
-    uv run --group bench python -m leaderboard render      # staff: README.md board + board.png/.svg
+    uv run --group bench python -m leaderboard render      # staff: the board (README.md), board.png/.svg
 
 A student's record (digests of the code, not the code) travels with their Gradescope submission; staff verify
 re-runs exactly that code in a staged kit without staff/, on inputs nobody saw, and only such entries are ranked
-(README, Leaderboard).
+(leaderboard/README.md).
 
 Student side (shipped): `benchmark.py` (gate and measuring, through the isolated worker only), `record.py` (the
 JSON record, schema-checked), `pacer.py` (the yardstick), `schema.json`. Staff side (not in the handout):
@@ -18,7 +18,7 @@ JSON record, schema-checked), `pacer.py` (the yardstick), `schema.json`. Staff s
 
 from __future__ import annotations
 
-TOLERANCE = 0.25  # verify: a re-run's score within 25% of the submitted one, each ratio within 50% (README, Leaderboard)
+TOLERANCE = 0.25  # verify: a re-run's score within 25% of the submitted one, each ratio within 50% (leaderboard/README)
 
 
 def gradescope_leaderboard(record: dict) -> list[dict]:

@@ -97,7 +97,7 @@ def submit(args) -> int:
     print(f"wrote {out} ({'a practice run' if rec['inputs']['practice'] else 'inputs drawn at measuring time'}; "
           "the ranked figure is measured by staff on inputs nobody has seen)\n"
           f"next: commit {shown} with your code and submit to Gradescope as usual; staff re-run exactly the code "
-          "whose digests it records (README, Leaderboard).")
+          "whose digests it records (leaderboard/README.md).")
     return 0
 
 

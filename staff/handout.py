@@ -3,8 +3,9 @@
     uv run python -m staff.handout OUT_DIR
 
 Copies the files git tracks, except staff/ (reference, hidden tests, mutants...), .ci/, .github/ but for the
-students' own grading workflow, and the leaderboard's staff side (validate, verify, render), and cuts README.md at
-its "## Staff" section. Refuses to write into a non-empty OUT_DIR, so nothing there is overwritten.
+students' own grading workflow, and the leaderboard's staff side (validate, verify, render). README.md is the
+students' guide as it stands (the staff's guide is staff/README.md, which leaves with staff/). Refuses to write into
+a non-empty OUT_DIR, so nothing there is overwritten.
 """
 
 from __future__ import annotations
@@ -18,19 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STAFF_ONLY = ("staff/", ".ci/", ".github/", "leaderboard/staff.py", "leaderboard/render.py")
 SHIPPED = {".github/workflows/grade.yml"}  # the students' grading workflow; every other workflow is staff-only
-README_CUT = "\n---\n\n## Staff"
 
 
 def handout_files() -> list[str]:
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     return [f for f in tracked if f in SHIPPED or not f.startswith(STAFF_ONLY)]
-
-
-def student_readme(text: str) -> str:
-    head, found, _ = text.partition(README_CUT)
-    if not found:
-        raise SystemExit(f"README.md has no '{README_CUT.strip()}' section to cut; refusing to ship staff notes")
-    return head.rstrip() + "\n"
 
 
 def export(out: Path) -> list[str]:
@@ -40,10 +33,7 @@ def export(out: Path) -> list[str]:
     for name in files:
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if name == "README.md":
-            target.write_text(student_readme((ROOT / name).read_text(encoding="utf-8")), encoding="utf-8")
-        else:
-            shutil.copy2(ROOT / name, target)
+        shutil.copy2(ROOT / name, target)
     return files
 
 

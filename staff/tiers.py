@@ -14,7 +14,7 @@ every hostile case the score it expects there (staff/hostile/cases.py), so CI ru
 
 The sandbox tiers need a Python every user can read (a venv in the checkout usually points into /root); one is
 built with uv from the first such interpreter found (/usr/bin/python3, ...). A tier this machine cannot play is
-reported as skipped, with the reason. The table it prints is the measured per-tier table the README refers to.
+reported as skipped, with the reason. The table it prints is the measured per-tier table staff/README.md refers to.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each case is a folder here holding only its hostile files; `materialize` lays them over a base checkout (the
 handout's stubs, or the reference copied in as cs336_basics so a case can be "hostile but correct"). Expected score
 is 0 or FULL (every point of the graded tests, whatever their markers say), or one per sandbox tier where a weaker
-tier cannot hold (said in the README's tier table). `tests` is the subset graded, to keep
+tier cannot hold (said in staff/README.md's tier table). `tests` is the subset graded, to keep
 the staff suite fast; `hang_everywhere` is graded on the whole public suite to prove a submission that hangs in every
 call is still fully graded well inside Gradescope's 10 minutes.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FULL = "full"
-WEAK = "weak"  # in this tier the defence cannot hold (README's tier table): the score is reported, not checked
+WEAK = "weak"  # in this tier the defence cannot hold (staff/README.md's tier table): the score is reported, not checked
 SPECIAL = ("tests/test_special_tokens.py",)
 TIMEOUT = r"did not finish|timed out|time limit|stopped after|no progress"
 

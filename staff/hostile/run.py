@@ -2,7 +2,7 @@
 
     uv run python -m staff.hostile [NAME ...] [--jobs N]     # table: case, expected, score, seconds, reason
 
-Used by staff/tests/test_grader.py; the command prints the table the README quotes.
+Used by staff/tests/test_grader.py; the command prints the measured table (staff/README.md names it, quotes none).
 """
 
 from __future__ import annotations

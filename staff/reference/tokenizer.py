@@ -1,6 +1,6 @@
 """Reference Tokenizer: rank-based BPE encoding with a bounded cache, and exact streaming encode_iterable.
 
-Fast where it counts for `encode_corpus` (about 12 MB/s per core): pre-tokens come from `pretokenize.fast_findall`
+Fast where it counts for `encode_corpus` (`staff.bench` measures it): pre-tokens come from `pretokenize.fast_findall`
 (`re` instead of `regex` on text within the BMP, same pieces), each piece's ids from a dict whose misses merge, and
 the loop over pieces runs in C (map + chain).
 """

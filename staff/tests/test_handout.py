@@ -30,6 +30,29 @@ def test_handout_has_no_staff_material(handout):
     assert "## Staff" not in readme and "uv run pytest" in readme
 
 
+STAFF_WORDS = ("staff.", "staff/", "--impl reference", "CS336_HIDDEN_SEED", "CS336_SANDBOX", "CS336_LIMITS_LOG",
+               "CS336_AUTOGRADER", "CS336_JUDGE", "CS336_GRADE_ARGS", "CS336_VENV", "CS336_WORKER", "/autograder")
+
+
+@pytest.mark.parametrize("guide", ["README.md", "leaderboard/README.md", "bpe_harness/experiments/README.md",
+                                   "bpe_harness/playground/README.md"])
+def test_student_guides_are_for_students(handout, guide):
+    """The handout's guides: no staff-only command or setting, no dangling 'below', every relative link resolves in
+    the handout; the top-level README stays short (the tools' guides live beside them)."""
+    import re
+
+    text = (handout / guide).read_text(encoding="utf-8")
+    if guide == "README.md":
+        assert len(text.splitlines()) < 300, "the student README grew past 300 lines: move detail to a tool's guide"
+    assert not [w for w in STAFF_WORDS if w in text], f"{guide} names staff-only commands or settings"
+    if guide == "leaderboard/README.md":
+        text = text[:text.index("<!-- board:")]  # the generated board may name staff tools (verify)
+    assert not re.search(r"see below|\bbelow\)|\(below", text, re.I), f"{guide} points 'below' (to staff notes?)"
+    for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+        if "://" not in link:
+            assert (handout / guide).parent.joinpath(link).resolve().exists(), f"{guide} links to missing {link}"
+
+
 def test_every_graded_test_fails_on_the_stubs(handout, tmp_path):
     proc, outcomes = run_suite(tmp_path, "--impl", "student", cwd=handout)
     assert outcomes, f"no tests ran:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"

@@ -61,7 +61,7 @@ def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
         graded = theirs.result()
     assert graded["score"] == graded["extra_data"]["max_score"] > 0, graded["tests"][0]["output"][:500]
     output = spied["tests"][0]["output"]
-    if tier_key() == "user":  # same user, no namespaces: not a boundary (README's tier table); only grading held
+    if tier_key() == "user":  # same user, no namespaces: not a boundary (staff/README.md's tier table); only grading held
         assert "tried" in output or spied["score"] > 0, output[:1000]
     else:
         assert spied["score"] == 0, output[:1000]

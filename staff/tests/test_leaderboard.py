@@ -3,7 +3,7 @@ four cheap cheats of issue 19, each against its honest twin.
 
 Sizes are tiny (1 MB corpus, 300 KB held-out, 2 rounds) so each submission takes seconds; the ratios are then noisy,
 so tests that re-measure use a wide tolerance and forge by a factor far outside it. The tolerance itself is measured
-by `python -m leaderboard stability` (README, Staff: Leaderboard).
+by `python -m leaderboard stability` (staff/README.md, Leaderboard).
 
 Student-like projects are built in world-readable temporary folders (`project`): as root the worker runs as the
 sandbox's own user, which must be able to read them; their code is the reference, copied into cs336_basics/ref/ (a
@@ -475,6 +475,10 @@ def test_render_and_check(board, tmp_path, capsys):
     assert rows[-1] == "slow" and sorted(rows) == sorted(ENTRIES)
     assert (tmp_path / "board.png").stat().st_size > 1000 and "<svg" in (tmp_path / "board.svg").read_text()
     assert render.main(argparse.Namespace(**{**vars(args), "check": True})) == 0
+    guide = "# Leaderboard\n\nThe player's guide, by hand.\n\n"  # above the marker: kept by every render
+    (tmp_path / "README.md").write_text(guide + text[text.index(render.MARK):])
+    assert render.main(argparse.Namespace(**{**vars(args), "check": True})) == 0
+    assert render.main(args) == 0 and (tmp_path / "README.md").read_text().startswith(guide + render.MARK)
     (subs / "slow.json").unlink()
     capsys.readouterr()
     assert render.main(argparse.Namespace(**{**vars(args), "check": True})) == 1
