@@ -4,7 +4,7 @@ The grader runs in the kit's locked environment, nothing else installed. A packa
 would pass every local test and then fail every graded one with a bare ModuleNotFoundError; so the worker refuses it
 everywhere, locally as on Gradescope, with the same sentence naming the package and what is allowed. The harness
 (`bpe_harness`) and the rest of the kit (`staff`, `leaderboard`) are the grader's, not the submission's: graded code
-that imports them is refused too (README "Allowed packages").
+that imports them is refused too (README "What your code may use").
 
 Installed in the worker (server.py) before the implementation is imported. Only imports made by graded code are
 checked: the harness, the standard library and the allowed packages import what they like.
@@ -47,14 +47,14 @@ def allowed_text() -> str:
 def refusal(package: str, importer: str) -> str:
     """The one sentence for a package the grader does not have (the same locally and on Gradescope)."""
     return (f"{importer} imports {package!r}, which the grader does not have: graded code may import the Python "
-            f"standard library, the kit's dependencies ({allowed_text()}) and its own files (README 'Allowed "
-            f"packages'). Installing it locally (uv add) does not install it for the grader; write that part "
+            f"standard library, the kit's dependencies ({allowed_text()}) and its own files (README 'What your code "
+            f"may use'). Installing it locally (uv add) does not install it for the grader; write that part "
             f"yourself (the standard library's heapq, collections and itertools cover what BPE needs).")
 
 
 def kit_refusal(package: str, importer: str) -> str:
     return (f"{importer} imports {package!r}, which is the grader's, not part of your submission: graded code may "
-            f"not use the kit's harness (README 'Allowed packages'). Write that part in cs336_basics/.")
+            f"not use the kit's harness (README 'What your code may use'). Write that part in cs336_basics/.")
 
 
 class ImportPolicy:
@@ -137,4 +137,4 @@ def extra_dependencies_note(pyproject: Path) -> list[str]:
         return []
     return [f"pyproject.toml adds {', '.join(extra)}: the grader installs only the kit's dependencies "
             f"({allowed_text()}), so graded code importing them is refused here and on Gradescope alike "
-            f"(README 'Allowed packages')"]
+            f"(README 'What your code may use')"]
