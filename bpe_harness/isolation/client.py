@@ -35,6 +35,7 @@ from typing import Any
 import psutil
 
 from bpe_harness.adapter import ROOT, ImplError, ImplSpec, resolve
+from bpe_harness.isolation.busy_machine import LoadWatch
 from bpe_harness.isolation.measure import Call, Progress, Sampler, default_tree_cap, mb
 from bpe_harness.settings import WORKER_SYS_PATH
 from bpe_harness.isolation.protocol import DEFAULT_CAP, Channel, Ids, Merges, ProtocolError, Vocab, encode_frame
@@ -142,6 +143,8 @@ class Endpoint:
         self.sampler = Sampler(self.ps, tree, exclude, tree_cap, on_over_cap=self._over_cap)
         self.stderr_from = stderr.total
         self.dead_reason: str | None = None
+        self.load: LoadWatch | None = None  # the current call's view of the machine's load (busy_machine.py)
+        self.extension = 0.0  # wall seconds the current call was given because the machine was busy
 
     # how the process ended, for messages; overridden by the zygote (its own Popen) and by children (reaped)
     def exit_code(self) -> int | None:
@@ -163,10 +166,14 @@ class Endpoint:
         __tracebackhide__ = True
         while True:
             try:
-                return self.channel.receive(min(deadline, stall_at, time.monotonic() + 0.25))
+                return self.channel.receive(min(deadline + self.extension, stall_at, time.monotonic() + 0.25))
             except TimeoutError:
                 now = time.monotonic()
-                if now >= deadline:
+                if now >= deadline + self.extension:
+                    grace = self.load.grace(now) if self.load is not None else 0.0
+                    if grace:
+                        self.extension += grace
+                        continue
                     self._timed_out(what, f"did not finish within {self.allowed:.1f} s", self.allowed, on_timeout)
                 if now >= stall_at:
                     self._timed_out(what, f"made no progress for {stall:.1f} s (after {self.progress_count:,} ids, "
@@ -190,7 +197,8 @@ class Endpoint:
         __tracebackhide__ = True
         self.kill()
         self.dead_reason = f"stopped: {how}"
-        extra = ("\n" + advice(seconds)) if advice is not None else ""
+        busy = self.load.describe(time.monotonic()) if self.load is not None else ""
+        extra = "".join("\n" + line for line in (busy, advice(seconds) if advice is not None else "") if line)
         raise WorkerTimeout(f"{what} {how}; the worker was stopped.{extra}{self.tail()}", seconds)
 
     def _died(self, what: str) -> None:
@@ -260,11 +268,13 @@ class Endpoint:
             raise WorkerCrashed(f"{what}: the worker is no longer running ({self.dead_reason})")
         self.started, self.allowed, self.progress_count = time.monotonic(), timeout, 0
         self.stderr_from = self.stderr.total
+        self.load, self.extension = None, 0.0
         deadline = self.started + timeout
         self.send({"op": op, "args": args})
         self.expect(self.receive(what, deadline, on_timeout=advice), "start")
         sampler = self.sampler
         sampler.begin(on_progress)
+        self.load = LoadWatch.start(timeout, self.tree.cpu, self.started)
         t0 = time.perf_counter()
         self.send({"go": True})
         try:

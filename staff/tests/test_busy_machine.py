@@ -1,0 +1,100 @@
+"""Correct code on a busy machine is not turned into a timeout: a call's limit counts CPU time while the machine has
+no idle CPU (up to busy_machine.WALL_STOP x in wall time), and a timeout under load says the machine was busy.
+A call that only waits on an idle machine still stops at its limit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bpe_harness.isolation import Client, WorkerTimeout
+from bpe_harness.isolation import busy_machine
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "documents.txt"
+EOT = "<|endoftext|>"
+
+
+@pytest.fixture
+def busy():
+    """One CPU-bound process per core: a call then gets well under one core."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
+    time.sleep(0.5)
+    yield
+    for hog in hogs:
+        hog.kill()
+        hog.wait()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """A training call of about a second."""
+    from bpe_harness.corpus import generate_text
+
+    path = tmp_path_factory.mktemp("busy") / "corpus.txt"
+    path.write_text(generate_text(7, 2_000_000, style="webtext"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def alone(corpus) -> float:
+    """The training call's wall time before the machine is made busy (best of 2)."""
+    with Client("reference") as impl:
+        return min(_train(impl, corpus, 600).wall_s for _ in range(2))
+
+
+def _train(impl, corpus, timeout):
+    impl.train(corpus, 4000, [EOT], timeout=timeout)
+    return impl.last
+
+
+def test_correct_code_on_a_busy_machine_finishes(corpus, alone, busy):
+    with Client("reference") as impl:
+        call = _train(impl, corpus, 1.2 * alone)  # 1.2 x its quiet time; under load its wall time is ~2x
+    assert call.wall_s > 1.2 * alone, f"the machine was not busy enough to show anything ({call.wall_s:.2f} s)"
+
+
+def test_the_grace_is_what_lets_it_finish(corpus, alone, busy, monkeypatch):
+    """The control: without the grace (wall stop = the limit), the same call under the same load times out."""
+    monkeypatch.setattr(busy_machine, "WALL_STOP", 1.0)
+    with Client("reference") as impl, pytest.raises(WorkerTimeout):
+        _train(impl, corpus, 1.2 * alone)
+
+
+def test_a_timeout_under_load_says_the_machine_was_busy(corpus, alone, busy):
+    with Client("reference") as impl, pytest.raises(WorkerTimeout) as stopped:
+        _train(impl, corpus, 0.3 * alone)
+    assert "The machine was busy during this call" in str(stopped.value), str(stopped.value)
+
+
+def test_a_waiting_call_on_a_busy_machine_still_stops():
+    """A sleeping call gets the grace only while the machine is busy, never beyond WALL_STOP x its limit."""
+    with Client("staff.bad.sleeping_trainer") as impl:
+        start = time.monotonic()
+        with pytest.raises(WorkerTimeout):
+            impl.train(CORPUS, 300, [EOT], timeout=1.0)
+        waited = time.monotonic() - start
+    assert waited < busy_machine.WALL_STOP * 1.0 + 2, f"a sleeping call was given {waited:.1f} s for a 1 s limit"
+
+
+@pytest.mark.parametrize(("idle_per_second", "cpu_per_second", "at", "grace"), [
+    (1.0, 0.0, 1.0, False),  # waiting (sleep, deadlock) while the machine has CPU to give: stopped at the limit
+    (0.0, 0.5, 1.0, True),  # half a core on a busy machine: the missing CPU as extra time
+    (0.0, 0.0, 1.0, True),  # no CPU at all, machine saturated: it may still be given the chance
+    (0.0, 0.5, busy_machine.WALL_STOP, False),  # the wall stop holds however busy the machine
+    (0.0, 2.0, 1.0, True),  # a pool on every core: its share shrank too
+    (0.2, 0.5, 1.0, True),  # a fifth of a core idle on average: still busy
+    (0.5, 0.5, 1.0, False),  # half a core idle: the machine had CPU to give
+])
+def test_the_grace_rule(monkeypatch, idle_per_second, cpu_per_second, at, grace):
+    clock = {"t": 0.0}
+    monkeypatch.setattr(busy_machine, "machine_idle_seconds", lambda: idle_per_second * clock["t"])
+    watch = busy_machine.LoadWatch.start(1.0, lambda: cpu_per_second * clock["t"], 0.0)
+    clock["t"] = at
+    assert (watch.grace(at) > 0) == grace
+    assert ("The machine was busy" in watch.describe(at)) == grace
