@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from bpe_harness.files import write_atomically
+from bpe_harness.settings import ROOT, cache_dir
 
-ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_KIT = ("bpe_harness", "tests", "conftest.py", "pyproject.toml", "cs336_basics")
 PRIVATE_KIT = ("tests/snapshots", "staff")  # staged unreadable to the worker: expected answers, reference
 SECRET_PATHS = ("staff", ".git")  # in the checkout the judge runs from (its history holds staff/ too): hidden from
@@ -303,7 +303,7 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CS336_SANDBOX", "PYTHON"))}
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-               CS336_CACHE_DIR=os.environ.get("CS336_CACHE_DIR", str(ROOT / ".cache")), **env_extra)
+               CS336_CACHE_DIR=str(cache_dir()), **env_extra)
     box = None
     if sandbox:
         keep_out_of_reach()  # this process holds the seed in its environment: not readable by same-uid code

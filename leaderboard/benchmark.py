@@ -35,22 +35,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bpe_harness import settings
 from bpe_harness.files import sha256_file
-from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_text_equal, \
     assert_vocab_matches
 from bpe_harness.corpus import write_corpus
 from bpe_harness.encodings import encoding_for_vocab
 from bpe_harness.isolation import Client, Progress, WorkerCrashed, WorkerFailure, WorkerTimeout
+from bpe_harness.rules import EOT, GPT2_PATTERN
+from bpe_harness.settings import ROOT
 from bpe_harness.snapshots import SnapshotStore
 from bpe_harness.isolation.protocol import pack_ids as ids_bytes
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache" / "leaderboard"
 FIXTURES = ROOT / "tests" / "fixtures"
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 PACER = "leaderboard.pacer"
-EOT = "<|endoftext|>"
 
 # Gate cases: (snapshot name, corpus under tests/fixtures, vocab_size, special tokens), as in tests/test_train_bpe.py.
 GATE_TRAINING = [
@@ -116,9 +115,15 @@ def round_seeds(seed: int, r: int) -> tuple[int, int]:
     return seed * 1000 + 2 * r, seed * 1000 + 2 * r + 1
 
 
-def generated(size: int, seed: int, folder: Path = CACHE) -> Path:
-    """A generated corpus, written once into `folder` (default .cache/leaderboard) and reused (same bytes on every
+def cache_folder() -> Path:
+    """Where published inputs are cached: the kit's cache folder's leaderboard/ (CS336_CACHE_DIR moves it)."""
+    return settings.cache_dir() / "leaderboard"
+
+
+def generated(size: int, seed: int, folder: Path | None = None) -> Path:
+    """A generated corpus, written once into `folder` (default: cache_folder()) and reused (same bytes on every
     machine). Readable by every user, as the sandboxed worker runs as another one."""
+    folder = cache_folder() if folder is None else folder
     path = folder / f"tinystories-{size}-seed{seed}.txt"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,9 +147,9 @@ _FRESH: dict[int, Path] = {}
 
 
 def _inputs_folder(spec: Spec) -> Path:
-    """Published inputs are cached in .cache/leaderboard; a fresh seed's go to a temporary folder of their own."""
+    """Published inputs are cached in cache_folder(); a fresh seed's go to a temporary folder of their own."""
     if spec.practice:
-        return CACHE
+        return cache_folder()
     if spec.seed not in _FRESH:
         import tempfile
 

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import psutil
 
+from bpe_harness.settings import ROOT
 from leaderboard import pacer
 
-ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "leaderboard" / "submissions"
 SCHEMA = ROOT / "leaderboard" / "schema.json"
 SCHEMA_VERSION = 2  # 2: per-round inputs from a seed, fresh workers, tokenizer build timed, sandbox tier

@@ -30,6 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bpe_harness.settings import cache_dir
 from leaderboard import TOLERANCE, benchmark, pacer, record
 from leaderboard.benchmark import Spec
 from leaderboard.record import ROOT, RecordError
@@ -305,7 +306,7 @@ def _run_staged(kit: Path, impl: str, rec: dict, spec: Spec, out: Path, show_pro
     cmd += [] if show_progress else ["--quiet"]
     cmd += [] if sandbox else ["--no-sandbox"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CS336_SANDBOX", "PYTEST_"))}
-    env.update(PYTHONDONTWRITEBYTECODE="1", CS336_CACHE_DIR=os.environ.get("CS336_CACHE_DIR", str(ROOT / ".cache")))
+    env.update(PYTHONDONTWRITEBYTECODE="1", CS336_CACHE_DIR=str(cache_dir()))
     return subprocess.run(cmd, cwd=kit, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=None if show_progress else subprocess.PIPE, text=True,
                           timeout=spec.timeout * (4 * spec.rounds + 10))

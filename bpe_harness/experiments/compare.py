@@ -34,11 +34,11 @@ from pathlib import Path
 
 from bpe_harness.experiments.inputs import ExperimentError, describe_os_error, staged_dir
 from bpe_harness.experiments.progress import clock
+from bpe_harness.rules import EOT
+from bpe_harness.settings import cache_dir
 from bpe_harness.vocab_io import write_atomic
 
-EOT = "<|endoftext|>"
 TIKTOKEN_NAMES = ("o200k_base", "cl100k_base", "gpt2")
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPORA = ((("tinystories", 0), "5MB"), (("webtext", 0), "5MB"))
 READ_BLOCK = 1 << 22
 
@@ -115,13 +115,18 @@ def leading_text(path, n_bytes: int, split_token: str = EOT) -> str:
                               f"{data[e.start:e.start + 4].hex(' ')} ({e.reason})") from None
 
 
+def corpora_folder() -> Path:
+    """Where the default corpora are cached: the kit's cache folder's experiments/corpora (CS336_CACHE_DIR moves it)."""
+    return cache_dir() / "experiments" / "corpora"
+
+
 def default_corpora() -> list[Path]:
-    """The kit's generated corpora (written once into .cache/experiments/corpora)."""
+    """The kit's generated corpora (written once into corpora_folder())."""
     from bpe_harness.corpus import parse_size, write_corpus
 
     paths = []
     for (style, seed), size in DEFAULT_CORPORA:
-        path = ROOT / ".cache" / "experiments" / "corpora" / f"{style}-{size}-s{seed}.txt"
+        path = corpora_folder() / f"{style}-{size}-s{seed}.txt"
         if not path.exists():
             print(f"generating {path} ...", file=sys.stderr)
             write_corpus(path, parse_size(size), seed, style=style)

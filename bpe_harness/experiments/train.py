@@ -23,9 +23,9 @@ from pathlib import Path
 from bpe_harness.experiments.inputs import ExperimentError, check_corpus, describe_os_error, staged_dir
 from bpe_harness.experiments.progress import ProgressLine, human_bytes
 from bpe_harness.isolation import Client, WorkerCrashed, WorkerFailure, WorkerTimeout
+from bpe_harness.rules import EOT
 from bpe_harness.vocab_io import save_vocab_and_merges, token_text, write_atomic, write_readable
 
-EOT = "<|endoftext|>"
 LONGEST = 5
 
 

@@ -35,9 +35,9 @@ from bpe_harness.compare import describe_ids_difference, first_divergence
 from bpe_harness.encode_corpus import load_vocab_and_merges
 from bpe_harness.encodings import encoding_from_merges, get_encoding, unavailable_reason
 from bpe_harness.isolation import Client, WorkerFailure
+from bpe_harness.settings import ROOT
 from bpe_harness.snapshots import TrainingSnapshot
 
-ROOT = Path(__file__).resolve().parents[2]
 STATIC = Path(__file__).resolve().parent / "static"
 DEFAULT_SNAPSHOT = ROOT / "tests" / "snapshots" / "tinystories_sample.json"
 REAL_ENCODINGS = ("o200k_base", "cl100k_base", "gpt2")

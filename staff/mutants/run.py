@@ -15,9 +15,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bpe_harness.settings import ROOT
 from staff.mutants.catalog import Mutant
 
-ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "staff" / "reference"
 
 

@@ -21,10 +21,10 @@ from bpe_harness.experiments.compare import run_compare, sample_documents
 from bpe_harness.experiments.inputs import ExperimentError
 from bpe_harness.experiments.train import run_train
 from bpe_harness.isolation import Client
+from bpe_harness.settings import ROOT
 from bpe_harness.snapshots import SnapshotStore
 from bpe_harness.vocab_io import load_vocab_and_merges
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 TEXTS = sorted((FIXTURES / "samples").glob("*.txt")) + sorted((FIXTURES / "corpora").glob("*.txt"))
 SMALL_CORPUS = FIXTURES / "corpora" / "tinystories_sample.txt"

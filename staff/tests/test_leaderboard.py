@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
+from bpe_harness.settings import ROOT
 from leaderboard import benchmark, gradescope_leaderboard, record, render, staff
 from leaderboard.__main__ import main
 
-ROOT = Path(__file__).resolve().parents[2]
 
 SMALL = ["--size", "1MB", "--held-out-size", "300KB", "--vocab-size", "1000", "--rounds", "2", "--quiet"]
 ENTRIES = {"reference": "reference", "slow": "staff.bad.uncached_encoder", "pooled": "staff.bad.pooled_trainer"}
