@@ -449,10 +449,6 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
     }
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    write_atomically(path, json.dumps(data, indent=1))
-
-
 def format_table(results: dict) -> str:
     """The readable report: test, points, status, one-line reason; then the total."""
     rows = [(t["name"], f"{t['score']:g}/{t['max_score']:g}", t.get("outcome", t["status"]),
@@ -498,7 +494,7 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
             results = build_results(None, {}, run, meta)
             results["tests"][0]["output"] = f"grading failed: {e}"
             if out:
-                write_json_atomic(out, results)
+                write_atomically(out, json.dumps(results, indent=1))
             return results, 2
         meta.update(ignored=submission.ignored, notes=submission.notes)
         staged, private = scratch / "kit", scratch / "private"
@@ -512,7 +508,7 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         manifest = _valid_manifest(private / "manifest.json")
         results = build_results(manifest, _valid_verdicts(private / "verdicts.jsonl"), run, meta)
         if out:
-            write_json_atomic(out, results)
+            write_atomically(out, json.dumps(results, indent=1))
         return results, 0 if manifest is not None else 2
     finally:
         _remove_tree(scratch)

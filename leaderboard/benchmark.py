@@ -45,7 +45,7 @@ from bpe_harness.isolation import Client, Progress, WorkerCrashed, WorkerFailure
 from bpe_harness.rules import EOT, GPT2_PATTERN
 from bpe_harness.settings import ROOT
 from bpe_harness.snapshots import SnapshotStore
-from bpe_harness.isolation.protocol import pack_ids as ids_bytes
+from bpe_harness.isolation.protocol import pack_ids
 
 FIXTURES = ROOT / "tests" / "fixtures"
 SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -102,12 +102,11 @@ class Spec:
             base = {"kind": "generated", "style": "tinystories", "size": self.size, "seed": self.seed, "mixed": True}
         else:
             base = {"kind": "file", "name": self.corpus.name}
-        return {**base, "bytes": paths[0].stat().st_size, "sha256": file_sha256(paths[0]),
-                "rounds_sha256": [file_sha256(p) for p in paths], "vocab_size": self.vocab_size,
+        return {**base, "bytes": paths[0].stat().st_size, "sha256": sha256_file(paths[0]),
+                "rounds_sha256": [sha256_file(p) for p in paths], "vocab_size": self.vocab_size,
                 "special_tokens": list(self.special_tokens)}
 
 
-file_sha256 = sha256_file
 
 
 def round_seeds(seed: int, r: int) -> tuple[int, int]:
@@ -257,7 +256,7 @@ def kit_files(root: Path = ROOT) -> dict[str, str]:
     tops = [(top, root / top) for top in KIT_TOPS if (root / top).exists()] + _package_dirs()
     for label, top in tops:
         if top.is_file():
-            out[label] = file_sha256(top)
+            out[label] = sha256_file(top)
             continue
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
@@ -269,7 +268,7 @@ def kit_files(root: Path = ROOT) -> dict[str, str]:
                     continue
                 path = Path(dirpath) / name
                 if path.is_file() and not path.is_symlink():
-                    out[(rel_dir / name).as_posix()] = file_sha256(path)
+                    out[(rel_dir / name).as_posix()] = sha256_file(path)
     return out
 
 
@@ -284,16 +283,16 @@ class KitGuard:
     def __init__(self, root: Path = ROOT, inputs: list[Path] = ()):
         self.root = root
         self.before = kit_files(root)
-        self.inputs = {p: file_sha256(p) for p in inputs}
+        self.inputs = {p: sha256_file(p) for p in inputs}
 
     def add_inputs(self, *paths: Path) -> None:
         """Inputs generated during the run: digested now, checked from then on."""
-        self.inputs.update({p: file_sha256(p) for p in paths if p not in self.inputs})
+        self.inputs.update({p: sha256_file(p) for p in paths if p not in self.inputs})
 
     def check(self, when: str) -> None:
         now = kit_files(self.root)
         changed = sorted(k for k in self.before.keys() | now.keys() if self.before.get(k) != now.get(k))
-        changed += [str(p) for p, digest in self.inputs.items() if not p.exists() or file_sha256(p) != digest]
+        changed += [str(p) for p, digest in self.inputs.items() if not p.exists() or sha256_file(p) != digest]
         if changed:
             shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
             raise SubmitError(
@@ -423,7 +422,7 @@ def gate(impl: Client, spec: Spec, progress: ProgressLine) -> list[str]:
     try:
         assert_ids_equal(ids, expected, text, vocab, f"encode() of {text_file}")
         assert_text_equal(back, text, "decode(encode(text))")
-        if summary.sha256 != hashlib.sha256(ids_bytes(expected)).hexdigest():
+        if summary.sha256 != hashlib.sha256(pack_ids(expected)).hexdigest():
             raise AssertionError(f"encode_iterable(open({text_file})) yielded {summary.count} ids, not the "
                                  f"{len(expected)} ids of encode(whole text) (first ids: {summary.head[:8]})")
     except AssertionError as e:
@@ -534,7 +533,7 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
                                                      "merges")
         except AssertionError as e:
             raise GateFailure(f"{e}\n(expected ids: tiktoken over the same merges)") from None
-        ids_sha = hashlib.sha256(ids_bytes(want)).hexdigest()
+        ids_sha = hashlib.sha256(pack_ids(want)).hexdigest()
         rounds_out.append({"merges_sha256": merges_sha256(merges), "vocab_sha256": vocab_sha256(vocab),
                            "ids_sha256": ids_sha})
         enc["ids"] += len(want)
@@ -566,7 +565,7 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
         "corpus": spec.corpus_record([c for c, _ in inputs]),
         "held_out": {"kind": "generated", "style": "tinystories", "size": spec.held_out_size,
                      "seed": round_seeds(spec.seed, 0)[1], "mixed": True, "bytes": held[0].stat().st_size,
-                     "sha256": file_sha256(held[0]), "rounds_sha256": [file_sha256(h) for h in held]},
+                     "sha256": sha256_file(held[0]), "rounds_sha256": [sha256_file(h) for h in held]},
         "rounds": spec.rounds,
         "train": {"ratio": round(train_ratio, 4), **train},
         "encode": {"ratio": round(enc_ratio, 4), "ids": enc["ids"],

@@ -22,7 +22,6 @@ import os
 import platform
 import re
 import sys
-import tempfile
 import tomllib
 from datetime import datetime, timezone
 from importlib import util as importlib_util
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import psutil
 
+from bpe_harness.files import write_atomically
 from bpe_harness.settings import ROOT
 from leaderboard import pacer
 
@@ -227,19 +227,7 @@ def write(record: dict, path: Path, force: bool) -> None:
                           + "\n  ".join(errors[:10]))
     if path.exists() and not force:
         raise RecordError(f"{path} already exists; pass --force to replace it (nothing was written)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=1, ensure_ascii=False)
-            f.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a submission is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
 
 def load(path: Path) -> dict:

@@ -34,9 +34,9 @@ from pathlib import Path
 
 from bpe_harness.experiments.inputs import ExperimentError, describe_os_error, staged_dir
 from bpe_harness.experiments.progress import clock
+from bpe_harness.files import write_atomically
 from bpe_harness.rules import EOT
 from bpe_harness.settings import cache_dir
-from bpe_harness.vocab_io import write_atomic
 
 TIKTOKEN_NAMES = ("o200k_base", "cl100k_base", "gpt2")
 DEFAULT_CORPORA = ((("tinystories", 0), "5MB"), (("webtext", 0), "5MB"))
@@ -356,8 +356,8 @@ def run_compare(tokenizers: list[str], corpora: list, out, *, docs: int = 200, s
     out = Path(out)
     try:
         with staged_dir(out, force) as tmp:
-            write_atomic(tmp / "compare.json", json.dumps(data, indent=1) + "\n")
-            write_atomic(tmp / "compare.txt", text + "\n")
+            write_atomically(tmp / "compare.json", json.dumps(data, indent=1) + "\n")
+            write_atomically(tmp / "compare.txt", text + "\n")
             no_plot = plot(results, tmp / "compare.png")
     except OSError as e:
         raise ExperimentError(describe_os_error(e, f"writing {out}")) from None

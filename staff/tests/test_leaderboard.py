@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from bpe_harness.files import sha256_file
 from bpe_harness.settings import ROOT
 from leaderboard import benchmark, gradescope_leaderboard, record, render, staff
 from leaderboard.__main__ import main
@@ -335,7 +336,7 @@ def _answers_for(spec: benchmark.Spec) -> str:
     with Client("reference") as ref:
         for corpus, _ in benchmark.round_inputs(spec):
             vocab, merges = ref.train(corpus, spec.vocab_size, spec.special_tokens)
-            answers[benchmark.file_sha256(corpus)] = ({i: t.hex() for i, t in vocab.items()},
+            answers[sha256_file(corpus)] = ({i: t.hex() for i, t in vocab.items()},
                                                        [[a.hex(), b.hex()] for a, b in merges])
     return f"ANSWERS = {answers!r}\n"
 
