@@ -281,7 +281,7 @@ def _merges_cache_file(name: str, ranks_digest: str) -> Path:
 def vocab_and_merges(name: str) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]], dict[str, int]]:
     """(vocab, merges, special_tokens) of a real encoding, ids equal to tiktoken's, merges in rank order.
 
-    Recovering merges takes seconds for o200k_base, so the result is cached under .cache/merges, keyed by a
+    Recovering merges takes seconds for o200k_base, so the result is cached under merges/ in the kit cache, keyed by a
     digest of the ranks it was derived from.
     """
     enc = get_encoding(name)

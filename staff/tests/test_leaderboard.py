@@ -542,3 +542,11 @@ def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable
     assert staff.validate([board / "ada.json"]) == {board / "ada.json": []}
     text = render.markdown([ranked], [])
     assert "## Ranked (inputs drawn when measured)" in text and "| 1 | ada |" in text
+
+
+def test_gate_cases_are_graded_cases():
+    """The gate names its cases by snapshot and points a failing student at the graded test of the same name."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "tests/test_train_bpe.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    for name in benchmark.GATE_TRAINING:
+        assert f"tests/test_train_bpe.py::test_training_matches_reference[{name}]" in proc.stdout, proc.stdout[-2000:]
