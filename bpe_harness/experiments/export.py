@@ -31,9 +31,10 @@ import json
 from functools import cache
 from pathlib import Path
 
-from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.encodings import encoding_for_vocab
 from bpe_harness.files import write_atomically
+from bpe_harness.rules import EOT, GPT2_PATTERN
+from bpe_harness.settings import ROOT
 from bpe_harness.vocab_io import Merges, Vocab
 
 TIKTOKEN_RANKS = "tokenizer.tiktoken"
@@ -181,10 +182,10 @@ def saved_special_tokens(directory) -> list[str]:
     report = Path(directory) / "report.json"
     if report.exists():
         return list(json.loads(report.read_text(encoding="utf-8")).get("special_tokens", []))
-    return ["<|endoftext|>"]
+    return [EOT]
 
 
-FIXTURE_TEXTS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "samples"
+FIXTURE_TEXTS = ROOT / "tests" / "fixtures" / "samples"
 
 
 def check_exports(out, vocab: Vocab, merges: Merges, specials, pattern, impl: str, texts: list[Path]) -> list[str]:
