@@ -70,6 +70,15 @@ def test_submissions_are_valid_and_ranked(board):
         assert rec["code"]["kind"] == "module" and all("text" not in f for f in rec["code"]["files"])
 
 
+def test_records_name_the_kit_by_its_content(board):
+    """The board's kit column is the judge's kit_version (version + digest of the kit's files), not the bare
+    pyproject version that every kit shares."""
+    from bpe_harness.grade import kit_version
+
+    assert {load(board, n)["kit_version"] for n in ENTRIES} == {kit_version()}
+    assert re.fullmatch(r"[0-9][^+]*\+[0-9a-f]{10}", kit_version())
+
+
 def test_wrong_implementation_is_refused_with_the_suites_message(tmp_path, capsys):
     assert submit("wrong", "staff.bad.sampling_trainer", tmp_path) == 1
     err = capsys.readouterr().err
