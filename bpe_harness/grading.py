@@ -16,10 +16,11 @@ DEFAULT_POINTS. Tests under staff/hidden are shown to students on Gradescope onl
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+
+from bpe_harness.files import write_atomically
 
 DEFAULT_POINTS = 1.0
 REASON_CHARS = 300
@@ -68,9 +69,7 @@ def pytest_collection_modifyitems(session, config, items):
     if folder is None:
         return
     manifest = [{"nodeid": it.nodeid, "points": test_points(it), "visibility": _visibility(it.nodeid)} for it in items]
-    tmp = folder / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest), encoding="utf-8")
-    os.replace(tmp, folder / "manifest.json")
+    write_atomically(folder / "manifest.json", json.dumps(manifest))
     global _log
     _log = open(folder / "verdicts.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - closed in pytest_unconfigure
 

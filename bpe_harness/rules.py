@@ -1,5 +1,5 @@
-"""The assignment's rules that the harness itself needs, each written once: the GPT-2 pre-tokenization pattern,
-special-token splitting (longest match first), and the vocab layout the tokenizer tests use.
+"""The assignment's rules that the harness itself needs, each written once: the end-of-text token, the GPT-2
+pre-tokenization pattern, special-token splitting (longest match first), and the vocab layout the tokenizer tests use.
 
 The reference solution (staff/reference/pretokenize.py) keeps its own copy so that it stays readable on its own;
 a staff test pins the two equal.
@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import regex
 
+EOT = "<|endoftext|>"  # the document separator the assignment's corpora use, and its usual special token
 GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 

@@ -1,7 +1,7 @@
 """Every environment variable the kit reads, in one place (staff/README.md's "Settings" table lists them all).
 
     CS336_LIMIT_SCALE     multiply every time limit (a slow or busy machine); --limit-scale wins over it
-    CS336_CACHE_DIR       where generated corpora, expected digests and tiktoken data are cached (default .cache/)
+    CS336_CACHE_DIR       where every cache lives: generated corpora, expected digests, tiktoken data (default .cache/)
     CS336_ALLOW_DOWNLOAD  1: let tiktoken download encodings it cannot find offline
     CS336_LIMITS_LOG      staff: append one JSON line per limited call to this file (staff/stability.py reads it)
     CS336_SANDBOX         1: start every worker in the grader's sandbox (bpe_harness/isolation/sandbox.py)
@@ -23,6 +23,8 @@ WORKER_SYS_PATH = "CS336_WORKER_SYS_PATH"
 
 
 def cache_dir() -> Path:
+    """The one place the cache location is decided (read when asked, not at import): every cache the kit writes
+    (limits/, leaderboard/, experiments/, bench/, tiktoken/, merges/) is a folder under it."""
     return Path(os.environ.get(CACHE_DIR) or ROOT / ".cache")
 
 

@@ -27,9 +27,6 @@ class VocabFormatError(ValueError):
     """A vocab or merges file that is not in the kit's format (says which file and where)."""
 
 
-write_atomic = write_atomically  # the kit's one atomic writer (bpe_harness/files.py)
-
-
 def vocab_to_json(vocab: Vocab) -> str:
     return json.dumps({str(i): bytes(t).hex() for i, t in sorted(vocab.items())})
 
@@ -40,8 +37,8 @@ def merges_to_json(merges: Merges) -> str:
 
 def save_vocab_and_merges(vocab: Vocab, merges: Merges, vocab_path, merges_path) -> None:
     """Write the two hex JSON files (atomically)."""
-    write_atomic(vocab_path, vocab_to_json(vocab))
-    write_atomic(merges_path, merges_to_json(merges))
+    write_atomically(vocab_path, vocab_to_json(vocab))
+    write_atomically(merges_path, merges_to_json(merges))
 
 
 def load_vocab(vocab_path) -> Vocab:
@@ -92,5 +89,5 @@ def token_text(token: bytes) -> str:
 
 def write_readable(vocab: Vocab, merges: Merges, vocab_txt, merges_txt) -> None:
     """vocab.txt (`id<TAB>token`) and merges.txt (`left<TAB>right`), one entry per line."""
-    write_atomic(vocab_txt, "".join(f"{i}\t{token_text(t)}\n" for i, t in sorted(vocab.items())))
-    write_atomic(merges_txt, "".join(f"{token_text(a)}\t{token_text(b)}\n" for a, b in merges))
+    write_atomically(vocab_txt, "".join(f"{i}\t{token_text(t)}\n" for i, t in sorted(vocab.items())))
+    write_atomically(merges_txt, "".join(f"{token_text(a)}\t{token_text(b)}\n" for a, b in merges))

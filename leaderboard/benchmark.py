@@ -31,35 +31,30 @@ import json
 import os
 import statistics
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bpe_harness import settings
 from bpe_harness.files import sha256_file
-from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_text_equal, \
     assert_vocab_matches
 from bpe_harness.corpus import write_corpus
 from bpe_harness.encodings import encoding_for_vocab
-from bpe_harness.isolation import Client, Progress, WorkerCrashed, WorkerFailure, WorkerTimeout
+from bpe_harness.experiments.progress import ProgressLine
+from bpe_harness.isolation import Client, WorkerCrashed, WorkerFailure, WorkerTimeout
+from bpe_harness.rules import EOT, GPT2_PATTERN
+from bpe_harness.settings import ROOT
 from bpe_harness.snapshots import SnapshotStore
-from bpe_harness.isolation.protocol import pack_ids as ids_bytes
+from bpe_harness.isolation.protocol import pack_ids
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache" / "leaderboard"
 FIXTURES = ROOT / "tests" / "fixtures"
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 PACER = "leaderboard.pacer"
-EOT = "<|endoftext|>"
 
-# Gate cases: (snapshot name, corpus under tests/fixtures, vocab_size, special tokens), as in tests/test_train_bpe.py.
-GATE_TRAINING = [
-    ("tinystories_sample", "corpora/tinystories_sample.txt", 1000, [EOT]),
-    ("webtext_sample", "corpora/webtext_sample.txt", 1500, [EOT]),
-    ("ties_bytes_not_unicode", "corpora/ties_bytes_not_unicode.txt", 259, [EOT]),
-    ("ties_tuple_not_concat", "corpora/ties_tuple_not_concat.txt", 260, [EOT]),
-    ("ties_greatest_not_first", "corpora/ties_greatest_not_first.txt", 262, [EOT]),
-]
+# Gate cases: cases of tests/test_train_bpe.py named by their snapshot, which records the case itself (corpus under
+# tests/fixtures, vocab_size, special tokens) next to the expected answer: nothing of a case is written twice.
+GATE_TRAINING = ("tinystories_sample", "webtext_sample", "ties_bytes_not_unicode", "ties_tuple_not_concat",
+                 "ties_greatest_not_first")
 GATE_ENCODE = ("tinystories_sample", "corpora/held_out.txt")  # (snapshot whose merges give the vocab, text)
 
 
@@ -103,12 +98,11 @@ class Spec:
             base = {"kind": "generated", "style": "tinystories", "size": self.size, "seed": self.seed, "mixed": True}
         else:
             base = {"kind": "file", "name": self.corpus.name}
-        return {**base, "bytes": paths[0].stat().st_size, "sha256": file_sha256(paths[0]),
-                "rounds_sha256": [file_sha256(p) for p in paths], "vocab_size": self.vocab_size,
+        return {**base, "bytes": paths[0].stat().st_size, "sha256": sha256_file(paths[0]),
+                "rounds_sha256": [sha256_file(p) for p in paths], "vocab_size": self.vocab_size,
                 "special_tokens": list(self.special_tokens)}
 
 
-file_sha256 = sha256_file
 
 
 def round_seeds(seed: int, r: int) -> tuple[int, int]:
@@ -116,9 +110,15 @@ def round_seeds(seed: int, r: int) -> tuple[int, int]:
     return seed * 1000 + 2 * r, seed * 1000 + 2 * r + 1
 
 
-def generated(size: int, seed: int, folder: Path = CACHE) -> Path:
-    """A generated corpus, written once into `folder` (default .cache/leaderboard) and reused (same bytes on every
+def cache_folder() -> Path:
+    """Where published inputs are cached: the kit's cache folder's leaderboard/ (CS336_CACHE_DIR moves it)."""
+    return settings.cache_dir() / "leaderboard"
+
+
+def generated(size: int, seed: int, folder: Path | None = None) -> Path:
+    """A generated corpus, written once into `folder` (default: cache_folder()) and reused (same bytes on every
     machine). Readable by every user, as the sandboxed worker runs as another one."""
+    folder = cache_folder() if folder is None else folder
     path = folder / f"tinystories-{size}-seed{seed}.txt"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,9 +142,9 @@ _FRESH: dict[int, Path] = {}
 
 
 def _inputs_folder(spec: Spec) -> Path:
-    """Published inputs are cached in .cache/leaderboard; a fresh seed's go to a temporary folder of their own."""
+    """Published inputs are cached in cache_folder(); a fresh seed's go to a temporary folder of their own."""
     if spec.practice:
-        return CACHE
+        return cache_folder()
     if spec.seed not in _FRESH:
         import tempfile
 
@@ -252,7 +252,7 @@ def kit_files(root: Path = ROOT) -> dict[str, str]:
     tops = [(top, root / top) for top in KIT_TOPS if (root / top).exists()] + _package_dirs()
     for label, top in tops:
         if top.is_file():
-            out[label] = file_sha256(top)
+            out[label] = sha256_file(top)
             continue
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
@@ -264,7 +264,7 @@ def kit_files(root: Path = ROOT) -> dict[str, str]:
                     continue
                 path = Path(dirpath) / name
                 if path.is_file() and not path.is_symlink():
-                    out[(rel_dir / name).as_posix()] = file_sha256(path)
+                    out[(rel_dir / name).as_posix()] = sha256_file(path)
     return out
 
 
@@ -279,16 +279,16 @@ class KitGuard:
     def __init__(self, root: Path = ROOT, inputs: list[Path] = ()):
         self.root = root
         self.before = kit_files(root)
-        self.inputs = {p: file_sha256(p) for p in inputs}
+        self.inputs = {p: sha256_file(p) for p in inputs}
 
     def add_inputs(self, *paths: Path) -> None:
         """Inputs generated during the run: digested now, checked from then on."""
-        self.inputs.update({p: file_sha256(p) for p in paths if p not in self.inputs})
+        self.inputs.update({p: sha256_file(p) for p in paths if p not in self.inputs})
 
     def check(self, when: str) -> None:
         now = kit_files(self.root)
         changed = sorted(k for k in self.before.keys() | now.keys() if self.before.get(k) != now.get(k))
-        changed += [str(p) for p, digest in self.inputs.items() if not p.exists() or file_sha256(p) != digest]
+        changed += [str(p) for p, digest in self.inputs.items() if not p.exists() or sha256_file(p) != digest]
         if changed:
             shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
             raise SubmitError(
@@ -300,57 +300,6 @@ class KitGuard:
     @property
     def digest(self) -> str:
         return kit_digest(self.before)
-
-
-# --- progress -----------------------------------------------------------------------------------------------------
-
-
-class ProgressLine:
-    """One status line on stderr: step k/n, what runs, elapsed time, the worker's memory. Rewritten in place on a
-    terminal (carriage return); one line per step otherwise (logs, CI)."""
-
-    def __init__(self, total: int, stream=None, enabled: bool = True):
-        self.total, self.done, self.stream, self.enabled = total, 0, stream or sys.stderr, enabled
-        self.started = time.monotonic()
-        self.label = ""
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        self.label = label
-        self._show(None)
-        if not self.tty and self.enabled:
-            print(self._text(None), file=self.stream, flush=True)
-
-    def update(self, progress: Progress) -> None:
-        """Live reading from the Client (on_progress) or a finished call's measurements."""
-        self._show(progress)
-
-    def _text(self, progress: Progress | None) -> str:
-        bar_width = 20
-        filled = bar_width * min(self.done, self.total) // max(1, self.total)
-        bar = "#" * filled + "-" * (bar_width - filled)
-        mem = ""
-        if progress is not None and progress.rss_bytes:
-            mem += f"  worker {progress.rss_bytes / 1e6:,.0f} MB"
-        if progress is not None and progress.peak_bytes:
-            mem += f"  peak +{progress.peak_bytes / 1e6:,.1f} MB"
-        return (f"[{bar}] {self.done}/{self.total} {self.label:<34} "
-                f"{time.monotonic() - self.started:6.1f} s{mem}")
-
-    def _show(self, progress: Progress | None) -> None:
-        if self.enabled and self.tty:
-            self.stream.write("\r" + self._text(progress) + "\x1b[K")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _reading(call) -> Progress:
-    return Progress(call.wall_s, 0, call.peak_bytes, call.children_peak)
 
 
 # --- calling the implementation with clear failures ---------------------------------------------------------------
@@ -390,11 +339,12 @@ def gate(impl: Client, spec: Spec, progress: ProgressLine) -> list[str]:
     """Correctness on the kit's own inputs; GateFailure with the graded suite's message on the first problem."""
     store = SnapshotStore(SNAPSHOTS, update=False)
     passed = []
-    for name, corpus, vocab_size, specials in GATE_TRAINING:
+    for name in GATE_TRAINING:
         progress.step(f"gate: train {name}")
+        expected = store.load_training(name)
+        corpus, vocab_size, specials = expected.corpus, expected.vocab_size, list(expected.special_tokens)
         vocab, merges = _call(f"run_train_bpe() on {corpus}", impl.train, FIXTURES / corpus, vocab_size, specials,
                               spec=spec)
-        expected = store.load_training(name)
         try:
             assert_merges_equal(merges, expected.merges, FIXTURES / corpus, specials)
             assert_vocab_matches(vocab, expected.vocab_tokens, vocab_size)
@@ -418,7 +368,7 @@ def gate(impl: Client, spec: Spec, progress: ProgressLine) -> list[str]:
     try:
         assert_ids_equal(ids, expected, text, vocab, f"encode() of {text_file}")
         assert_text_equal(back, text, "decode(encode(text))")
-        if summary.sha256 != hashlib.sha256(ids_bytes(expected)).hexdigest():
+        if summary.sha256 != hashlib.sha256(pack_ids(expected)).hexdigest():
             raise AssertionError(f"encode_iterable(open({text_file})) yielded {summary.count} ids, not the "
                                  f"{len(expected)} ids of encode(whole text) (first ids: {summary.head[:8]})")
     except AssertionError as e:
@@ -499,7 +449,7 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
                     text = f.read()
                 expose(spec, r)
                 vocab, merges = _call(f"run_train_bpe() on {corpus.name}", impl.train, corpus, spec.vocab_size,
-                                      spec.special_tokens, spec=spec, on_progress=progress.update)
+                                      spec.special_tokens, spec=spec, on_progress=progress)
                 call = impl.last
                 _check_memory("run_train_bpe()", call, spec)
                 train["submission"].append(charge([call]))
@@ -529,7 +479,7 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
                                                      "merges")
         except AssertionError as e:
             raise GateFailure(f"{e}\n(expected ids: tiktoken over the same merges)") from None
-        ids_sha = hashlib.sha256(ids_bytes(want)).hexdigest()
+        ids_sha = hashlib.sha256(pack_ids(want)).hexdigest()
         rounds_out.append({"merges_sha256": merges_sha256(merges), "vocab_sha256": vocab_sha256(vocab),
                            "ids_sha256": ids_sha})
         enc["ids"] += len(want)
@@ -543,7 +493,7 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
         tok = _call("get_tokenizer()", impl.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
         build = impl.last
         summary = _call(f"encode_iterable(open({held_out.name}))", tok.encode_iterable_file, held_out, spec=spec,
-                        on_progress=progress.update)
+                        on_progress=progress)
         stream_call = impl.last
     _after_round(sandbox)
     if guard is not None:
@@ -561,7 +511,7 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
         "corpus": spec.corpus_record([c for c, _ in inputs]),
         "held_out": {"kind": "generated", "style": "tinystories", "size": spec.held_out_size,
                      "seed": round_seeds(spec.seed, 0)[1], "mixed": True, "bytes": held[0].stat().st_size,
-                     "sha256": file_sha256(held[0]), "rounds_sha256": [file_sha256(h) for h in held]},
+                     "sha256": sha256_file(held[0]), "rounds_sha256": [sha256_file(h) for h in held]},
         "rounds": spec.rounds,
         "train": {"ratio": round(train_ratio, 4), **train},
         "encode": {"ratio": round(enc_ratio, 4), "ids": enc["ids"],
@@ -607,7 +557,7 @@ def run(impl_value: str, spec: Spec, *, sandbox=None, sandbox_tier: str = "none"
 
     The pace-setter's first worker starts before the implementation is ever imported; the kit is digested then, and
     checked after every round and at the end (KitGuard)."""
-    progress = ProgressLine(steps(spec), enabled=show_progress)
+    progress = ProgressLine(steps=steps(spec), enabled=show_progress)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     try:
         with _worker(PACER, None) as pacer:  # the pace-setter first: imported (and its bytecode cached) untouched
@@ -620,7 +570,7 @@ def run(impl_value: str, spec: Spec, *, sandbox=None, sandbox_tier: str = "none"
         result = measure(impl_value, spec, progress, sandbox=sandbox, guard=guard)
         guard.check("at the end")
     finally:
-        progress.close()
+        progress.finish()
     result["gate"] = {"passed": passed}
     result["score"] = score(result["train"]["ratio"], result["encode"]["ratio"])
     result["load_before"] = None if load_before is None else round(load_before, 2)

@@ -5,7 +5,7 @@ shipped to students would be the assignment's answer. The pace-setter does the p
 must do and that gives nothing away, with well-known tools:
 
 * training: read the corpus, split it on the special tokens and count GPT-2 pre-tokens with the `regex` package
-  (the pattern and the rule are in the README). No merges are learned: it returns the 256 bytes and the specials.
+  (bpe_harness.rules.pretokens: the pattern and the rule are in the README). No merges are learned: it returns the 256 bytes and the specials.
   Pre-tokenizing dominates training at scale, so a good single-process trainer scores a little above 1 and a
   parallel one can go below.
 * encoding: tiktoken (Rust) built from the merges it is given, one thread. A pure-Python encoder scores ~2-3.
@@ -18,22 +18,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-import regex
-
-from bpe_harness.rules import GPT2_PATTERN
+from bpe_harness import rules
 from bpe_harness.encodings import encoding_from_merges
 
 VERSION = 1  # bump when the workload changes: ratios against different versions are not comparable
 
 
 def count_pretokens(text: str, special_tokens: list[str]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    specials = sorted(special_tokens, key=len, reverse=True)
-    pieces = regex.split("|".join(map(regex.escape, specials)), text) if specials else [text]
-    pattern = regex.compile(GPT2_PATTERN)
-    for piece in pieces:
-        counts.update(m.group() for m in pattern.finditer(piece))
-    return counts
+    return Counter(rules.pretokens(text, special_tokens))
 
 
 def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
@@ -51,7 +43,7 @@ class PacerTokenizer:
 
     def __init__(self, vocab, merges, special_tokens=None, pattern=None):
         self.specials = list(dict.fromkeys(special_tokens or []))
-        self.enc = encoding_from_merges("pacer", list(merges), pattern or GPT2_PATTERN, self.specials)
+        self.enc = encoding_from_merges("pacer", list(merges), pattern or rules.GPT2_PATTERN, self.specials)
         self.ids = {token: i for i, token in sorted(vocab.items(), reverse=True)}  # lowest id of a duplicate wins
         rank_to_id = {}
         for token, rank in self.enc._mergeable_ranks.items():

@@ -8,8 +8,9 @@ staff `validate`), then written atomically. It carries:
   code, and staff `verify --code DIR` re-runs the very files that digest names (from the Gradescope submission).
   With `submit --include-code` the text is recorded too (kind "text"; a board whose readers may see the code). Staff
   implementations (modules under `staff/`, never shipped) are recorded by reference: module name and file digests.
-* digests of the outputs (merges, vocab, ids), the corpus spec, the kit version, machine info, raw times of both
-  sides and the ratios;
+* digests of the outputs (merges, vocab, ids), the corpus spec, the kit version (`bpe_harness.grade.kit_version`:
+  pyproject version + digest of the kit's files, as Gradescope's results.json names it), machine info, raw times of
+  both sides and the ratios;
 * `seal`: the sha256 of the record's canonical JSON without the seal. It catches hand edits, not a determined
   forger (the recipe is public); `verify` re-running the code is what makes a number trustworthy.
 """
@@ -22,17 +23,18 @@ import os
 import platform
 import re
 import sys
-import tempfile
-import tomllib
 from datetime import datetime, timezone
 from importlib import util as importlib_util
 from pathlib import Path
 
 import psutil
 
+from bpe_harness.files import write_atomically
+from bpe_harness.grade import kit_version
+from bpe_harness.limits import ENCODING_SPEED, TRAINING_SPEED  # the speed hints, written once
+from bpe_harness.settings import ROOT
 from leaderboard import pacer
 
-ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "leaderboard" / "submissions"
 SCHEMA = ROOT / "leaderboard" / "schema.json"
 SCHEMA_VERSION = 2  # 2: per-round inputs from a seed, fresh workers, tokenizer build timed, sandbox tier
@@ -49,11 +51,6 @@ def check_name(name: str) -> str:
         raise RecordError(f"--name {name!r}: use 1-40 letters, digits, '-' or '_', starting with a letter or digit "
                           "(it becomes the file name leaderboard/submissions/NAME.json)")
     return name
-
-
-def kit_version() -> str:
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)["project"]["version"]
 
 
 def _cpu_model() -> str:
@@ -227,19 +224,7 @@ def write(record: dict, path: Path, force: bool) -> None:
                           + "\n  ".join(errors[:10]))
     if path.exists() and not force:
         raise RecordError(f"{path} already exists; pass --force to replace it (nothing was written)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=1, ensure_ascii=False)
-            f.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a submission is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
 
 def load(path: Path) -> dict:
@@ -266,14 +251,12 @@ def hints(rec: dict, short: bool = False) -> list[str]:
             out.append(f"{worst} dominates ({ratios[worst]:.1f}×): {how}")
         elif worst == "train":
             out.append(f"training dominates the score: {ratios['train']:.1f}x the pace-setter's time (encode "
-                       f"{ratios['encode']:.1f}x). Run `submit --profile` to see which function takes it; the usual "
-                       "cause is recounting or rescanning every pair for every merge instead of updating only the "
-                       "pairs a merge touches.")
+                       f"{ratios['encode']:.1f}x). Run `submit --profile` to see which function takes it. The usual "
+                       f"cause: {TRAINING_SPEED.hint}")
         else:
             out.append(f"get_tokenizer + encode dominate the score: {ratios['encode']:.1f}x the pace-setter's time "
-                       f"({other} {ratios[other]:.1f}x). Profile an encode of the held-out text (python -m cProfile); "
-                       "the usual causes are re-merging the same pre-token again and again (no cache) or a scan of "
-                       "all merges for every pair.")
+                       f"({other} {ratios[other]:.1f}x). Profile an encode of the held-out text (python -m cProfile). "
+                       f"The usual cause: {ENCODING_SPEED.hint}")
     if rec.get("isolation", {}).get("waited"):
         out.append("waited: a call's wall time was far above its CPU time (work outside the measured process, or "
                    "sleeping); it was charged its wall time" if not short else "waited: charged wall time")

@@ -30,9 +30,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bpe_harness.files import sha256_file
+from bpe_harness.settings import ROOT, cache_dir
 from leaderboard import TOLERANCE, benchmark, pacer, record
 from leaderboard.benchmark import Spec
-from leaderboard.record import ROOT, RecordError
+from leaderboard.record import RecordError
 
 PLAUSIBLE = (0.01, 1000.0)  # a time ratio outside this range is a broken measurement, not a result
 
@@ -253,7 +255,7 @@ def spec_of(rec: dict, corpus: Path | None, timeout: float, seed: int) -> Spec:
         spec.size = c["size"]
     elif corpus is None:
         raise RecordError(f"{rec['name']} was trained on a file ({c['name']}); pass --corpus PATH to verify it")
-    elif not corpus.is_file() or benchmark.file_sha256(corpus) != c["sha256"]:
+    elif not corpus.is_file() or sha256_file(corpus) != c["sha256"]:
         raise RecordError(f"--corpus {corpus}: not the file {rec['name']} was trained on ({c['name']}, "
                           f"{c['bytes']:,} bytes, sha256 {c['sha256'][:12]}...)")
     else:
@@ -305,7 +307,7 @@ def _run_staged(kit: Path, impl: str, rec: dict, spec: Spec, out: Path, show_pro
     cmd += [] if show_progress else ["--quiet"]
     cmd += [] if sandbox else ["--no-sandbox"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CS336_SANDBOX", "PYTEST_"))}
-    env.update(PYTHONDONTWRITEBYTECODE="1", CS336_CACHE_DIR=os.environ.get("CS336_CACHE_DIR", str(ROOT / ".cache")))
+    env.update(PYTHONDONTWRITEBYTECODE="1", CS336_CACHE_DIR=str(cache_dir()))
     return subprocess.run(cmd, cwd=kit, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=None if show_progress else subprocess.PIPE, text=True,
                           timeout=spec.timeout * (4 * spec.rounds + 10))
@@ -341,7 +343,7 @@ def verify(rec: dict, *, code_dir: Path | None = None, corpus: Path | None = Non
         new = record.load(produced)
         if new["code"]["sha256"] != rec["code"]["sha256"]:
             problems.append("the code that ran is not the code the entry records (code.sha256 differs)")
-        if new["corpus"]["rounds_sha256"] != [benchmark.file_sha256(c) for c, _ in inputs]:
+        if new["corpus"]["rounds_sha256"] != [sha256_file(c) for c, _ in inputs]:
             problems.append("the re-run did not train on the inputs drawn for it")
         for r, ((merges, vocab), got) in enumerate(zip(expected, new["outputs"]["rounds"]), 1):
             if (got["merges_sha256"], got["vocab_sha256"]) != (merges, vocab):

@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 from bpe_harness.corpus import SPECIAL, generate_text
+from bpe_harness.settings import ROOT
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpora"
+FIXTURES = ROOT / "tests" / "fixtures" / "corpora"
 MULTI_SPECIALS = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|pad|>"]
 
 

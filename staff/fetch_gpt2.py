@@ -27,7 +27,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from bpe_harness import encodings
+from bpe_harness import encodings, settings
 
 PACKAGE = "openai-whisper==20250625"  # any version with the asset works: the sha256 check decides, not the version
 MEMBER = "whisper/assets/gpt2.tiktoken"
@@ -86,8 +86,8 @@ def install_from_archive(archive: Path, cache_root: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m staff.fetch_gpt2", description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=encodings.DEFAULT_CACHE,
-                        help=f"kit cache root: the file goes to CACHE/tiktoken (default {encodings.DEFAULT_CACHE})")
+    parser.add_argument("--cache", type=Path, default=settings.cache_dir(),
+                        help=f"kit cache root: the file goes to CACHE/tiktoken (default {settings.cache_dir()})")
     parser.add_argument("--archive", type=Path, help="use this openai-whisper sdist or wheel instead of downloading")
     parser.add_argument("--package", default=PACKAGE, help=f"what pip downloads (default {PACKAGE})")
     args = parser.parse_args(argv)

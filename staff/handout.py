@@ -16,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bpe_harness.settings import ROOT
+
 STAFF_ONLY = ("staff/", ".ci/", ".github/", "leaderboard/staff.py", "leaderboard/render.py")
 SHIPPED = {".github/workflows/grade.yml"}  # the students' grading workflow; every other workflow is staff-only
 

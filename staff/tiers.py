@@ -30,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bpe_harness.settings import ROOT
+
 TIERS = ("full", "root", "user", "user-plain")
 CHECKS = {
     "gradescope": [],  # root tier only: setup.sh + run_autograder in /autograder (rehearse_gradescope)

@@ -10,14 +10,13 @@ from functools import cache
 from pathlib import Path
 
 from bpe_harness.encodings import encoding_for_vocab, get_encoding, vocab_and_merges
-from bpe_harness.rules import GPT2_PATTERN, split_on_specials, vocab_layout
+from bpe_harness.rules import EOT, GPT2_PATTERN, split_on_specials, vocab_layout
 from bpe_harness.snapshots import SnapshotStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPORA = FIXTURES / "corpora"
 SAMPLES = FIXTURES / "samples"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-EOT = "<|endoftext|>"
 OWN_VOCAB = "tinystories_sample"  # training snapshot whose merges the tokenizer tests use
 
 

@@ -31,9 +31,11 @@ import json
 from functools import cache
 from pathlib import Path
 
-from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.encodings import encoding_for_vocab
-from bpe_harness.vocab_io import Merges, Vocab, write_atomic
+from bpe_harness.files import write_atomically
+from bpe_harness.rules import EOT, GPT2_PATTERN
+from bpe_harness.settings import ROOT
+from bpe_harness.vocab_io import Merges, Vocab
 
 TIKTOKEN_RANKS = "tokenizer.tiktoken"
 TIKTOKEN_META = "tiktoken.json"
@@ -106,9 +108,9 @@ def write_tiktoken(vocab: Vocab, merges: Merges, special_tokens, pattern: str | 
     ranks = enc._mergeable_ranks
     lines = "".join(f"{base64.b64encode(t).decode('ascii')} {r}\n" for t, r in sorted(ranks.items(), key=lambda x: x[1]))
     out_dir = Path(out_dir)
-    write_atomic(out_dir / TIKTOKEN_RANKS, lines)
+    write_atomically(out_dir / TIKTOKEN_RANKS, lines)
     meta = {"name": name, "pattern": enc._pat_str, "special_tokens": dict(enc._special_tokens)}
-    write_atomic(out_dir / TIKTOKEN_META, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    write_atomically(out_dir / TIKTOKEN_META, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
 
 
 def load_tiktoken(directory):
@@ -172,7 +174,7 @@ def hf_tokenizer_dict(vocab: Vocab, merges: Merges, special_tokens=(), pattern: 
 def to_hf_tokenizer_json(vocab: Vocab, merges: Merges, special_tokens, pattern: str | None, path) -> None:
     """Write a Hugging Face tokenizer.json (loadable with tokenizers.Tokenizer.from_file) to `path`."""
     data = hf_tokenizer_dict(vocab, merges, special_tokens, pattern)
-    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 def saved_special_tokens(directory) -> list[str]:
@@ -180,10 +182,10 @@ def saved_special_tokens(directory) -> list[str]:
     report = Path(directory) / "report.json"
     if report.exists():
         return list(json.loads(report.read_text(encoding="utf-8")).get("special_tokens", []))
-    return ["<|endoftext|>"]
+    return [EOT]
 
 
-FIXTURE_TEXTS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "samples"
+FIXTURE_TEXTS = ROOT / "tests" / "fixtures" / "samples"
 
 
 def check_exports(out, vocab: Vocab, merges: Merges, specials, pattern, impl: str, texts: list[Path]) -> list[str]:

@@ -1,7 +1,12 @@
-"""The live progress line of the experiment tools: one carriage-return line on stderr, measured from outside.
+"""The kit's live progress line (experiments, encode_corpus, leaderboard submit): one carriage-return line on stderr,
+measured from outside.
 
     train   0:42  worker 1.21 GB (peak 1.48 GB)  children 0.00 GB  corpus 100.0 MB
     encode  0:12  worker 0.31 GB (peak 0.33 GB)  children 0.52 GB  45.0/100.0 MB 45%  3.8 MB/s  ETA 0:15
+    [########------------] 8/20 round 1: yours train, encode      41.3 s  worker 121.4 MB (peak 130.2 MB)
+
+The last form is a run of `steps` calls (`step(label)` starts the next one); off a terminal it writes one line per
+step instead (logs, CI).
 
 A `ProgressLine` is a callable taking `bpe_harness.isolation.Progress` readings (elapsed_s, rss_bytes, peak_bytes,
 children_bytes, count), so it plugs straight into the Client's `on_progress=` callback. Memory is read by psutil
@@ -42,13 +47,18 @@ def clock(seconds: float) -> str:
 class ProgressLine:
     """Draws the line for each reading (at most every PERIOD s) and keeps the peaks seen.
 
-    total_bytes: the corpus size. done: optional callable -> bytes processed so far (adds %, rate and ETA)."""
+    total_bytes: the corpus size. done: optional callable -> bytes processed so far (adds %, rate and ETA).
+    steps: how many `step()`s the run has (the line then shows a bar, k/n, the step's label and the time since the
+    line was made, not the corpus)."""
 
-    def __init__(self, label: str, total_bytes: int, *, done: Callable[[], int] | None = None,
-                 stream=None, enabled: bool = True, names: tuple[str, str] = ("worker", "children")):
+    def __init__(self, label: str = "", total_bytes: int = 0, *, done: Callable[[], int] | None = None,
+                 stream=None, enabled: bool = True, names: tuple[str, str] = ("worker", "children"), steps: int = 0):
         self.label, self.total, self.done, self.names = label, total_bytes, done, names
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled
+        self.steps, self.steps_done = steps, 0
+        self.started = time.monotonic()
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.peak_rss = self.peak_children = 0
         self.last_draw = 0.0
         self.width = 0
@@ -62,12 +72,30 @@ class ProgressLine:
         self.peak_rss = max(self.peak_rss, p.rss_bytes)
         self.peak_children = max(self.peak_children, p.children_bytes)
         now = time.monotonic()
-        if self.enabled and now - self.last_draw >= PERIOD:
+        if self.enabled and (self.tty or not self.steps) and now - self.last_draw >= PERIOD:
             self.last_draw = now
             self.drawn = p
             self._draw(self.render(p))
 
-    def render(self, p: Progress) -> str:
+    def step(self, label: str) -> None:
+        """The next of `steps` calls begins: redrawn in place on a terminal, one line of its own otherwise."""
+        self.steps_done += 1
+        self.label, self.latest = label, None
+        self.peak_rss = self.peak_children = 0  # each step's call has its own worker and peak
+        if self.enabled and self.tty:
+            self._draw(self.render(None))
+        elif self.enabled:
+            self.stream.write(self.render(None) + "\n")
+            self.stream.flush()
+
+    def render(self, p: Progress | None) -> str:
+        if self.steps:
+            filled = 20 * min(self.steps_done, self.steps) // self.steps
+            text = (f"[{'#' * filled}{'-' * (20 - filled)}] {self.steps_done}/{self.steps} {self.label:<34} "
+                    f"{time.monotonic() - self.started:6.1f} s")
+            if p is not None and p.rss_bytes:
+                text += f"  {self.names[0]} {human_bytes(p.rss_bytes)} (peak {human_bytes(self.peak_rss)})"
+            return text
         parts = [f"{self.label} {clock(p.elapsed_s):>6}",
                  f"{self.names[0]} {human_bytes(p.rss_bytes)} (peak {human_bytes(self.peak_rss)})",
                  f"{self.names[1]} {human_bytes(p.children_bytes)} (peak {human_bytes(self.peak_children)})"]
@@ -91,7 +119,7 @@ class ProgressLine:
 
     def finish(self, message: str = "") -> None:
         """Draw the latest reading if it was not shown, end the line, and print `message` on the next one."""
-        if self.enabled and self.latest is not None and self.drawn is not self.latest:
+        if self.enabled and (self.tty or not self.steps) and self.latest is not None and self.drawn is not self.latest:
             self.drawn = self.latest
             self._draw(self.render(self.latest))
         if self.enabled and self.width:

@@ -22,10 +22,11 @@ from pathlib import Path
 
 from bpe_harness.experiments.inputs import ExperimentError, check_corpus, describe_os_error, staged_dir
 from bpe_harness.experiments.progress import ProgressLine, human_bytes
+from bpe_harness.files import write_atomically
 from bpe_harness.isolation import Client, WorkerCrashed, WorkerFailure, WorkerTimeout
-from bpe_harness.vocab_io import save_vocab_and_merges, token_text, write_atomic, write_readable
+from bpe_harness.rules import EOT
+from bpe_harness.vocab_io import save_vocab_and_merges, token_text, write_readable
 
-EOT = "<|endoftext|>"
 LONGEST = 5
 
 
@@ -113,10 +114,10 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
                 "python": platform.python_version(), "platform": platform.platform(),
             }
             if call.profile is not None:
-                write_atomic(tmp / "profile.json", json.dumps(call.profile, indent=1) + "\n")
+                write_atomically(tmp / "profile.json", json.dumps(call.profile, indent=1) + "\n")
             save_vocab_and_merges(vocab, merges, tmp / "vocab.json", tmp / "merges.json")
             write_readable(vocab, merges, tmp / "vocab.txt", tmp / "merges.txt")
-            write_atomic(tmp / "report.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+            write_atomically(tmp / "report.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     except OSError as e:
         raise ExperimentError(describe_os_error(e, f"writing {out}")) from None
     return report

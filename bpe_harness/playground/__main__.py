@@ -21,9 +21,10 @@ from pathlib import Path
 from bpe_harness.compare import assert_merges_equal
 from bpe_harness.isolation import Client
 from bpe_harness.playground.server import (
-    ROOT, Playground, PlaygroundError, Vocabulary, default_vocabulary, load_vocabulary, make_server,
-    vocabulary_problem,
+    Playground, PlaygroundError, Vocabulary, default_vocabulary, load_vocabulary, make_server, vocabulary_problem,
 )
+from bpe_harness.rules import EOT
+from bpe_harness.settings import ROOT
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if bool(args.train) != (args.vocab_size is not None):
         p.error("--train CORPUS and --vocab-size N go together")
     if args.specials is None:
-        args.specials = ["<|endoftext|>"]
+        args.specials = [EOT]
     return args
 
 

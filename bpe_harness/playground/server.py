@@ -30,14 +30,14 @@ from pathlib import Path
 
 import regex
 
-from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.compare import describe_ids_difference, first_divergence
 from bpe_harness.encode_corpus import load_vocab_and_merges
 from bpe_harness.encodings import encoding_from_merges, get_encoding, unavailable_reason
 from bpe_harness.isolation import Client, WorkerFailure
+from bpe_harness.rules import GPT2_PATTERN, split_on_specials
+from bpe_harness.settings import ROOT
 from bpe_harness.snapshots import TrainingSnapshot
 
-ROOT = Path(__file__).resolve().parents[2]
 STATIC = Path(__file__).resolve().parent / "static"
 DEFAULT_SNAPSHOT = ROOT / "tests" / "snapshots" / "tinystories_sample.json"
 REAL_ENCODINGS = ("o200k_base", "cl100k_base", "gpt2")
@@ -142,15 +142,6 @@ def column(key: str, title: str, kind: str, text_bytes: int, ids=None, rows=None
     }
 
 
-def split_specials(text: str, specials: Sequence[str]) -> list[tuple[str, bool]]:
-    """(segment, is_special) pieces: special tokens as hard boundaries, the longest match first."""
-    if not specials:
-        return [(text, False)]
-    pattern = "(" + "|".join(regex.escape(s) for s in sorted(specials, key=len, reverse=True)) + ")"
-    parts = regex.split(pattern, text)
-    return [(p, i % 2 == 1) for i, p in enumerate(parts) if p]
-
-
 class ImplRunner:
     """One implementation behind its worker: one call at a time, a timeout per call, a new worker after a failure."""
 
@@ -233,7 +224,7 @@ class Playground:
 
     def expected_ids(self, text: str) -> list[int]:
         ids = []
-        for segment, special in split_specials(text, self.vocabulary.specials):
+        for segment, special in split_on_specials(text, self.vocabulary.specials):
             if special:
                 ids.append(self.ids_by_bytes[segment.encode("utf-8")])
             else:

@@ -4,14 +4,14 @@
     uv run --group bench python -m staff.bench --quick    # a 9 MB corpus, vocab 1k and 4k (< 1 min): CI
 
 Corpora come from bpe_harness.corpus (tinystories style, seed 0; the encoding text is a held-out seed-1 corpus),
-generated once into .cache/bench/corpora and reused. Every training run is its own process, timed from outside, with
-peak memory = the largest sum of RSS over the process and all its children, sampled every 50 ms. Both sides get the
-same cores: the reference num_workers=N, HF RAYON_NUM_THREADS=N.
+generated once into bench/corpora under the kit's cache (CS336_CACHE_DIR moves it) and reused. Every training run is
+its own process, timed from outside, with peak memory = the largest sum of RSS over the process and all its children,
+sampled every 50 ms. Both sides get the same cores: the reference num_workers=N, HF RAYON_NUM_THREADS=N.
 
 Encoding uses the merges the reference trained on the largest corpus: reference Tokenizer.encode vs tiktoken's
 encode on one core, and bpe_harness.encode_corpus with N workers (whole command: start-up, reading, writing the
 .npy) vs tiktoken's encode_batch(num_threads=N) on all cores; tiktoken's ids are mapped to the reference's ids and
-compared with the .npy. Writes report.json and bench.png into --out (default .cache/bench/report[-quick]).
+compared with the .npy. Writes report.json and bench.png into --out (default: bench/report[-quick] in the cache).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-ROOT = Path(__file__).resolve().parents[2]
-CORPORA = ROOT / ".cache" / "bench" / "corpora"
-EOT = "<|endoftext|>"
+from bpe_harness.rules import EOT
+from bpe_harness.settings import ROOT, cache_dir
+
 FULL = {"sizes": ["100MB", "1GB"], "vocabs": [10_000, 32_000], "encode_size": "20MB"}
 QUICK = {"sizes": ["9MB"], "vocabs": [1_000, 4_000], "encode_size": "3MB"}
 
@@ -39,10 +39,10 @@ def corpus(size: str, seed: int = 0, style: str = "tinystories") -> tuple[Path, 
     """The generated corpus (created on first use) and its stats (bytes, documents, unique_words)."""
     from bpe_harness.corpus import parse_size, write_corpus
 
-    path = CORPORA / f"{style}-{size}-s{seed}.txt"
+    path = cache_dir() / "bench" / "corpora" / f"{style}-{size}-s{seed}.txt"
     meta = path.with_name(path.name + ".json")
     if not (path.exists() and meta.exists() and meta.stat().st_size):
-        print(f"generating {path.relative_to(ROOT)} ...", file=sys.stderr)
+        print(f"generating {path} ...", file=sys.stderr)
         stats = write_corpus(path, parse_size(size), seed, style=style, mixed=True, progress=True)
         meta.write_text(json.dumps(stats))
     return path, json.loads(meta.read_text())
@@ -237,7 +237,7 @@ def plot(report: dict, path: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m staff.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small corpus and vocabs (CI)")
-    parser.add_argument("--out", type=Path, help="report folder (default .cache/bench/report[-quick])")
+    parser.add_argument("--out", type=Path, help="report folder (default: the kit cache's bench/report[-quick])")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="cores for both sides")
     parser.add_argument("--sizes", nargs="+", help="training corpus sizes, e.g. 100MB 1GB")
     parser.add_argument("--vocabs", nargs="+", type=int, help="vocab sizes, e.g. 10000 32000")
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
         config["sizes"] = args.sizes
     if args.vocabs:
         config["vocabs"] = args.vocabs
-    out = args.out or ROOT / ".cache" / "bench" / ("report-quick" if args.quick else "report")
+    out = args.out or cache_dir() / "bench" / ("report-quick" if args.quick else "report")
     out.mkdir(parents=True, exist_ok=True)
     import tiktoken
     import tokenizers

@@ -6,7 +6,7 @@ encoding time only) on the same vocab, at sizes where start-up no longer dominat
 The vocab is trained once by the reference (through `experiments train`, --vocab-size on a --train-size corpus) and
 cached. tiktoken gets that vocab through `experiments.export.to_tiktoken` (same ids), is fed the same 1 MB
 document-aligned pieces 32 at a time (bounded memory), and its ids are hashed and compared with the .npy body.
-Writes report.json into --out (default .cache/bench/encode).
+Writes report.json into --out (default: the kit cache's bench/encode; CS336_CACHE_DIR moves it).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from staff.bench.__main__ import ROOT, corpus
+from bpe_harness.rules import EOT
+from bpe_harness.settings import ROOT, cache_dir
+from staff.bench.__main__ import corpus
 
-EOT = "<|endoftext|>"
 PIECE_BYTES = 1 << 20
 BATCH = 32
 
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="encode_corpus workers = tiktoken threads")
     parser.add_argument("--vocab-size", type=int, default=10_000)
     parser.add_argument("--train-size", default="20MB")
-    parser.add_argument("--out", type=Path, default=ROOT / ".cache" / "bench" / "encode")
+    parser.add_argument("--out", type=Path, default=cache_dir() / "bench" / "encode")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     run = trained_vocab(args.out, args.vocab_size, args.train_size)

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-EOT = "<|endoftext|>"
+from bpe_harness.rules import EOT
 
 
 def train_reference(path: str, vocab_size: int, workers: int, out_dir: str) -> dict:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bpe_harness.grade import _valid_manifest, _valid_verdicts
+from bpe_harness.settings import ROOT
 from staff.degenerate import Degenerate
 
-ROOT = Path(__file__).resolve().parents[2]
 SUITES = ("tests", "staff/hidden")
 
 

@@ -11,13 +11,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bpe_harness.settings import ROOT
 from staff.mutants.catalog import Mutant
+from staff.tests.runpytest import read_junit
 
-ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "staff" / "reference"
 
 
@@ -61,11 +61,6 @@ class Graded:
         return [t for t in declared if not any(f == t or f.startswith(t + "[") for f in self.failed)]
 
 
-def _node_id(case: ET.Element) -> str:
-    module = case.get("classname", "").replace(".", "/") + ".py"
-    return f"{module}::{case.get('name')}"
-
-
 def grade(mutant: Mutant, tests: list[str], scratch: Path | None = None, timeout: float = 900) -> Graded:
     """Run `tests` (node ids or paths) against the mutant; collect which passed and failed."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,13 +71,10 @@ def grade(mutant: Mutant, tests: list[str], scratch: Path | None = None, timeout
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", "--impl", impl, *tests]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         result = Graded(mutant.name, output=proc.stdout[-4000:] + proc.stderr[-2000:])
-        if report.exists():
-            for case in ET.parse(report).iter("testcase"):
-                node = _node_id(case)
-                problem = case.find("failure") if case.find("failure") is not None else case.find("error")
-                if problem is not None:
-                    result.failed.add(node)
-                    result.messages[node] = ((problem.get("message") or "") + "\n" + (problem.text or "")).strip()
-                elif case.find("skipped") is None:
-                    result.passed.add(node)
+        for outcome in read_junit(report) if report.exists() else []:
+            if outcome.status in ("failed", "error"):
+                result.failed.add(outcome.test)
+                result.messages[outcome.test] = outcome.message.strip()
+            elif outcome.status == "passed":
+                result.passed.add(outcome.test)
         return result

@@ -1,4 +1,5 @@
-"""Run the graded suite in a child pytest and read its JUnit XML: how staff tests see per-test outcomes."""
+"""Run the graded suite in a child pytest and read its JUnit XML: how staff tests (and staff.mutants) see per-test
+outcomes, each named by its pytest node id."""
 
 from __future__ import annotations
 
@@ -8,14 +9,38 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bpe_harness.settings import ROOT
 
 
 @dataclass
 class Outcome:
-    test: str
+    test: str  # the pytest node id, e.g. tests/test_train_bpe.py::test_train_matches_snapshot[minimum_vocab]
     status: str  # passed, failed, error, skipped
     message: str
+
+
+def node_id(case: ET.Element, root: Path = ROOT) -> str:
+    """The node id of a JUnit <testcase>: its classname is the test file's path (and any class), dotted."""
+    parts = (case.get("classname") or "").split(".")
+    for k in range(len(parts), 0, -1):
+        path = "/".join(parts[:k]) + ".py"
+        if (root / path).is_file():
+            return "::".join([path, *parts[k:], case.get("name", "")])
+    return "/".join(parts) + ".py::" + case.get("name", "")
+
+
+def read_junit(report: Path, root: Path = ROOT) -> list[Outcome]:
+    outcomes = []
+    for case in ET.parse(report).iter("testcase"):
+        status, message = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            node = case.find(tag)
+            if node is not None:
+                status = "failed" if tag == "failure" else tag
+                message = (node.get("message") or "") + "\n" + (node.text or "")
+                break
+        outcomes.append(Outcome(node_id(case, root), status, message))
+    return outcomes
 
 
 def run_suite(
@@ -24,16 +49,4 @@ def run_suite(
     report = tmp_path / "report.xml"
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={report}", *args]
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    outcomes = []
-    if report.exists():
-        for case in ET.parse(report).iter("testcase"):
-            name = f"{case.get('classname')}::{case.get('name')}"
-            status, message = "passed", ""
-            for tag in ("failure", "error", "skipped"):
-                node = case.find(tag)
-                if node is not None:
-                    status = "failed" if tag == "failure" else tag
-                    message = (node.get("message") or "") + "\n" + (node.text or "")
-                    break
-            outcomes.append(Outcome(name, status, message))
-    return proc, outcomes
+    return proc, read_junit(report, cwd) if report.exists() else []

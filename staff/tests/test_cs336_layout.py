@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bpe_harness.grade import grade
+from bpe_harness.settings import ROOT
 from staff.grade import staff_options
 from staff.tests.runpytest import run_suite
 
-ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "staff" / "reference"
 UPSTREAM_INIT = 'import importlib.metadata\n\n__version__ = importlib.metadata.version("cs336_basics")\n'
 

@@ -9,13 +9,11 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from bpe_harness import encodings
-
-ROOT = Path(__file__).resolve().parents[2]
+from bpe_harness.settings import ROOT
 
 
 def test_pinned_hash_comes_from_tiktoken():
@@ -41,7 +39,7 @@ def test_gpt2_unavailable_says_why(monkeypatch, tmp_path):
     """The skip reason is one short line pointing at the README; the details say where we looked and what to do."""
     monkeypatch.delenv("CS336_ALLOW_DOWNLOAD", raising=False)
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(encodings, "DEFAULT_CACHE", tmp_path)
+    monkeypatch.setenv("CS336_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
     reason = encodings.unavailable_reason("gpt2")
     assert reason == "gpt2 data not installed: see README 'Offline encodings'"
@@ -50,24 +48,6 @@ def test_gpt2_unavailable_says_why(monkeypatch, tmp_path):
     assert "staff.fetch_gpt2" in details
     with pytest.raises(encodings.EncodingDataError, match="staff.fetch_gpt2"):
         encodings.get_encoding.__wrapped__("gpt2")
-
-
-def test_interleaved_writers_do_not_clobber_each_other(tmp_path, monkeypatch):
-    """Writer A is about to move its temporary file in when writer B writes the same target: both must complete,
-    and the target must be one writer's data, whole (a shared temporary name loses A's file or mixes them)."""
-    target = tmp_path / "cache" / "entry"
-    real_replace, nested = os.replace, []
-
-    def replace_after_another_writer(src, dst):
-        if not nested:
-            nested.append(src)
-            encodings.atomic_write(target, b"B" * 1000)
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace_after_another_writer)
-    encodings.atomic_write(target, b"A" * 10)
-    assert target.read_bytes() == b"A" * 10, "the last writer's data must land whole"
-    assert sorted(p.name for p in target.parent.iterdir()) == ["entry"], "temporary files left behind"
 
 
 _COLD_LOAD = """

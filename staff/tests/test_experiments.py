@@ -4,6 +4,7 @@ outputs, and bad input gets a sentence with nothing half-written left behind."""
 from __future__ import annotations
 
 import errno
+import io
 import json
 import signal
 import subprocess
@@ -21,10 +22,10 @@ from bpe_harness.experiments.compare import run_compare, sample_documents
 from bpe_harness.experiments.inputs import ExperimentError
 from bpe_harness.experiments.train import run_train
 from bpe_harness.isolation import Client
+from bpe_harness.settings import ROOT
 from bpe_harness.snapshots import SnapshotStore
 from bpe_harness.vocab_io import load_vocab_and_merges
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 TEXTS = sorted((FIXTURES / "samples").glob("*.txt")) + sorted((FIXTURES / "corpora").glob("*.txt"))
 SMALL_CORPUS = FIXTURES / "corpora" / "tinystories_sample.txt"
@@ -291,3 +292,21 @@ def test_encode_corpus_names_the_byte_offset_of_bad_utf8_and_writes_nothing(tmp_
     assert not (tmp_path / "ids.npy").exists() and leftovers(tmp_path) == []
     assert encode_corpus.main([str(tmp_path / "missing.txt"), *argv[1:]]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_progress_line_counts_steps_one_line_each_off_a_terminal():
+    """The leaderboard's k/n line is the same ProgressLine: off a terminal (logs, CI) one line per step, readings
+    not drawn; each step's peak is its own."""
+    from bpe_harness.experiments.progress import ProgressLine
+    from bpe_harness.isolation import Progress
+
+    stream = io.StringIO()
+    line = ProgressLine(steps=2, stream=stream)
+    line.step("gate: train a")
+    line(Progress(1.0, 50_000_000, 50_000_000, 0, 0))
+    line.step("round 1/1: yours")
+    assert line.peak_rss == 0
+    line.finish()
+    first, second = stream.getvalue().splitlines()
+    assert first.startswith("[##########----------] 1/2 gate: train a") and "\r" not in stream.getvalue()
+    assert second.startswith("[####################] 2/2 round 1/1: yours")

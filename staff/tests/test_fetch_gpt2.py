@@ -15,7 +15,7 @@ import tiktoken
 from bpe_harness import encodings
 from staff import fetch_gpt2
 
-REAL_R50K = encodings.DEFAULT_CACHE / "tiktoken"
+REAL_R50K = encodings.tiktoken_cache_dir()
 
 
 def _fake_ranks() -> bytes:

@@ -37,3 +37,21 @@ def test_a_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         write_atomically(target, fail)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_interleaved_writers_do_not_clobber_each_other(tmp_path, monkeypatch):
+    """Writer A is about to move its temporary file in when writer B writes the same target: both must complete,
+    and the target must be one writer's data, whole (a shared temporary name loses A's file or mixes them)."""
+    target = tmp_path / "cache" / "entry"
+    real_replace, nested = os.replace, []
+
+    def replace_after_another_writer(src, dst):
+        if not nested:
+            nested.append(src)
+            write_atomically(target, b"B" * 1000)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_after_another_writer)
+    write_atomically(target, b"A" * 10)
+    assert target.read_bytes() == b"A" * 10, "the last writer's data must land whole"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["entry"], "temporary files left behind"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from bpe_harness.rules import EOT
 from staff.tests.runpytest import ROOT, run_suite
 
 from staff.build_fixtures import FIXTURES, differences
@@ -10,7 +11,6 @@ from staff.naive import naive_merges
 from staff.reference.train import train_bpe
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
-EOT = "<|endoftext|>"
 
 
 def test_fixture_corpora_match_their_builders():

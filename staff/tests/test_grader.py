@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from bpe_harness.grade import GradeOptions, grade
+from bpe_harness.settings import ROOT
 from staff.grade import batch, build_gradescope_zip, reference_submission, staff_options
 from staff.hostile.cases import CASES
 from staff.hostile.run import leftovers, run_case
 
-ROOT = Path(__file__).resolve().parents[2]
 SUBSET = ["tests/test_special_tokens.py"]
 
 

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import pytest
 
+from bpe_harness.files import sha256_file
+from bpe_harness.settings import ROOT
 from leaderboard import benchmark, gradescope_leaderboard, record, render, staff
 from leaderboard.__main__ import main
 
-ROOT = Path(__file__).resolve().parents[2]
 
 SMALL = ["--size", "1MB", "--held-out-size", "300KB", "--vocab-size", "1000", "--rounds", "2", "--quiet"]
 ENTRIES = {"reference": "reference", "slow": "staff.bad.uncached_encoder", "pooled": "staff.bad.pooled_trainer"}
@@ -67,6 +68,15 @@ def test_submissions_are_valid_and_ranked(board):
     for rec in recs.values():
         assert math.isclose(rec["score"], math.sqrt(rec["train"]["ratio"] * rec["encode"]["ratio"]), rel_tol=1e-3)
         assert rec["code"]["kind"] == "module" and all("text" not in f for f in rec["code"]["files"])
+
+
+def test_records_name_the_kit_by_its_content(board):
+    """The board's kit column is the judge's kit_version (version + digest of the kit's files), not the bare
+    pyproject version that every kit shares."""
+    from bpe_harness.grade import kit_version
+
+    assert {load(board, n)["kit_version"] for n in ENTRIES} == {kit_version()}
+    assert re.fullmatch(r"[0-9][^+]*\+[0-9a-f]{10}", kit_version())
 
 
 def test_wrong_implementation_is_refused_with_the_suites_message(tmp_path, capsys):
@@ -335,7 +345,7 @@ def _answers_for(spec: benchmark.Spec) -> str:
     with Client("reference") as ref:
         for corpus, _ in benchmark.round_inputs(spec):
             vocab, merges = ref.train(corpus, spec.vocab_size, spec.special_tokens)
-            answers[benchmark.file_sha256(corpus)] = ({i: t.hex() for i, t in vocab.items()},
+            answers[sha256_file(corpus)] = ({i: t.hex() for i, t in vocab.items()},
                                                        [[a.hex(), b.hex()] for a, b in merges])
     return f"ANSWERS = {answers!r}\n"
 
@@ -545,3 +555,11 @@ def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable
     assert staff.validate([board / "ada.json"]) == {board / "ada.json": []}
     text = render.markdown([ranked], [])
     assert "## Ranked (inputs drawn when measured)" in text and "| 1 | ada |" in text
+
+
+def test_gate_cases_are_graded_cases():
+    """The gate names its cases by snapshot and points a failing student at the graded test of the same name."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "tests/test_train_bpe.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    for name in benchmark.GATE_TRAINING:
+        assert f"tests/test_train_bpe.py::test_training_matches_reference[{name}]" in proc.stdout, proc.stdout[-2000:]

@@ -17,16 +17,15 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from bpe_harness.compare import first_divergence
 from bpe_harness.playground import server as pg
 from bpe_harness.playground.__main__ import build, parse_args
+from bpe_harness.settings import ROOT, cache_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT_COPY = ROOT / ".cache" / "playground-screenshot.png"
+SCREENSHOT_COPY = cache_dir() / "playground-screenshot.png"
 
 WRONG = '''
 """Deliberately wrong: only the first 100 merges are applied."""

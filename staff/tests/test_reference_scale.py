@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from bpe_harness import encode_corpus
+from bpe_harness.rules import EOT
+from bpe_harness.settings import ROOT
 from staff.reference import train as reference_train
 from staff.reference.tokenizer import Tokenizer, save_vocab_and_merges
 
-ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT / "tests" / "fixtures" / "corpora"
-EOT = "<|endoftext|>"
 
 
 def _read_exact(path: Path) -> str:

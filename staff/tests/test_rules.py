@@ -35,6 +35,19 @@ def test_special_splitting_is_the_same(specials):
         assert list(pretokenize.split_on_specials(text, splitter)) == list(rules.split_on_specials(text, specials))
 
 
+def test_special_splitting_is_the_same_on_random_text():
+    """Specials that overlap, nest and share prefixes, in text made mostly of their pieces: the copies agree."""
+    rnd = random.Random(20)
+    pool = ["<|endoftext|>", "<|a|>", "<|a|><|a|>", "<|", "|>", "<|end", "ab", "b", "é", "\n\n", "[SEP]", "..."]
+    for _ in range(500):
+        specials = rnd.sample(pool, rnd.randrange(0, 5))
+        text = "".join(rnd.choice(pool + ["x", " ", "<", "|", ">", "\n"]) for _ in range(rnd.randrange(0, 30)))
+        splitter = pretokenize.special_splitter(specials)
+        want = list(rules.split_on_specials(text, specials))
+        assert list(pretokenize.split_on_specials(text, splitter)) == want, (text, specials)
+        assert "".join(segment for segment, _ in want) == text
+
+
 @pytest.mark.parametrize("specials", SPECIALS, ids=str)
 def test_pretoken_counts_are_the_same(specials):
     from collections import Counter

@@ -19,7 +19,6 @@ import pytest
 from bpe_harness.isolation import Client, WorkerCrashed
 from bpe_harness.isolation.sandbox import Sandbox, sandbox_from_environment
 
-ROOT = Path(__file__).resolve().parents[2]
 as_root_on_linux = pytest.mark.skipif(not (sys.platform.startswith("linux") and os.geteuid() == 0),
                                       reason="uid switch and namespaces need root on Linux")
 

@@ -19,8 +19,8 @@ import pytest
 
 from bpe_harness.isolation import Client, WorkerCrashed
 from bpe_harness.isolation.sandbox import Sandbox, probe_tier
+from bpe_harness.settings import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "tinystories_sample.txt"
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc accounting and rlimits of Linux")
 
