@@ -22,13 +22,11 @@ from bpe_harness.limits import (
     STREAMING_MEMORY,
     TRAINING_MEMORY,
     TRAINING_SPEED,
-    ExpectedStream,
-    GeneratedCorpus,
-    assert_stream_equal,
     ENCODING_SPEED_CHARS,
-    fresh_file,
     memory_unsupported_reason,
 )
+from bpe_harness.generated_inputs import GeneratedCorpus, fresh_file
+from bpe_harness.stream_digest import ExpectedStream, assert_stream_equal
 from bpe_harness.corpus import generate_text
 from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.snapshots import SnapshotStore
