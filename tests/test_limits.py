@@ -135,5 +135,5 @@ def first_merge(source, special_tokens) -> dict:
         best = max(pairs.items(), key=lambda kv: (kv[1], kv[0][:1], kv[0][1:]))
         return {"pair": [best[0][:1].hex(), best[0][1:].hex()], "count": best[1]}
 
-    found = source._cached("first-merge-" + "-".join(s.encode().hex() for s in special_tokens), compute)
+    found = source.cached("first-merge-" + "-".join(s.encode().hex() for s in special_tokens), compute)
     return {"pair": tuple(bytes.fromhex(h) for h in found["pair"]), "count": found["count"]}
