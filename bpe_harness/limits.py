@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 from bpe_harness import settings
 from bpe_harness.isolation import WorkerTimeout
-from bpe_harness.isolation.client import Zygote
+from bpe_harness.isolation.endpoint import Zygote
 from bpe_harness.isolation.measure import Call, mb, memory_unsupported_reason
 
 SCALE_OPTION, SCALE_ENV = "--limit-scale", settings.LIMIT_SCALE

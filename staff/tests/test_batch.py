@@ -81,7 +81,7 @@ def test_batch_refuses_a_name_clash(tmp_path, capsys):
     ("NotImplementedError: write train_bpe() in cs336_basics/train_bpe.py", "not implemented"),
     ("ModuleNotFoundError: No module named 'heapdict'", "import failed"),
     ("importlib.metadata.PackageNotFoundError: No package metadata was found for cs336_basics", "import failed"),
-    ("bpe_harness.isolation.client.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s", "too slow"),
+    ("bpe_harness.isolation.endpoint.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s", "too slow"),
     ("WorkerCrashed: the worker was killed by signal SIGSEGV", "crashed"),
     ("AssertionError: encode() returned str 'abc'; expected a list of int token ids", "wrong types"),
     ("AssertionError: merges differ at merge #37 (merges 0..36 agree)", "wrong output"),
