@@ -9,7 +9,9 @@ import json
 
 import pytest
 
-from staff.grade import BatchError, batch, main, reference_submission, staff_options
+from staff.grade import main
+from staff.grading.batch import BatchError, batch
+from staff.grading.staff_judge import reference_submission, staff_options
 
 ONE_TEST = "tests/test_special_tokens.py::test_special_token_is_one_id"
 SEED = 424242
@@ -88,6 +90,6 @@ def test_batch_refuses_a_name_clash(tmp_path, capsys):
     ("RuntimeError: something odd", "error: RuntimeError: something odd"),
 ])
 def test_failure_classes(reason, cls):
-    from staff.grade import failure_class
+    from staff.grading.batch import failure_class
 
     assert failure_class(reason) == cls

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bpe_harness.grade import grade
-from staff.grade import staff_options
+from staff.grading.staff_judge import staff_options
 from staff.tests.runpytest import run_suite
 
 ROOT = Path(__file__).resolve().parents[2]
