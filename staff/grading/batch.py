@@ -14,11 +14,11 @@ import io
 import json
 import os
 import statistics
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bpe_harness.files import write_atomically
 from bpe_harness.grade import ROOT, GradeOptions, grade, kit_version
 from staff.grading.staff_judge import HIDDEN_SEED_ENV
 
@@ -157,7 +157,7 @@ def batch(folder: Path, out_dir: Path, jobs: int, options: GradeOptions, regrade
     results_dir, records_dir = out_dir / "results", out_dir / RECORDS
     results_dir.mkdir(parents=True, exist_ok=True)
     records_dir.mkdir(parents=True, exist_ok=True)
-    _write_text(out_dir / BATCH_FILE, json.dumps({"hidden_seed": seed, "kit_version": version}, indent=1) + "\n")
+    write_atomically(out_dir / BATCH_FILE, json.dumps({"hidden_seed": seed, "kit_version": version}, indent=1) + "\n")
     todo, done = [], {}
     for name, sub in subs.items():
         key = {"digest": submission_digest(sub), "kit_version": version, "hidden_seed": seed, "selection": selection}
@@ -201,14 +201,14 @@ def batch(folder: Path, out_dir: Path, jobs: int, options: GradeOptions, regrade
                "hidden_seed": "" if seed is None else seed, "digest": key["digest"], "how": how}
         rows.append(row)
         if how != "resumed":
-            _write_text(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
+            write_atomically(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["submission"])
     writer.writeheader()
     writer.writerows(rows)
-    _write_text(out_dir / "gradebook.csv", buf.getvalue())
+    write_atomically(out_dir / "gradebook.csv", buf.getvalue())
     per_test = {name: done[name][0]["tests"] for name in done if done[name][1] == 0}
-    _write_text(out_dir / "summary.md", summary(rows, version, seed, per_test))
+    write_atomically(out_dir / "summary.md", summary(rows, version, seed, per_test))
     print(f"wrote {out_dir / 'gradebook.csv'} and {out_dir / 'summary.md'}")
     return 0 if all(r["grading"] == "ok" for r in rows) else 1
 
@@ -253,10 +253,3 @@ def statistics_of(values) -> list[tuple[str, int]]:
     for v in values:
         counts[v] = counts.get(v, 0) + 1
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -93,3 +93,20 @@ def test_failure_classes(reason, cls):
     from staff.grading.batch import failure_class
 
     assert failure_class(reason) == cls
+
+
+def test_a_failed_batch_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """The batch's files are written whole or not at all: a write that fails midway (here summary.md, whose text
+    cannot be encoded) leaves the previous summary.md as it was and no temporary file beside it."""
+    from staff.grading import batch as batch_module
+
+    subs, out = tmp_path / "subs", tmp_path / "grading"
+    subs.mkdir()
+    out.mkdir()
+    (out / "summary.md").write_text("the last batch's summary\n", encoding="utf-8")
+    monkeypatch.setattr(batch_module, "summary", lambda *args: "a lone surrogate: \ud800")
+    with pytest.raises(UnicodeEncodeError):
+        batch(subs, out, 1, staff_options(tests=[ONE_TEST], seed=1))
+    assert (out / "summary.md").read_text(encoding="utf-8") == "the last batch's summary\n"
+    assert sorted(p.name for p in out.iterdir()) == ["batch.json", "gradebook.csv", "records", "results",
+                                                      "summary.md"], "no temporary file is left behind"
