@@ -1,6 +1,6 @@
 """Staff: render the ranked board (leaderboard/README.md) and its plot (board.png, board.svg) from the submissions.
 
-Only valid submissions (see `staff.validate`) are shown; entries measured on different inputs (corpus, vocab size,
+Only valid submissions (see `validation.validate`) are shown; entries measured on different inputs (corpus, vocab size,
 held-out text) are not comparable, so each set of inputs gets its own table, ranked by score ascending (the
 geometric mean of the train and encode time ratios against the pace-setter). The Markdown is a pure function of
 the submission files, so `render --check` (CI) can tell whether the committed board is up to date. The plot needs
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from leaderboard import TOLERANCE, record, staff
+from leaderboard import TOLERANCE, record, validation
 
 HEADER = """# Leaderboard
 
@@ -57,7 +57,7 @@ def _notes(rec: dict) -> str:
 def groups(records: list[dict]) -> list[list[dict]]:
     by_key: dict[tuple, list[dict]] = {}
     for rec in records:
-        by_key.setdefault(staff.spec_key(rec), []).append(rec)
+        by_key.setdefault(validation.spec_key(rec), []).append(rec)
     ranked = [sorted(g, key=lambda r: (r["score"], r["train"]["ratio"], r["name"])) for g in by_key.values()]
     return sorted(ranked, key=lambda g: (not g[0]["inputs"]["ranked"], -len(g), _inputs(g[0])))
 
@@ -135,8 +135,8 @@ def plot(records: list[dict], out: Path) -> list[Path]:
 
 
 def load_valid(directory: Path) -> tuple[list[dict], list[str]]:
-    files = staff.submission_files(directory)
-    results = staff.validate(files)
+    files = validation.submission_files(directory)
+    results = validation.validate(files)
     valid = [record.load(p) for p in files if not results[p]]
     return valid, [p.stem for p in files if results[p]]
 

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STAFF_ONLY = ("staff/", ".ci/", ".github/", "leaderboard/staff.py", "leaderboard/render.py")
+STAFF_ONLY = ("staff/", ".ci/", ".github/", "leaderboard/staff_commands.py", "leaderboard/validation.py",
+              "leaderboard/verification.py", "leaderboard/render.py")
 SHIPPED = {".github/workflows/grade.yml"}  # the students' grading workflow; every other workflow is staff-only
 README_CUT = "\n---\n\n## Staff"
 
