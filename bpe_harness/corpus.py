@@ -5,7 +5,7 @@ Why this exists: every corpus the tests and benchmarks train or encode on is
 scrapes, TinyStories, OpenWebText, ...) is ever committed to the repository,
 and every fixture can be rebuilt byte-identically from ``(seed, size, style,
 mixed)`` on any machine.  All word lists, templates and foreign-language
-sentences below were written for this module.
+sentences (``corpus_words.py``) were written for this kit.
 
 Two styles are offered:
 
@@ -24,8 +24,9 @@ large real corpora: weight ``(rank + q) ** -1.1`` (q = 2.7 tinystories / 2.0
 webtext, so "the" is ~4-5% of words) up to rank 1,500 / 12,000, then a steeper
 exponent 1.9 / 1.6 in an effectively unbounded tail (ranks up to 2**40).  The head
 ranks are hand-written common English words; all later ranks are pseudo-words
-composed from syllables by an injective ``rank -> syllables`` map, so the number of
-distinct words keeps growing with corpus size (Heaps' law, exponent ~0.5 / ~0.6):
+composed from syllables by an injective ``rank -> syllables`` map
+(``pseudo_words.py``), so the number of distinct words keeps growing with corpus
+size (Heaps' law, exponent ~0.5 / ~0.6):
 about 10k / 34k / 78k distinct words at 1 / 10 / 50 MB of tinystories and
 27k / 117k / 320k for webtext (seed 0).  Measured rank-frequency slope of the
 generated text over ranks 10-1000: ~1.2 (tinystories), ~1.1 (webtext).
@@ -67,6 +68,29 @@ from typing import Iterator
 import numpy as np
 import regex
 
+from bpe_harness.corpus_words import (
+    CLOSER_WORDS,
+    CODE_SNIPPETS,
+    EMOJI,
+    FOREIGN,
+    FOREIGN_LANGS,
+    MONTHS,
+    NAMES,
+    OPENER_SLOTS,
+    OPENER_WORDS,
+    SPEECH_VERBS,
+    TINY_ADJ,
+    TINY_CLOSERS,
+    TINY_HEAD,
+    TINY_NOUN,
+    TINY_OPENERS,
+    TINY_PLACE,
+    TINY_VERB,
+    TLDS,
+    WEB_HEAD,
+)
+from bpe_harness.pseudo_words import pseudo_words
+
 __all__ = ["SPECIAL", "STYLES", "iter_documents", "generate_text", "write_corpus"]
 
 SPECIAL = "<|endoftext|>"
@@ -75,242 +99,12 @@ STYLES = ("tinystories", "webtext")
 _GENERATOR_VERSION = 1
 _DOC_END = "\x00"  # internal document delimiter, never emitted
 _WORD_RE = regex.compile(r"\p{L}+")
-
-# --------------------------------------------------------------------------------------
-# Hand-written vocabulary (common English words; order ~ frequency rank).
-# --------------------------------------------------------------------------------------
-
-_TINY_HEAD = """
-the and a to was she he it her said they his in with you I of that had on day
-so big happy very one play wanted time but not saw went little mom we is were
-what all at there friend friends can do go them him be for up upon once named
-looked see like have are help did toy when then out too away fun this my ball
-dog cat tree park sad found new home loved make made together could would no
-yes me your their from about don't I'm it's can't didn't let's you're red blue
-green small tall bird girl boy ran jump jumped smiled laughed came felt know
-thank again something thing things nice good bad scared sun sky water run eat
-ate food cake box car house room bed sleep night morning other an some many more
-fish garden flower flowers kind brave always never asked replied shouted
-whispered cried hug hugged share shared learned lesson important careful special
-best I'll we're that's she's he's won't they're I've mommy daddy dad teacher
-school book story pretty beautiful bright dark forest river sea boat bear bunny
-rabbit duck frog mouse lion puppy kitten baby sister brother family grandma
-grandpa opened closed door window inside outside around down under over into
-through after before because while every each everyone everything someone
-nothing who how why where here now soon later first last next just only still
-even also really much lots lot fast slow loud quiet hot cold warm wet dry hungry
-tired excited surprised angry proud shiny soft hard long short old young two
-three four five ten hundred we'll she'll he'll you'll they'll I'd he'd she'd
-we'd you'd they'd we've you've they've isn't wasn't aren't doesn't couldn't
-wouldn't haven't there's what's apple apples cookie cookies milk juice sand
-snow rain wind cloud clouds star stars moon hill rock stick leaf leaves grass
-game games song sing sang dance danced draw drew paint picture music dream magic
-wish secret gift present party birthday walk walked climb climbed fly flew swim
-swam build built fix fixed find look think thought feel tell told give gave
-take took get got put let try tried keep kept hold held bring brought come stop
-stopped start started listen listened love care cared hope idea way place world
-playing looking running jumping smiling walking laughing singing eating toys
-balls trees birds dogs cats friends' mom's dad's lady man woman king queen
-castle princess dragon monster robot truck train plane shoe shoes hat coat
-dress bag basket cup plate spoon table chair floor wall kitchen yard street town
-shop store market lunch dinner breakfast bread soup candy ice cream pie jar
-bucket shell shells wave waves beach butterfly bee bees ant ants worm spider
-""".split()
-
-_WEB_HEAD = """
-the of and to a in is that for it on with as was be by this are at from have
-an I not or but he they his has will you which more their we can about its been
-had one who were said also new would all people year years if there time than
-up out so what some other first when into most after over our like only just
-two many because may could these them it's don't can't I'm that's doesn't isn't
-won't didn't we're they're you're I've we've there's I'd he'd it'll you'll
-we'll they'll wouldn't shouldn't couldn't hasn't haven't aren't wasn't weren't
-let's who's what's company's country's world's city's such then any those how
-where make made well way even back last state government public work use used
-data report percent million billion between both through while during since
-under against however still before being each should very much three four five
-part number group system company market business health school family life
-world country city police law court case president official officials members
-local national international support information service services research
-program project team season game games player players win won said told says
-according added month week day days today later early long high low large small
-great good best better big own same different important possible available
-free full real open short hard recent former major likely need needs want want
-wanted know think see get got take took give gave find found show shows shown
-help called including around among within without until across along often
-never always already again every another few several less least money cost
-price prices tax plan plans policy decision change changes issue issues problem
-problems question questions result results level levels rate rates area areas
-power energy water food home house room building site page post news media
-story video photo online internet website email users user social network
-software app code version release update technology science study studies
-university students student children parents women men woman man person
-American British European Chinese English Monday Tuesday Wednesday Thursday
-Friday Saturday Sunday January February March April May June July August
-September October November December President Senate Congress Court Department
-Minister Street River North South East West New City University Council
-""".split()
-
-_NAMES = """
-Lily Tom Ben Sue Max Mia Sam Anna Tim Lucy Jack Zoe Leo Ella Kim Bob Rosa Finn
-Nina Omar Ravi Yuki Amir Greta Pablo Ivy Hugo Maya Noah Chloe Theo Ruby Jake
-Luna Oscar Daisy Felix Hana Milo Sara
-""".split()
-
-_SPEECH_VERBS = {".": ("said", "replied", "whispered", "added", "told him", "told her"),
-                 "!": ("shouted", "cried", "yelled", "laughed", "said"),
-                 "?": ("asked", "wondered", "said")}
-
-_TINY_ADJ = "little happy small brave kind shy curious silly tiny friendly old fluffy".split()
-_TINY_NOUN = "girl boy dog cat bunny bird frog bear puppy duck mouse robot dragon".split()
-_TINY_PLACE = "park garden forest town house village meadow yard field".split()
-_TINY_VERB = "play run sing dance draw read jump swim explore build".split()
-
-_TINY_OPENERS = (
-    "Once upon a time, there was a {adj} {noun} named {A}.",
-    "Once upon a time, in a {adj} {place}, there lived a {noun} named {A}.",
-    "One day, {A} went to the {place} with {B}.",
-    "{A} was a {adj} {noun} who loved to {verb}.",
-    "There was once a {adj} {noun} called {A}.",
-    "It was a sunny day and {A} wanted to {verb}.",
-    "{A} and {B} were best friends.",
-    "Every morning, {A} liked to {verb} in the {place}.",
-    "{A} had a {adj} {noun}. Its name was {B}.",
-)
-_TINY_CLOSERS = (
-    "The end.",
-    "From that day on, {A} and {B} were always friends.",
-    "{A} learned that it's important to share.",
-    "{A} smiled and went to sleep.",
-    "And {A} was never sad again.",
-    '{A} said, "Thank you, {B}!" and they played all day.',
-    "They were all very happy.",
-    "{B} gave {A} a big hug.",
-)
-
-_OPENER_WORDS = tuple(regex.sub(r"\{\w+\}", " ", t) for t in _TINY_OPENERS)
-_OPENER_SLOTS = tuple(tuple(k in t for k in ("{A}", "{B}", "{adj}", "{noun}", "{place}", "{verb}"))
-                      for t in _TINY_OPENERS)
-_CLOSER_WORDS = tuple(regex.sub(r"\{\w+\}", " ", t) for t in _TINY_CLOSERS)
-
-# Foreign-language sentences, written for this module (short everyday statements).
-_FOREIGN = {
-    "zh": ("小猫在花园里找到了一个红色的球。", "今天下午我们一起去河边散步吧！", "这本书很有意思，我已经读了三遍。",
-           "老师说明天要下雨，记得带伞。", "他把新做的蛋糕分给了所有的朋友。"),
-    "ja": ("きのうは友だちと公園でサッカーをしました。", "この駅から海まで歩いて十五分ぐらいです。",
-           "ねこが窓の近くで気持ちよさそうに寝ています。", "新しいパン屋さんのメロンパンはとてもおいしい！",
-           "明日の会議は午後三時からに変更になりました。"),
-    "ko": ("우리 강아지는 아침마다 공원에서 뛰어놀아요.", "오늘 저녁에는 엄마와 함께 김밥을 만들 거예요.",
-           "그 책은 도서관 이층에 있습니다.", "비가 그치면 자전거를 타러 나가자!"),
-    "ar": ("ذهب الولد الصغير إلى السوق مع جدته.", "الشمس مشرقة اليوم والسماء صافية.",
-           "أحب أن أقرأ القصص قبل النوم.", "وصل القطار في الساعة 7:45 صباحا."),
-    "he": ("הילדה ציירה בית כחול עם גג אדום.", "אנחנו נפגשים בשעה 10 ליד הספרייה.",
-           "הכלב שלי אוהב לשחק בחול.", "מחר נלך לים אם לא ירד גשם."),
-    "ru": ("Маленький ёжик нашёл в лесу большое яблоко.", "Завтра мы поедем к бабушке на поезде.",
-           "Эта задача оказалась проще, чем я думал.", "В нашем городе открыли новый парк."),
-    "el": ("Το μικρό σκυλί τρέχει στην αυλή.", "Αύριο θα πάμε στη θάλασσα με τους φίλους μας.",
-           "Η γάτα κοιμάται πάνω στον καναπέ.", "Πόσο κοστίζει αυτό το βιβλίο;"),
-    "hi": ("छोटी बिल्ली बगीचे में खेल रही है।", "कल हम सब मिलकर पिकनिक पर जाएँगे।",
-           "मेरी दादी बहुत अच्छी कहानियाँ सुनाती हैं।", "यह किताब मेज़ पर रखी है।"),
-    "vi": ("Hôm nay trời rất đẹp, chúng tôi đi dạo ở công viên.", "Con mèo nhỏ đang ngủ trên ghế.",
-           "Mẹ tôi nấu phở ngon nhất thế giới.", "Ngày mai tôi sẽ học tiếng Việt."),
-}
-_FOREIGN_LANGS = tuple(_FOREIGN)  # insertion order is fixed by the literal above
 _P_MIX_SEGMENT = 0.07  # share of documents (mixed=True) with a foreign/emoji/code segment
 _P_MIX_SPACES = 0.04   # share with CRLF line ends (1.5%), tabs, U+00A0 or U+3000 for spaces
 
-_EMOJI = (
-    "😀", "😂", "🥰", "🐶", "🐱", "🌈", "⭐", "🎉", "🍕", "🚀", "❤️", "☀️", "👍", "👍🏽", "👋🏿", "✌🏻",
-    "👩‍💻", "👨‍👩‍👧‍👦", "👩‍👩‍👦", "🧑🏾‍🚀", "🤷‍♀️", "🏳️‍🌈", "🇯🇵", "🇫🇷", "🇧🇷", "🇰🇪", "1️⃣", "#️⃣", "🔟",
-)
-
-_CODE_SNIPPETS = (
-    "def {a}_{b}({c}, {d}=None):\n    if {d} is None:\n        {d} = []\n"
-    "    for item in {c}:\n        {d}.append(item * {n})\n    return {d}\n",
-    "for (let i = 0; i < {n}; i++) {{\n\tconst {a} = {b}[i];\n\tif ({a} > {m}) {{\n"
-    "\t\tconsole.log(\"{c}\", {a});\n\t}}\n}}\n",
-    "$ grep -rn \"{a}\" ./{b} | sort | uniq -c | head -{n}\n",
-    "{{\n  \"{a}\": {n},\n  \"{b}\": \"{c}\",\n  \"{d}\": [{m}, {n}, true, null]\n}}\n",
-    "class {A}{B}:\n    def __init__(self, {c}):\n        self.{c} = {c}\n\n"
-    "    def __repr__(self):\n        return f\"{A}{B}({{self.{c}!r}})\"\n",
-    "if [ -f \"{a}.txt\" ]; then\n\techo \"found {a}\"\nelse\n\tmkdir -p {b}/{c} && cd {b}\nfi\n",
-    "SELECT {a}, COUNT(*) AS {b}\nFROM {c}\nWHERE {d} > {n}\nGROUP BY {a};\n",
-    "    x_{a} = np.zeros(({n}, {m}))\n\ty_{b} = x_{a}.sum(axis=0)  # mixed tab/space indent\n",
-)
-
 _NO_DIGITS = str.maketrans("", "", "0123456789")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-_TLDS = ("com", "org", "net", "io", "co.uk", "edu", "gov", "info")
-
-# Syllable inventory for pseudo-words.  Onsets are consonant runs, nuclei vowel
-# runs (no 'y' in nuclei), codas word-final consonant runs: the split into maximal
-# consonant/vowel runs recovers the syllables, so rank -> word is injective.
-_ONSETS = ("b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
-           "y", "z", "bl", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr", "pl", "pr", "sc",
-           "sh", "sk", "sl", "sm", "sn", "sp", "st", "str", "sw", "th", "tr", "wh")
-_NUCLEI = ("a", "e", "i", "o", "u", "ai", "ea", "ee", "oo", "ou", "oa", "ie", "au")
-_CODAS = ("", "n", "r", "s", "t", "l", "m", "nd", "st", "ng", "ck", "sh", "th", "rt", "ll", "nt",
-          "rs", "x")
-_SYLLABLES = tuple(o + n for o in _ONSETS for n in _NUCLEI)
-_N_SYLLABLES = len(_SYLLABLES)
-_N_CODAS = len(_CODAS)
-_SCRAMBLE = 2654435761  # prime; coprime with every level size (primes 2, 3, 11, 13)
-
 _TABLE_SIZE = 1 << 17      # ranks with a precomputed string
 _MAX_RANK = 1 << 40        # effectively unbounded tail
-
-
-def _pseudo_word(t: int) -> str:
-    """Injective map pseudo-index -> pseudo-word (1+ syllables plus an optional coda)."""
-    level = 1
-    size = _N_SYLLABLES * _N_CODAS
-    while t >= size:
-        t -= size
-        level += 1
-        size *= _N_SYLLABLES
-    t = (t * _SCRAMBLE + 7919) % size
-    t, coda = divmod(t, _N_CODAS)
-    parts = []
-    for _ in range(level):
-        t, s = divmod(t, _N_SYLLABLES)
-        parts.append(_SYLLABLES[s])
-    parts.append(_CODAS[coda])
-    return "".join(parts)
-
-
-_LEVEL_SIZES = [_N_SYLLABLES ** L * _N_CODAS for L in (1, 2, 3)]
-_LEVEL_START = [0, _LEVEL_SIZES[0], _LEVEL_SIZES[0] + _LEVEL_SIZES[1],
-                _LEVEL_SIZES[0] + _LEVEL_SIZES[1] + _LEVEL_SIZES[2]]
-_SYLLABLE_ARRAY = np.array(_SYLLABLES, dtype=object)
-_CODA_ARRAY = np.array(_CODAS, dtype=object)
-
-
-def _pseudo_words(t: np.ndarray) -> np.ndarray:
-    """Vectorized ``_pseudo_word`` (object array of str); same results, exact int64 math.
-
-    Levels 1-3 (pseudo-index < ~3.4e9) are computed with numpy: the scrambled index
-    ``idx * _SCRAMBLE + 7919`` stays below 2**63 there.  Deeper levels fall back to the
-    scalar function (Python ints)."""
-    t = np.asarray(t, dtype=np.int64)
-    out = np.empty(t.size, dtype=object)
-    for level in (1, 2, 3):
-        lo, hi = _LEVEL_START[level - 1], _LEVEL_START[level]
-        sel = np.flatnonzero((t >= lo) & (t < hi))
-        if not sel.size:
-            continue
-        x = ((t[sel] - lo) * _SCRAMBLE + 7919) % _LEVEL_SIZES[level - 1]
-        x, coda = np.divmod(x, _N_CODAS)
-        x, d = np.divmod(x, _N_SYLLABLES)
-        w = _SYLLABLE_ARRAY[d]
-        for _ in range(level - 1):
-            x, d = np.divmod(x, _N_SYLLABLES)
-            w = w + _SYLLABLE_ARRAY[d]
-        out[sel] = w + _CODA_ARRAY[coda]
-    deep = np.flatnonzero(t >= _LEVEL_START[3])
-    if deep.size:
-        out[deep] = [_pseudo_word(v) for v in t[deep].tolist()]
-    return out
 
 
 def _cap(s: str) -> str:
@@ -370,7 +164,7 @@ class _StyleParams:
 
 def _tiny_style() -> _StyleParams:
     return _StyleParams(
-        name="tinystories", index=0, head=_TINY_HEAD,
+        name="tinystories", index=0, head=TINY_HEAD,
         s1=1.1, k_break=1500, s2=1.9, q=2.7,
         docs_per_batch=1000,
         par_min=2, par_w=[3, 5, 6, 6, 5, 4, 3, 2, 1],            # 2..10 paragraphs
@@ -390,7 +184,7 @@ def _tiny_style() -> _StyleParams:
 
 def _web_style() -> _StyleParams:
     return _StyleParams(
-        name="webtext", index=1, head=_WEB_HEAD,
+        name="webtext", index=1, head=WEB_HEAD,
         s1=1.1, k_break=12000, s2=1.6, q=2.0,
         docs_per_batch=400,
         par_min=1, par_w=[2, 3, 4, 4, 4, 3, 3, 2, 2, 1, 1, 1],    # 1..12
@@ -420,7 +214,7 @@ class _Tables:
         head = list(dict.fromkeys(params.head))  # drop accidental duplicates, keep order
         self.n_head = len(head)
         taken = {w.lower() for w in head}
-        candidates = _pseudo_words(np.arange(size, dtype=np.int64)).tolist()  # more than enough
+        candidates = pseudo_words(np.arange(size, dtype=np.int64)).tolist()  # more than enough
         words = list(head)
         t = 0
         while len(words) < size:
@@ -452,9 +246,9 @@ class _Tables:
         self._alias_p_list, self._alias_j_list = self.alias_p.tolist(), self.alias_j.tolist()
         self.n_alias = len(w)
         self.edges = np.array(edges, dtype=np.int64)  # 1-based rank bin edges
-        self.names_spaced = np.array([n + " " for n in _NAMES], dtype=object)
-        self.possessive_names_spaced = np.array([n + "'s " for n in _NAMES], dtype=object)
-        self.names_array = np.array(_NAMES, dtype=object)
+        self.names_spaced = np.array([n + " " for n in NAMES], dtype=object)
+        self.possessive_names_spaced = np.array([n + "'s " for n in NAMES], dtype=object)
+        self.names_array = np.array(NAMES, dtype=object)
 
         # Word-id space for cheap unique-word counting.
         self.word_ids: dict[str, int] = {}
@@ -466,9 +260,9 @@ class _Tables:
                 parts.append(tuple(self._word_id(p.lower()) for p in _WORD_RE.findall(wd)))
         self.parts = parts
         self.first_word_id = np.array([p[0] if p else -1 for p in parts], dtype=np.int64)
-        self.name_word_id = np.array([self._word_id(n.lower()) for n in _NAMES], dtype=np.int64)
+        self.name_word_id = np.array([self._word_id(n.lower()) for n in NAMES], dtype=np.int64)
         self.s_word_id = self._word_id("s")
-        self.speech_verb_word_ids = {v: tuple(self._word_id(p) for p in v.split()) for vs in _SPEECH_VERBS.values()
+        self.speech_verb_word_ids = {v: tuple(self._word_id(p) for p in v.split()) for vs in SPEECH_VERBS.values()
                           for v in vs}
 
     def _word_id(self, w: str) -> int:
@@ -582,7 +376,7 @@ def _web_number(stream: _Scalar, k: float) -> str:
     if k < 0.84:
         return f"{1 + int(u() * 12)}/{1 + int(u() * 28)}/{1990 + int(u() * 40)}"
     if k < 0.88:
-        return f"{stream.pick(_MONTHS)} {1 + int(u() * 28)}, {1990 + int(u() * 40)}"
+        return f"{stream.pick(MONTHS)} {1 + int(u() * 28)}, {1990 + int(u() * 40)}"
     if k < 0.92:
         return f"{1 + int(u() * 12)}:{int(u() * 60):02d}" + stream.pick(("", "", " a.m.", " p.m.", "pm"))
     if k < 0.95:
@@ -622,13 +416,13 @@ class _Generator:
         self.quote_close = np.array([p + '"' for p in params.punct], dtype=object)
         self.quote_close_before_tag = np.array([(',"' if p == "." else p + '"') + " " for p in params.punct],
                                                dtype=object)
-        width = max(len(v) for v in _SPEECH_VERBS.values())
-        self.verb_count = np.array([len(_SPEECH_VERBS[k]) for k in keys], dtype=np.float64)
-        self.verb_table = np.array([list(_SPEECH_VERBS[k]) + [""] * (width - len(_SPEECH_VERBS[k]))
+        width = max(len(v) for v in SPEECH_VERBS.values())
+        self.verb_count = np.array([len(SPEECH_VERBS[k]) for k in keys], dtype=np.float64)
+        self.verb_table = np.array([list(SPEECH_VERBS[k]) + [""] * (width - len(SPEECH_VERBS[k]))
                                   for k in keys], dtype=object)
         verb_ids = np.full((len(keys), width, 2), -1, dtype=np.int64)
         for a, k in enumerate(keys):
-            for b, v in enumerate(_SPEECH_VERBS[k]):
+            for b, v in enumerate(SPEECH_VERBS[k]):
                 ids = self.tables.speech_verb_word_ids[v]
                 verb_ids[a, b, : len(ids)] = ids
         self.verb_word_id_table = verb_ids
@@ -675,7 +469,7 @@ class _Generator:
         plain[sentence_start] = False
         tail = np.flatnonzero(ranks >= _TABLE_SIZE)
         if tail.size:
-            pieces[tail] = _pseudo_words(ranks[tail] - _TABLE_SIZE + tables.pseudo_offset) + " "
+            pieces[tail] = pseudo_words(ranks[tail] - _TABLE_SIZE + tables.pseudo_offset) + " "
             ts = tail[first_tok[tail]]
             pieces[ts] = [_cap(p) for p in pieces[ts].tolist()]
         marks: list = []       # (doc index array, word-id array)
@@ -685,7 +479,7 @@ class _Generator:
         # token kinds ----------------------------------------------------------------
         kind_draw = rng.random(n_tokens)
         if params.p_name:
-            cast = _draw(rng, np.arange(1, len(_NAMES) + 1, dtype=np.float64), n_docs * 3).reshape(n_docs, 3)
+            cast = _draw(rng, np.arange(1, len(NAMES) + 1, dtype=np.float64), n_docs * 3).reshape(n_docs, 3)
             self._cast = cast
             chosen_tokens = np.flatnonzero(kind_draw < params.p_name)
             pick = _draw(rng, _cumulative([6, 3, 1]), chosen_tokens.size)
@@ -852,25 +646,25 @@ class _Generator:
         if params.p_opener or params.p_closer:
             cast = self._cast.tolist()
             decoration_draws = stream.uniforms(n_docs * 10).reshape(n_docs, 10).tolist()
-            n_openers, n_closers = len(_TINY_OPENERS), len(_TINY_CLOSERS)
+            n_openers, n_closers = len(TINY_OPENERS), len(TINY_CLOSERS)
             for d, r in enumerate(decoration_draws):
-                a, b = _NAMES[cast[d][0]], _NAMES[cast[d][1]]
+                a, b = NAMES[cast[d][0]], NAMES[cast[d][1]]
                 if r[0] < params.p_opener:
                     t = int(r[2] * n_openers)
-                    slots = (_TINY_ADJ[int(r[3] * len(_TINY_ADJ))], _TINY_NOUN[int(r[4] * len(_TINY_NOUN))],
-                             _TINY_PLACE[int(r[5] * len(_TINY_PLACE))], _TINY_VERB[int(r[6] * len(_TINY_VERB))])
-                    o = _TINY_OPENERS[t].format(A=a, B=b, adj=slots[0], noun=slots[1], place=slots[2],
+                    slots = (TINY_ADJ[int(r[3] * len(TINY_ADJ))], TINY_NOUN[int(r[4] * len(TINY_NOUN))],
+                             TINY_PLACE[int(r[5] * len(TINY_PLACE))], TINY_VERB[int(r[6] * len(TINY_VERB))])
+                    o = TINY_OPENERS[t].format(A=a, B=b, adj=slots[0], noun=slots[1], place=slots[2],
                                                 verb=slots[3])
                     docs[d] = o + (" " if r[7] < 0.7 else "\n") + docs[d]
                     if track:
-                        extras.append((d, _OPENER_WORDS[t]))
-                        extras.extend((d, x) for x, used in zip((a, b) + slots, _OPENER_SLOTS[t]) if used)
+                        extras.append((d, OPENER_WORDS[t]))
+                        extras.extend((d, x) for x, used in zip((a, b) + slots, OPENER_SLOTS[t]) if used)
                 if r[1] < params.p_closer:
                     t = int(r[8] * n_closers)
-                    docs[d] = docs[d] + ("\n" if r[9] < 0.6 else " ") + _TINY_CLOSERS[t].format(A=a, B=b)
+                    docs[d] = docs[d] + ("\n" if r[9] < 0.6 else " ") + TINY_CLOSERS[t].format(A=a, B=b)
                     if track:
-                        extras.append((d, _CLOSER_WORDS[t]))
-                        extras.extend((d, x) for x, k in ((a, "{A}"), (b, "{B}")) if k in _TINY_CLOSERS[t])
+                        extras.append((d, CLOSER_WORDS[t]))
+                        extras.extend((d, x) for x, k in ((a, "{A}"), (b, "{B}")) if k in TINY_CLOSERS[t])
         if params.p_code:
             for d in np.flatnonzero(stream.uniforms(n_docs) < params.p_code).tolist():
                 code = self._code(stream)
@@ -924,17 +718,17 @@ class _Generator:
             tail = ("", "", f"-{stream.below(100000)}", ".html",
                     f"?id={_digits(stream, 1 + stream.below(9))}" if t == 4 else "", "/")[t]
             scheme = stream.pick(("https://", "https://www.", "http://", "www."))
-            tld = stream.pick(_TLDS)
+            tld = stream.pick(TLDS)
             return (f"{scheme}{self._ident(stream, acc)}.{tld}/{path}{tail}",
                     f"{scheme} {tld} {('', '', '', 'html', 'id', '')[t]}")
         if k < 0.85:
-            tld = stream.pick(_TLDS)
+            tld = stream.pick(TLDS)
             return f"{self._ident(stream, acc)}.{self._ident(stream, acc)}@{self._ident(stream, acc)}.{tld}", tld
         return f"@{self._ident(stream, acc)}_{stream.below(1000)}", ""
 
     def _code(self, stream: _Scalar) -> str:
         a, b, c, d = (self._ident(stream) for _ in range(4))
-        return stream.pick(_CODE_SNIPPETS).format(a=a, b=b, c=c, d=d, A=_cap(a), B=_cap(b),
+        return stream.pick(CODE_SNIPPETS).format(a=a, b=b, c=c, d=d, A=_cap(a), B=_cap(b),
                                               n=1 + stream.below(100), m=stream.below(1000))
 
     def _mix(self, doc: str, d: int, extras: list, u: float, u2: float) -> str:
@@ -942,8 +736,8 @@ class _Generator:
         if u < _P_MIX_SEGMENT:  # a non-English / emoji / code segment
             k = mix_stream.uniform()
             if k < 0.55:
-                lang = mix_stream.pick(_FOREIGN_LANGS)
-                pool = _FOREIGN[lang]
+                lang = mix_stream.pick(FOREIGN_LANGS)
+                pool = FOREIGN[lang]
                 start, n = mix_stream.below(len(pool)), 1 + mix_stream.below(3)
                 sents = [pool[(start + j) % len(pool)] for j in range(n)]  # distinct sentences
                 if lang == "vi":
@@ -958,7 +752,7 @@ class _Generator:
             elif k < 0.9:
                 n = 1 + mix_stream.below(4)
                 for _ in range(n):
-                    e = mix_stream.pick(_EMOJI)
+                    e = mix_stream.pick(EMOJI)
                     e = e * (1 + mix_stream.below(3)) if mix_stream.uniform() < 0.2 else e
                     doc = _insert_inline(doc, e, mix_stream)
             else:
@@ -1086,7 +880,7 @@ class _Tracker:
         word_ids, extra, tail_only = self.tables.word_ids, self.extra_words, 0
         off = self.tables.pseudo_offset - _TABLE_SIZE
         for a in range(0, tail.size, 1 << 18):
-            for w in _pseudo_words(tail[a: a + (1 << 18)] + off).tolist():
+            for w in pseudo_words(tail[a: a + (1 << 18)] + off).tolist():
                 i = word_ids.get(w)
                 if i is not None:
                     ids.append(i)
