@@ -171,7 +171,9 @@ def _vocab_size_message(vocab: dict[int, bytes], expected_tokens: Sequence[bytes
 # --- token ids ----------------------------------------------------------------------------------------------------
 
 
-def _describe(ids: Sequence[int], lo: int, hi: int, mark: int, vocab: dict[int, bytes] | None) -> str:
+def show_ids(ids: Sequence[int], lo: int, hi: int, mark: int, vocab: dict[int, bytes] | None) -> str:
+    """ids[lo:hi], each with its token where `vocab` has it, the one at `mark` as >>id token<<; "..." where the
+    sequence goes on."""
     out = []
     for j in range(lo, min(hi, len(ids))):
         text = repr(vocab[ids[j]]) if vocab and ids[j] in vocab else ""
@@ -198,8 +200,8 @@ def describe_ids_difference(
     return (
         f"{what + ': ' if what else ''}token ids differ at position {i} of {len(expected)} expected "
         f"({len(actual)} produced){where}\n"
-        f"  expected: {_describe(expected, lo, hi, i, vocab)}\n"
-        f"  got:      {_describe(actual, lo, hi, i, vocab)}"
+        f"  expected: {show_ids(expected, lo, hi, i, vocab)}\n"
+        f"  got:      {show_ids(actual, lo, hi, i, vocab)}"
     )
 
 

@@ -5,7 +5,7 @@ Why this exists: every corpus the tests and benchmarks train or encode on is
 scrapes, TinyStories, OpenWebText, ...) is ever committed to the repository,
 and every fixture can be rebuilt byte-identically from ``(seed, size, style,
 mixed)`` on any machine.  All word lists, templates and foreign-language
-sentences below were written for this module.
+sentences (``corpus_words.py``) were written for this kit.
 
 Two styles are offered:
 
@@ -24,8 +24,9 @@ large real corpora: weight ``(rank + q) ** -1.1`` (q = 2.7 tinystories / 2.0
 webtext, so "the" is ~4-5% of words) up to rank 1,500 / 12,000, then a steeper
 exponent 1.9 / 1.6 in an effectively unbounded tail (ranks up to 2**40).  The head
 ranks are hand-written common English words; all later ranks are pseudo-words
-composed from syllables by an injective ``rank -> syllables`` map, so the number of
-distinct words keeps growing with corpus size (Heaps' law, exponent ~0.5 / ~0.6):
+composed from syllables by an injective ``rank -> syllables`` map
+(``pseudo_words.py``), so the number of distinct words keeps growing with corpus
+size (Heaps' law, exponent ~0.5 / ~0.6):
 about 10k / 34k / 78k distinct words at 1 / 10 / 50 MB of tinystories and
 27k / 117k / 320k for webtext (seed 0).  Measured rank-frequency slope of the
 generated text over ranks 10-1000: ~1.2 (tinystories), ~1.1 (webtext).
@@ -67,6 +68,29 @@ from typing import Iterator
 import numpy as np
 import regex
 
+from bpe_harness.corpus_words import (
+    CLOSER_WORDS,
+    CODE_SNIPPETS,
+    EMOJI,
+    FOREIGN,
+    FOREIGN_LANGS,
+    MONTHS,
+    NAMES,
+    OPENER_SLOTS,
+    OPENER_WORDS,
+    SPEECH_VERBS,
+    TINY_ADJ,
+    TINY_CLOSERS,
+    TINY_HEAD,
+    TINY_NOUN,
+    TINY_OPENERS,
+    TINY_PLACE,
+    TINY_VERB,
+    TLDS,
+    WEB_HEAD,
+)
+from bpe_harness.pseudo_words import pseudo_words
+
 __all__ = ["SPECIAL", "STYLES", "iter_documents", "generate_text", "write_corpus"]
 
 SPECIAL = "<|endoftext|>"
@@ -75,242 +99,12 @@ STYLES = ("tinystories", "webtext")
 _GENERATOR_VERSION = 1
 _DOC_END = "\x00"  # internal document delimiter, never emitted
 _WORD_RE = regex.compile(r"\p{L}+")
-
-# --------------------------------------------------------------------------------------
-# Hand-written vocabulary (common English words; order ~ frequency rank).
-# --------------------------------------------------------------------------------------
-
-_TINY_HEAD = """
-the and a to was she he it her said they his in with you I of that had on day
-so big happy very one play wanted time but not saw went little mom we is were
-what all at there friend friends can do go them him be for up upon once named
-looked see like have are help did toy when then out too away fun this my ball
-dog cat tree park sad found new home loved make made together could would no
-yes me your their from about don't I'm it's can't didn't let's you're red blue
-green small tall bird girl boy ran jump jumped smiled laughed came felt know
-thank again something thing things nice good bad scared sun sky water run eat
-ate food cake box car house room bed sleep night morning other an some many more
-fish garden flower flowers kind brave always never asked replied shouted
-whispered cried hug hugged share shared learned lesson important careful special
-best I'll we're that's she's he's won't they're I've mommy daddy dad teacher
-school book story pretty beautiful bright dark forest river sea boat bear bunny
-rabbit duck frog mouse lion puppy kitten baby sister brother family grandma
-grandpa opened closed door window inside outside around down under over into
-through after before because while every each everyone everything someone
-nothing who how why where here now soon later first last next just only still
-even also really much lots lot fast slow loud quiet hot cold warm wet dry hungry
-tired excited surprised angry proud shiny soft hard long short old young two
-three four five ten hundred we'll she'll he'll you'll they'll I'd he'd she'd
-we'd you'd they'd we've you've they've isn't wasn't aren't doesn't couldn't
-wouldn't haven't there's what's apple apples cookie cookies milk juice sand
-snow rain wind cloud clouds star stars moon hill rock stick leaf leaves grass
-game games song sing sang dance danced draw drew paint picture music dream magic
-wish secret gift present party birthday walk walked climb climbed fly flew swim
-swam build built fix fixed find look think thought feel tell told give gave
-take took get got put let try tried keep kept hold held bring brought come stop
-stopped start started listen listened love care cared hope idea way place world
-playing looking running jumping smiling walking laughing singing eating toys
-balls trees birds dogs cats friends' mom's dad's lady man woman king queen
-castle princess dragon monster robot truck train plane shoe shoes hat coat
-dress bag basket cup plate spoon table chair floor wall kitchen yard street town
-shop store market lunch dinner breakfast bread soup candy ice cream pie jar
-bucket shell shells wave waves beach butterfly bee bees ant ants worm spider
-""".split()
-
-_WEB_HEAD = """
-the of and to a in is that for it on with as was be by this are at from have
-an I not or but he they his has will you which more their we can about its been
-had one who were said also new would all people year years if there time than
-up out so what some other first when into most after over our like only just
-two many because may could these them it's don't can't I'm that's doesn't isn't
-won't didn't we're they're you're I've we've there's I'd he'd it'll you'll
-we'll they'll wouldn't shouldn't couldn't hasn't haven't aren't wasn't weren't
-let's who's what's company's country's world's city's such then any those how
-where make made well way even back last state government public work use used
-data report percent million billion between both through while during since
-under against however still before being each should very much three four five
-part number group system company market business health school family life
-world country city police law court case president official officials members
-local national international support information service services research
-program project team season game games player players win won said told says
-according added month week day days today later early long high low large small
-great good best better big own same different important possible available
-free full real open short hard recent former major likely need needs want want
-wanted know think see get got take took give gave find found show shows shown
-help called including around among within without until across along often
-never always already again every another few several less least money cost
-price prices tax plan plans policy decision change changes issue issues problem
-problems question questions result results level levels rate rates area areas
-power energy water food home house room building site page post news media
-story video photo online internet website email users user social network
-software app code version release update technology science study studies
-university students student children parents women men woman man person
-American British European Chinese English Monday Tuesday Wednesday Thursday
-Friday Saturday Sunday January February March April May June July August
-September October November December President Senate Congress Court Department
-Minister Street River North South East West New City University Council
-""".split()
-
-_NAMES = """
-Lily Tom Ben Sue Max Mia Sam Anna Tim Lucy Jack Zoe Leo Ella Kim Bob Rosa Finn
-Nina Omar Ravi Yuki Amir Greta Pablo Ivy Hugo Maya Noah Chloe Theo Ruby Jake
-Luna Oscar Daisy Felix Hana Milo Sara
-""".split()
-
-_SPEECH_VERBS = {".": ("said", "replied", "whispered", "added", "told him", "told her"),
-                 "!": ("shouted", "cried", "yelled", "laughed", "said"),
-                 "?": ("asked", "wondered", "said")}
-
-_TINY_ADJ = "little happy small brave kind shy curious silly tiny friendly old fluffy".split()
-_TINY_NOUN = "girl boy dog cat bunny bird frog bear puppy duck mouse robot dragon".split()
-_TINY_PLACE = "park garden forest town house village meadow yard field".split()
-_TINY_VERB = "play run sing dance draw read jump swim explore build".split()
-
-_TINY_OPENERS = (
-    "Once upon a time, there was a {adj} {noun} named {A}.",
-    "Once upon a time, in a {adj} {place}, there lived a {noun} named {A}.",
-    "One day, {A} went to the {place} with {B}.",
-    "{A} was a {adj} {noun} who loved to {verb}.",
-    "There was once a {adj} {noun} called {A}.",
-    "It was a sunny day and {A} wanted to {verb}.",
-    "{A} and {B} were best friends.",
-    "Every morning, {A} liked to {verb} in the {place}.",
-    "{A} had a {adj} {noun}. Its name was {B}.",
-)
-_TINY_CLOSERS = (
-    "The end.",
-    "From that day on, {A} and {B} were always friends.",
-    "{A} learned that it's important to share.",
-    "{A} smiled and went to sleep.",
-    "And {A} was never sad again.",
-    '{A} said, "Thank you, {B}!" and they played all day.',
-    "They were all very happy.",
-    "{B} gave {A} a big hug.",
-)
-
-_OPENER_WORDS = tuple(regex.sub(r"\{\w+\}", " ", t) for t in _TINY_OPENERS)
-_OPENER_SLOTS = tuple(tuple(k in t for k in ("{A}", "{B}", "{adj}", "{noun}", "{place}", "{verb}"))
-                      for t in _TINY_OPENERS)
-_CLOSER_WORDS = tuple(regex.sub(r"\{\w+\}", " ", t) for t in _TINY_CLOSERS)
-
-# Foreign-language sentences, written for this module (short everyday statements).
-_FOREIGN = {
-    "zh": ("小猫在花园里找到了一个红色的球。", "今天下午我们一起去河边散步吧！", "这本书很有意思，我已经读了三遍。",
-           "老师说明天要下雨，记得带伞。", "他把新做的蛋糕分给了所有的朋友。"),
-    "ja": ("きのうは友だちと公園でサッカーをしました。", "この駅から海まで歩いて十五分ぐらいです。",
-           "ねこが窓の近くで気持ちよさそうに寝ています。", "新しいパン屋さんのメロンパンはとてもおいしい！",
-           "明日の会議は午後三時からに変更になりました。"),
-    "ko": ("우리 강아지는 아침마다 공원에서 뛰어놀아요.", "오늘 저녁에는 엄마와 함께 김밥을 만들 거예요.",
-           "그 책은 도서관 이층에 있습니다.", "비가 그치면 자전거를 타러 나가자!"),
-    "ar": ("ذهب الولد الصغير إلى السوق مع جدته.", "الشمس مشرقة اليوم والسماء صافية.",
-           "أحب أن أقرأ القصص قبل النوم.", "وصل القطار في الساعة 7:45 صباحا."),
-    "he": ("הילדה ציירה בית כחול עם גג אדום.", "אנחנו נפגשים בשעה 10 ליד הספרייה.",
-           "הכלב שלי אוהב לשחק בחול.", "מחר נלך לים אם לא ירד גשם."),
-    "ru": ("Маленький ёжик нашёл в лесу большое яблоко.", "Завтра мы поедем к бабушке на поезде.",
-           "Эта задача оказалась проще, чем я думал.", "В нашем городе открыли новый парк."),
-    "el": ("Το μικρό σκυλί τρέχει στην αυλή.", "Αύριο θα πάμε στη θάλασσα με τους φίλους μας.",
-           "Η γάτα κοιμάται πάνω στον καναπέ.", "Πόσο κοστίζει αυτό το βιβλίο;"),
-    "hi": ("छोटी बिल्ली बगीचे में खेल रही है।", "कल हम सब मिलकर पिकनिक पर जाएँगे।",
-           "मेरी दादी बहुत अच्छी कहानियाँ सुनाती हैं।", "यह किताब मेज़ पर रखी है।"),
-    "vi": ("Hôm nay trời rất đẹp, chúng tôi đi dạo ở công viên.", "Con mèo nhỏ đang ngủ trên ghế.",
-           "Mẹ tôi nấu phở ngon nhất thế giới.", "Ngày mai tôi sẽ học tiếng Việt."),
-}
-_FOREIGN_LANGS = tuple(_FOREIGN)  # insertion order is fixed by the literal above
 _P_MIX_SEGMENT = 0.07  # share of documents (mixed=True) with a foreign/emoji/code segment
 _P_MIX_SPACES = 0.04   # share with CRLF line ends (1.5%), tabs, U+00A0 or U+3000 for spaces
 
-_EMOJI = (
-    "😀", "😂", "🥰", "🐶", "🐱", "🌈", "⭐", "🎉", "🍕", "🚀", "❤️", "☀️", "👍", "👍🏽", "👋🏿", "✌🏻",
-    "👩‍💻", "👨‍👩‍👧‍👦", "👩‍👩‍👦", "🧑🏾‍🚀", "🤷‍♀️", "🏳️‍🌈", "🇯🇵", "🇫🇷", "🇧🇷", "🇰🇪", "1️⃣", "#️⃣", "🔟",
-)
-
-_CODE_SNIPPETS = (
-    "def {a}_{b}({c}, {d}=None):\n    if {d} is None:\n        {d} = []\n"
-    "    for item in {c}:\n        {d}.append(item * {n})\n    return {d}\n",
-    "for (let i = 0; i < {n}; i++) {{\n\tconst {a} = {b}[i];\n\tif ({a} > {m}) {{\n"
-    "\t\tconsole.log(\"{c}\", {a});\n\t}}\n}}\n",
-    "$ grep -rn \"{a}\" ./{b} | sort | uniq -c | head -{n}\n",
-    "{{\n  \"{a}\": {n},\n  \"{b}\": \"{c}\",\n  \"{d}\": [{m}, {n}, true, null]\n}}\n",
-    "class {A}{B}:\n    def __init__(self, {c}):\n        self.{c} = {c}\n\n"
-    "    def __repr__(self):\n        return f\"{A}{B}({{self.{c}!r}})\"\n",
-    "if [ -f \"{a}.txt\" ]; then\n\techo \"found {a}\"\nelse\n\tmkdir -p {b}/{c} && cd {b}\nfi\n",
-    "SELECT {a}, COUNT(*) AS {b}\nFROM {c}\nWHERE {d} > {n}\nGROUP BY {a};\n",
-    "    x_{a} = np.zeros(({n}, {m}))\n\ty_{b} = x_{a}.sum(axis=0)  # mixed tab/space indent\n",
-)
-
 _NO_DIGITS = str.maketrans("", "", "0123456789")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-_TLDS = ("com", "org", "net", "io", "co.uk", "edu", "gov", "info")
-
-# Syllable inventory for pseudo-words.  Onsets are consonant runs, nuclei vowel
-# runs (no 'y' in nuclei), codas word-final consonant runs: the split into maximal
-# consonant/vowel runs recovers the syllables, so rank -> word is injective.
-_ONSETS = ("b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
-           "y", "z", "bl", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr", "pl", "pr", "sc",
-           "sh", "sk", "sl", "sm", "sn", "sp", "st", "str", "sw", "th", "tr", "wh")
-_NUCLEI = ("a", "e", "i", "o", "u", "ai", "ea", "ee", "oo", "ou", "oa", "ie", "au")
-_CODAS = ("", "n", "r", "s", "t", "l", "m", "nd", "st", "ng", "ck", "sh", "th", "rt", "ll", "nt",
-          "rs", "x")
-_SYLLABLES = tuple(o + n for o in _ONSETS for n in _NUCLEI)
-_N_SYL = len(_SYLLABLES)
-_N_CODA = len(_CODAS)
-_SCRAMBLE = 2654435761  # prime; coprime with every level size (primes 2, 3, 11, 13)
-
 _TABLE_SIZE = 1 << 17      # ranks with a precomputed string
 _MAX_RANK = 1 << 40        # effectively unbounded tail
-
-
-def _pseudo_word(t: int) -> str:
-    """Injective map pseudo-index -> pseudo-word (1+ syllables plus an optional coda)."""
-    level = 1
-    size = _N_SYL * _N_CODA
-    while t >= size:
-        t -= size
-        level += 1
-        size *= _N_SYL
-    t = (t * _SCRAMBLE + 7919) % size
-    t, coda = divmod(t, _N_CODA)
-    parts = []
-    for _ in range(level):
-        t, s = divmod(t, _N_SYL)
-        parts.append(_SYLLABLES[s])
-    parts.append(_CODAS[coda])
-    return "".join(parts)
-
-
-_LEVEL_SIZES = [_N_SYL ** L * _N_CODA for L in (1, 2, 3)]
-_LEVEL_START = [0, _LEVEL_SIZES[0], _LEVEL_SIZES[0] + _LEVEL_SIZES[1],
-                _LEVEL_SIZES[0] + _LEVEL_SIZES[1] + _LEVEL_SIZES[2]]
-_SYL_OBJ = np.array(_SYLLABLES, dtype=object)
-_CODA_OBJ = np.array(_CODAS, dtype=object)
-
-
-def _pseudo_words(t: np.ndarray) -> np.ndarray:
-    """Vectorized ``_pseudo_word`` (object array of str); same results, exact int64 math.
-
-    Levels 1-3 (pseudo-index < ~3.4e9) are computed with numpy: the scrambled index
-    ``idx * _SCRAMBLE + 7919`` stays below 2**63 there.  Deeper levels fall back to the
-    scalar function (Python ints)."""
-    t = np.asarray(t, dtype=np.int64)
-    out = np.empty(t.size, dtype=object)
-    for level in (1, 2, 3):
-        lo, hi = _LEVEL_START[level - 1], _LEVEL_START[level]
-        sel = np.flatnonzero((t >= lo) & (t < hi))
-        if not sel.size:
-            continue
-        x = ((t[sel] - lo) * _SCRAMBLE + 7919) % _LEVEL_SIZES[level - 1]
-        x, coda = np.divmod(x, _N_CODA)
-        x, d = np.divmod(x, _N_SYL)
-        w = _SYL_OBJ[d]
-        for _ in range(level - 1):
-            x, d = np.divmod(x, _N_SYL)
-            w = w + _SYL_OBJ[d]
-        out[sel] = w + _CODA_OBJ[coda]
-    deep = np.flatnonzero(t >= _LEVEL_START[3])
-    if deep.size:
-        out[deep] = [_pseudo_word(v) for v in t[deep].tolist()]
-    return out
 
 
 def _cap(s: str) -> str:
@@ -321,7 +115,7 @@ def _cap(s: str) -> str:
 # Random helpers (only Generator.random() is consumed)
 # --------------------------------------------------------------------------------------
 
-def _cum(weights) -> np.ndarray:
+def _cumulative(weights) -> np.ndarray:
     return np.cumsum(np.asarray(weights, dtype=np.float64))
 
 
@@ -339,23 +133,23 @@ def _uniform_stream(rng: np.random.Generator) -> Iterator[float]:
 class _Scalar:
     """Buffered scalar uniform stream for per-document Python-level decisions.
 
-    ``i(n)`` is ``int(u * n)``: since ``u <= 1 - 2**-53``, IEEE round-to-nearest keeps
+    ``below(n)`` is ``int(u * n)`` for a uniform ``u``: since ``u <= 1 - 2**-53``, IEEE round-to-nearest keeps
     ``u * n < n`` for every ``n < 2**53``, so no clamping is needed."""
 
-    __slots__ = ("u", "_rng")
+    __slots__ = ("uniform", "_rng")
 
     def __init__(self, rng: np.random.Generator):
         self._rng = rng
-        self.u = _uniform_stream(rng).__next__
+        self.uniform = _uniform_stream(rng).__next__
 
-    def i(self, n: int) -> int:
-        return int(self.u() * n)
+    def below(self, n: int) -> int:
+        return int(self.uniform() * n)
 
     def pick(self, seq):
-        return seq[int(self.u() * len(seq))]
+        return seq[int(self.uniform() * len(seq))]
 
-    def arr(self, n: int) -> np.ndarray:
-        """n uniforms straight from the underlying generator (deterministic, like u())."""
+    def uniforms(self, n: int) -> np.ndarray:
+        """n uniforms straight from the underlying generator (deterministic, like uniform())."""
         return self._rng.random(n)
 
 
@@ -363,14 +157,14 @@ class _Scalar:
 # Styles
 # --------------------------------------------------------------------------------------
 
-class _Style:
+class _StyleParams:
     def __init__(self, **kw):
         self.__dict__.update(kw)
 
 
-def _tiny_style() -> _Style:
-    return _Style(
-        name="tinystories", index=0, head=_TINY_HEAD,
+def _tiny_style() -> _StyleParams:
+    return _StyleParams(
+        name="tinystories", index=0, head=TINY_HEAD,
         s1=1.1, k_break=1500, s2=1.9, q=2.7,
         docs_per_batch=1000,
         par_min=2, par_w=[3, 5, 6, 6, 5, 4, 3, 2, 1],            # 2..10 paragraphs
@@ -388,9 +182,9 @@ def _tiny_style() -> _Style:
     )
 
 
-def _web_style() -> _Style:
-    return _Style(
-        name="webtext", index=1, head=_WEB_HEAD,
+def _web_style() -> _StyleParams:
+    return _StyleParams(
+        name="webtext", index=1, head=WEB_HEAD,
         s1=1.1, k_break=12000, s2=1.6, q=2.0,
         docs_per_batch=400,
         par_min=1, par_w=[2, 3, 4, 4, 4, 3, 3, 2, 2, 1, 1, 1],    # 1..12
@@ -414,35 +208,35 @@ _STYLE_FACTORIES = {"tinystories": _tiny_style, "webtext": _web_style}
 class _Tables:
     """Per-style precomputed tables (built lazily, cached for the process)."""
 
-    def __init__(self, st: _Style):
-        self.st = st
-        H = _TABLE_SIZE
-        head = list(dict.fromkeys(st.head))  # drop accidental duplicates, keep order
+    def __init__(self, params: _StyleParams):
+        self.params = params
+        size = _TABLE_SIZE
+        head = list(dict.fromkeys(params.head))  # drop accidental duplicates, keep order
         self.n_head = len(head)
         taken = {w.lower() for w in head}
-        cand = _pseudo_words(np.arange(H, dtype=np.int64)).tolist()  # more than enough
+        candidates = pseudo_words(np.arange(size, dtype=np.int64)).tolist()  # more than enough
         words = list(head)
         t = 0
-        while len(words) < H:
-            w = cand[t]
+        while len(words) < size:
+            w = candidates[t]
             t += 1
             if w not in taken:
                 words.append(w)
         self.pseudo_offset = t  # tail rank r >= H uses pseudo index r - H + pseudo_offset
         self.words = words
-        self.word_sp = np.array([w + " " for w in words], dtype=object)
-        self.cap_sp = np.array([_cap(w) + " " for w in words], dtype=object)
-        self.words_obj = np.array(words, dtype=object)
+        self.words_spaced = np.array([w + " " for w in words], dtype=object)
+        self.capitalized_spaced = np.array([_cap(w) + " " for w in words], dtype=object)
+        self.words_array = np.array(words, dtype=object)
 
         # Zipf weights: exact for ranks < H, log-spaced bins beyond (uniform inside a
         # bin).  Computed with Python floats (libm), never numpy's SIMD transcendental
         # ufuncs, whose last-ulp results differ between CPUs.
         # Zipf-Mandelbrot: weight(rank r) = (r + q) ** -s1 up to the break k, then
         # continued with exponent s2 (continuous at k).
-        s1, k, s2, q = st.s1, st.k_break, st.s2, st.q
+        s1, k, s2, q = params.s1, params.k_break, params.s2, params.q
         scale = float(k + q) ** (s2 - s1)
-        w = [(r + q) ** -s1 if r <= k else scale * (r + q) ** -s2 for r in range(1, H + 1)]
-        edges = [H + 1]
+        w = [(r + q) ** -s1 if r <= k else scale * (r + q) ** -s2 for r in range(1, size + 1)]
+        edges = [size + 1]
         while edges[-1] < _MAX_RANK:
             edges.append(min(_MAX_RANK, max(edges[-1] + 1, int(edges[-1] * 1.02))))
         c = scale / (s2 - 1.0)
@@ -452,52 +246,52 @@ class _Tables:
         self._alias_p_list, self._alias_j_list = self.alias_p.tolist(), self.alias_j.tolist()
         self.n_alias = len(w)
         self.edges = np.array(edges, dtype=np.int64)  # 1-based rank bin edges
-        self.names_sp = np.array([n + " " for n in _NAMES], dtype=object)
-        self.names_poss_sp = np.array([n + "'s " for n in _NAMES], dtype=object)
-        self.names_obj = np.array(_NAMES, dtype=object)
+        self.names_spaced = np.array([n + " " for n in NAMES], dtype=object)
+        self.possessive_names_spaced = np.array([n + "'s " for n in NAMES], dtype=object)
+        self.names_array = np.array(NAMES, dtype=object)
 
         # Word-id space for cheap unique-word counting.
-        self.wid: dict[str, int] = {}
+        self.word_ids: dict[str, int] = {}
         parts = []
         for i, wd in enumerate(words):
             if i >= self.n_head:  # pseudo-words are lowercase ASCII letters
-                parts.append((self._wid(wd),))
+                parts.append((self._word_id(wd),))
             else:
-                parts.append(tuple(self._wid(p.lower()) for p in _WORD_RE.findall(wd)))
+                parts.append(tuple(self._word_id(p.lower()) for p in _WORD_RE.findall(wd)))
         self.parts = parts
-        self.first_wid = np.array([p[0] if p else -1 for p in parts], dtype=np.int64)
-        self.name_wid = np.array([self._wid(n.lower()) for n in _NAMES], dtype=np.int64)
-        self.s_wid = self._wid("s")
-        self.verb_wids = {v: tuple(self._wid(p) for p in v.split()) for vs in _SPEECH_VERBS.values()
+        self.first_word_id = np.array([p[0] if p else -1 for p in parts], dtype=np.int64)
+        self.name_word_id = np.array([self._word_id(n.lower()) for n in NAMES], dtype=np.int64)
+        self.s_word_id = self._word_id("s")
+        self.speech_verb_word_ids = {v: tuple(self._word_id(p) for p in v.split()) for vs in SPEECH_VERBS.values()
                           for v in vs}
 
-    def _wid(self, w: str) -> int:
-        i = self.wid.get(w)
+    def _word_id(self, w: str) -> int:
+        i = self.word_ids.get(w)
         if i is None:
-            i = self.wid[w] = len(self.wid)
+            i = self.word_ids[w] = len(self.word_ids)
         return i
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """n 0-based word ranks (alias method; exact IEEE ops only)."""
-        H = _TABLE_SIZE
+        size = _TABLE_SIZE
         x = rng.random(n) * self.n_alias
         j = x.astype(np.int64)
-        rej = np.flatnonzero(x - j >= self.alias_p[j])
-        j[rej] = self.alias_j[j[rej]]
-        tail = np.flatnonzero(j >= H)
+        rejected = np.flatnonzero(x - j >= self.alias_p[j])
+        j[rejected] = self.alias_j[j[rejected]]
+        tail = np.flatnonzero(j >= size)
         if tail.size:
-            b = j[tail] - H
+            b = j[tail] - size
             lo = self.edges[b]
             width = self.edges[b + 1] - lo
             v = rng.random(tail.size)
             j[tail] = lo - 1 + (v * width).astype(np.int64)
         return j
 
-    def sample_head(self, sc: _Scalar) -> int:
+    def sample_head(self, stream: _Scalar) -> int:
         """One rank < H drawn from the same law restricted to the table (scalar stream)."""
         ap, aj, n = self._alias_p_list, self._alias_j_list, self.n_alias
         while True:
-            x = sc.u() * n
+            x = stream.uniform() * n
             j = int(x)
             if x - j >= ap[j]:
                 j = aj[j]
@@ -540,34 +334,34 @@ def _tables(style: str) -> _Tables:
 # --------------------------------------------------------------------------------------
 
 class _Batch:
-    __slots__ = ("docs", "doc_tok_end", "ranks", "marks", "extras")
+    __slots__ = ("docs", "doc_token_end", "ranks", "marks", "extras")
 
-    def __init__(self, docs, doc_tok_end, ranks, marks, extras):
+    def __init__(self, docs, doc_token_end, ranks, marks, extras):
         self.docs = docs                # list[str]
-        self.doc_tok_end = doc_tok_end  # token end offset per doc (np.int64)
+        self.doc_token_end = doc_token_end  # token end offset per doc (np.int64)
         self.ranks = ranks              # rank per token, -1 where the token is not a vocab word
-        self.marks = marks              # list of (doc_idx array, wid array)
+        self.marks = marks              # list of (doc_idx array, word-id array)
         self.extras = extras            # list of (doc_idx, text) whose words are counted by regex
 
 
-def _digits(sc: _Scalar, n: int) -> str:
+def _digits(stream: _Scalar, n: int) -> str:
     """n random decimal digits, the first non-zero."""
-    u = sc.u
+    u = stream.uniform
     s = str(1 + int(u() * 9))
     while len(s) < n:
         s += f"{int(u() * 1e12):012d}"
     return s[:n]
 
 
-def _web_number(sc: _Scalar, k: float) -> str:
+def _web_number(stream: _Scalar, k: float) -> str:
     """Numbers of the less common kinds (k >= 0.33; small ints and years are inlined)."""
-    u = sc.u
+    u = stream.uniform
     if k < 0.42:
-        return f"{int(_digits(sc, 4 + int(u() * 7))):,}"
+        return f"{int(_digits(stream, 4 + int(u() * 7))):,}"
     if k < 0.48:
-        return _digits(sc, 6 + int(u() * 14))
+        return _digits(stream, 6 + int(u() * 14))
     if k < 0.55:
-        return f"{int(u() * 1000)}.{_digits(sc, 1 + int(u() * 4))}"
+        return f"{int(u() * 1000)}.{_digits(stream, 1 + int(u() * 4))}"
     if k < 0.64:
         return (f"{int(u() * 100)}%" if u() < 0.6 else f"{int(u() * 100)}.{int(u() * 10)}%")
     if k < 0.74:
@@ -575,16 +369,16 @@ def _web_number(sc: _Scalar, k: float) -> str:
         if x < 0.4:
             return f"${1 + int(u() * 999)}"
         if x < 0.8:
-            return f"${int(_digits(sc, 1 + int(u() * 6))):,}.{int(u() * 100):02d}"
-        return f"${1 + int(u() * 99)}.{int(u() * 10)} {sc.pick(('million', 'billion'))}"
+            return f"${int(_digits(stream, 1 + int(u() * 6))):,}.{int(u() * 100):02d}"
+        return f"${1 + int(u() * 99)}.{int(u() * 10)} {stream.pick(('million', 'billion'))}"
     if k < 0.80:
         return f"{1990 + int(u() * 40)}-{1 + int(u() * 12):02d}-{1 + int(u() * 28):02d}"
     if k < 0.84:
         return f"{1 + int(u() * 12)}/{1 + int(u() * 28)}/{1990 + int(u() * 40)}"
     if k < 0.88:
-        return f"{sc.pick(_MONTHS)} {1 + int(u() * 28)}, {1990 + int(u() * 40)}"
+        return f"{stream.pick(MONTHS)} {1 + int(u() * 28)}, {1990 + int(u() * 40)}"
     if k < 0.92:
-        return f"{1 + int(u() * 12)}:{int(u() * 60):02d}" + sc.pick(("", "", " a.m.", " p.m.", "pm"))
+        return f"{1 + int(u() * 12)}:{int(u() * 60):02d}" + stream.pick(("", "", " a.m.", " p.m.", "pm"))
     if k < 0.95:
         n = 1 + int(u() * 99)
         suf = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
@@ -592,7 +386,7 @@ def _web_number(sc: _Scalar, k: float) -> str:
     if k < 0.97:
         return f"{int(u() * 10)}.{int(u() * 30)}.{int(u() * 20)}"
     if k < 0.99:
-        return f"{100 + int(u() * 900)}-{_digits(sc, 4)}"
+        return f"{100 + int(u() * 900)}-{_digits(stream, 4)}"
     return f"{1 + int(u() * 20)}-{21 + int(u() * 80)}"
 
 
@@ -600,385 +394,390 @@ class _Generator:
     def __init__(self, seed: int, style: str, mixed: bool, track: bool = False):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        self.tb = _tables(style)
-        self.st = self.tb.st
-        ss = np.random.SeedSequence([int(seed), self.st.index, _GENERATOR_VERSION])
-        a, b, c = ss.spawn(3)
+        self.tables = _tables(style)
+        self.params = self.tables.params
+        seeds = np.random.SeedSequence([int(seed), self.params.index, _GENERATOR_VERSION])
+        a, b, c = seeds.spawn(3)
         self.rng = np.random.Generator(np.random.PCG64(a))
-        self.sc = _Scalar(np.random.Generator(np.random.PCG64(b)))
-        self.mix = _Scalar(np.random.Generator(np.random.PCG64(c)))
+        self.stream = _Scalar(np.random.Generator(np.random.PCG64(b)))
+        self.mix_stream = _Scalar(np.random.Generator(np.random.PCG64(c)))
         self.mixed = bool(mixed)
         self.track = track
-        st = self.st
-        self.par_cum = _cum(st.par_w)
-        self.sent_cum = _cum(st.sent_w)
-        self.len_cum = _cum(st.len_w)
-        self.inner_cum = _cum(st.inner_w)
-        self.inner = np.array(st.inner, dtype=object)
-        self.punct_cum = _cum(st.punct_w)
-        self.punct = np.array(st.punct, dtype=object)
+        params = self.params
+        self.par_cum = _cumulative(params.par_w)
+        self.sent_cum = _cumulative(params.sent_w)
+        self.len_cum = _cumulative(params.len_w)
+        self.inner_cum = _cumulative(params.inner_w)
+        self.inner = np.array(params.inner, dtype=object)
+        self.punct_cum = _cumulative(params.punct_w)
+        self.punct = np.array(params.punct, dtype=object)
         # dialogue: closing quote after the sentence punctuation, speech verbs by punctuation
-        keys = ["!" if "!" in p else ("?" if "?" in p else ".") for p in st.punct]
-        self.q_close = np.array([p + '"' for p in st.punct], dtype=object)
-        self.q_close0 = np.array([(',"' if p == "." else p + '"') + " " for p in st.punct], dtype=object)
-        width = max(len(v) for v in _SPEECH_VERBS.values())
-        self.verb_n = np.array([len(_SPEECH_VERBS[k]) for k in keys], dtype=np.float64)
-        self.verb_tab = np.array([list(_SPEECH_VERBS[k]) + [""] * (width - len(_SPEECH_VERBS[k]))
+        keys = ["!" if "!" in p else ("?" if "?" in p else ".") for p in params.punct]
+        self.quote_close = np.array([p + '"' for p in params.punct], dtype=object)
+        self.quote_close_before_tag = np.array([(',"' if p == "." else p + '"') + " " for p in params.punct],
+                                               dtype=object)
+        width = max(len(v) for v in SPEECH_VERBS.values())
+        self.verb_count = np.array([len(SPEECH_VERBS[k]) for k in keys], dtype=np.float64)
+        self.verb_table = np.array([list(SPEECH_VERBS[k]) + [""] * (width - len(SPEECH_VERBS[k]))
                                   for k in keys], dtype=object)
-        vw = np.full((len(keys), width, 2), -1, dtype=np.int64)
+        verb_ids = np.full((len(keys), width, 2), -1, dtype=np.int64)
         for a, k in enumerate(keys):
-            for b, v in enumerate(_SPEECH_VERBS[k]):
-                ids = self.tb.verb_wids[v]
-                vw[a, b, : len(ids)] = ids
-        self.verb_wid = vw
-        self.ssep_cum = _cum(st.sent_sep_w)
-        self.ssep = np.array(st.sent_sep, dtype=object)
-        self.psep_cum = _cum(st.par_sep_w)
-        self.psep = np.array(st.par_sep, dtype=object)
+            for b, v in enumerate(SPEECH_VERBS[k]):
+                ids = self.tables.speech_verb_word_ids[v]
+                verb_ids[a, b, : len(ids)] = ids
+        self.verb_word_id_table = verb_ids
+        self.sentence_sep_cum = _cumulative(params.sent_sep_w)
+        self.sentence_sep = np.array(params.sent_sep, dtype=object)
+        self.paragraph_sep_cum = _cumulative(params.par_sep_w)
+        self.paragraph_sep = np.array(params.par_sep, dtype=object)
 
     # ---- one batch -------------------------------------------------------------------
     def batch(self) -> _Batch:
-        st, tb, rng, sc = self.st, self.tb, self.rng, self.sc
-        D = st.docs_per_batch
-        npar = _draw(rng, self.par_cum, D) + st.par_min
-        n_par = int(npar.sum())
-        nsent = _draw(rng, self.sent_cum, n_par) + st.sent_min
-        S = int(nsent.sum())
-        slen = _draw(rng, self.len_cum, S) + st.len_min
-        N = int(slen.sum())
-        par_doc = np.repeat(np.arange(D), npar)
-        sent_par = np.repeat(np.arange(n_par), nsent)
+        params, tables, rng, stream = self.params, self.tables, self.rng, self.stream
+        n_docs = params.docs_per_batch
+        paragraphs_per_doc = _draw(rng, self.par_cum, n_docs) + params.par_min
+        n_paragraphs = int(paragraphs_per_doc.sum())
+        sentences_per_paragraph = _draw(rng, self.sent_cum, n_paragraphs) + params.sent_min
+        n_sentences = int(sentences_per_paragraph.sum())
+        sentence_len = _draw(rng, self.len_cum, n_sentences) + params.len_min
+        n_tokens = int(sentence_len.sum())
+        par_doc = np.repeat(np.arange(n_docs), paragraphs_per_doc)
+        sent_par = np.repeat(np.arange(n_paragraphs), sentences_per_paragraph)
         sent_doc = par_doc[sent_par]
-        send = np.cumsum(slen)
-        sstart = send - slen
-        slast = send - 1
-        par_last = np.ones(S, bool)
+        sentence_end = np.cumsum(sentence_len)
+        sentence_start = sentence_end - sentence_len
+        sentence_last = sentence_end - 1
+        par_last = np.ones(n_sentences, bool)
         par_last[:-1] = sent_par[1:] != sent_par[:-1]
-        doc_last = np.ones(S, bool)
+        doc_last = np.ones(n_sentences, bool)
         doc_last[:-1] = sent_doc[1:] != sent_doc[:-1]
-        doc_first = np.ones(S, bool)
+        doc_first = np.ones(n_sentences, bool)
         doc_first[1:] = doc_last[:-1]
-        tok_sent = np.repeat(np.arange(S), slen)
+        tok_sent = np.repeat(np.arange(n_sentences), sentence_len)
         tok_doc = sent_doc[tok_sent]
-        doc_tok_end = send[doc_last]
+        doc_token_end = sentence_end[doc_last]
 
-        first_tok = np.zeros(N, bool)
-        first_tok[sstart] = True
-        last_tok = np.zeros(N, bool)
-        last_tok[slast] = True
-        ranks = tb.sample(rng, N)
-        rr = np.minimum(ranks, _TABLE_SIZE - 1)
-        P = tb.word_sp[rr]
-        P[sstart] = tb.cap_sp[rr[sstart]]  # sentence-initial capital
-        plain = ranks < _TABLE_SIZE  # P[i] == words[ranks[i]] + " " (cleared when modified)
-        plain[sstart] = False
+        first_tok = np.zeros(n_tokens, bool)
+        first_tok[sentence_start] = True
+        last_tok = np.zeros(n_tokens, bool)
+        last_tok[sentence_last] = True
+        ranks = tables.sample(rng, n_tokens)
+        table_rank = np.minimum(ranks, _TABLE_SIZE - 1)
+        pieces = tables.words_spaced[table_rank]
+        pieces[sentence_start] = tables.capitalized_spaced[table_rank[sentence_start]]  # sentence-initial capital
+        plain = ranks < _TABLE_SIZE  # pieces[i] == words[ranks[i]] + " " (cleared when modified)
+        plain[sentence_start] = False
         tail = np.flatnonzero(ranks >= _TABLE_SIZE)
         if tail.size:
-            P[tail] = _pseudo_words(ranks[tail] - _TABLE_SIZE + tb.pseudo_offset) + " "
+            pieces[tail] = pseudo_words(ranks[tail] - _TABLE_SIZE + tables.pseudo_offset) + " "
             ts = tail[first_tok[tail]]
-            P[ts] = [_cap(p) for p in P[ts].tolist()]
+            pieces[ts] = [_cap(p) for p in pieces[ts].tolist()]
         marks: list = []       # (doc index array, word-id array)
         extras: list = []      # (doc index, text whose \p{L}+ words are counted)
         rank_marks: list = []  # (doc index, table rank) of words used outside the token stream
 
         # token kinds ----------------------------------------------------------------
-        u = rng.random(N)
-        if st.p_name:
-            cast = _draw(rng, np.arange(1, len(_NAMES) + 1, dtype=np.float64), D * 3).reshape(D, 3)
+        kind_draw = rng.random(n_tokens)
+        if params.p_name:
+            cast = _draw(rng, np.arange(1, len(NAMES) + 1, dtype=np.float64), n_docs * 3).reshape(n_docs, 3)
             self._cast = cast
-            ni = np.flatnonzero(u < st.p_name)
-            pick = _draw(rng, _cum([6, 3, 1]), ni.size)
-            nid = cast[tok_doc[ni], pick]
-            poss = rng.random(ni.size) < st.p_poss
-            P[ni] = np.where(poss, tb.names_poss_sp[nid], tb.names_sp[nid])
-            ranks[ni] = -1
-            plain[ni] = False
-            marks.append((tok_doc[ni], tb.name_wid[nid]))
+            chosen_tokens = np.flatnonzero(kind_draw < params.p_name)
+            pick = _draw(rng, _cumulative([6, 3, 1]), chosen_tokens.size)
+            name_index = cast[tok_doc[chosen_tokens], pick]
+            poss = rng.random(chosen_tokens.size) < params.p_poss
+            pieces[chosen_tokens] = np.where(poss, tables.possessive_names_spaced[name_index],
+                                             tables.names_spaced[name_index])
+            ranks[chosen_tokens] = -1
+            plain[chosen_tokens] = False
+            marks.append((tok_doc[chosen_tokens], tables.name_word_id[name_index]))
             if poss.any():
-                pd = tok_doc[ni[poss]]
-                marks.append((pd, np.full(pd.size, tb.s_wid)))
-        lo = st.p_name
-        if st.p_num:
-            ni = np.flatnonzero((u >= lo) & (u < lo + st.p_num))
-            kv = sc.arr(2 * ni.size).reshape(2, -1).tolist()
-            if st.name == "tinystories":
-                strs = [str(1 + int(v * 10)) if k < 0.7 else
+                possessive_docs = tok_doc[chosen_tokens[poss]]
+                marks.append((possessive_docs, np.full(possessive_docs.size, tables.s_word_id)))
+        lo = params.p_name
+        if params.p_num:
+            chosen_tokens = np.flatnonzero((kind_draw >= lo) & (kind_draw < lo + params.p_num))
+            draws = stream.uniforms(2 * chosen_tokens.size).reshape(2, -1).tolist()
+            if params.name == "tinystories":
+                texts = [str(1 + int(v * 10)) if k < 0.7 else
                         str(11 + int(v * 90)) if k < 0.92 else str(100 + int(v * 1900))
-                        for k, v in zip(*kv)]
+                        for k, v in zip(*draws)]
             else:
-                strs = [str(1 + int(v * 99)) if k < 0.22 else
-                        str(1950 + int(v * 80)) if k < 0.33 else _web_number(sc, k)
-                        for k, v in zip(*kv)]
-            P[ni] = [s + " " for s in strs]
-            ranks[ni] = -1
-            plain[ni] = False
+                texts = [str(1 + int(v * 99)) if k < 0.22 else
+                        str(1950 + int(v * 80)) if k < 0.33 else _web_number(stream, k)
+                        for k, v in zip(*draws)]
+            pieces[chosen_tokens] = [s + " " for s in texts]
+            ranks[chosen_tokens] = -1
+            plain[chosen_tokens] = False
             if self.track:
-                td = tok_doc[ni].tolist()
-                extras.extend((d, s.translate(_NO_DIGITS)) for d, s in zip(td, strs) if s.lower() != s.upper())
-        lo += st.p_num
-        if st.p_url:
-            ni = np.flatnonzero((u >= lo) & (u < lo + st.p_url) & ~first_tok & ~last_tok)
-            strs = []
-            for d in tok_doc[ni].tolist():
+                token_docs = tok_doc[chosen_tokens].tolist()
+                extras.extend((d, s.translate(_NO_DIGITS)) for d, s in zip(token_docs, texts) if s.lower() != s.upper())
+        lo += params.p_num
+        if params.p_url:
+            chosen_tokens = np.flatnonzero((kind_draw >= lo) & (kind_draw < lo + params.p_url) & ~first_tok & ~last_tok)
+            texts = []
+            for d in tok_doc[chosen_tokens].tolist():
                 acc: list[int] = []
-                text, fixed = self._url(sc, acc)
-                strs.append(text + " ")
+                text, fixed = self._url(stream, acc)
+                texts.append(text + " ")
                 if self.track:
                     rank_marks.extend((d, r) for r in acc)
                     if fixed:
                         extras.append((d, fixed))
-            P[ni] = strs
-            ranks[ni] = -1
-            plain[ni] = False
-        if st.p_proper:
-            ni = np.flatnonzero((rng.random(N) < st.p_proper) & (ranks >= tb.n_head))
-            self._capitalize(P, ranks, ni)
-            plain[ni] = False
+            pieces[chosen_tokens] = texts
+            ranks[chosen_tokens] = -1
+            plain[chosen_tokens] = False
+        if params.p_proper:
+            chosen_tokens = np.flatnonzero((rng.random(n_tokens) < params.p_proper) & (ranks >= tables.n_head))
+            self._capitalize(pieces, ranks, chosen_tokens)
+            plain[chosen_tokens] = False
 
         # headlines (webtext): first sentence of a doc, Title Case, own paragraph ------
-        hl = np.zeros(S, bool)
-        if st.p_headline:
-            hl = doc_first & ~doc_last & (rng.random(S) < st.p_headline)
-            hi = np.flatnonzero(hl[tok_sent])
-            self._capitalize(P, ranks, hi)
-            plain[hi] = False
-        hl_tok = hl[tok_sent]
+        headline = np.zeros(n_sentences, bool)
+        if params.p_headline:
+            headline = doc_first & ~doc_last & (rng.random(n_sentences) < params.p_headline)
+            headline_tokens = np.flatnonzero(headline[tok_sent])
+            self._capitalize(pieces, ranks, headline_tokens)
+            plain[headline_tokens] = False
+        headline_token = headline[tok_sent]
 
         # bullet lists (webtext) ------------------------------------------------------
-        lst = np.zeros(S, bool)
-        if st.p_list:
-            plist = rng.random(n_par) < st.p_list
-            lst = plist[sent_par] & ~hl & (nsent[sent_par] > 1)
+        listed = np.zeros(n_sentences, bool)
+        if params.p_list:
+            listed_paragraph = rng.random(n_paragraphs) < params.p_list
+            listed = listed_paragraph[sent_par] & ~headline & (sentences_per_paragraph[sent_par] > 1)
 
         # inner punctuation ----------------------------------------------------------
-        cm = (rng.random(N) < st.p_comma) & ~last_tok & ~hl_tok
+        comma = (rng.random(n_tokens) < params.p_comma) & ~last_tok & ~headline_token
 
         # brackets / quoted spans inside sentences (webtext) --------------------------
         opens = None
-        if st.p_paren:
-            cand = (rng.random(S) < st.p_paren) & (slen >= 5) & ~hl
-            ci = np.flatnonzero(cand)
-            if ci.size:
-                ua, ub = rng.random(ci.size), rng.random(ci.size)
-                L = slen[ci]
-                a = 1 + (ua * (L - 3)).astype(np.int64)            # 1 .. L-3
+        if params.p_paren:
+            cand = (rng.random(n_sentences) < params.p_paren) & (sentence_len >= 5) & ~headline
+            chosen = np.flatnonzero(cand)
+            if chosen.size:
+                ua, ub = rng.random(chosen.size), rng.random(chosen.size)
+                length = sentence_len[chosen]
+                a = 1 + (ua * (length - 3)).astype(np.int64)            # 1 .. L-3
                 span = (ub * 5).astype(np.int64)                    # 0 .. 4
-                b = np.minimum(a + span, L - 2)
-                a_abs, b_abs = sstart[ci] + a, sstart[ci] + b
-                kind = _draw(rng, _cum([60, 25, 8, 7]), ci.size)
-                cm[b_abs] = False
+                b = np.minimum(a + span, length - 2)
+                a_abs, b_abs = sentence_start[chosen] + a, sentence_start[chosen] + b
+                kind = _draw(rng, _cumulative([60, 25, 8, 7]), chosen.size)
+                comma[b_abs] = False
                 opens = (a_abs, b_abs, kind)
 
-        ci = np.flatnonzero(cm)
-        if ci.size:
-            inner = self.inner[_draw(rng, self.inner_cum, ci.size)]
-            pl = plain[ci]
-            ia, ib = ci[pl], ci[~pl]
-            P[ia] = tb.words_obj[rr[ia]] + inner[pl]
-            P[ib] = [p[:-1] + s for p, s in zip(P[ib].tolist(), inner[~pl].tolist())]
+        chosen = np.flatnonzero(comma)
+        if chosen.size:
+            inner = self.inner[_draw(rng, self.inner_cum, chosen.size)]
+            untouched = plain[chosen]
+            untouched_at, touched_at = chosen[untouched], chosen[~untouched]
+            pieces[untouched_at] = tables.words_array[table_rank[untouched_at]] + inner[untouched]
+            pieces[touched_at] = [p[:-1] + s for p, s in zip(pieces[touched_at].tolist(), inner[~untouched].tolist())]
         if opens is not None:
             a_abs, b_abs, kind = opens
             op = np.array(["(", '"', "'", "["], dtype=object)[kind]
             cl = np.array([")", '"', "'", "]"], dtype=object)[kind]
-            P[a_abs] = [o + p for o, p in zip(op.tolist(), P[a_abs].tolist())]
-            P[b_abs] = [p[:-1] + c + " " for p, c in zip(P[b_abs].tolist(), cl.tolist())]
+            pieces[a_abs] = [o + p for o, p in zip(op.tolist(), pieces[a_abs].tolist())]
+            pieces[b_abs] = [p[:-1] + c + " " for p, c in zip(pieces[b_abs].tolist(), cl.tolist())]
 
         # sentence ends --------------------------------------------------------------
-        pch = _draw(rng, self.punct_cum, S)
-        punct = self.punct[pch]
-        sep = self.ssep[_draw(rng, self.ssep_cum, S)]
-        psep = self.psep[_draw(rng, self.psep_cum, S)]
-        sep = np.where(par_last, psep, sep)
-        if st.p_list:
-            sep = np.where(lst & ~par_last, "\n", sep)
+        punct_index = _draw(rng, self.punct_cum, n_sentences)
+        punct = self.punct[punct_index]
+        sep = self.sentence_sep[_draw(rng, self.sentence_sep_cum, n_sentences)]
+        paragraph_sep = self.paragraph_sep[_draw(rng, self.paragraph_sep_cum, n_sentences)]
+        sep = np.where(par_last, paragraph_sep, sep)
+        if params.p_list:
+            sep = np.where(listed & ~par_last, "\n", sep)
         sep[doc_last] = _DOC_END  # (np.where with a "\x00" scalar would strip the NUL)
-        if hl.any():
-            punct[hl] = ""
-            sep[hl] = np.where(rng.random(int(hl.sum())) < 0.7, "\n\n", "\n")
-        pre = np.full(S, "", dtype=object)
-        if lst.any():
-            li = np.flatnonzero(lst)
-            pos = li - np.searchsorted(sent_par, sent_par[li])  # index within paragraph
-            style = _draw(rng, _cum([40, 25, 10, 25]), n_par)[sent_par[li]]
-            nop = rng.random(n_par)[sent_par[li]] < 0.5
-            pre[li] = [("- ", "* ", "+ ")[s] if s < 3 else f"{k + 1}. " for s, k in
-                       zip(style.tolist(), pos.tolist())]
-            punct[li[nop]] = ""
+        if headline.any():
+            punct[headline] = ""
+            sep[headline] = np.where(rng.random(int(headline.sum())) < 0.7, "\n\n", "\n")
+        prefix = np.full(n_sentences, "", dtype=object)
+        if listed.any():
+            listed_at = np.flatnonzero(listed)
+            pos = listed_at - np.searchsorted(sent_par, sent_par[listed_at])  # index within paragraph
+            bullet_kind = _draw(rng, _cumulative([40, 25, 10, 25]), n_paragraphs)[sent_par[listed_at]]
+            no_punct = rng.random(n_paragraphs)[sent_par[listed_at]] < 0.5
+            prefix[listed_at] = [("- ", "* ", "+ ")[s] if s < 3 else f"{k + 1}. " for s, k in
+                       zip(bullet_kind.tolist(), pos.tolist())]
+            punct[listed_at[no_punct]] = ""
         end = punct + sep
 
-        if st.p_quote:
-            q = np.flatnonzero((rng.random(S) < st.p_quote) & ~hl & ~lst)
-            if q.size:
-                form = _draw(rng, _cum([45, 30, 25]), q.size)  # 0: "..," A said.  1: A said, "..."  2: "..."
-                pq = pch[q]
-                pre_q = np.full(q.size, '"', dtype=object)
-                end_q = self.q_close[pq] + sep[q]
-                if st.p_name:
-                    who = self._cast[sent_doc[q], _draw(rng, _cum([6, 3, 1]), q.size)]
-                    vi = (rng.random(q.size) * self.verb_n[pq]).astype(np.int64)
-                    tag = tb.names_obj[who] + " " + self.verb_tab[pq, vi]  # "Tom said"
-                    f0, f1 = np.flatnonzero(form == 0), np.flatnonzero(form == 1)
-                    end_q[f0] = self.q_close0[pq[f0]] + tag[f0] + "." + sep[q[f0]]
-                    pre_q[f1] = tag[f1] + ', "'
+        if params.p_quote:
+            quoted = np.flatnonzero((rng.random(n_sentences) < params.p_quote) & ~headline & ~listed)
+            if quoted.size:
+                # 0: "..," A said.  1: A said, "..."  2: "..."
+                form = _draw(rng, _cumulative([45, 30, 25]), quoted.size)
+                quote_punct = punct_index[quoted]
+                quote_prefix = np.full(quoted.size, '"', dtype=object)
+                quote_end = self.quote_close[quote_punct] + sep[quoted]
+                if params.p_name:
+                    speaker = self._cast[sent_doc[quoted], _draw(rng, _cumulative([6, 3, 1]), quoted.size)]
+                    verb_index = (rng.random(quoted.size) * self.verb_count[quote_punct]).astype(np.int64)
+                    tag = tables.names_array[speaker] + " " + self.verb_table[quote_punct, verb_index]  # "Tom said"
+                    tag_after, tag_before = np.flatnonzero(form == 0), np.flatnonzero(form == 1)
+                    quote_end[tag_after] = (self.quote_close_before_tag[quote_punct[tag_after]] + tag[tag_after] + "."
+                                            + sep[quoted[tag_after]])
+                    quote_prefix[tag_before] = tag[tag_before] + ', "'
                     if self.track:
-                        tg = np.flatnonzero(form < 2)
-                        vw = self.verb_wid[pq[tg], vi[tg]]  # (n, 2), -1 padded
-                        dd = sent_doc[q[tg]]
-                        marks.append((dd, tb.name_wid[who[tg]]))
-                        marks.append((np.repeat(dd, 2)[vw.ravel() >= 0], vw.ravel()[vw.ravel() >= 0]))
-                pre[q] = pre_q
-                end[q] = end_q
+                        tagged = np.flatnonzero(form < 2)
+                        verb_ids = self.verb_word_id_table[quote_punct[tagged], verb_index[tagged]]  # (n, 2), -1 padded
+                        tagged_docs = sent_doc[quoted[tagged]]
+                        marks.append((tagged_docs, tables.name_word_id[speaker[tagged]]))
+                        present = verb_ids.ravel() >= 0
+                        marks.append((np.repeat(tagged_docs, 2)[present], verb_ids.ravel()[present]))
+                prefix[quoted] = quote_prefix
+                end[quoted] = quote_end
 
-        has_pre = np.flatnonzero(pre != "")
+        has_pre = np.flatnonzero(prefix != "")
         if has_pre.size:
-            ip = sstart[has_pre]
-            P[ip] = [x + p for x, p in zip(pre[has_pre].tolist(), P[ip].tolist())]
-        pl = plain[slast]  # untouched vocabulary words: vectorized concatenation
-        ia, ib = slast[pl], slast[~pl]
-        P[ia] = tb.words_obj[rr[ia]] + end[pl]
-        P[ib] = [p[:-1] + e for p, e in zip(P[ib].tolist(), end[~pl].tolist())]
+            prefixed_at = sentence_start[has_pre]
+            pieces[prefixed_at] = [x + p for x, p in zip(prefix[has_pre].tolist(), pieces[prefixed_at].tolist())]
+        untouched = plain[sentence_last]  # untouched vocabulary words: vectorized concatenation
+        untouched_at, touched_at = sentence_last[untouched], sentence_last[~untouched]
+        pieces[untouched_at] = tables.words_array[table_rank[untouched_at]] + end[untouched]
+        pieces[touched_at] = [p[:-1] + e for p, e in zip(pieces[touched_at].tolist(), end[~untouched].tolist())]
 
-        docs = "".join(P.tolist()).split(_DOC_END)
+        docs = "".join(pieces.tolist()).split(_DOC_END)
         docs.pop()
-        assert len(docs) == D
+        assert len(docs) == n_docs
 
         # per-document decoration ---------------------------------------------------
         track = self.track
-        if st.p_opener or st.p_closer:
+        if params.p_opener or params.p_closer:
             cast = self._cast.tolist()
-            R = sc.arr(D * 10).reshape(D, 10).tolist()
-            no, nc = len(_TINY_OPENERS), len(_TINY_CLOSERS)
-            for d, r in enumerate(R):
-                a, b = _NAMES[cast[d][0]], _NAMES[cast[d][1]]
-                if r[0] < st.p_opener:
-                    t = int(r[2] * no)
-                    slots = (_TINY_ADJ[int(r[3] * len(_TINY_ADJ))], _TINY_NOUN[int(r[4] * len(_TINY_NOUN))],
-                             _TINY_PLACE[int(r[5] * len(_TINY_PLACE))], _TINY_VERB[int(r[6] * len(_TINY_VERB))])
-                    o = _TINY_OPENERS[t].format(A=a, B=b, adj=slots[0], noun=slots[1], place=slots[2],
+            decoration_draws = stream.uniforms(n_docs * 10).reshape(n_docs, 10).tolist()
+            n_openers, n_closers = len(TINY_OPENERS), len(TINY_CLOSERS)
+            for d, r in enumerate(decoration_draws):
+                a, b = NAMES[cast[d][0]], NAMES[cast[d][1]]
+                if r[0] < params.p_opener:
+                    t = int(r[2] * n_openers)
+                    slots = (TINY_ADJ[int(r[3] * len(TINY_ADJ))], TINY_NOUN[int(r[4] * len(TINY_NOUN))],
+                             TINY_PLACE[int(r[5] * len(TINY_PLACE))], TINY_VERB[int(r[6] * len(TINY_VERB))])
+                    o = TINY_OPENERS[t].format(A=a, B=b, adj=slots[0], noun=slots[1], place=slots[2],
                                                 verb=slots[3])
                     docs[d] = o + (" " if r[7] < 0.7 else "\n") + docs[d]
                     if track:
-                        extras.append((d, _OPENER_WORDS[t]))
-                        extras.extend((d, x) for x, used in zip((a, b) + slots, _OPENER_SLOTS[t]) if used)
-                if r[1] < st.p_closer:
-                    t = int(r[8] * nc)
-                    docs[d] = docs[d] + ("\n" if r[9] < 0.6 else " ") + _TINY_CLOSERS[t].format(A=a, B=b)
+                        extras.append((d, OPENER_WORDS[t]))
+                        extras.extend((d, x) for x, used in zip((a, b) + slots, OPENER_SLOTS[t]) if used)
+                if r[1] < params.p_closer:
+                    t = int(r[8] * n_closers)
+                    docs[d] = docs[d] + ("\n" if r[9] < 0.6 else " ") + TINY_CLOSERS[t].format(A=a, B=b)
                     if track:
-                        extras.append((d, _CLOSER_WORDS[t]))
-                        extras.extend((d, x) for x, k in ((a, "{A}"), (b, "{B}")) if k in _TINY_CLOSERS[t])
-        if st.p_code:
-            for d in np.flatnonzero(sc.arr(D) < st.p_code).tolist():
-                code = self._code(sc)
-                docs[d] = _insert_block(docs[d], code, sc)
+                        extras.append((d, CLOSER_WORDS[t]))
+                        extras.extend((d, x) for x, k in ((a, "{A}"), (b, "{B}")) if k in TINY_CLOSERS[t])
+        if params.p_code:
+            for d in np.flatnonzero(stream.uniforms(n_docs) < params.p_code).tolist():
+                code = self._code(stream)
+                docs[d] = _insert_block(docs[d], code, stream)
                 if track:
                     extras.append((d, code))
         if self.mixed:
-            mu = self.mix.arr(2 * D).reshape(D, 2)
-            for d in np.flatnonzero((mu[:, 0] < _P_MIX_SEGMENT) | (mu[:, 1] < _P_MIX_SPACES)).tolist():
-                docs[d] = self._mix(docs[d], d, extras, float(mu[d, 0]), float(mu[d, 1]))
+            mix_draws = self.mix_stream.uniforms(2 * n_docs).reshape(n_docs, 2)
+            for d in np.flatnonzero((mix_draws[:, 0] < _P_MIX_SEGMENT) | (mix_draws[:, 1] < _P_MIX_SPACES)).tolist():
+                docs[d] = self._mix(docs[d], d, extras, float(mix_draws[d, 0]), float(mix_draws[d, 1]))
         if rank_marks:
-            rm = np.array(rank_marks, dtype=np.int64)
-            marks.append((rm[:, 0], tb.first_wid[rm[:, 1]]))
-        return _Batch(docs, doc_tok_end, ranks, marks, extras)
+            rank_mark_array = np.array(rank_marks, dtype=np.int64)
+            marks.append((rank_mark_array[:, 0], tables.first_word_id[rank_mark_array[:, 1]]))
+        return _Batch(docs, doc_token_end, ranks, marks, extras)
 
     # ---- helpers ---------------------------------------------------------------------
-    def _capitalize(self, P: np.ndarray, ranks: np.ndarray, idx: np.ndarray) -> None:
+    def _capitalize(self, pieces: np.ndarray, ranks: np.ndarray, idx: np.ndarray) -> None:
         """Capitalize the tokens at ``idx`` (table lookup for vocabulary words)."""
         r = ranks[idx]
         h = (r >= 0) & (r < _TABLE_SIZE)
-        P[idx[h]] = self.tb.cap_sp[r[h]]
+        pieces[idx[h]] = self.tables.capitalized_spaced[r[h]]
         o = idx[~h]
         if o.size:
-            P[o] = [_cap(p) for p in P[o].tolist()]
+            pieces[o] = [_cap(p) for p in pieces[o].tolist()]
 
-    def _ident(self, sc: _Scalar, acc: list[int] | None = None) -> str:
+    def _ident(self, stream: _Scalar, acc: list[int] | None = None) -> str:
         """A lowercase identifier word from the vocabulary table (letters only); its rank
         is appended to ``acc`` (for word counting).
 
-        Uses only ``sc`` (the caller's scalar stream), never the token stream, so that
+        Uses only ``stream`` (the caller's scalar stream), never the token stream, so that
         ``mixed`` decorations cannot shift the English skeleton."""
-        tb = self.tb
+        tables = self.tables
         for _ in range(8):
-            r = tb.sample_head(sc)
-            w = tb.words[r]
+            r = tables.sample_head(stream)
+            w = tables.words[r]
             if w.isascii() and w.isalpha():
                 break
         else:
-            r = tb.n_head + sc.i(5000)
-            w = tb.words[r]
+            r = tables.n_head + stream.below(5000)
+            w = tables.words[r]
         if acc is not None:
             acc.append(r)
         return w.lower()
 
-    def _url(self, sc: _Scalar, acc: list[int]) -> tuple[str, str]:
+    def _url(self, stream: _Scalar, acc: list[int]) -> tuple[str, str]:
         """(URL, e-mail or handle; its non-identifier letters, e.g. "https www com html")."""
-        k = sc.u()
+        k = stream.uniform()
         if k < 0.6:
-            path = "/".join(self._ident(sc, acc) for _ in range(1 + sc.i(3)))
-            t = sc.i(6)
-            tail = ("", "", f"-{sc.i(100000)}", ".html", f"?id={_digits(sc, 1 + sc.i(9))}" if t == 4 else "",
-                    "/")[t]
-            scheme = sc.pick(("https://", "https://www.", "http://", "www."))
-            tld = sc.pick(_TLDS)
-            return (f"{scheme}{self._ident(sc, acc)}.{tld}/{path}{tail}",
+            path = "/".join(self._ident(stream, acc) for _ in range(1 + stream.below(3)))
+            t = stream.below(6)
+            tail = ("", "", f"-{stream.below(100000)}", ".html",
+                    f"?id={_digits(stream, 1 + stream.below(9))}" if t == 4 else "", "/")[t]
+            scheme = stream.pick(("https://", "https://www.", "http://", "www."))
+            tld = stream.pick(TLDS)
+            return (f"{scheme}{self._ident(stream, acc)}.{tld}/{path}{tail}",
                     f"{scheme} {tld} {('', '', '', 'html', 'id', '')[t]}")
         if k < 0.85:
-            tld = sc.pick(_TLDS)
-            return f"{self._ident(sc, acc)}.{self._ident(sc, acc)}@{self._ident(sc, acc)}.{tld}", tld
-        return f"@{self._ident(sc, acc)}_{sc.i(1000)}", ""
+            tld = stream.pick(TLDS)
+            return f"{self._ident(stream, acc)}.{self._ident(stream, acc)}@{self._ident(stream, acc)}.{tld}", tld
+        return f"@{self._ident(stream, acc)}_{stream.below(1000)}", ""
 
-    def _code(self, sc: _Scalar) -> str:
-        a, b, c, d = (self._ident(sc) for _ in range(4))
-        return sc.pick(_CODE_SNIPPETS).format(a=a, b=b, c=c, d=d, A=_cap(a), B=_cap(b),
-                                              n=1 + sc.i(100), m=sc.i(1000))
+    def _code(self, stream: _Scalar) -> str:
+        a, b, c, d = (self._ident(stream) for _ in range(4))
+        return stream.pick(CODE_SNIPPETS).format(a=a, b=b, c=c, d=d, A=_cap(a), B=_cap(b),
+                                              n=1 + stream.below(100), m=stream.below(1000))
 
     def _mix(self, doc: str, d: int, extras: list, u: float, u2: float) -> str:
-        mx = self.mix
+        mix_stream = self.mix_stream
         if u < _P_MIX_SEGMENT:  # a non-English / emoji / code segment
-            k = mx.u()
+            k = mix_stream.uniform()
             if k < 0.55:
-                lang = mx.pick(_FOREIGN_LANGS)
-                pool = _FOREIGN[lang]
-                start, n = mx.i(len(pool)), 1 + mx.i(3)
+                lang = mix_stream.pick(FOREIGN_LANGS)
+                pool = FOREIGN[lang]
+                start, n = mix_stream.below(len(pool)), 1 + mix_stream.below(3)
                 sents = [pool[(start + j) % len(pool)] for j in range(n)]  # distinct sentences
                 if lang == "vi":
-                    sents = [unicodedata.normalize("NFD", s) if mx.u() < 0.4 else s for s in sents]
-                joiner = "" if lang in ("zh", "ja") else ("\u3000" if mx.u() < 0.1 else " ")
+                    sents = [unicodedata.normalize("NFD", s) if mix_stream.uniform() < 0.4 else s for s in sents]
+                joiner = "" if lang in ("zh", "ja") else ("\u3000" if mix_stream.uniform() < 0.1 else " ")
                 seg = joiner.join(sents)
-                if mx.u() < 0.6:
-                    doc = _insert_block(doc, seg, mx)
+                if mix_stream.uniform() < 0.6:
+                    doc = _insert_block(doc, seg, mix_stream)
                 else:
-                    doc = _insert_inline(doc, seg, mx)
+                    doc = _insert_inline(doc, seg, mix_stream)
                 extras.append((d, seg))
             elif k < 0.9:
-                n = 1 + mx.i(4)
+                n = 1 + mix_stream.below(4)
                 for _ in range(n):
-                    e = mx.pick(_EMOJI)
-                    e = e * (1 + mx.i(3)) if mx.u() < 0.2 else e
-                    doc = _insert_inline(doc, e, mx)
+                    e = mix_stream.pick(EMOJI)
+                    e = e * (1 + mix_stream.below(3)) if mix_stream.uniform() < 0.2 else e
+                    doc = _insert_inline(doc, e, mix_stream)
             else:
-                code = self._code(mx)
-                doc = _insert_block(doc, code, mx)
+                code = self._code(mix_stream)
+                doc = _insert_block(doc, code, mix_stream)
                 extras.append((d, code))
-            if mx.u() < 0.3 and doc.count(". ") > 0:  # curly quotes / guillemets
-                pair = mx.pick((("\u201c", "\u201d"), ("\u2018", "\u2019"), ("\u00ab", "\u00bb")))
+            if mix_stream.uniform() < 0.3 and doc.count(". ") > 0:  # curly quotes / guillemets
+                pair = mix_stream.pick((("\u201c", "\u201d"), ("\u2018", "\u2019"), ("\u00ab", "\u00bb")))
                 doc = regex.sub(r'"([^"\n]*)"', lambda m: pair[0] + m.group(1) + pair[1], doc)
         if u2 < 0.015:
             doc = doc.replace("\n", "\r\n")
         elif u2 < 0.025:
-            doc = _replace_spaces(doc, "\t", mx)
+            doc = _replace_spaces(doc, "\t", mix_stream)
         elif u2 < 0.035:
-            doc = _replace_spaces(doc, "\u00a0", mx)
+            doc = _replace_spaces(doc, "\u00a0", mix_stream)
         elif u2 < _P_MIX_SPACES:
-            doc = _replace_spaces(doc, "\u3000", mx)
+            doc = _replace_spaces(doc, "\u3000", mix_stream)
         return doc
 
 
-def _insert_block(doc: str, block: str, sc: _Scalar) -> str:
+def _insert_block(doc: str, block: str, stream: _Scalar) -> str:
     """Insert ``block`` as its own paragraph at a random line break (or the end)."""
     block = block.rstrip("\n")
     nl = doc.count("\n")
-    k = sc.i(nl + 1)
+    k = stream.below(nl + 1)
     if k == nl:
         return doc + "\n\n" + block
     pos = -1
@@ -987,10 +786,10 @@ def _insert_block(doc: str, block: str, sc: _Scalar) -> str:
     return doc[:pos] + "\n\n" + block + "\n" + doc[pos:]
 
 
-def _insert_inline(doc: str, seg: str, sc: _Scalar) -> str:
+def _insert_inline(doc: str, seg: str, stream: _Scalar) -> str:
     """Insert ``seg`` after a random sentence end (". "), or at the end of the doc."""
     n = doc.count(". ")
-    k = sc.i(n + 1)
+    k = stream.below(n + 1)
     if k == n:
         return doc + " " + seg
     pos = -1
@@ -999,13 +798,13 @@ def _insert_inline(doc: str, seg: str, sc: _Scalar) -> str:
     return doc[:pos + 2] + seg + " " + doc[pos + 2:]
 
 
-def _replace_spaces(doc: str, ch: str, sc: _Scalar) -> str:
+def _replace_spaces(doc: str, ch: str, stream: _Scalar) -> str:
     """Replace ~15% of the single spaces of ``doc`` by ``ch``."""
     parts = doc.split(" ")
     if len(parts) < 2:
         return doc
     seps = np.full(len(parts) - 1, " ", dtype=object)
-    seps[sc.arr(len(parts) - 1) < 0.15] = ch
+    seps[stream.uniforms(len(parts) - 1) < 0.15] = ch
     out = np.empty(2 * len(parts) - 1, dtype=object)
     out[0::2] = parts
     out[1::2] = seps
@@ -1023,29 +822,29 @@ class _Tracker:
     """Distinct-word bookkeeping for ``write_corpus``: O(distinct words) memory, no
     re-parsing of the text (vocabulary ranks and precomputed word ids)."""
 
-    def __init__(self, tb: _Tables):
-        self.tb = tb
+    def __init__(self, tables: _Tables):
+        self.tables = tables
         self.seen_rank = np.zeros(_TABLE_SIZE, bool)
-        self.seen_wid = np.zeros(1 << 12, bool)
+        self.seen_word_id = np.zeros(1 << 12, bool)
         self.extra_words: set[str] = set()
         self.tail_low: np.ndarray | None = None  # bool[_TAIL_BITMAP], allocated on demand
         self.tail_high: set[int] = set()         # rare very deep ranks
 
-    def _mark_wids(self, w: np.ndarray) -> None:
+    def _mark_word_ids(self, w: np.ndarray) -> None:
         if w.size == 0:
             return
         m = int(w.max()) + 1
-        if m > self.seen_wid.size:
-            grown = np.zeros(max(m, 2 * self.seen_wid.size), bool)
-            grown[: self.seen_wid.size] = self.seen_wid
-            self.seen_wid = grown
-        self.seen_wid[w] = True
+        if m > self.seen_word_id.size:
+            grown = np.zeros(max(m, 2 * self.seen_word_id.size), bool)
+            grown[: self.seen_word_id.size] = self.seen_word_id
+            self.seen_word_id = grown
+        self.seen_word_id[w] = True
 
-    def add(self, b: _Batch, n_docs: int) -> None:
+    def add(self, batch: _Batch, n_docs: int) -> None:
         if n_docs <= 0:
             return
-        n_tok = int(b.doc_tok_end[n_docs - 1])
-        r = b.ranks[:n_tok]
+        n_tokens = int(batch.doc_token_end[n_docs - 1])
+        r = batch.ranks[:n_tokens]
         r = r[r >= 0]
         head = r < _TABLE_SIZE
         self.seen_rank[r[head]] = True
@@ -1057,38 +856,38 @@ class _Tracker:
             self.tail_low[t[low]] = True
             if not low.all():
                 self.tail_high.update(t[~low].tolist())
-        for dd, ww in b.marks:
-            self._mark_wids(ww[dd < n_docs])
-        wid = self.tb.wid
+        for dd, ww in batch.marks:
+            self._mark_word_ids(ww[dd < n_docs])
+        word_ids = self.tables.word_ids
         extra_ids = []
-        for text in {t for d, t in b.extras if d < n_docs}:  # order-free: only a count is kept
+        for text in {t for d, t in batch.extras if d < n_docs}:  # order-free: only a count is kept
             for w in _WORD_RE.findall(text):
                 w = w.lower()
-                i = wid.get(w)
+                i = word_ids.get(w)
                 if i is None:
                     self.extra_words.add(w)
                 else:
                     extra_ids.append(i)
         if extra_ids:
-            self._mark_wids(np.array(extra_ids, dtype=np.int64))
+            self._mark_word_ids(np.array(extra_ids, dtype=np.int64))
 
     def unique_words(self) -> int:
-        ids = [i for r in np.flatnonzero(self.seen_rank).tolist() for i in self.tb.parts[r]]
+        ids = [i for r in np.flatnonzero(self.seen_rank).tolist() for i in self.tables.parts[r]]
         tail = np.flatnonzero(self.tail_low) if self.tail_low is not None else np.zeros(0, np.int64)
         tail = np.concatenate([tail, np.array(sorted(self.tail_high), dtype=np.int64)])
         # Tail pseudo-words are distinct from each other (injective map) but may equal a
         # hand-written word or an extra word: resolve by string, in bounded chunks.
-        wid, extra, tail_only = self.tb.wid, self.extra_words, 0
-        off = self.tb.pseudo_offset - _TABLE_SIZE
+        word_ids, extra, tail_only = self.tables.word_ids, self.extra_words, 0
+        off = self.tables.pseudo_offset - _TABLE_SIZE
         for a in range(0, tail.size, 1 << 18):
-            for w in _pseudo_words(tail[a: a + (1 << 18)] + off).tolist():
-                i = wid.get(w)
+            for w in pseudo_words(tail[a: a + (1 << 18)] + off).tolist():
+                i = word_ids.get(w)
                 if i is not None:
                     ids.append(i)
                 elif w not in extra:
                     tail_only += 1
-        self._mark_wids(np.array(ids, dtype=np.int64))
-        return int(self.seen_wid.sum()) + len(extra) + tail_only
+        self._mark_word_ids(np.array(ids, dtype=np.int64))
+        return int(self.seen_word_id.sum()) + len(extra) + tail_only
 
 
 # --------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ import math
 import os
 import platform
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -262,23 +261,6 @@ class JudgeRun:
     sandbox: dict = field(default_factory=dict)  # the tier that held and what it guarantees (Sandbox.describe)
 
 
-def _kill_tree(pid: int) -> int:
-    """Kill a process, its process group and every descendant; how many were still alive."""
-    import psutil
-
-    try:
-        family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    except psutil.Error:
-        family = []
-    with contextlib.suppress(OSError):
-        os.killpg(pid, signal.SIGKILL)
-    for p in family:
-        with contextlib.suppress(psutil.Error, OSError):
-            p.kill()
-    psutil.wait_procs(family, timeout=3)
-    return len(family)
-
-
 def _watch(proc: subprocess.Popen, box, deadline: float) -> bool:
     """Wait for the judge; meanwhile kill orphaned sandbox processes (a daemonized grandchild would hold the worker's
     pipes open and stall the harness). True when the deadline passed first."""
@@ -301,7 +283,8 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
               sandbox: bool = True, hide: tuple[Path, ...] = ()) -> JudgeRun:
     """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`.
     `hide`: secret paths (the checkout's staff files) the workers must not read, as far as the tier permits."""
-    from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach, probe_tier, reserve_uid_block
+    from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach
+    from bpe_harness.isolation.tree import kill_process_tree
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CS336_SANDBOX", "PYTHON"))}
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
@@ -309,17 +292,12 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
     box = None
     if sandbox:
         keep_out_of_reach()  # this process holds the seed in its environment: not readable by same-uid code
-        tier = probe_tier()
-        workdir = private.parent / "work"
-        uid, block = reserve_uid_block() if tier.switches_uid else (None, None)
-        # the grader's handle on the same uids (to kill what is left); it opens the scratch to them alone
-        box = Sandbox(workdir=workdir, uid=uid, tier=tier, hide=tuple(str(p) for p in (*hide, private)),
+        # the grader's handle on the workers' uids (a block it reserves, freed by cleanup(): to kill what is left);
+        # it opens the scratch to them alone, and hands itself to the judge's pytest in the environment
+        box = Sandbox(workdir=private.parent / "work", hide=tuple(str(p) for p in (*hide, private)),
                       scratch=private.parent)
         box.open_to_workers(private.parent)
-        env.update(CS336_SANDBOX="1", CS336_SANDBOX_DIR=str(workdir), CS336_SANDBOX_TIER=tier.name,
-                   CS336_SANDBOX_HIDE=os.pathsep.join(box.hide), CS336_SANDBOX_SCRATCH=str(private.parent))
-        if uid is not None:
-            env["CS336_SANDBOX_UID"] = str(uid)
+        env.update(box.environment())
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "bpe_harness.grading",
            f"--rootdir={staged}", "-c", str(staged / "pyproject.toml"), f"--grading-dir={private}",
            "--impl", str(staged / STUDENT_ADAPTERS), "-q", "--tb=short", *pytest_args]
@@ -329,13 +307,11 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
         proc = subprocess.Popen(cmd, cwd=staged, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         timed_out = _watch(proc, box, start + timeout)
-        leftovers = _kill_tree(proc.pid) - (0 if timed_out else 1)
+        leftovers = kill_process_tree(proc.pid) - (0 if timed_out else 1)
         proc.wait()
     if box is not None:
         leftovers += box.kill_leftovers()
-        box.cleanup()
-        if block is not None:
-            os.close(block)  # the block is free for another judge only now, with nothing of it left
+        box.cleanup()  # the uid block is free for another judge only now, with nothing of it left
     with open(log_path, "rb") as f:
         f.seek(max(0, log_path.stat().st_size - 6000))
         tail = f.read().decode("utf-8", "replace")

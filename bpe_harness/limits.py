@@ -11,9 +11,10 @@ fixed pure-Python workload (`measure.calibration_workload`: dict counting over i
 same way in a worker at the start of the same session, best of CALIBRATION_RUNS. A limit is FACTOR x calibration x
 scale, so it means the same on a fast and a slow machine; CPU the fresh worker spent importing beyond IMPORT_ALLOWANCE
 calibrations counts too (work done at import is work). A call gets two tries (the better counts), each in a fresh
-worker on fresh input drawn from the run's seed (training: the fixture's documents in a new order, which keeps its
-merges; encoding: text generated for the run), so nothing remembered from an earlier call answers it, and is stopped
-after TIMEOUT_FACTOR x its limit, so a hung implementation fails that test instead of blocking the run.
+worker on fresh input drawn from the run's seed (bpe_harness.generated_inputs; training: the fixture's documents in a
+new order, which keeps its merges; encoding: text generated for the run), so nothing remembered from an earlier call
+answers it, and is stopped after TIMEOUT_FACTOR x its limit, so a hung implementation fails that test instead of
+blocking the run.
 The factors, and why (measured on a 2-core Linux VM):
   * training tinystories_sample.txt (257 KB) to vocab_size 1000 within 12 x calibration. The reference takes
     ~0.5 x, a typical incremental trainer that takes max() over all pair counts each merge ~4 x; the lecture's
@@ -30,12 +31,13 @@ here every few ms and recorded by the OS in the worker (VmHWM on Linux, ru_maxrs
 The other processes of the worker's tree are charged what they hold privately beyond what a fork of the worker may
 copy (measure.Sampler), at the same moment. Memory limits are measured on Linux and macOS;
 elsewhere those tests are skipped with the reason. The budgets, and why:
-  * encode_iterable over a generated 16 MB file (`.cache/limits/`, built once from a seed: a 2 MB corpus written 8
-    times) within 10 MB. Holding the whole text (one str of ~64 MB: the file has emoji, so 4 bytes per character) or
-    all its ~5.6 M ids (a list, >= 44 MB) each takes more than 4 x the budget; the reference peaks at ~4 MB. The
-    repetition keeps the distinct pre-tokens at ~15 k, so a cache of them (bounded or not) stays small: the budget is
-    about never holding the text or the ids, not about caching. The ids must also be right: their sha256 is compared
-    with tiktoken's, computed (and cached) here; a mismatch shows the first wrong id and the text around it.
+  * encode_iterable over a generated 16 MB file (generated_inputs.GeneratedCorpus in `.cache/limits/`, built once
+    from a seed: a 2 MB corpus written 8 times) within 10 MB. Holding the whole text (one str of ~64 MB: the file
+    has emoji, so 4 bytes per character) or all its ~5.6 M ids (a list, >= 44 MB) each takes more than 4 x the
+    budget; the reference peaks at ~4 MB. The repetition keeps the distinct pre-tokens at ~15 k, so a cache of them
+    (bounded or not) stays small: the budget is about never holding the text or the ids, not about caching. The ids
+    must also be right: their sha256 is compared with tiktoken's, computed and cached by bpe_harness.stream_digest; a
+    mismatch shows the first wrong id and the text around it.
   * training on a generated 8 MB ASCII file to vocab_size 300 within 60 MB. Keeping every pre-token occurrence
     (~2 M of them, as str) takes ~120 MB; counting distinct pre-tokens, the reference peaks at ~21 MB (the whole
     text, 8 MB, included) and a typical incremental trainer at ~28 MB.
@@ -45,22 +47,15 @@ calibrations.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-import random
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from bpe_harness import corpus, rules, settings
-from bpe_harness.files import sha256_file, write_atomically
-from bpe_harness.isolation.client import Zygote
-from bpe_harness.isolation.measure import Call, mb, memory_unsupported_reason
-from bpe_harness.isolation.protocol import BLOCK, block_digests, pack_ids
+from bpe_harness import settings
 from bpe_harness.isolation import WorkerTimeout
+from bpe_harness.isolation.endpoint import Zygote
+from bpe_harness.isolation.measure import Call, mb, memory_unsupported_reason
 
 SCALE_OPTION, SCALE_ENV = "--limit-scale", settings.LIMIT_SCALE
 CALIBRATION_RUNS = 3
@@ -71,8 +66,7 @@ ATTEMPTS = 2  # speed: the better of two runs counts (the second only when the f
 
 __all__ = [
     "ENCODING_SPEED", "ENCODING_SPEED_CHARS", "STREAMING_MEMORY", "TRAINING_MEMORY", "TRAINING_SPEED",
-    "CallBudget", "Calibration", "ExpectedStream", "GeneratedCorpus", "MemoryBudget", "SpeedLimit",
-    "assert_stream_equal", "calibrate", "fresh_documents", "fresh_file", "memory_unsupported_reason", "parse_scale",
+    "CallBudget", "Calibration", "MemoryBudget", "SpeedLimit", "calibrate", "memory_unsupported_reason", "parse_scale",
 ]
 
 
@@ -214,8 +208,8 @@ class SpeedLimit:
         the measured Call (its value is what the function returned). `report` gets one line, measured vs allowed.
 
         `fresh(attempt)`: the arguments of each attempt instead of `args`, new inputs every time (see
-        fresh_documents), kept in the Call's `inputs`. Every attempt runs in a fresh worker, so nothing an earlier
-        call left behind, in any process, can answer it."""
+        generated_inputs.fresh_documents), kept in the Call's `inputs`. Every attempt runs in a fresh worker, so
+        nothing an earlier call left behind, in any process, can answer it."""
         __tracebackhide__ = True
         allowed = calibration.allowed(self.factor)
         best = None
@@ -376,201 +370,3 @@ TRAINING_MEMORY = MemoryBudget(
         "first building a list of every occurrence; iterate with finditer, or findall over one document at a time."
     ),
 )
-
-
-# --- fresh inputs for the speed limits -----------------------------------------------------------------------------
-
-
-def fresh_documents(path: Path, seed: int, separator: str = "<|endoftext|>") -> str:
-    """The file's documents (the text between separators) in an order drawn from `seed`: text no implementation
-    can have seen before, with exactly the same pre-tokens (so training gives the same merges)."""
-    documents = _read_text(path).split(separator)
-    random.Random(seed).shuffle(documents)
-    return separator.join(documents)
-
-
-def fresh_file(path: Path, seed: int, separator: str = "<|endoftext|>") -> Path:
-    """fresh_documents written to a file of its own that the worker can read (in the cache folder, removed by
-    `remove_fresh_files`)."""
-    target = cache_root() / "fresh" / f"{path.stem}-{seed}-{os.getpid()}{path.suffix}"
-    write_atomically(target, fresh_documents(path, seed, separator))
-    _FRESH.append(target)
-    return target
-
-
-_FRESH: list[Path] = []  # fresh files this process wrote
-
-
-def remove_fresh_files() -> None:
-    """Remove the fresh files this process wrote (another run may be using its own)."""
-    while _FRESH:
-        with contextlib.suppress(OSError):
-            _FRESH.pop().unlink()
-
-
-# --- generated inputs, cached in .cache/limits ---------------------------------------------------------------------
-
-
-def _read_text(path: Path) -> str:
-    """The file's text exactly (no newline translation), as encode_iterable sees it from open(newline="")."""
-    with open(path, encoding="utf-8", newline="") as f:
-        return f.read()
-
-
-def _write_json(path: Path, data: dict) -> None:
-    write_atomically(path, json.dumps(data, indent=1))
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def cache_root() -> Path:
-    return settings.cache_dir() / "limits"
-
-
-_CHECKED: set[str] = set()  # corpus keys whose file was verified in this process
-
-
-@dataclass(frozen=True)
-class GeneratedCorpus:
-    """A large corpus made by bpe_harness.corpus from a seed, written once to .cache/limits and reused.
-
-    With repeat=N the file is a generated corpus of size/N bytes written N times: as large as ever for whoever holds
-    all of it, with the distinct pre-tokens (and so any cache of them) of a size/N corpus."""
-
-    name: str
-    size: int
-    seed: int
-    style: str = "tinystories"
-    mixed: bool = True
-    repeat: int = 1
-
-    @property
-    def key(self) -> str:
-        version = getattr(corpus, "_GENERATOR_VERSION", 0)  # a new generator version means a new file
-        kind = "mixed" if self.mixed else "ascii"
-        return f"{self.name}-{self.style}-{kind}-seed{self.seed}-{self.size}x{self.repeat}-v{version}"
-
-    def _write(self, path: Path) -> None:
-        def write(tmp: Path) -> None:
-            corpus.write_corpus(tmp, self.size // self.repeat, self.seed, style=self.style, mixed=self.mixed)
-            data = tmp.read_bytes()
-            with open(tmp, "wb") as f:
-                for _ in range(self.repeat):
-                    f.write(data)
-
-        write_atomically(path, write)
-
-    def path(self) -> Path:
-        """The corpus file, (re)generated if missing or not what was written (checked once per process)."""
-        path, meta = cache_root() / f"{self.key}.txt", cache_root() / f"{self.key}.json"
-        if self.key in _CHECKED and path.exists():
-            return path
-        info = _read_json(meta)
-        if not (path.exists() and info.get("sha256") and info.get("bytes") == path.stat().st_size
-                and sha256_file(path) == info["sha256"]):
-            self._write(path)
-            _write_json(meta, {"bytes": path.stat().st_size, "sha256": sha256_file(path)})
-        _CHECKED.add(self.key)
-        return path
-
-    def _cached(self, name: str, compute: Callable[[Path], dict]) -> dict:
-        """compute(path), remembered in a file of its own (so concurrent runs never lose each other's entries)."""
-        path = self.path()
-        file = cache_root() / f"{self.key}.{name}.json"
-        found = _read_json(file)
-        if not found:
-            found = compute(path)
-            _write_json(file, found)
-        return found
-
-    def text_stats(self) -> dict:
-        """Sizes of the whole text held in memory: bytes, characters, and the str object's size."""
-        def compute(path: Path) -> dict:
-            text = _read_text(path)
-            return {"bytes": path.stat().st_size, "chars": len(text), "str_bytes": sys.getsizeof(text)}
-
-        return self._cached("text", compute)
-
-    def pretoken_stats(self, pattern: str, special_tokens: list[str]) -> dict:
-        """How many pre-token occurrences the corpus has, and what a list of all of them (as str) would take."""
-        def compute(path: Path) -> dict:
-            count = size = 0
-            for piece in rules.pretokens(_read_text(path), special_tokens, pattern):
-                count += 1
-                size += sys.getsizeof(piece) + 8
-            return {"occurrences": count, "list_of_str_bytes": size}
-
-        key = "pretokens-" + hashlib.sha256(json.dumps([pattern, special_tokens]).encode()).hexdigest()[:12]
-        return self._cached(key, compute)
-
-
-@dataclass(frozen=True)
-class ExpectedStream:
-    """The ids a correct encode_iterable must produce for a corpus, as digests (computed here, with tiktoken)."""
-
-    count: int
-    sha256: str
-    head: list[int]
-    blocks: list[str]
-
-    @classmethod
-    def of(cls, source: GeneratedCorpus, encoding, special_tokens: list[str]) -> ExpectedStream:
-        ranks = sorted(encoding._mergeable_ranks.items(), key=lambda kv: kv[1])
-        fingerprint = hashlib.sha256(json.dumps(
-            [BLOCK, encoding._pat_str, sorted(encoding._special_tokens.items()), [[t.hex(), r] for t, r in ranks]]
-        ).encode()).hexdigest()[:16]
-
-        def compute(path: Path) -> dict:
-            ids = expected_ids(path, encoding, special_tokens)
-            return {"count": len(ids), "sha256": hashlib.sha256(pack_ids(ids)).hexdigest(), "head": ids[:16],
-                    "blocks": block_digests(ids)}
-
-        found = source._cached("expected-" + fingerprint, compute)
-        return cls(found["count"], found["sha256"], found["head"], found["blocks"])
-
-
-def expected_ids(path: Path, encoding, special_tokens: list[str]) -> list[int]:
-    """tiktoken's ids for the whole file (specials allowed): the ground truth encode_iterable is compared with."""
-    text = _read_text(path)
-    return encoding.encode(text, allowed_special=set(special_tokens))
-
-
-def assert_stream_equal(got, expected: ExpectedStream, path: Path, encoding, special_tokens, vocab) -> None:
-    """The streamed ids are the expected ones; otherwise say where the first wrong id is, in ids and in the text."""
-    __tracebackhide__ = True
-    if got.count == expected.count and got.sha256 == expected.sha256:
-        return
-    raise AssertionError(_stream_mismatch(got, expected, path, encoding, special_tokens, vocab))
-
-
-def _stream_mismatch(got, expected: ExpectedStream, path: Path, encoding, special_tokens, vocab) -> str:
-    from bpe_harness.compare import first_divergence
-
-    if got.first_bad is None:
-        return (f"encode_iterable produced {got.count:,} ids (sha256 {got.sha256[:16]}...), expected "
-                f"{expected.count:,} (sha256 {expected.sha256[:16]}...)")
-    block, actual = got.first_bad
-    ids = expected_ids(path, encoding, special_tokens)
-    start = block * BLOCK
-    wanted = ids[start : start + BLOCK]
-    i = first_divergence(actual, wanted)
-    i = 0 if i is None else i
-    lo = max(0, i - 3)
-    context = b"".join(vocab.get(t, b"") for t in wanted[max(0, i - 12) : i + 12]).decode("utf-8", "replace")
-
-    def show(seq):
-        return ", ".join(f"{'>>' if j == i else ''}{t} {vocab.get(t, b'?')!r}{'<<' if j == i else ''}"
-                         for j, t in enumerate(seq[lo : i + 4], lo))
-
-    return (
-        f"encode_iterable produced {got.count:,} ids, expected {expected.count:,} (tiktoken, same vocab); the first "
-        f"difference is at id #{start + i:,}, in this text: {context!r}\n"
-        f"  expected: ... {show(wanted)} ...\n  got:      ... {show(actual)} ...\n"
-        "Streaming must give exactly encode(''.join(chunks)): a cut between chunks must not change pre-tokenization "
-        "(a run of whitespace, for example, splits differently when text follows it)."
-    )

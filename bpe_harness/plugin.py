@@ -16,8 +16,9 @@ import pytest
 
 from bpe_harness import settings
 from bpe_harness.adapter import ROOT, ImplError, ImplSpec, resolve
+from bpe_harness.generated_inputs import remove_fresh_files
 from bpe_harness.isolation import Client
-from bpe_harness.limits import CallBudget, Calibration, calibrate, parse_scale, remove_fresh_files
+from bpe_harness.limits import CallBudget, Calibration, calibrate, parse_scale
 from bpe_harness.snapshots import SnapshotStore
 
 DEFAULT_SNAPSHOTS = ROOT / "tests" / "snapshots"

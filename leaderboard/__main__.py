@@ -116,11 +116,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="record the code's text too, not only its digests (only for a board whose readers may see it)")
     add_spec_options(p)
     try:
-        from leaderboard import staff
+        from leaderboard import staff_commands
     except ImportError:
-        staff = None  # the student handout has no staff side
-    if staff is not None:
-        staff.add_commands(sub)
+        staff_commands = None  # the student handout has no staff side
+    if staff_commands is not None:
+        staff_commands.add_commands(sub)
     elif argv is None and len(sys.argv) > 1 and sys.argv[1] in STAFF or argv and argv[0] in STAFF:
         print(f"error: `{(argv or sys.argv[1:])[0]}` is a staff command, not part of the student handout; "
               "students use `submit`", file=sys.stderr)

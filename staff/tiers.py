@@ -131,7 +131,8 @@ def rehearse_gradescope(drop: list[str]) -> subprocess.CompletedProcess:
     import tempfile
     import zipfile
 
-    from staff.grade import build_gradescope_zip, reference_submission
+    from staff.grading.gradescope_zip import build_gradescope_zip
+    from staff.grading.staff_judge import reference_submission
 
     marker = GRADESCOPE / ".cs336-rehearsal"
     if GRADESCOPE.exists() and not marker.exists():

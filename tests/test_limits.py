@@ -22,13 +22,11 @@ from bpe_harness.limits import (
     STREAMING_MEMORY,
     TRAINING_MEMORY,
     TRAINING_SPEED,
-    ExpectedStream,
-    GeneratedCorpus,
-    assert_stream_equal,
     ENCODING_SPEED_CHARS,
-    fresh_file,
     memory_unsupported_reason,
 )
+from bpe_harness.generated_inputs import GeneratedCorpus, fresh_file
+from bpe_harness.stream_digest import ExpectedStream, assert_stream_equal
 from bpe_harness.corpus import generate_text
 from bpe_harness.rules import GPT2_PATTERN
 from bpe_harness.snapshots import SnapshotStore
@@ -137,5 +135,5 @@ def first_merge(source, special_tokens) -> dict:
         best = max(pairs.items(), key=lambda kv: (kv[1], kv[0][:1], kv[0][1:]))
         return {"pair": [best[0][:1].hex(), best[0][1:].hex()], "count": best[1]}
 
-    found = source._cached("first-merge-" + "-".join(s.encode().hex() for s in special_tokens), compute)
+    found = source.cached("first-merge-" + "-".join(s.encode().hex() for s in special_tokens), compute)
     return {"pair": tuple(bytes.fromhex(h) for h in found["pair"]), "count": found["count"]}

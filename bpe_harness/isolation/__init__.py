@@ -18,19 +18,12 @@ WorkerCrashed, and the next call starts a new process.
     protocol.py   frames: a JSON header plus binary blobs (ids as uint32 arrays, bytes as bytes); never pickle
     server.py     runs inside the worker: loads the implementation once, forks a fresh child per test
     client.py     the harness's side: Client, RemoteTokenizer, timeouts, replacing a hung or dead worker
+    endpoint.py   one worker process or forked child: start, call with a deadline, kill its tree, report a crash
     measure.py    time and memory from outside (process tree, OS high-water mark)
 """
 
-from bpe_harness.isolation.client import (
-    Client,
-    RemoteError,
-    RemoteTokenizer,
-    StreamSummary,
-    WorkerCrashed,
-    WorkerFailure,
-    WorkerTimeout,
-    repeat_lines,
-)
+from bpe_harness.isolation.client import Client, RemoteTokenizer, StreamSummary, repeat_lines
+from bpe_harness.isolation.endpoint import RemoteError, WorkerCrashed, WorkerFailure, WorkerTimeout
 from bpe_harness.isolation.measure import Call, Progress
 
 __all__ = [

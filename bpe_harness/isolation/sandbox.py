@@ -348,6 +348,17 @@ class Sandbox:
                 (self._holders / str(i)).mkdir(exist_ok=True)
         return options
 
+    def environment(self) -> dict[str, str]:
+        """The CS336_SANDBOX_* variables that hand this sandbox to a child process (a judge's pytest), where
+        sandbox_from_environment builds it again: the same workdir, tier, hidden paths, scratch and uid block."""
+        env = {"CS336_SANDBOX": "1", "CS336_SANDBOX_DIR": str(self.workdir), "CS336_SANDBOX_TIER": self.tier.name,
+               "CS336_SANDBOX_HIDE": os.pathsep.join(self.hide)}
+        if self.scratch is not None:
+            env["CS336_SANDBOX_SCRATCH"] = str(self.scratch)
+        if self.uid is not None:
+            env["CS336_SANDBOX_UID"] = str(self.uid)
+        return env
+
     def describe(self) -> dict:
         """What this sandbox enforces here (for reports and results.json)."""
         uid_tier = self.uid is not None

@@ -311,3 +311,18 @@ def end_adopted_children() -> int:
             os.waitpid(pid, 0)
             ended += 1
     return ended
+
+
+def kill_process_tree(pid: int) -> int:
+    """Kill a process, its process group and every descendant; how many were still alive."""
+    try:
+        family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        family = []
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+    for p in family:
+        with contextlib.suppress(psutil.Error, OSError):
+            p.kill()
+    psutil.wait_procs(family, timeout=3)
+    return len(family)

@@ -101,7 +101,7 @@ def by_name(name: str) -> Case:
 
 def materialize(case: Case, into: Path) -> Path:
     """A submission folder: the base checkout, then the case's own files over it."""
-    from staff.grade import reference_submission
+    from staff.grading.staff_judge import reference_submission
 
     into.mkdir(parents=True, exist_ok=True)
     if case.base == "reference":

@@ -15,7 +15,7 @@ import pytest
 from bpe_harness.grade import GradeOptions, grade
 from bpe_harness.isolation import Client
 from bpe_harness.isolation.allowed_imports import ALLOWED_DISTRIBUTIONS, extra_dependencies
-from staff.grade import reference_submission, staff_options
+from staff.grading.staff_judge import reference_submission, staff_options
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBSET = ["tests/test_special_tokens.py"]

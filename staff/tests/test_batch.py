@@ -9,7 +9,9 @@ import json
 
 import pytest
 
-from staff.grade import BatchError, batch, main, reference_submission, staff_options
+from staff.grade import main
+from staff.grading.batch import BatchError, batch
+from staff.grading.staff_judge import reference_submission, staff_options
 
 ONE_TEST = "tests/test_special_tokens.py::test_special_token_is_one_id"
 SEED = 424242
@@ -81,13 +83,30 @@ def test_batch_refuses_a_name_clash(tmp_path, capsys):
     ("NotImplementedError: write train_bpe() in cs336_basics/train_bpe.py", "not implemented"),
     ("ModuleNotFoundError: No module named 'heapdict'", "import failed"),
     ("importlib.metadata.PackageNotFoundError: No package metadata was found for cs336_basics", "import failed"),
-    ("bpe_harness.isolation.client.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s", "too slow"),
+    ("bpe_harness.isolation.endpoint.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s", "too slow"),
     ("WorkerCrashed: the worker was killed by signal SIGSEGV", "crashed"),
     ("AssertionError: encode() returned str 'abc'; expected a list of int token ids", "wrong types"),
     ("AssertionError: merges differ at merge #37 (merges 0..36 agree)", "wrong output"),
     ("RuntimeError: something odd", "error: RuntimeError: something odd"),
 ])
 def test_failure_classes(reason, cls):
-    from staff.grade import failure_class
+    from staff.grading.batch import failure_class
 
     assert failure_class(reason) == cls
+
+
+def test_a_failed_batch_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """The batch's files are written whole or not at all: a write that fails midway (here summary.md, whose text
+    cannot be encoded) leaves the previous summary.md as it was and no temporary file beside it."""
+    from staff.grading import batch as batch_module
+
+    subs, out = tmp_path / "subs", tmp_path / "grading"
+    subs.mkdir()
+    out.mkdir()
+    (out / "summary.md").write_text("the last batch's summary\n", encoding="utf-8")
+    monkeypatch.setattr(batch_module, "summary", lambda *args: "a lone surrogate: \ud800")
+    with pytest.raises(UnicodeEncodeError):
+        batch(subs, out, 1, staff_options(tests=[ONE_TEST], seed=1))
+    assert (out / "summary.md").read_text(encoding="utf-8") == "the last batch's summary\n"
+    assert sorted(p.name for p in out.iterdir()) == ["batch.json", "gradebook.csv", "records", "results",
+                                                      "summary.md"], "no temporary file is left behind"

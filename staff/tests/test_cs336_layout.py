@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bpe_harness.grade import grade
 from bpe_harness.settings import ROOT
-from staff.grade import staff_options
+from staff.grading.staff_judge import staff_options
 from staff.tests.runpytest import run_suite
 
 REFERENCE = ROOT / "staff" / "reference"

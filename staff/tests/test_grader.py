@@ -18,7 +18,9 @@ import pytest
 
 from bpe_harness.grade import GradeOptions, grade
 from bpe_harness.settings import ROOT
-from staff.grade import batch, build_gradescope_zip, reference_submission, staff_options
+from staff.grading.batch import batch
+from staff.grading.gradescope_zip import build_gradescope_zip
+from staff.grading.staff_judge import reference_submission, staff_options
 from staff.hostile.cases import CASES
 from staff.hostile.run import leftovers, run_case
 
@@ -110,7 +112,7 @@ def test_gradescope_zip_runs_against_a_fake_autograder_tree(tmp_path):
     ag = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as z:
         names = set(z.namelist())
-        assert {"setup.sh", "run_autograder", "pyproject.toml", "uv.lock", "staff/grade.py",
+        assert {"setup.sh", "run_autograder", "pyproject.toml", "uv.lock", "staff/grade.py", "staff/grading/batch.py",
                 "staff/hidden/test_hidden.py", "staff/reference/train.py", "bpe_harness/grade.py"} <= names
         assert not [n for n in names if n.startswith(("staff/tests", "staff/mutants", "staff/hostile", ".git"))]
         assert (z.getinfo("run_autograder").external_attr >> 16) & 0o111

@@ -6,7 +6,8 @@ from __future__ import annotations
 import zipfile
 
 from bpe_harness.grade import JudgeRun, build_results, grade, read_submission
-from staff.grade import ROOT, main, staff_options
+from staff.grade import ROOT, main
+from staff.grading.staff_judge import staff_options
 
 ONE_TEST = "tests/test_special_tokens.py::test_special_token_is_one_id"
 META = {"kit_version": "0+test", "python": "3"}

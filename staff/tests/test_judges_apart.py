@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bpe_harness.grade import GradeOptions, grade
-from staff.grade import staff_options
+from staff.grading.staff_judge import staff_options
 from bpe_harness.isolation.sandbox import judges_base
 from staff.hostile.cases import by_name, materialize, tier_key
 

@@ -27,7 +27,7 @@ import pytest
 
 from bpe_harness.files import sha256_file
 from bpe_harness.settings import ROOT
-from leaderboard import benchmark, gradescope_leaderboard, record, render, staff
+from leaderboard import benchmark, gradescope_leaderboard, record, render, validation, verification
 from leaderboard.__main__ import main
 
 
@@ -57,7 +57,7 @@ def reseal(rec: dict) -> dict:
 
 
 def test_submissions_are_valid_and_ranked(board):
-    results = staff.validate(staff.submission_files(board))
+    results = validation.validate(validation.submission_files(board))
     assert all(not p for p in results.values()), results
     recs = {n: load(board, n) for n in ENTRIES}
     slow, ref = recs["slow"], recs["reference"]
@@ -125,7 +125,7 @@ def test_tampering_is_detected(board, tmp_path):
     (tmp_path / "reference.json").write_text(json.dumps(rec))
     (tmp_path / "broken.json").write_text('{"name": "broken"')
     shutil.copy(board / "slow.json", tmp_path / "renamed.json")
-    problems = staff.validate(staff.submission_files(tmp_path))
+    problems = validation.validate(validation.submission_files(tmp_path))
     assert any("seal" in p for p in problems[tmp_path / "reference.json"])
     assert any("does not follow from the raw times" in p for p in problems[tmp_path / "reference.json"])
     assert "not a readable JSON file" in problems[tmp_path / "broken.json"][0]
@@ -133,7 +133,7 @@ def test_tampering_is_detected(board, tmp_path):
     rec = load(board, "slow")
     del rec["outputs"]
     (tmp_path / "slow.json").write_text(json.dumps(reseal(rec)))
-    assert staff.validate([tmp_path / "slow.json"])[tmp_path / "slow.json"] == [
+    assert validation.validate([tmp_path / "slow.json"])[tmp_path / "slow.json"] == [
         "schema: (top level): 'outputs' is a required property"]
 
 
@@ -175,13 +175,13 @@ def test_text_code_is_recorded_checked_and_reverified(tmp_path, world_readable):
     rec = json.loads((out / "student.json").read_text())
     assert rec["code"]["kind"] == "text" and "tests/adapters.py" in [f["path"] for f in rec["code"]["files"]]
     assert rec["inputs"] == {"seed": 0, "practice": True, "ranked": False}
-    assert not staff.validate([out / "student.json"])[out / "student.json"]
+    assert not validation.validate([out / "student.json"])[out / "student.json"]
 
-    new, problems = staff.verify(rec, tolerance=1.0, show_progress=False)  # rebuilt from the record's text
+    new, problems = verification.verify(rec, tolerance=1.0, show_progress=False)  # rebuilt from the record's text
     assert problems == [] and new["inputs"]["practice"] is False and new["inputs"]["seed"] != 0
-    ranked = staff.ranked_record(rec, new)
+    ranked = verification.ranked_record(rec, new)
     (tmp_path / "student.json").write_text(json.dumps(ranked))
-    assert staff.validate([tmp_path / "student.json"])[tmp_path / "student.json"] == []
+    assert validation.validate([tmp_path / "student.json"])[tmp_path / "student.json"] == []
 
     forged = json.loads(json.dumps(rec))  # every number consistent, the times 10x better than the truth
     for t in forged["train"]["submission"] + forged["encode"]["submission"]:
@@ -191,12 +191,12 @@ def test_text_code_is_recorded_checked_and_reverified(tmp_path, world_readable):
         forged[part]["ratio"] = round(forged[part]["ratio"] / 10, 4)
     forged["score"] = round(math.sqrt(forged["train"]["ratio"] * forged["encode"]["ratio"]), 4)
     forged["encode"]["mb_per_s"] = round(forged["encode"]["mb_per_s"] * 10, 3)
-    assert staff.check_record(reseal(forged), out / "student.json") == []  # passes validate...
-    _, problems = staff.verify(forged, tolerance=1.0, show_progress=False)  # ...not verify
+    assert validation.check_record(reseal(forged), out / "student.json") == []  # passes validate...
+    _, problems = verification.verify(forged, tolerance=1.0, show_progress=False)  # ...not verify
     assert any("train ratio does not reproduce" in p for p in problems), problems
 
     rec["code"]["files"][0]["text"] += "# sneaky\n"
-    assert any("does not match its sha256" in p for p in staff.check_record(reseal(rec), out / "student.json"))
+    assert any("does not match its sha256" in p for p in validation.check_record(reseal(rec), out / "student.json"))
 
 
 def test_digest_only_record_is_verified_from_the_students_code(tmp_path, world_readable):
@@ -206,13 +206,13 @@ def test_digest_only_record_is_verified_from_the_students_code(tmp_path, world_r
     assert submit("student", str(adapters), out) == 0
     rec = json.loads((out / "student.json").read_text())
     assert rec["code"]["kind"] == "digest" and all("text" not in f for f in rec["code"]["files"])
-    with pytest.raises(staff.VerifyError, match="pass --code DIR"):
-        staff.verify(rec, show_progress=False)
-    new, problems = staff.verify(rec, code_dir=adapters.parent.parent, tolerance=1.0, show_progress=False)
+    with pytest.raises(verification.VerifyError, match="pass --code DIR"):
+        verification.verify(rec, show_progress=False)
+    new, problems = verification.verify(rec, code_dir=adapters.parent.parent, tolerance=1.0, show_progress=False)
     assert problems == [], problems
     (adapters.parent.parent / "cs336_basics" / "extra.py").write_text("# changed after submitting\n")
-    with pytest.raises(staff.VerifyError, match="is not the code student submitted"):
-        staff.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
+    with pytest.raises(verification.VerifyError, match="is not the code student submitted"):
+        verification.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
 
 
 def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readable):
@@ -222,7 +222,7 @@ def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readabl
     out = tmp_path / "subs"
     assert submit("peeker", str(adapters), out) == 0  # here staff/ is importable
     rec = json.loads((out / "peeker.json").read_text())
-    new, problems = staff.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
+    new, problems = verification.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
     assert new is None and any("No module named 'staff'" in p for p in problems), problems
 
 
@@ -363,9 +363,9 @@ def test_cheat_answers_for_the_published_inputs_are_practice_only(tmp_path, worl
     assert c["rec"]["inputs"]["practice"] and not c["rec"]["inputs"]["ranked"]
     text = render.markdown([c["rec"], h["rec"]], [])
     assert "Practice, not ranked" in text and "| – | cheat |" in text and "Ranked (" not in text
-    c_new, problems = staff.verify(c["rec"], code_dir=cheat.parent.parent, show_progress=False)
+    c_new, problems = verification.verify(c["rec"], code_dir=cheat.parent.parent, show_progress=False)
     assert any("score does not reproduce on inputs drawn now" in p for p in problems), problems  # ...not here
-    h_new, problems = staff.verify(h["rec"], code_dir=honest.parent.parent, tolerance=1.0, show_progress=False)
+    h_new, problems = verification.verify(h["rec"], code_dir=honest.parent.parent, tolerance=1.0, show_progress=False)
     assert problems == [], problems
     assert c_new["train"]["ratio"] > NO_GAIN * h_new["train"]["ratio"], (c_new["train"], h_new["train"])  # no gain
 
@@ -510,7 +510,8 @@ def test_submit_works_in_the_handout_without_the_staff_side(tmp_path):
 
     files = export(tmp_path / "handout")
     assert "leaderboard/benchmark.py" in files and "leaderboard/pacer.py" in files
-    assert not any(f in files for f in ("leaderboard/staff.py", "leaderboard/render.py"))
+    assert not any(f in files for f in ("leaderboard/staff_commands.py", "leaderboard/validation.py",
+                                        "leaderboard/verification.py", "leaderboard/render.py"))
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "leaderboard", *args], cwd=tmp_path / "handout",
@@ -546,13 +547,13 @@ def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable
     assert rec["code"]["kind"] == "digest" and "Tokenizer" not in path.read_text()  # no code in the record
     assert {f["path"] for f in rec["code"]["files"]} >= {"tests/adapters.py", "cs336_basics/train_bpe.py"}
 
-    new, problems = staff.verify(rec, code_dir=student, tolerance=1.0, show_progress=False)
+    new, problems = verification.verify(rec, code_dir=student, tolerance=1.0, show_progress=False)
     assert problems == [], problems
-    ranked = staff.ranked_record(rec, new)
+    ranked = verification.ranked_record(rec, new)
     board = tmp_path / "board"
     board.mkdir()
     (board / "ada.json").write_text(json.dumps(ranked))
-    assert staff.validate([board / "ada.json"]) == {board / "ada.json": []}
+    assert validation.validate([board / "ada.json"]) == {board / "ada.json": []}
     text = render.markdown([ranked], [])
     assert "## Ranked (inputs drawn when measured)" in text and "| 1 | ada |" in text
 

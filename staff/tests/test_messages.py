@@ -41,3 +41,26 @@ def test_changing_the_vocab_given_is_a_warning_not_a_failure(tmp_path):
     assert outcomes and all(o.status == "passed" for o in outcomes), proc.stdout[-3000:]
     assert "warnings about your implementation (not failures)" in proc.stdout, proc.stdout[-3000:]
     assert "get_tokenizer() changed the vocab it was given" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_a_wrong_id_in_a_16_mb_stream_is_shown_marked_in_its_text(monkeypatch):
+    """The streaming memory test compares digests; when they differ, the message shows the first wrong id marked
+    >>like this<< in both sequences (compare.show_ids, the one renderer of ids) and the text around it."""
+    from types import SimpleNamespace
+
+    from bpe_harness import stream_digest
+    from bpe_harness.isolation.protocol import BLOCK
+
+    expected_ids = list(range(100, 100 + BLOCK)) * 2
+    monkeypatch.setattr(stream_digest, "expected_ids", lambda path, encoding, specials: expected_ids)
+    streamed = expected_ids[BLOCK:]
+    streamed[5] = 7
+    got = SimpleNamespace(count=len(expected_ids), sha256="0" * 64, first_bad=(1, streamed))
+    expected = stream_digest.ExpectedStream(len(expected_ids), "1" * 64, expected_ids[:16], [])
+    vocab = {i: bytes([65 + i % 26]) for i in range(300)}
+    with pytest.raises(AssertionError) as failure:
+        stream_digest.assert_stream_equal(got, expected, None, None, [], vocab)
+    message = str(failure.value)
+    assert f"the first difference is at id #{BLOCK + 5:,}" in message
+    assert "expected: ... 102 b'Y', 103 b'Z', 104 b'A', >>105 b'B'<<, 106 b'C'" in message
+    assert "got:      ... 102 b'Y', 103 b'Z', 104 b'A', >>7 b'H'<<, 106 b'C'" in message

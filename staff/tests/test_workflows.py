@@ -53,7 +53,7 @@ def test_the_check_shows_the_score_and_classroom_gets_the_points(tmp_path, monke
 
     from bpe_harness import github_report
     from bpe_harness.grade import GradeOptions, grade
-    from staff.grade import reference_submission
+    from staff.grading.staff_judge import reference_submission
 
     sub = reference_submission(tmp_path / "sub") if submission == "reference" else tmp_path / "empty"
     sub.mkdir(exist_ok=True)

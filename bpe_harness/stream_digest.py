@@ -1,0 +1,81 @@
+"""The ids a correct encode_iterable must produce for a generated corpus, kept as digests, and the message that
+says where a streamed result first differs.
+
+The expected ids are tiktoken's for the whole file (specials allowed), reduced to a count, a sha256 and one digest
+per block of ids (isolation.protocol.BLOCK), and cached beside the corpus. The worker digests the ids it streams
+the same way and keeps only the first block that differs, so a 16 MB stream is compared without holding its ids; a
+mismatch is shown in that block, with the `>>id<<` rendering of bpe_harness.compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from bpe_harness.compare import SHOW, first_divergence, show_ids
+from bpe_harness.generated_inputs import GeneratedCorpus, read_exact_text
+from bpe_harness.isolation.protocol import BLOCK, block_digests, pack_ids
+
+__all__ = ["ExpectedStream", "assert_stream_equal", "expected_ids"]
+
+
+@dataclass(frozen=True)
+class ExpectedStream:
+    """The ids a correct encode_iterable must produce for a corpus, as digests (computed here, with tiktoken)."""
+
+    count: int
+    sha256: str
+    head: list[int]
+    blocks: list[str]
+
+    @classmethod
+    def of(cls, source: GeneratedCorpus, encoding, special_tokens: list[str]) -> ExpectedStream:
+        ranks = sorted(encoding._mergeable_ranks.items(), key=lambda kv: kv[1])
+        fingerprint = hashlib.sha256(json.dumps(
+            [BLOCK, encoding._pat_str, sorted(encoding._special_tokens.items()), [[t.hex(), r] for t, r in ranks]]
+        ).encode()).hexdigest()[:16]
+
+        def compute(path: Path) -> dict:
+            ids = expected_ids(path, encoding, special_tokens)
+            return {"count": len(ids), "sha256": hashlib.sha256(pack_ids(ids)).hexdigest(), "head": ids[:16],
+                    "blocks": block_digests(ids)}
+
+        found = source.cached("expected-" + fingerprint, compute)
+        return cls(found["count"], found["sha256"], found["head"], found["blocks"])
+
+
+def expected_ids(path: Path, encoding, special_tokens: list[str]) -> list[int]:
+    """tiktoken's ids for the whole file (specials allowed): the ground truth encode_iterable is compared with."""
+    text = read_exact_text(path)
+    return encoding.encode(text, allowed_special=set(special_tokens))
+
+
+def assert_stream_equal(got, expected: ExpectedStream, path: Path, encoding, special_tokens, vocab) -> None:
+    """The streamed ids are the expected ones; otherwise say where the first wrong id is, in ids and in the text."""
+    __tracebackhide__ = True
+    if got.count == expected.count and got.sha256 == expected.sha256:
+        return
+    raise AssertionError(_stream_mismatch(got, expected, path, encoding, special_tokens, vocab))
+
+
+def _stream_mismatch(got, expected: ExpectedStream, path: Path, encoding, special_tokens, vocab) -> str:
+    if got.first_bad is None:
+        return (f"encode_iterable produced {got.count:,} ids (sha256 {got.sha256[:16]}...), expected "
+                f"{expected.count:,} (sha256 {expected.sha256[:16]}...)")
+    block, actual = got.first_bad
+    ids = expected_ids(path, encoding, special_tokens)
+    start = block * BLOCK
+    wanted = ids[start : start + BLOCK]
+    i = first_divergence(actual, wanted)
+    i = 0 if i is None else i
+    lo, hi = max(0, i - SHOW), i + SHOW + 1
+    context = b"".join(vocab.get(t, b"") for t in wanted[max(0, i - 12) : i + 12]).decode("utf-8", "replace")
+    return (
+        f"encode_iterable produced {got.count:,} ids, expected {expected.count:,} (tiktoken, same vocab); the first "
+        f"difference is at id #{start + i:,}, in this text: {context!r}\n"
+        f"  expected: {show_ids(wanted, lo, hi, i, vocab)}\n  got:      {show_ids(actual, lo, hi, i, vocab)}\n"
+        "Streaming must give exactly encode(''.join(chunks)): a cut between chunks must not change pre-tokenization "
+        "(a run of whitespace, for example, splits differently when text follows it)."
+    )
