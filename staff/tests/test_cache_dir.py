@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness import encodings, limits, settings
+from bpe_harness import encodings, generated_inputs, settings
 from bpe_harness.experiments import compare
 from bpe_harness.settings import ROOT
 from leaderboard import benchmark
@@ -37,7 +37,7 @@ def moved_cache(tmp_path, monkeypatch):
 
 def test_every_cache_path_follows_the_setting(moved_cache):
     assert settings.cache_dir() == moved_cache
-    for where in (encodings.tiktoken_cache_dir(), limits.cache_root(), benchmark.cache_folder(),
+    for where in (encodings.tiktoken_cache_dir(), generated_inputs.cache_root(), benchmark.cache_folder(),
                   compare.corpora_folder()):
         assert where.is_relative_to(moved_cache), where
 
