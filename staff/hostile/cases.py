@@ -86,7 +86,7 @@ CASES = [
     Case("tree_memory_bomb", 0, r"whole process tree", base="reference",  # a grader with ~3 GB: a 1.5 GB cap
          tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",),
          env=(("CS336_SANDBOX_TREE_MEMORY_MB", "1500"),)),
-    Case("reads_checkout_reference", {"*": 0, "user": WEAK}, r"no staff reference|cannot read|Permission|No module",
+    Case("reads_checkout_reference", {"*": 0, "user": WEAK}, r"no staff reference|cannot read|Permission|No module|the grader.s",
          tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
     Case("pool_for_96_cpus", FULL, "", base="reference", tests=TRAINING, env=(("CS336_SANDBOX_CPUS", "96"),)),
 ]
