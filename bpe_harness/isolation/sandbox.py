@@ -521,8 +521,11 @@ class Sandbox:
             if self._hidden:
                 self._reveal_interpreter()
             for path in self.hide:
-                self._check(self._libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY, b"mode=000,size=4k"),
-                            f"cover {path}")
+                if os.path.isdir(path):
+                    self._check(self._libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY, b"mode=000,size=4k"),
+                                f"cover {path}")
+                else:  # a file (a git worktree's .git is one): an empty one in its place
+                    self._check(self._libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None), f"cover {path}")
         limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, self.fsize_mb << 20),
                   (resource.RLIMIT_AS, self.memory_mb << 20)]
         if uid is not None:
