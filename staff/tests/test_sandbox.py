@@ -206,3 +206,36 @@ def test_what_a_sandbox_uid_leaves_behind_is_removed():
     assert len(owned()) >= 3, owned()
     box.cleanup()
     assert owned() == []
+
+
+SECRETS_PROBE = '''
+import json
+def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
+    seen = {}
+    for name in ("secret_dir/answer.txt", "secret_file.txt"):
+        try:
+            seen[name] = open(input_path.rsplit("/", 1)[0] + "/" + name).read()
+        except OSError as e:
+            seen[name] = type(e).__name__
+    raise ValueError(json.dumps(seen))
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+'''
+
+
+@as_root_on_linux
+def test_secret_folders_and_files_are_out_of_reach(module_dir):
+    """What the judge hides (the checkout's staff/ and .git, which is a file in a git worktree) cannot be read."""
+    (module_dir / "secret_dir").mkdir(mode=0o755)
+    for path in (module_dir / "secret_dir" / "answer.txt", module_dir / "secret_file.txt", module_dir / "input.txt"):
+        path.write_text("the answer")
+        path.chmod(0o644)
+    box = Sandbox(memory_mb=1024, hide=(str(module_dir / "secret_dir"), str(module_dir / "secret_file.txt")))
+    try:
+        with Client(_adapters(module_dir, "secrets_probe", SECRETS_PROBE), sandbox=box) as impl:
+            with pytest.raises(ValueError) as err:
+                impl.train(module_dir / "input.txt", 300, [], timeout=60)
+        seen = json.loads(str(err.value))
+    finally:
+        box.cleanup()
+    assert "the answer" not in seen.values(), seen
