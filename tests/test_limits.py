@@ -4,6 +4,7 @@ Speed limits are multiples of a calibration (a fixed pure-Python workload timed 
 mean the same on a fast and a slow computer. Memory is the worker's peak resident memory above its level just before
 the call. How the limits are set, and why: bpe_harness/limits.py. On a slow or busy machine: --limit-scale 2.
 The terminal summary shows each limit's measured value against what is allowed, whether the test passed or not.
+Each test states its limit, the call and the input; the `limits` fixture (bpe_harness/limit_checks.py) runs it.
 """
 
 from __future__ import annotations
