@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_vocab_built_from
+from bpe_harness.compare import assert_merges_equal, assert_vocab_built_from
 from bpe_harness.limit_checks import first_merge
 from bpe_harness.limits import (
     ENCODING_SPEED,
@@ -23,7 +23,7 @@ from bpe_harness.limits import (
     assert_stream_equal,
     memory_unsupported_reason,
 )
-from tests.common import CORPORA, EOT, tinystories, tinystories_tiktoken
+from tests.common import CORPORA, EOT, assert_tinystories_ids, tinystories, tinystories_tiktoken, tinystories_tokenizer
 
 LARGE_TEXT = GeneratedCorpus("encode-iterable", size=16_000_000, seed=11, repeat=8)
 TRAINING_TEXT = GeneratedCorpus("train-memory", size=8_000_000, seed=21, mixed=False)
@@ -45,13 +45,12 @@ def test_training_speed(limits, run_train_bpe):
 def test_encoding_speed(limits, get_tokenizer):
     """ENCODING_SPEED: encode() of 97 KB of text generated for this run (nothing can have encoded it before), with
     the tinystories vocab, giving tiktoken's ids."""
-    tokenizer = get_tokenizer(*tinystories(), [EOT])
+    tokenizer = tinystories_tokenizer(get_tokenizer)
     run = limits.speed(ENCODING_SPEED, tokenizer.encode,
                        fresh=lambda attempt: (limits.fresh_text(ENCODING_SPEED_CHARS, attempt),))
     text = run.inputs[0]
     expected = tinystories_tiktoken().encode(text, allowed_special={EOT})
-    assert_ids_equal(run.value, expected, text, tinystories().vocab,
-                     f"encode() of the text generated from seed {limits.seed}")
+    assert_tinystories_ids(run.value, expected, text, f"encode() of the text generated from seed {limits.seed}")
 
 
 @pytest.mark.points(2)
