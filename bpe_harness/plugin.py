@@ -1,4 +1,5 @@
-"""pytest plugin: the --impl option, the `impl` fixture (a client of the worker process), calibration, snapshots.
+"""pytest plugin: the --impl option, the `impl` fixture (a client of the worker process) and the handout's
+`run_train_bpe` and `get_tokenizer` through it, calibration, the `limits` fixture, snapshots.
 
 Loaded from the repository's root conftest.py, so the graded tests and staff tests share it. This process never
 imports the implementation under test: `impl` is a `bpe_harness.isolation.Client`, every call goes to the worker
@@ -18,6 +19,7 @@ from bpe_harness import settings
 from bpe_harness.adapter import ROOT, ImplError, ImplSpec, resolve
 from bpe_harness.generated_inputs import remove_fresh_files
 from bpe_harness.isolation import Client
+from bpe_harness.limit_checks import Limits
 from bpe_harness.limits import CallBudget, Calibration, calibrate, parse_scale
 from bpe_harness.snapshots import SnapshotStore
 
@@ -157,6 +159,20 @@ def impl(request, pytestconfig, calibration) -> Client:
 
 
 @pytest.fixture
+def run_train_bpe(impl):
+    """tests/adapters.py's run_train_bpe(input_path, vocab_size, special_tokens), run in the worker process with a
+    time limit: (vocab, merges)."""
+    return impl.train
+
+
+@pytest.fixture
+def get_tokenizer(impl):
+    """tests/adapters.py's get_tokenizer(vocab, merges, special_tokens=None, pattern=None), run in the worker
+    process: a tokenizer whose encode, decode and encode_iterable run there too, each with a time limit."""
+    return impl.tokenizer
+
+
+@pytest.fixture
 def impl_alone(pytestconfig, calibration) -> Client:
     """The implementation in a worker process of its own (no fork, nothing run in it before): memory tests use it,
     so nothing from earlier calls shows up in their figures."""
@@ -169,6 +185,13 @@ def impl_alone(pytestconfig, calibration) -> Client:
 def limits_report(pytestconfig):
     """Where a limit test reports its measured vs allowed line (shown in the terminal summary, pass or fail)."""
     return pytestconfig.stash[SESSION].limits.append
+
+
+@pytest.fixture
+def limits(request, calibration, limits_report, seed) -> Limits:
+    """Runs a call of the implementation under one of the speed or memory limits, on this run's calibration, and
+    reports measured vs allowed in the terminal summary (bpe_harness.limit_checks)."""
+    return Limits(calibration, limits_report, seed, request.getfixturevalue)
 
 
 @pytest.fixture(scope="session")

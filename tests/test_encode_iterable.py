@@ -16,15 +16,16 @@ from bpe_harness.encodings import get_encoding
 from bpe_harness.isolation import repeat_lines
 from tests.common import (
     EOT,
-    own_expected,
-    own_expected_ids,
-    own_id,
-    own_tokenizer,
-    own_vocab,
+    assert_tinystories_ids,
     read_sample,
     real_tokenizer,
     real_vocab,
     sample_path,
+    tinystories,
+    tinystories_id,
+    tinystories_ids,
+    tinystories_tiktoken,
+    tinystories_tokenizer,
 )
 
 DOUBLE = EOT + EOT
@@ -48,30 +49,31 @@ def assert_stream_equal(tok, got, expected, text, vocab, what):
     if message is None:
         return
     try:
-        own = tok.encode(text)
+        whole = tok.encode(text)
     except Exception:  # noqa: BLE001 - only a hint for the message; the stream's own verdict stands
-        own = None
-    if own is None:
+        whole = None
+    if whole is None:
         note = f"(Your encode() of the joined text failed, so it cannot be compared.) {RULE}."
-    elif own == got:
+    elif whole == got:
         note = ("Your encode() of the joined text gives these same wrong ids: encode_iterable streams consistently, "
                 "but encode itself is wrong here (tests/test_tokenizer.py and tests/test_special_tokens.py show where).")
-    elif own == expected:
+    elif whole == expected:
         note = f"Your encode() of the joined text is right, so the cuts between chunks change the tokens: {RULE}."
     else:
         note = f"Your encode() of the joined text is wrong too, and differs from the stream. {RULE}."
     raise AssertionError(f"{message}\n{note}")
 
 
-def stream_tokenizer(impl):
-    """(tokenizer with both specials, the own vocab, {special: id}). <|endoftext|> has its vocab id; the double one
-    is not in the vocab, so the tokenizer appends it with an id of its choosing, read here from the stream itself."""
-    tok = own_tokenizer(impl, special_tokens=(EOT, DOUBLE))
+def stream_tokenizer(get_tokenizer):
+    """(tokenizer with both specials, the tinystories vocab, {special: id}). <|endoftext|> has its vocab id; the
+    double one is not in the vocab, so the tokenizer appends it with an id of its choosing, read here from the stream
+    itself."""
+    tok = tinystories_tokenizer(get_tokenizer, special_tokens=(EOT, DOUBLE))
     double = tok.encode_iterable([DOUBLE])
     assert len(double) == 1, (
         f"encode_iterable([{DOUBLE!r}]) gave {double}; a special token given to the tokenizer must be exactly one id, "
         "even when it is missing from the vocab (it is appended): tests/test_special_tokens.py checks the details")
-    return tok, own_vocab()[0], {EOT: own_id(EOT.encode()), DOUBLE: double[0]}
+    return tok, tinystories().vocab, {EOT: tinystories_id(EOT.encode()), DOUBLE: double[0]}
 
 
 def long_tricky_text(min_chars: int = 70_000) -> str:
@@ -88,9 +90,9 @@ def long_tricky_text(min_chars: int = 70_000) -> str:
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("text", TRICKY.values(), ids=TRICKY.keys())
-def test_every_split_point(impl, text):
-    tok, vocab, special_ids = stream_tokenizer(impl)
-    expected = own_expected_ids(text, special_ids)
+def test_every_split_point(get_tokenizer, text):
+    tok, vocab, special_ids = stream_tokenizer(get_tokenizer)
+    expected = tinystories_ids(text, special_ids)
     for i in range(len(text) + 1):
         got = tok.encode_iterable([text[:i], text[i:]])
         assert_stream_equal(tok, got, expected, text, vocab, f"encode_iterable of chunks {text[:i]!r} + {text[i:]!r}")
@@ -98,17 +100,17 @@ def test_every_split_point(impl, text):
 
 @pytest.mark.points(0.5)
 @pytest.mark.parametrize("text", TRICKY.values(), ids=TRICKY.keys())
-def test_one_character_chunks(impl, text):
-    tok, vocab, special_ids = stream_tokenizer(impl)
-    assert_stream_equal(tok, tok.encode_iterable(list(text)), own_expected_ids(text, special_ids), text, vocab,
+def test_one_character_chunks(get_tokenizer, text):
+    tok, vocab, special_ids = stream_tokenizer(get_tokenizer)
+    assert_stream_equal(tok, tok.encode_iterable(list(text)), tinystories_ids(text, special_ids), text, vocab,
                         "one character per chunk")
 
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("chunking", ["one_character", "random_sizes", "lines"])
-def test_cuts_in_a_long_text(impl, chunking):
+def test_cuts_in_a_long_text(get_tokenizer, chunking):
     """Past 64K characters, so an implementation that buffers before cutting still has to cut, many times."""
-    (tok, vocab, special_ids), text = stream_tokenizer(impl), long_tricky_text()
+    (tok, vocab, special_ids), text = stream_tokenizer(get_tokenizer), long_tricky_text()
     if chunking == "one_character":
         chunks = list(text)
     elif chunking == "lines":
@@ -120,34 +122,34 @@ def test_cuts_in_a_long_text(impl, chunking):
             chunks.append(text[at : at + size])
             at += size
     what = f"encode_iterable of {len(text):,} characters in {len(chunks):,} chunks ({chunking}); {RULE}"
-    assert_stream_equal(tok, tok.encode_iterable(chunks), own_expected_ids(text, special_ids), text, vocab, what)
+    assert_stream_equal(tok, tok.encode_iterable(chunks), tinystories_ids(text, special_ids), text, vocab, what)
 
 
 @pytest.mark.points(1)
-def test_random_chunkings_o200k(impl):
+def test_random_chunkings_o200k(get_tokenizer):
     """o200k_base has its own regex (case-split words, 1-3 digit groups): streaming must respect it too."""
-    tok, text = real_tokenizer(impl, "o200k_base"), read_sample("english") + read_sample("whitespace")
+    tok, text = real_tokenizer(get_tokenizer, "o200k_base"), read_sample("english") + read_sample("whitespace")
     expected = get_encoding("o200k_base").encode(text, allowed_special="all")
     rng = random.Random(0)
     for trial in range(20):
         cuts = sorted(rng.sample(range(len(text)), 1 + trial))
         chunks = [text[a:b] for a, b in itertools.pairwise([0, *cuts, len(text)])]
-        assert_stream_equal(tok, tok.encode_iterable(chunks), expected, text, real_vocab("o200k_base")[0],
+        assert_stream_equal(tok, tok.encode_iterable(chunks), expected, text, real_vocab("o200k_base").vocab,
                             f"o200k_base, chunks cut at {cuts}")
 
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("sample", ["documents", "specials", "whitespace"])
-def test_file_handle(impl, sample):
-    tok, text = own_tokenizer(impl), read_sample(sample)
+def test_file_handle(get_tokenizer, sample):
+    tok, text = tinystories_tokenizer(get_tokenizer), read_sample(sample)
     with open(sample_path(sample), encoding="utf-8", newline="") as f:
         got = tok.encode_iterable(f)
-    expected = own_expected().encode(text, allowed_special="all")
-    assert_stream_equal(tok, got, expected, text, own_vocab()[0], f"encode_iterable(open({sample}.txt))")
+    expected = tinystories_tiktoken().encode(text, allowed_special="all")
+    assert_stream_equal(tok, got, expected, text, tinystories().vocab, f"encode_iterable(open({sample}.txt))")
 
 
 @pytest.mark.points(1)
-def test_is_lazy(impl):
+def test_is_lazy(get_tokenizer):
     """Ids must come out while the input is still being read: here the input never ends."""
     lines = read_sample("english").splitlines(keepends=True)
     endless = repeat_lines(
@@ -155,11 +157,10 @@ def test_is_lazy(impl):
         message="encode_iterable read 20 MB of input without yielding 1000 ids: it must yield as it reads "
                 "(never join the whole input first)",
     )
-    first = own_tokenizer(impl).encode_iterable(endless, take=1000)
+    first = tinystories_tokenizer(get_tokenizer).encode_iterable(endless, take=1000)
     assert len(first) == 1000, f"encode_iterable of an endless input ended after {len(first)} ids"
     start = "".join(lines) * 2
-    while len(own_expected().encode_ordinary(start)) < 1500:
+    while len(tinystories_tiktoken().encode_ordinary(start)) < 1500:
         start += "".join(lines)
-    expected = own_expected().encode_ordinary(start)[:1000]  # far from the cut: the endless input's first 1000 ids
-    message = describe_ids_difference(first, expected, start, own_vocab()[0], "the first 1000 ids of the endless input")
-    assert message is None, message
+    expected = tinystories_tiktoken().encode_ordinary(start)[:1000]  # far from the cut: the endless input's first ids
+    assert_tinystories_ids(first, expected, start, "the first 1000 ids of the endless input")

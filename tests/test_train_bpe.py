@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+
 from bpe_harness.compare import assert_merges_equal, assert_vocab_built_from, assert_vocab_matches, explained
 from bpe_harness.snapshots import TrainingSnapshot
 from tests.common import CORPORA, EOT, FIXTURES
@@ -36,9 +37,9 @@ CASES = [
 
 @pytest.mark.points(3)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_training_matches_reference(impl, snapshots, case):
+def test_training_matches_reference(run_train_bpe, snapshots, case):
     path = FIXTURES / case.corpus
-    vocab, merges = impl.train(path, case.vocab_size, case.special_tokens)
+    vocab, merges = run_train_bpe(path, case.vocab_size, case.special_tokens)
     produced = TrainingSnapshot.from_training(case.corpus, case.vocab_size, case.special_tokens, vocab, merges)
     expected = snapshots.training(case.name, produced)
     with explained(f"case {case.name}: {case.why}"):
@@ -47,8 +48,8 @@ def test_training_matches_reference(impl, snapshots, case):
 
 
 @pytest.mark.points(3)
-def test_vocab_has_specials_and_every_byte(impl):
-    vocab, merges = impl.train(CORPORA / "multi_special.txt", 300, MULTI_SPECIALS)
+def test_vocab_has_specials_and_every_byte(run_train_bpe):
+    vocab, merges = run_train_bpe(CORPORA / "multi_special.txt", 300, MULTI_SPECIALS)
     tokens = set(vocab.values())
     missing = [s for s in MULTI_SPECIALS if s.encode() not in tokens]
     assert not missing, f"special tokens missing from the vocab: {missing}"
@@ -58,9 +59,9 @@ def test_vocab_has_specials_and_every_byte(impl):
 
 
 @pytest.mark.points(3)
-def test_no_token_spans_a_special(impl):
+def test_no_token_spans_a_special(run_train_bpe):
     """Specials are removed before counting, so no learned token holds a piece of one (the corpus has no other '<|')."""
-    vocab, merges = impl.train(CORPORA / "multi_special.txt", 600, MULTI_SPECIALS)
+    vocab, merges = run_train_bpe(CORPORA / "multi_special.txt", 600, MULTI_SPECIALS)
     assert_vocab_built_from(vocab, merges, MULTI_SPECIALS, 600)  # an empty or made-up vocab has no leaks either
     specials = {s.encode() for s in MULTI_SPECIALS}
     leaked = sorted(t for t in vocab.values() if t not in specials and (b"<|" in t or b"|>" in t))

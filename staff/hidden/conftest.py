@@ -1,5 +1,6 @@
 """Fixtures of the hidden tests: the reference behind its own worker, and a scratch folder the sandboxed worker can
-read. The implementation under test is the plugin's `impl` (a Client with calibrated per-call time limits)."""
+read. The implementation under test is reached through the plugin's `run_train_bpe` and `get_tokenizer` (calls of its
+`impl`, a Client with calibrated per-call time limits)."""
 
 from __future__ import annotations
 
