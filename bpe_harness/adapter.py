@@ -83,8 +83,13 @@ def _imports_student_package(path: Path) -> bool:
     except (OSError, SyntaxError, ValueError):
         return False
     for node in ast.walk(tree):
-        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and not node.level
+            else []
+        )
         if any(n == STUDENT_PACKAGE or n.startswith(STUDENT_PACKAGE + ".") for n in names):
             return True
     return False
@@ -101,7 +106,8 @@ def _file_spec(value: str, path: Path, label: str) -> ImplSpec:
             f"pyproject.toml or .git, so its project's own {STUDENT_PACKAGE} cannot be put first and this kit's "
             f"{STUDENT_PACKAGE} (the stubs, {ROOT / STUDENT_PACKAGE}) would run under its name. Fix: put an empty "
             f"pyproject.toml (or run git init) in that project's root folder, the one holding {STUDENT_PACKAGE}/, "
-            f"or keep the layout ROOT/{STUDENT_PACKAGE}/ + ROOT/tests/adapters.py.")
+            f"or keep the layout ROOT/{STUDENT_PACKAGE}/ + ROOT/tests/adapters.py."
+        )
     roots = [root, path.parent]
     search = list(dict.fromkeys(str(p) for p in roots if p is not None))
     return ImplSpec(value, label, path=str(path), search_path=search)
@@ -149,7 +155,8 @@ class _StudentPackageMetadata(importlib.metadata.DistributionFinder):
     def find_spec(self, fullname, path=None, target=None):
         return None  # finds no modules, only metadata
 
-    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):
+    def find_distributions(self, context=None):
+        context = context if context is not None else importlib.metadata.DistributionFinder.Context()
         name = context.name
         if name is not None and re.sub(r"[-_.]+", "_", name).lower() == STUDENT_PACKAGE:
             yield _SyntheticDistribution(STUDENT_PACKAGE, self.version)

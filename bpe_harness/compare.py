@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bpe_harness import rules
+
 SHOW = 3  # tokens of context on each side of a divergence
 
 
@@ -28,7 +29,7 @@ def explained(note: str):
 
 
 def first_divergence(a: Sequence, b: Sequence) -> int | None:
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return i
     return None if len(a) == len(b) else min(len(a), len(b))
@@ -50,12 +51,12 @@ def pair_counts_after(word_counts: Counter[bytes], merges: Sequence[tuple[bytes,
     for word, count in word_counts.items():
         parts = [word[i : i + 1] for i in range(len(word))]
         while len(parts) > 1:
-            candidates = [(ranks.get(p, len(ranks)), i) for i, p in enumerate(zip(parts, parts[1:]))]
+            candidates = [(ranks.get(p, len(ranks)), i) for i, p in enumerate(zip(parts, parts[1:], strict=False))]
             rank, i = min(candidates)
             if rank == len(ranks):
                 break
             parts[i : i + 2] = [parts[i] + parts[i + 1]]
-        for p in zip(parts, parts[1:]):
+        for p in zip(parts, parts[1:], strict=False):
             pairs[p] += count
     return pairs
 
@@ -145,7 +146,8 @@ def assert_vocab_built_from(vocab: dict[int, bytes], merges, special_tokens: Seq
     if len(merges) != n_merges:
         raise AssertionError(
             f"expected {n_merges} merges (vocab_size {vocab_size} - 256 bytes - {len(special_tokens)} special tokens), "
-            f"got {len(merges)}")
+            f"got {len(merges)}"
+        )
     built = [s.encode("utf-8") for s in special_tokens] + [bytes([b]) for b in range(256)] + [a + b for a, b in merges]
     assert_vocab_matches(vocab, built, vocab_size)
 
@@ -158,13 +160,17 @@ def _vocab_size_message(vocab: dict[int, bytes], expected_tokens: Sequence[bytes
     twice = [t for t, n in counts.items() if n > 1]
     if twice:
         ids = sorted(i for i, t in vocab.items() if t == twice[0])
-        return (f"{message}. The token {twice[0]!r} appears {counts[twice[0]]} times (ids {ids[:4]}): each token "
-                "needs one id.")
+        return (
+            f"{message}. The token {twice[0]!r} appears {counts[twice[0]]} times (ids {ids[:4]}): each token "
+            "needs one id."
+        )
     missing = sorted((Counter(expected_tokens) - counts).elements())
     if len(vocab) < vocab_size and missing:
-        return (f"{message}. {len(missing)} expected token(s) are missing, e.g. {missing[:3]}: when two tokens are "
-                "given the same id, the later overwrites the earlier. Check that merge ids start after the ids the "
-                "special tokens and the 256 bytes already use (e.g. merge i gets len(vocab), not 256 + i).")
+        return (
+            f"{message}. {len(missing)} expected token(s) are missing, e.g. {missing[:3]}: when two tokens are "
+            "given the same id, the later overwrites the earlier. Check that merge ids start after the ids the "
+            "special tokens and the 256 bytes already use (e.g. merge i gets len(vocab), not 256 + i)."
+        )
     return message
 
 
@@ -196,7 +202,7 @@ def describe_ids_difference(
     where = ""
     if vocab is not None:
         offset = len(b"".join(vocab.get(t, b"") for t in expected[:i]).decode("utf-8", errors="replace"))
-        where = f" (text offset ~{offset}: {text[max(0, offset - 30):offset]!r} | {text[offset:offset + 30]!r})"
+        where = f" (text offset ~{offset}: {text[max(0, offset - 30) : offset]!r} | {text[offset : offset + 30]!r})"
     return (
         f"{what + ': ' if what else ''}token ids differ at position {i} of {len(expected)} expected "
         f"({len(actual)} produced){where}\n"
@@ -220,5 +226,5 @@ def assert_text_equal(actual: str, expected: str, what: str = "decode") -> None:
     i = first_divergence(actual, expected)
     raise AssertionError(
         f"{what}: text differs at character {i} (lengths: got {len(actual)}, expected {len(expected)})\n"
-        f"  expected: {expected[max(0, i - 20):i + 20]!r}\n  got:      {actual[max(0, i - 20):i + 20]!r}"
+        f"  expected: {expected[max(0, i - 20) : i + 20]!r}\n  got:      {actual[max(0, i - 20) : i + 20]!r}"
     )

@@ -100,11 +100,11 @@ _GENERATOR_VERSION = 1
 _DOC_END = "\x00"  # internal document delimiter, never emitted
 _WORD_RE = regex.compile(r"\p{L}+")
 _P_MIX_SEGMENT = 0.07  # share of documents (mixed=True) with a foreign/emoji/code segment
-_P_MIX_SPACES = 0.04   # share with CRLF line ends (1.5%), tabs, U+00A0 or U+3000 for spaces
+_P_MIX_SPACES = 0.04  # share with CRLF line ends (1.5%), tabs, U+00A0 or U+3000 for spaces
 
 _NO_DIGITS = str.maketrans("", "", "0123456789")
-_TABLE_SIZE = 1 << 17      # ranks with a precomputed string
-_MAX_RANK = 1 << 40        # effectively unbounded tail
+_TABLE_SIZE = 1 << 17  # ranks with a precomputed string
+_MAX_RANK = 1 << 40  # effectively unbounded tail
 
 
 def _cap(s: str) -> str:
@@ -114,6 +114,7 @@ def _cap(s: str) -> str:
 # --------------------------------------------------------------------------------------
 # Random helpers (only Generator.random() is consumed)
 # --------------------------------------------------------------------------------------
+
 
 def _cumulative(weights) -> np.ndarray:
     return np.cumsum(np.asarray(weights, dtype=np.float64))
@@ -157,6 +158,7 @@ class _Scalar:
 # Styles
 # --------------------------------------------------------------------------------------
 
+
 class _StyleParams:
     def __init__(self, **kw):
         self.__dict__.update(kw)
@@ -164,41 +166,81 @@ class _StyleParams:
 
 def _tiny_style() -> _StyleParams:
     return _StyleParams(
-        name="tinystories", index=0, head=TINY_HEAD,
-        s1=1.1, k_break=1500, s2=1.9, q=2.7,
+        name="tinystories",
+        index=0,
+        head=TINY_HEAD,
+        s1=1.1,
+        k_break=1500,
+        s2=1.9,
+        q=2.7,
         docs_per_batch=1000,
-        par_min=2, par_w=[3, 5, 6, 6, 5, 4, 3, 2, 1],            # 2..10 paragraphs
-        sent_min=1, sent_w=[4, 6, 6, 4, 2, 1],                    # 1..6 sentences
-        len_min=3, len_w=[3, 5, 8, 10, 11, 10, 9, 7, 5, 4, 3, 2, 1, 1],  # 3..16 words
-        p_name=0.05, p_poss=0.12, p_num=0.004, p_url=0.0, p_proper=0.0,
+        par_min=2,
+        par_w=[3, 5, 6, 6, 5, 4, 3, 2, 1],  # 2..10 paragraphs
+        sent_min=1,
+        sent_w=[4, 6, 6, 4, 2, 1],  # 1..6 sentences
+        len_min=3,
+        len_w=[3, 5, 8, 10, 11, 10, 9, 7, 5, 4, 3, 2, 1, 1],  # 3..16 words
+        p_name=0.05,
+        p_poss=0.12,
+        p_num=0.004,
+        p_url=0.0,
+        p_proper=0.0,
         p_comma=0.06,
-        inner=[", ", "; ", ": ", " - ", "  ", ", "], inner_w=[80, 3, 2, 4, 6, 5],
-        punct=[".", "!", "?", "...", "!!"], punct_w=[78, 12, 8, 1.5, 0.5],
-        sent_sep=[" ", "  "], sent_sep_w=[97, 3],
+        inner=[", ", "; ", ": ", " - ", "  ", ", "],
+        inner_w=[80, 3, 2, 4, 6, 5],
+        punct=[".", "!", "?", "...", "!!"],
+        punct_w=[78, 12, 8, 1.5, 0.5],
+        sent_sep=[" ", "  "],
+        sent_sep_w=[97, 3],
         par_sep=["\n", "\n\n", "\n\n\n", "\n\n\n\n", "\n\n\n\n\n", " \n", "\n ", "  \n"],
         par_sep_w=[66, 17, 4, 3, 2, 4, 3, 1],
-        p_quote=0.22, p_paren=0.0, p_headline=0.0, p_list=0.0, p_code=0.0,
-        p_opener=0.65, p_closer=0.35,
+        p_quote=0.22,
+        p_paren=0.0,
+        p_headline=0.0,
+        p_list=0.0,
+        p_code=0.0,
+        p_opener=0.65,
+        p_closer=0.35,
     )
 
 
 def _web_style() -> _StyleParams:
     return _StyleParams(
-        name="webtext", index=1, head=WEB_HEAD,
-        s1=1.1, k_break=12000, s2=1.6, q=2.0,
+        name="webtext",
+        index=1,
+        head=WEB_HEAD,
+        s1=1.1,
+        k_break=12000,
+        s2=1.6,
+        q=2.0,
         docs_per_batch=400,
-        par_min=1, par_w=[2, 3, 4, 4, 4, 3, 3, 2, 2, 1, 1, 1],    # 1..12
-        sent_min=1, sent_w=[3, 4, 4, 3, 2, 1, 1],                 # 1..7
-        len_min=4, len_w=[1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7, 6, 6, 6, 5, 5, 4, 4, 3, 3, 3, 2, 2,
-                          2, 2, 1, 1, 1, 1, 1, 1, 1],            # 4..35
-        p_name=0.0, p_poss=0.0, p_num=0.02, p_url=0.002, p_proper=0.22,
+        par_min=1,
+        par_w=[2, 3, 4, 4, 4, 3, 3, 2, 2, 1, 1, 1],  # 1..12
+        sent_min=1,
+        sent_w=[3, 4, 4, 3, 2, 1, 1],  # 1..7
+        len_min=4,
+        len_w=[1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7, 6, 6, 6, 5, 5, 4, 4, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1],  # 4..35
+        p_name=0.0,
+        p_poss=0.0,
+        p_num=0.02,
+        p_url=0.002,
+        p_proper=0.22,
         p_comma=0.07,
-        inner=[", ", "; ", ": ", " - ", " -- ", "  ", ", "], inner_w=[80, 4, 3, 4, 2, 2, 5],
-        punct=[".", "!", "?", "...", "?!"], punct_w=[90, 3, 5, 1.5, 0.5],
-        sent_sep=[" ", "  "], sent_sep_w=[96, 4],
-        par_sep=["\n\n", "\n", "\n\n\n", " \n\n", "\n\n\n\n"], par_sep_w=[60, 30, 5, 3, 2],
-        p_quote=0.04, p_paren=0.08, p_headline=0.4, p_list=0.08, p_code=0.05,
-        p_opener=0.0, p_closer=0.0,
+        inner=[", ", "; ", ": ", " - ", " -- ", "  ", ", "],
+        inner_w=[80, 4, 3, 4, 2, 2, 5],
+        punct=[".", "!", "?", "...", "?!"],
+        punct_w=[90, 3, 5, 1.5, 0.5],
+        sent_sep=[" ", "  "],
+        sent_sep_w=[96, 4],
+        par_sep=["\n\n", "\n", "\n\n\n", " \n\n", "\n\n\n\n"],
+        par_sep_w=[60, 30, 5, 3, 2],
+        p_quote=0.04,
+        p_paren=0.08,
+        p_headline=0.4,
+        p_list=0.08,
+        p_code=0.05,
+        p_opener=0.0,
+        p_closer=0.0,
     )
 
 
@@ -240,8 +282,10 @@ class _Tables:
         while edges[-1] < _MAX_RANK:
             edges.append(min(_MAX_RANK, max(edges[-1] + 1, int(edges[-1] * 1.02))))
         c = scale / (s2 - 1.0)
-        w += [c * ((lo - 0.5 + q) ** (1.0 - s2) - (hi - 0.5 + q) ** (1.0 - s2))
-              for lo, hi in zip(edges[:-1], edges[1:])]
+        w += [
+            c * ((lo - 0.5 + q) ** (1.0 - s2) - (hi - 0.5 + q) ** (1.0 - s2))
+            for lo, hi in zip(edges[:-1], edges[1:], strict=False)
+        ]
         self.alias_p, self.alias_j = _alias_table(w)
         self._alias_p_list, self._alias_j_list = self.alias_p.tolist(), self.alias_j.tolist()
         self.n_alias = len(w)
@@ -262,8 +306,9 @@ class _Tables:
         self.first_word_id = np.array([p[0] if p else -1 for p in parts], dtype=np.int64)
         self.name_word_id = np.array([self._word_id(n.lower()) for n in NAMES], dtype=np.int64)
         self.s_word_id = self._word_id("s")
-        self.speech_verb_word_ids = {v: tuple(self._word_id(p) for p in v.split()) for vs in SPEECH_VERBS.values()
-                          for v in vs}
+        self.speech_verb_word_ids = {
+            v: tuple(self._word_id(p) for p in v.split()) for vs in SPEECH_VERBS.values() for v in vs
+        }
 
     def _word_id(self, w: str) -> int:
         i = self.word_ids.get(w)
@@ -333,15 +378,16 @@ def _tables(style: str) -> _Tables:
 # Batch generation
 # --------------------------------------------------------------------------------------
 
+
 class _Batch:
     __slots__ = ("docs", "doc_token_end", "ranks", "marks", "extras")
 
     def __init__(self, docs, doc_token_end, ranks, marks, extras):
-        self.docs = docs                # list[str]
+        self.docs = docs  # list[str]
         self.doc_token_end = doc_token_end  # token end offset per doc (np.int64)
-        self.ranks = ranks              # rank per token, -1 where the token is not a vocab word
-        self.marks = marks              # list of (doc_idx array, word-id array)
-        self.extras = extras            # list of (doc_idx, text) whose words are counted by regex
+        self.ranks = ranks  # rank per token, -1 where the token is not a vocab word
+        self.marks = marks  # list of (doc_idx array, word-id array)
+        self.extras = extras  # list of (doc_idx, text) whose words are counted by regex
 
 
 def _digits(stream: _Scalar, n: int) -> str:
@@ -363,7 +409,7 @@ def _web_number(stream: _Scalar, k: float) -> str:
     if k < 0.55:
         return f"{int(u() * 1000)}.{_digits(stream, 1 + int(u() * 4))}"
     if k < 0.64:
-        return (f"{int(u() * 100)}%" if u() < 0.6 else f"{int(u() * 100)}.{int(u() * 10)}%")
+        return f"{int(u() * 100)}%" if u() < 0.6 else f"{int(u() * 100)}.{int(u() * 10)}%"
     if k < 0.74:
         x = u()
         if x < 0.4:
@@ -414,12 +460,14 @@ class _Generator:
         # dialogue: closing quote after the sentence punctuation, speech verbs by punctuation
         keys = ["!" if "!" in p else ("?" if "?" in p else ".") for p in params.punct]
         self.quote_close = np.array([p + '"' for p in params.punct], dtype=object)
-        self.quote_close_before_tag = np.array([(',"' if p == "." else p + '"') + " " for p in params.punct],
-                                               dtype=object)
+        self.quote_close_before_tag = np.array(
+            [(',"' if p == "." else p + '"') + " " for p in params.punct], dtype=object
+        )
         width = max(len(v) for v in SPEECH_VERBS.values())
         self.verb_count = np.array([len(SPEECH_VERBS[k]) for k in keys], dtype=np.float64)
-        self.verb_table = np.array([list(SPEECH_VERBS[k]) + [""] * (width - len(SPEECH_VERBS[k]))
-                                  for k in keys], dtype=object)
+        self.verb_table = np.array(
+            [list(SPEECH_VERBS[k]) + [""] * (width - len(SPEECH_VERBS[k])) for k in keys], dtype=object
+        )
         verb_ids = np.full((len(keys), width, 2), -1, dtype=np.int64)
         for a, k in enumerate(keys):
             for b, v in enumerate(SPEECH_VERBS[k]):
@@ -472,8 +520,8 @@ class _Generator:
             pieces[tail] = pseudo_words(ranks[tail] - _TABLE_SIZE + tables.pseudo_offset) + " "
             ts = tail[first_tok[tail]]
             pieces[ts] = [_cap(p) for p in pieces[ts].tolist()]
-        marks: list = []       # (doc index array, word-id array)
-        extras: list = []      # (doc index, text whose \p{L}+ words are counted)
+        marks: list = []  # (doc index array, word-id array)
+        extras: list = []  # (doc index, text whose \p{L}+ words are counted)
         rank_marks: list = []  # (doc index, table rank) of words used outside the token stream
 
         # token kinds ----------------------------------------------------------------
@@ -485,8 +533,9 @@ class _Generator:
             pick = _draw(rng, _cumulative([6, 3, 1]), chosen_tokens.size)
             name_index = cast[tok_doc[chosen_tokens], pick]
             poss = rng.random(chosen_tokens.size) < params.p_poss
-            pieces[chosen_tokens] = np.where(poss, tables.possessive_names_spaced[name_index],
-                                             tables.names_spaced[name_index])
+            pieces[chosen_tokens] = np.where(
+                poss, tables.possessive_names_spaced[name_index], tables.names_spaced[name_index]
+            )
             ranks[chosen_tokens] = -1
             plain[chosen_tokens] = False
             marks.append((tok_doc[chosen_tokens], tables.name_word_id[name_index]))
@@ -498,19 +547,29 @@ class _Generator:
             chosen_tokens = np.flatnonzero((kind_draw >= lo) & (kind_draw < lo + params.p_num))
             draws = stream.uniforms(2 * chosen_tokens.size).reshape(2, -1).tolist()
             if params.name == "tinystories":
-                texts = [str(1 + int(v * 10)) if k < 0.7 else
-                        str(11 + int(v * 90)) if k < 0.92 else str(100 + int(v * 1900))
-                        for k, v in zip(*draws)]
+                texts = [
+                    str(1 + int(v * 10)) if k < 0.7 else str(11 + int(v * 90)) if k < 0.92 else str(100 + int(v * 1900))
+                    for k, v in zip(*draws, strict=False)
+                ]
             else:
-                texts = [str(1 + int(v * 99)) if k < 0.22 else
-                        str(1950 + int(v * 80)) if k < 0.33 else _web_number(stream, k)
-                        for k, v in zip(*draws)]
+                texts = [
+                    str(1 + int(v * 99))
+                    if k < 0.22
+                    else str(1950 + int(v * 80))
+                    if k < 0.33
+                    else _web_number(stream, k)
+                    for k, v in zip(*draws, strict=False)
+                ]
             pieces[chosen_tokens] = [s + " " for s in texts]
             ranks[chosen_tokens] = -1
             plain[chosen_tokens] = False
             if self.track:
                 token_docs = tok_doc[chosen_tokens].tolist()
-                extras.extend((d, s.translate(_NO_DIGITS)) for d, s in zip(token_docs, texts) if s.lower() != s.upper())
+                extras.extend(
+                    (d, s.translate(_NO_DIGITS))
+                    for d, s in zip(token_docs, texts, strict=False)
+                    if s.lower() != s.upper()
+                )
         lo += params.p_num
         if params.p_url:
             chosen_tokens = np.flatnonzero((kind_draw >= lo) & (kind_draw < lo + params.p_url) & ~first_tok & ~last_tok)
@@ -557,8 +616,8 @@ class _Generator:
             if chosen.size:
                 ua, ub = rng.random(chosen.size), rng.random(chosen.size)
                 length = sentence_len[chosen]
-                a = 1 + (ua * (length - 3)).astype(np.int64)            # 1 .. L-3
-                span = (ub * 5).astype(np.int64)                    # 0 .. 4
+                a = 1 + (ua * (length - 3)).astype(np.int64)  # 1 .. L-3
+                span = (ub * 5).astype(np.int64)  # 0 .. 4
                 b = np.minimum(a + span, length - 2)
                 a_abs, b_abs = sentence_start[chosen] + a, sentence_start[chosen] + b
                 kind = _draw(rng, _cumulative([60, 25, 8, 7]), chosen.size)
@@ -571,13 +630,15 @@ class _Generator:
             untouched = plain[chosen]
             untouched_at, touched_at = chosen[untouched], chosen[~untouched]
             pieces[untouched_at] = tables.words_array[table_rank[untouched_at]] + inner[untouched]
-            pieces[touched_at] = [p[:-1] + s for p, s in zip(pieces[touched_at].tolist(), inner[~untouched].tolist())]
+            pieces[touched_at] = [
+                p[:-1] + s for p, s in zip(pieces[touched_at].tolist(), inner[~untouched].tolist(), strict=False)
+            ]
         if opens is not None:
             a_abs, b_abs, kind = opens
             op = np.array(["(", '"', "'", "["], dtype=object)[kind]
             cl = np.array([")", '"', "'", "]"], dtype=object)[kind]
-            pieces[a_abs] = [o + p for o, p in zip(op.tolist(), pieces[a_abs].tolist())]
-            pieces[b_abs] = [p[:-1] + c + " " for p, c in zip(pieces[b_abs].tolist(), cl.tolist())]
+            pieces[a_abs] = [o + p for o, p in zip(op.tolist(), pieces[a_abs].tolist(), strict=False)]
+            pieces[b_abs] = [p[:-1] + c + " " for p, c in zip(pieces[b_abs].tolist(), cl.tolist(), strict=False)]
 
         # sentence ends --------------------------------------------------------------
         punct_index = _draw(rng, self.punct_cum, n_sentences)
@@ -597,8 +658,10 @@ class _Generator:
             pos = listed_at - np.searchsorted(sent_par, sent_par[listed_at])  # index within paragraph
             bullet_kind = _draw(rng, _cumulative([40, 25, 10, 25]), n_paragraphs)[sent_par[listed_at]]
             no_punct = rng.random(n_paragraphs)[sent_par[listed_at]] < 0.5
-            prefix[listed_at] = [("- ", "* ", "+ ")[s] if s < 3 else f"{k + 1}. " for s, k in
-                       zip(bullet_kind.tolist(), pos.tolist())]
+            prefix[listed_at] = [
+                ("- ", "* ", "+ ")[s] if s < 3 else f"{k + 1}. "
+                for s, k in zip(bullet_kind.tolist(), pos.tolist(), strict=False)
+            ]
             punct[listed_at[no_punct]] = ""
         end = punct + sep
 
@@ -615,8 +678,12 @@ class _Generator:
                     verb_index = (rng.random(quoted.size) * self.verb_count[quote_punct]).astype(np.int64)
                     tag = tables.names_array[speaker] + " " + self.verb_table[quote_punct, verb_index]  # "Tom said"
                     tag_after, tag_before = np.flatnonzero(form == 0), np.flatnonzero(form == 1)
-                    quote_end[tag_after] = (self.quote_close_before_tag[quote_punct[tag_after]] + tag[tag_after] + "."
-                                            + sep[quoted[tag_after]])
+                    quote_end[tag_after] = (
+                        self.quote_close_before_tag[quote_punct[tag_after]]
+                        + tag[tag_after]
+                        + "."
+                        + sep[quoted[tag_after]]
+                    )
                     quote_prefix[tag_before] = tag[tag_before] + ', "'
                     if self.track:
                         tagged = np.flatnonzero(form < 2)
@@ -631,11 +698,15 @@ class _Generator:
         has_pre = np.flatnonzero(prefix != "")
         if has_pre.size:
             prefixed_at = sentence_start[has_pre]
-            pieces[prefixed_at] = [x + p for x, p in zip(prefix[has_pre].tolist(), pieces[prefixed_at].tolist())]
+            pieces[prefixed_at] = [
+                x + p for x, p in zip(prefix[has_pre].tolist(), pieces[prefixed_at].tolist(), strict=False)
+            ]
         untouched = plain[sentence_last]  # untouched vocabulary words: vectorized concatenation
         untouched_at, touched_at = sentence_last[untouched], sentence_last[~untouched]
         pieces[untouched_at] = tables.words_array[table_rank[untouched_at]] + end[untouched]
-        pieces[touched_at] = [p[:-1] + e for p, e in zip(pieces[touched_at].tolist(), end[~untouched].tolist())]
+        pieces[touched_at] = [
+            p[:-1] + e for p, e in zip(pieces[touched_at].tolist(), end[~untouched].tolist(), strict=False)
+        ]
 
         docs = "".join(pieces.tolist()).split(_DOC_END)
         docs.pop()
@@ -651,14 +722,17 @@ class _Generator:
                 a, b = NAMES[cast[d][0]], NAMES[cast[d][1]]
                 if r[0] < params.p_opener:
                     t = int(r[2] * n_openers)
-                    slots = (TINY_ADJ[int(r[3] * len(TINY_ADJ))], TINY_NOUN[int(r[4] * len(TINY_NOUN))],
-                             TINY_PLACE[int(r[5] * len(TINY_PLACE))], TINY_VERB[int(r[6] * len(TINY_VERB))])
-                    o = TINY_OPENERS[t].format(A=a, B=b, adj=slots[0], noun=slots[1], place=slots[2],
-                                                verb=slots[3])
+                    slots = (
+                        TINY_ADJ[int(r[3] * len(TINY_ADJ))],
+                        TINY_NOUN[int(r[4] * len(TINY_NOUN))],
+                        TINY_PLACE[int(r[5] * len(TINY_PLACE))],
+                        TINY_VERB[int(r[6] * len(TINY_VERB))],
+                    )
+                    o = TINY_OPENERS[t].format(A=a, B=b, adj=slots[0], noun=slots[1], place=slots[2], verb=slots[3])
                     docs[d] = o + (" " if r[7] < 0.7 else "\n") + docs[d]
                     if track:
                         extras.append((d, OPENER_WORDS[t]))
-                        extras.extend((d, x) for x, used in zip((a, b) + slots, OPENER_SLOTS[t]) if used)
+                        extras.extend((d, x) for x, used in zip((a, b) + slots, OPENER_SLOTS[t], strict=False) if used)
                 if r[1] < params.p_closer:
                     t = int(r[8] * n_closers)
                     docs[d] = docs[d] + ("\n" if r[9] < 0.6 else " ") + TINY_CLOSERS[t].format(A=a, B=b)
@@ -715,12 +789,20 @@ class _Generator:
         if k < 0.6:
             path = "/".join(self._ident(stream, acc) for _ in range(1 + stream.below(3)))
             t = stream.below(6)
-            tail = ("", "", f"-{stream.below(100000)}", ".html",
-                    f"?id={_digits(stream, 1 + stream.below(9))}" if t == 4 else "", "/")[t]
+            tail = (
+                "",
+                "",
+                f"-{stream.below(100000)}",
+                ".html",
+                f"?id={_digits(stream, 1 + stream.below(9))}" if t == 4 else "",
+                "/",
+            )[t]
             scheme = stream.pick(("https://", "https://www.", "http://", "www."))
             tld = stream.pick(TLDS)
-            return (f"{scheme}{self._ident(stream, acc)}.{tld}/{path}{tail}",
-                    f"{scheme} {tld} {('', '', '', 'html', 'id', '')[t]}")
+            return (
+                f"{scheme}{self._ident(stream, acc)}.{tld}/{path}{tail}",
+                f"{scheme} {tld} {('', '', '', 'html', 'id', '')[t]}",
+            )
         if k < 0.85:
             tld = stream.pick(TLDS)
             return f"{self._ident(stream, acc)}.{self._ident(stream, acc)}@{self._ident(stream, acc)}.{tld}", tld
@@ -728,8 +810,9 @@ class _Generator:
 
     def _code(self, stream: _Scalar) -> str:
         a, b, c, d = (self._ident(stream) for _ in range(4))
-        return stream.pick(CODE_SNIPPETS).format(a=a, b=b, c=c, d=d, A=_cap(a), B=_cap(b),
-                                              n=1 + stream.below(100), m=stream.below(1000))
+        return stream.pick(CODE_SNIPPETS).format(
+            a=a, b=b, c=c, d=d, A=_cap(a), B=_cap(b), n=1 + stream.below(100), m=stream.below(1000)
+        )
 
     def _mix(self, doc: str, d: int, extras: list, u: float, u2: float) -> str:
         mix_stream = self.mix_stream
@@ -795,7 +878,7 @@ def _insert_inline(doc: str, seg: str, stream: _Scalar) -> str:
     pos = -1
     for _ in range(k + 1):
         pos = doc.index(". ", pos + 1)
-    return doc[:pos + 2] + seg + " " + doc[pos + 2:]
+    return doc[: pos + 2] + seg + " " + doc[pos + 2 :]
 
 
 def _replace_spaces(doc: str, ch: str, stream: _Scalar) -> str:
@@ -828,7 +911,7 @@ class _Tracker:
         self.seen_word_id = np.zeros(1 << 12, bool)
         self.extra_words: set[str] = set()
         self.tail_low: np.ndarray | None = None  # bool[_TAIL_BITMAP], allocated on demand
-        self.tail_high: set[int] = set()         # rare very deep ranks
+        self.tail_high: set[int] = set()  # rare very deep ranks
 
     def _mark_word_ids(self, w: np.ndarray) -> None:
         if w.size == 0:
@@ -880,7 +963,7 @@ class _Tracker:
         word_ids, extra, tail_only = self.tables.word_ids, self.extra_words, 0
         off = self.tables.pseudo_offset - _TABLE_SIZE
         for a in range(0, tail.size, 1 << 18):
-            for w in pseudo_words(tail[a: a + (1 << 18)] + off).tolist():
+            for w in pseudo_words(tail[a : a + (1 << 18)] + off).tolist():
                 i = word_ids.get(w)
                 if i is not None:
                     ids.append(i)
@@ -893,6 +976,7 @@ class _Tracker:
 # --------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------
+
 
 def _check_style(style: str) -> None:
     if style not in STYLES:
@@ -921,8 +1005,9 @@ def iter_documents(seed: int, style: str = "tinystories", mixed: bool = True) ->
     return (doc for b in batches for doc in b.docs)
 
 
-def generate_text(seed: int, n_chars: int, style: str = "tinystories", mixed: bool = True,
-                  separator: str = SPECIAL + "\n") -> str:
+def generate_text(
+    seed: int, n_chars: int, style: str = "tinystories", mixed: bool = True, separator: str = SPECIAL + "\n"
+) -> str:
     """Whole documents, each followed by ``separator``, until the length is >= ``n_chars``.
 
     Stops right after the document (and its separator) that reaches ``n_chars``.
@@ -960,8 +1045,9 @@ def _encode_docs(docs: list[str], sep: str) -> bytes:
     return b"".join(parts)
 
 
-def write_corpus(path, n_bytes: int, seed: int, style: str = "tinystories", mixed: bool = True,
-                 progress: bool = False) -> dict:
+def write_corpus(
+    path, n_bytes: int, seed: int, style: str = "tinystories", mixed: bool = True, progress: bool = False
+) -> dict:
     """Stream documents (each followed by ``SPECIAL + "\\n"``) to a UTF-8 file until it
     holds >= ``n_bytes`` bytes; the content equals ``generate_text`` with the same
     arguments, cut by bytes instead of characters.  Memory stays bounded (one batch of
@@ -1031,13 +1117,25 @@ def _progress(done: int, target: int, elapsed: float) -> None:
     rate = done / elapsed / 1e6 if elapsed > 0 else 0.0
     pct = 100.0 * min(done, target) / target if target else 100.0
     eta = (target - done) / (rate * 1e6) if rate > 0 and done < target else 0.0
-    sys.stderr.write(f"\rcorpus: {done / 1e6:9.1f} / {target / 1e6:.1f} MB  {pct:5.1f}%  "
-                     f"{rate:6.1f} MB/s  ETA {eta:5.0f}s ")
+    sys.stderr.write(
+        f"\rcorpus: {done / 1e6:9.1f} / {target / 1e6:.1f} MB  {pct:5.1f}%  {rate:6.1f} MB/s  ETA {eta:5.0f}s "
+    )
     sys.stderr.flush()
 
 
-_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9,
-          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 10**3,
+    "KB": 10**3,
+    "M": 10**6,
+    "MB": 10**6,
+    "G": 10**9,
+    "GB": 10**9,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+}
 
 
 def parse_size(text: str) -> int:
@@ -1049,9 +1147,10 @@ def parse_size(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bpe_harness.corpus",
-                                 description="Write a deterministic synthetic corpus "
-                                             "(documents separated by <|endoftext|>\\n).")
+    ap = argparse.ArgumentParser(
+        prog="python -m bpe_harness.corpus",
+        description="Write a deterministic synthetic corpus (documents separated by <|endoftext|>\\n).",
+    )
     ap.add_argument("out_path")
     ap.add_argument("--size", default="100MB", help="target size, e.g. 500KB, 10MB, 1GB (default 100MB)")
     ap.add_argument("--seed", type=int, default=0)
@@ -1067,12 +1166,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed < 0:
         ap.error("--seed must be >= 0")
     if os.path.exists(args.out_path) and not args.force:
-        print(f"error: refusing to overwrite existing file {args.out_path!r} (pass --force to replace it)",
-              file=sys.stderr)
+        print(
+            f"error: refusing to overwrite existing file {args.out_path!r} (pass --force to replace it)",
+            file=sys.stderr,
+        )
         return 1
     t0 = time.perf_counter()
-    stats = write_corpus(args.out_path, size, args.seed, style=args.style, mixed=not args.no_mixed,
-                         progress=not args.quiet)
+    stats = write_corpus(
+        args.out_path, size, args.seed, style=args.style, mixed=not args.no_mixed, progress=not args.quiet
+    )
     stats["seconds"] = round(time.perf_counter() - t0, 3)
     stats["path"] = args.out_path
     print(json.dumps(stats))

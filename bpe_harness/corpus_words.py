@@ -86,9 +86,11 @@ Nina Omar Ravi Yuki Amir Greta Pablo Ivy Hugo Maya Noah Chloe Theo Ruby Jake
 Luna Oscar Daisy Felix Hana Milo Sara
 """.split()
 
-SPEECH_VERBS = {".": ("said", "replied", "whispered", "added", "told him", "told her"),
-                 "!": ("shouted", "cried", "yelled", "laughed", "said"),
-                 "?": ("asked", "wondered", "said")}
+SPEECH_VERBS = {
+    ".": ("said", "replied", "whispered", "added", "told him", "told her"),
+    "!": ("shouted", "cried", "yelled", "laughed", "said"),
+    "?": ("asked", "wondered", "said"),
+}
 
 TINY_ADJ = "little happy small brave kind shy curious silly tiny friendly old fluffy".split()
 TINY_NOUN = "girl boy dog cat bunny bird frog bear puppy duck mouse robot dragon".split()
@@ -118,54 +120,130 @@ TINY_CLOSERS = (
 )
 
 OPENER_WORDS = tuple(regex.sub(r"\{\w+\}", " ", t) for t in TINY_OPENERS)
-OPENER_SLOTS = tuple(tuple(k in t for k in ("{A}", "{B}", "{adj}", "{noun}", "{place}", "{verb}"))
-                      for t in TINY_OPENERS)
+OPENER_SLOTS = tuple(
+    tuple(k in t for k in ("{A}", "{B}", "{adj}", "{noun}", "{place}", "{verb}")) for t in TINY_OPENERS
+)
 CLOSER_WORDS = tuple(regex.sub(r"\{\w+\}", " ", t) for t in TINY_CLOSERS)
 
 # Foreign-language sentences, written for this module (short everyday statements).
 FOREIGN = {
-    "zh": ("小猫在花园里找到了一个红色的球。", "今天下午我们一起去河边散步吧！", "这本书很有意思，我已经读了三遍。",
-           "老师说明天要下雨，记得带伞。", "他把新做的蛋糕分给了所有的朋友。"),
-    "ja": ("きのうは友だちと公園でサッカーをしました。", "この駅から海まで歩いて十五分ぐらいです。",
-           "ねこが窓の近くで気持ちよさそうに寝ています。", "新しいパン屋さんのメロンパンはとてもおいしい！",
-           "明日の会議は午後三時からに変更になりました。"),
-    "ko": ("우리 강아지는 아침마다 공원에서 뛰어놀아요.", "오늘 저녁에는 엄마와 함께 김밥을 만들 거예요.",
-           "그 책은 도서관 이층에 있습니다.", "비가 그치면 자전거를 타러 나가자!"),
-    "ar": ("ذهب الولد الصغير إلى السوق مع جدته.", "الشمس مشرقة اليوم والسماء صافية.",
-           "أحب أن أقرأ القصص قبل النوم.", "وصل القطار في الساعة 7:45 صباحا."),
-    "he": ("הילדה ציירה בית כחול עם גג אדום.", "אנחנו נפגשים בשעה 10 ליד הספרייה.",
-           "הכלב שלי אוהב לשחק בחול.", "מחר נלך לים אם לא ירד גשם."),
-    "ru": ("Маленький ёжик нашёл в лесу большое яблоко.", "Завтра мы поедем к бабушке на поезде.",
-           "Эта задача оказалась проще, чем я думал.", "В нашем городе открыли новый парк."),
-    "el": ("Το μικρό σκυλί τρέχει στην αυλή.", "Αύριο θα πάμε στη θάλασσα με τους φίλους μας.",
-           "Η γάτα κοιμάται πάνω στον καναπέ.", "Πόσο κοστίζει αυτό το βιβλίο;"),
-    "hi": ("छोटी बिल्ली बगीचे में खेल रही है।", "कल हम सब मिलकर पिकनिक पर जाएँगे।",
-           "मेरी दादी बहुत अच्छी कहानियाँ सुनाती हैं।", "यह किताब मेज़ पर रखी है।"),
-    "vi": ("Hôm nay trời rất đẹp, chúng tôi đi dạo ở công viên.", "Con mèo nhỏ đang ngủ trên ghế.",
-           "Mẹ tôi nấu phở ngon nhất thế giới.", "Ngày mai tôi sẽ học tiếng Việt."),
+    "zh": (
+        "小猫在花园里找到了一个红色的球。",
+        "今天下午我们一起去河边散步吧！",
+        "这本书很有意思，我已经读了三遍。",
+        "老师说明天要下雨，记得带伞。",
+        "他把新做的蛋糕分给了所有的朋友。",
+    ),
+    "ja": (
+        "きのうは友だちと公園でサッカーをしました。",
+        "この駅から海まで歩いて十五分ぐらいです。",
+        "ねこが窓の近くで気持ちよさそうに寝ています。",
+        "新しいパン屋さんのメロンパンはとてもおいしい！",
+        "明日の会議は午後三時からに変更になりました。",
+    ),
+    "ko": (
+        "우리 강아지는 아침마다 공원에서 뛰어놀아요.",
+        "오늘 저녁에는 엄마와 함께 김밥을 만들 거예요.",
+        "그 책은 도서관 이층에 있습니다.",
+        "비가 그치면 자전거를 타러 나가자!",
+    ),
+    "ar": (
+        "ذهب الولد الصغير إلى السوق مع جدته.",
+        "الشمس مشرقة اليوم والسماء صافية.",
+        "أحب أن أقرأ القصص قبل النوم.",
+        "وصل القطار في الساعة 7:45 صباحا.",
+    ),
+    "he": (
+        "הילדה ציירה בית כחול עם גג אדום.",
+        "אנחנו נפגשים בשעה 10 ליד הספרייה.",
+        "הכלב שלי אוהב לשחק בחול.",
+        "מחר נלך לים אם לא ירד גשם.",
+    ),
+    "ru": (
+        "Маленький ёжик нашёл в лесу большое яблоко.",
+        "Завтра мы поедем к бабушке на поезде.",
+        "Эта задача оказалась проще, чем я думал.",
+        "В нашем городе открыли новый парк.",
+    ),
+    "el": (
+        "Το μικρό σκυλί τρέχει στην αυλή.",
+        "Αύριο θα πάμε στη θάλασσα με τους φίλους μας.",
+        "Η γάτα κοιμάται πάνω στον καναπέ.",
+        "Πόσο κοστίζει αυτό το βιβλίο;",
+    ),
+    "hi": (
+        "छोटी बिल्ली बगीचे में खेल रही है।",
+        "कल हम सब मिलकर पिकनिक पर जाएँगे।",
+        "मेरी दादी बहुत अच्छी कहानियाँ सुनाती हैं।",
+        "यह किताब मेज़ पर रखी है।",
+    ),
+    "vi": (
+        "Hôm nay trời rất đẹp, chúng tôi đi dạo ở công viên.",
+        "Con mèo nhỏ đang ngủ trên ghế.",
+        "Mẹ tôi nấu phở ngon nhất thế giới.",
+        "Ngày mai tôi sẽ học tiếng Việt.",
+    ),
 }
 FOREIGN_LANGS = tuple(FOREIGN)  # insertion order is fixed by the literal above
 
 EMOJI = (
-    "😀", "😂", "🥰", "🐶", "🐱", "🌈", "⭐", "🎉", "🍕", "🚀", "❤️", "☀️", "👍", "👍🏽", "👋🏿", "✌🏻",
-    "👩‍💻", "👨‍👩‍👧‍👦", "👩‍👩‍👦", "🧑🏾‍🚀", "🤷‍♀️", "🏳️‍🌈", "🇯🇵", "🇫🇷", "🇧🇷", "🇰🇪", "1️⃣", "#️⃣", "🔟",
+    "😀",
+    "😂",
+    "🥰",
+    "🐶",
+    "🐱",
+    "🌈",
+    "⭐",
+    "🎉",
+    "🍕",
+    "🚀",
+    "❤️",
+    "☀️",
+    "👍",
+    "👍🏽",
+    "👋🏿",
+    "✌🏻",
+    "👩‍💻",
+    "👨‍👩‍👧‍👦",
+    "👩‍👩‍👦",
+    "🧑🏾‍🚀",
+    "🤷‍♀️",
+    "🏳️‍🌈",
+    "🇯🇵",
+    "🇫🇷",
+    "🇧🇷",
+    "🇰🇪",
+    "1️⃣",
+    "#️⃣",
+    "🔟",
 )
 
 CODE_SNIPPETS = (
     "def {a}_{b}({c}, {d}=None):\n    if {d} is None:\n        {d} = []\n"
     "    for item in {c}:\n        {d}.append(item * {n})\n    return {d}\n",
     "for (let i = 0; i < {n}; i++) {{\n\tconst {a} = {b}[i];\n\tif ({a} > {m}) {{\n"
-    "\t\tconsole.log(\"{c}\", {a});\n\t}}\n}}\n",
-    "$ grep -rn \"{a}\" ./{b} | sort | uniq -c | head -{n}\n",
-    "{{\n  \"{a}\": {n},\n  \"{b}\": \"{c}\",\n  \"{d}\": [{m}, {n}, true, null]\n}}\n",
+    '\t\tconsole.log("{c}", {a});\n\t}}\n}}\n',
+    '$ grep -rn "{a}" ./{b} | sort | uniq -c | head -{n}\n',
+    '{{\n  "{a}": {n},\n  "{b}": "{c}",\n  "{d}": [{m}, {n}, true, null]\n}}\n',
     "class {A}{B}:\n    def __init__(self, {c}):\n        self.{c} = {c}\n\n"
-    "    def __repr__(self):\n        return f\"{A}{B}({{self.{c}!r}})\"\n",
-    "if [ -f \"{a}.txt\" ]; then\n\techo \"found {a}\"\nelse\n\tmkdir -p {b}/{c} && cd {b}\nfi\n",
+    '    def __repr__(self):\n        return f"{A}{B}({{self.{c}!r}})"\n',
+    'if [ -f "{a}.txt" ]; then\n\techo "found {a}"\nelse\n\tmkdir -p {b}/{c} && cd {b}\nfi\n',
     "SELECT {a}, COUNT(*) AS {b}\nFROM {c}\nWHERE {d} > {n}\nGROUP BY {a};\n",
     "    x_{a} = np.zeros(({n}, {m}))\n\ty_{b} = x_{a}.sum(axis=0)  # mixed tab/space indent\n",
 )
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 TLDS = ("com", "org", "net", "io", "co.uk", "edu", "gov", "info")
-

@@ -26,17 +26,17 @@ import collections
 import contextlib
 import json
 import os
+import queue
 import sys
 import time
-import queue
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npy_format
 
-from bpe_harness.experiments.progress import ProgressLine, Sampler
 from bpe_harness.adapter import ImplError
+from bpe_harness.experiments.progress import ProgressLine, Sampler
 from bpe_harness.files import write_atomically
 from bpe_harness.isolation import Client, RemoteError, RemoteTokenizer, WorkerFailure
 from bpe_harness.vocab_io import VocabFormatError, load_vocab_and_merges  # the one reader (re-exported too)
@@ -66,7 +66,9 @@ def id_dtype(vocab_path, special_tokens: list[str]) -> np.dtype:
 # --- chunking -------------------------------------------------------------------------------------------------
 
 
-def special_token_chunks(path, special_tokens: list[str], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[tuple[int, int]]:
+def special_token_chunks(
+    path, special_tokens: list[str], chunk_bytes: int = DEFAULT_CHUNK_BYTES
+) -> list[tuple[int, int]]:
     """(start, end) byte ranges covering the file; every start but the first is where a special token begins.
 
     A cut is made only where no other special-token occurrence straddles it (with overlapping specials such as
@@ -112,7 +114,7 @@ def special_token_chunks(path, special_tokens: list[str], chunk_bytes: int = DEF
             if found > cuts[-1]:
                 cuts.append(found)
             search_from = found + chunk_bytes
-    return list(zip(cuts, cuts[1:] + [size]))
+    return list(zip(cuts, cuts[1:] + [size], strict=False))
 
 
 # --- workers --------------------------------------------------------------------------------------------------
@@ -158,8 +160,9 @@ def _npy_header(count: int, dtype: np.dtype) -> bytes:
     import io
 
     buf = io.BytesIO()
-    npy_format.write_array_header_1_0(buf, {"descr": npy_format.dtype_to_descr(dtype), "fortran_order": False,
-                                            "shape": (count,)})
+    npy_format.write_array_header_1_0(
+        buf, {"descr": npy_format.dtype_to_descr(dtype), "fortran_order": False, "shape": (count,)}
+    )
     return buf.getvalue()
 
 
@@ -231,8 +234,14 @@ def encode_file(
     done = size
     line.finish()
     seconds = time.monotonic() - started
-    return {"ids": count, "bytes": size, "seconds": seconds, "dtype": dtype.name, "workers": workers,
-            "chunks": len(ranges)}
+    return {
+        "ids": count,
+        "bytes": size,
+        "seconds": seconds,
+        "dtype": dtype.name,
+        "workers": workers,
+        "chunks": len(ranges),
+    }
 
 
 def main(argv=None) -> int:
@@ -241,8 +250,13 @@ def main(argv=None) -> int:
     parser.add_argument("out", help="output .npy file (uint16 ids when they fit, else uint32)")
     parser.add_argument("--vocab", required=True, help="vocab JSON: {id: hex}")
     parser.add_argument("--merges", required=True, help="merges JSON: [[hex, hex], ...]")
-    parser.add_argument("--special-token", action="append", default=[], dest="special_tokens",
-                        help="a special token (repeatable), e.g. '<|endoftext|>'; chunks are cut at them")
+    parser.add_argument(
+        "--special-token",
+        action="append",
+        default=[],
+        dest="special_tokens",
+        help="a special token (repeatable), e.g. '<|endoftext|>'; chunks are cut at them",
+    )
     parser.add_argument("--impl", default="student", help="student (default), reference, PATH.py or a module")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     parser.add_argument("--chunk-mb", type=float, default=DEFAULT_CHUNK_BYTES / 2**20, help="chunk size in MiB")
@@ -256,12 +270,23 @@ def main(argv=None) -> int:
         return 1
     for what, path in (("corpus", args.corpus), ("--vocab", args.vocab), ("--merges", args.merges)):
         if not os.path.isfile(path):
-            print(f"error: {what} {path} {'is not a file' if os.path.exists(path) else 'does not exist'}",
-                  file=sys.stderr)
+            print(
+                f"error: {what} {path} {'is not a file' if os.path.exists(path) else 'does not exist'}", file=sys.stderr
+            )
             return 2
     try:
-        stats = encode_file(args.corpus, args.out, args.vocab, args.merges, args.special_tokens, args.impl,
-                            args.workers, int(args.chunk_mb * 2**20), args.force, progress=not args.quiet)
+        stats = encode_file(
+            args.corpus,
+            args.out,
+            args.vocab,
+            args.merges,
+            args.special_tokens,
+            args.impl,
+            args.workers,
+            int(args.chunk_mb * 2**20),
+            args.force,
+            progress=not args.quiet,
+        )
     except (ImplError, VocabFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -269,8 +294,11 @@ def main(argv=None) -> int:
         print(f"error: {e}\nnothing was written", file=sys.stderr)
         return 2
     except UnicodeDecodeError as e:  # the streaming path (no special token to cut at)
-        print(f"error: {args.corpus} is not UTF-8 near character/byte {e.start:,} of a line ({e.reason}); "
-              "nothing was written", file=sys.stderr)
+        print(
+            f"error: {args.corpus} is not UTF-8 near character/byte {e.start:,} of a line ({e.reason}); "
+            "nothing was written",
+            file=sys.stderr,
+        )
         return 2
     except ValueError as e:
         print(f"error: {e}; nothing was written", file=sys.stderr)

@@ -117,8 +117,12 @@ class GeneratedCorpus:
         if self.key in _CHECKED and path.exists():
             return path
         info = _read_json(meta)
-        if not (path.exists() and info.get("sha256") and info.get("bytes") == path.stat().st_size
-                and sha256_file(path) == info["sha256"]):
+        if not (
+            path.exists()
+            and info.get("sha256")
+            and info.get("bytes") == path.stat().st_size
+            and sha256_file(path) == info["sha256"]
+        ):
             self._write(path)
             _write_json(meta, {"bytes": path.stat().st_size, "sha256": sha256_file(path)})
         _CHECKED.add(self.key)
@@ -136,6 +140,7 @@ class GeneratedCorpus:
 
     def text_stats(self) -> dict:
         """Sizes of the whole text held in memory: bytes, characters, and the str object's size."""
+
         def compute(path: Path) -> dict:
             text = read_exact_text(path)
             return {"bytes": path.stat().st_size, "chars": len(text), "str_bytes": sys.getsizeof(text)}
@@ -144,6 +149,7 @@ class GeneratedCorpus:
 
     def pretoken_stats(self, pattern: str, special_tokens: list[str]) -> dict:
         """How many pre-token occurrences the corpus has, and what a list of all of them (as str) would take."""
+
         def compute(path: Path) -> dict:
             count = size = 0
             for piece in rules.pretokens(read_exact_text(path), special_tokens, pattern):

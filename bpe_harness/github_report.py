@@ -20,19 +20,33 @@ from pathlib import Path
 
 def classroom_payload(results: dict) -> dict:
     """results.json (Gradescope's shape) in the shape GitHub Classroom's grading reporter reads."""
-    tests = [{"name": t["name"], "status": "pass" if t["status"] == "passed" else "fail", "score": t["score"],
-              "max_score": t["max_score"], "message": t.get("reason") or ""} for t in results["tests"]]
+    tests = [
+        {
+            "name": t["name"],
+            "status": "pass" if t["status"] == "passed" else "fail",
+            "score": t["score"],
+            "max_score": t["max_score"],
+            "message": t.get("reason") or "",
+        }
+        for t in results["tests"]
+    ]
     max_score = results["extra_data"]["max_score"]
     status = "pass" if tests and results["score"] == max_score else "fail"
     return {"version": 1, "status": status, "max_score": max_score, "tests": tests}
 
 
 def summary_markdown(results: dict) -> str:
-    lines = [f"## Grade (public tests): {results['score']:g}/{results['extra_data']['max_score']:g}", "",
-             "| test | points | status | reason |", "|---|---|---|---|"]
+    lines = [
+        f"## Grade (public tests): {results['score']:g}/{results['extra_data']['max_score']:g}",
+        "",
+        "| test | points | status | reason |",
+        "|---|---|---|---|",
+    ]
     for t in results["tests"]:
         reason = (t.get("reason") or "").replace("|", "\\|").replace("\n", " ")[:120]
-        lines.append(f"| `{t['name']}` | {t['score']:g}/{t['max_score']:g} | {t.get('outcome', t['status'])} | {reason} |")
+        lines.append(
+            f"| `{t['name']}` | {t['score']:g}/{t['max_score']:g} | {t.get('outcome', t['status'])} | {reason} |"
+        )
     return "\n".join(lines) + "\n\n```\n" + results.get("output", "") + "\n```\n"
 
 

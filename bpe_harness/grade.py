@@ -77,8 +77,15 @@ class Submission:
         return self.root / self.sources.get(rel, rel)
 
 
-NEVER_TAKEN = ("conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "sitecustomize.py",
-               "usercustomize.py")  # pytest configuration or interpreter hooks: the kit's own are used
+NEVER_TAKEN = (
+    "conftest.py",
+    "pytest.ini",
+    "pyproject.toml",
+    "setup.cfg",
+    "tox.ini",
+    "sitecustomize.py",
+    "usercustomize.py",
+)  # pytest configuration or interpreter hooks: the kit's own are used
 
 
 def _student_owned(rel: str) -> bool:
@@ -159,13 +166,21 @@ def read_submission(path: Path, scratch: Path) -> Submission:
         ignored = [rel for rel in ignored if rel not in sources.values()]
     notes += extra_dependencies_note(root / "pyproject.toml")
     if STUDENT_ADAPTERS not in taken:
-        notes.append(f"no {STUDENT_ADAPTERS} in the submission: the handout's is used" + (
-            f" (with the handout's stub for any module it imports that your {STUDENT_PACKAGE} lacks)" if taken else ""))
+        notes.append(
+            f"no {STUDENT_ADAPTERS} in the submission: the handout's is used"
+            + (
+                f" (with the handout's stub for any module it imports that your {STUDENT_PACKAGE} lacks)"
+                if taken
+                else ""
+            )
+        )
     return Submission(root, taken, ignored, notes, sources)
 
 
-HOW_TO_SUBMIT = (f"Submit your repository's {STUDENT_PACKAGE}/ folder and {STUDENT_ADAPTERS} with their folders: "
-                 "a .zip of the repository (or of those two), or Gradescope's GitHub upload.")
+HOW_TO_SUBMIT = (
+    f"Submit your repository's {STUDENT_PACKAGE}/ folder and {STUDENT_ADAPTERS} with their folders: "
+    "a .zip of the repository (or of those two), or Gradescope's GitHub upload."
+)
 
 
 def place_loose_files(root: Path, present: list[str], notes: list[str]) -> dict[str, str]:
@@ -186,8 +201,10 @@ def place_loose_files(root: Path, present: list[str], notes: list[str]) -> dict[
         listed = ", ".join(f"{src} -> {dst}" for dst, src in sorted(placed.items()))
         notes.append(f"files without their folders were placed where they belong: {listed}. {HOW_TO_SUBMIT}")
     else:
-        notes.append(f"nothing to grade: the submission has no {STUDENT_PACKAGE}/ folder, no {STUDENT_ADAPTERS} "
-                     f"and no .py files at its top, so the handout's stubs were graded. {HOW_TO_SUBMIT}")
+        notes.append(
+            f"nothing to grade: the submission has no {STUDENT_PACKAGE}/ folder, no {STUDENT_ADAPTERS} "
+            f"and no .py files at its top, so the handout's stubs were graded. {HOW_TO_SUBMIT}"
+        )
     return placed
 
 
@@ -203,8 +220,9 @@ def _kit_files(kit: Path, extra: tuple[str, ...]) -> list[str]:
         elif base.is_dir():
             for dirpath, dirnames, filenames in os.walk(base):
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_NAMES)
-                files += [(Path(dirpath) / f).relative_to(kit).as_posix() for f in sorted(filenames)
-                          if not f.endswith(".pyc")]
+                files += [
+                    (Path(dirpath) / f).relative_to(kit).as_posix() for f in sorted(filenames) if not f.endswith(".pyc")
+                ]
     return files
 
 
@@ -229,8 +247,11 @@ def stage(kit: Path, submission: Submission, into: Path, extra: tuple[str, ...] 
     answers and staff files are readable by this user only."""
     own = {rel.split("/")[1].removesuffix(".py") for rel in submission.files if rel.startswith(STUDENT_PACKAGE + "/")}
     for rel in _kit_files(kit, extra):
-        if own and rel.startswith(STUDENT_PACKAGE + "/") and (
-                STUDENT_ADAPTERS in submission.files or rel.split("/")[1].removesuffix(".py") in own):
+        if (
+            own
+            and rel.startswith(STUDENT_PACKAGE + "/")
+            and (STUDENT_ADAPTERS in submission.files or rel.split("/")[1].removesuffix(".py") in own)
+        ):
             continue  # the handout's adapters (no tests/adapters.py submitted) still need the modules it lacks
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -239,7 +260,7 @@ def stage(kit: Path, submission: Submission, into: Path, extra: tuple[str, ...] 
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(submission.source(rel), target)
-    for dirpath, dirnames, filenames in os.walk(into):
+    for dirpath, _, filenames in os.walk(into):
         for name in filenames:
             os.chmod(Path(dirpath) / name, 0o444)
         os.chmod(dirpath, 0o555)
@@ -279,33 +300,65 @@ def _watch(proc: subprocess.Popen, box, deadline: float) -> bool:
     return False
 
 
-def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: float, env_extra: dict[str, str],
-              sandbox: bool = True, hide: tuple[Path, ...] = ()) -> JudgeRun:
+def run_judge(
+    staged: Path,
+    private: Path,
+    pytest_args: list[str],
+    *,
+    timeout: float,
+    env_extra: dict[str, str],
+    sandbox: bool = True,
+    hide: tuple[Path, ...] = (),
+) -> JudgeRun:
     """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`.
     `hide`: secret paths (the checkout's staff files) the workers must not read, as far as the tier permits."""
     from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach
     from bpe_harness.isolation.tree import kill_process_tree
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CS336_SANDBOX", "PYTHON"))}
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-               CS336_CACHE_DIR=str(cache_dir()), **env_extra)
+    env.update(
+        PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", CS336_CACHE_DIR=str(cache_dir()), **env_extra
+    )
     box = None
     if sandbox:
         keep_out_of_reach()  # this process holds the seed in its environment: not readable by same-uid code
         # the grader's handle on the workers' uids (a block it reserves, freed by cleanup(): to kill what is left);
         # it opens the scratch to them alone, and hands itself to the judge's pytest in the environment
-        box = Sandbox(workdir=private.parent / "work", hide=tuple(str(p) for p in (*hide, private)),
-                      scratch=private.parent)
+        box = Sandbox(
+            workdir=private.parent / "work", hide=tuple(str(p) for p in (*hide, private)), scratch=private.parent
+        )
         box.open_to_workers(private.parent)
         env.update(box.environment())
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "bpe_harness.grading",
-           f"--rootdir={staged}", "-c", str(staged / "pyproject.toml"), f"--grading-dir={private}",
-           "--impl", str(staged / STUDENT_ADAPTERS), "-q", "--tb=short", *pytest_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "bpe_harness.grading",
+        f"--rootdir={staged}",
+        "-c",
+        str(staged / "pyproject.toml"),
+        f"--grading-dir={private}",
+        "--impl",
+        str(staged / STUDENT_ADAPTERS),
+        "-q",
+        "--tb=short",
+        *pytest_args,
+    ]
     log_path = private / "pytest.log"
     start = time.monotonic()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=staged, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=staged,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         timed_out = _watch(proc, box, start + timeout)
         leftovers = kill_process_tree(proc.pid) - (0 if timed_out else 1)
         proc.wait()
@@ -315,8 +368,14 @@ def run_judge(staged: Path, private: Path, pytest_args: list[str], *, timeout: f
     with open(log_path, "rb") as f:
         f.seek(max(0, log_path.stat().st_size - 6000))
         tail = f.read().decode("utf-8", "replace")
-    return JudgeRun(None if timed_out else proc.returncode, timed_out, time.monotonic() - start, tail,
-                    max(0, leftovers), box.describe() if box is not None else {"tier": "none (not sandboxed)"})
+    return JudgeRun(
+        None if timed_out else proc.returncode,
+        timed_out,
+        time.monotonic() - start,
+        tail,
+        max(0, leftovers),
+        box.describe() if box is not None else {"tier": "none (not sandboxed)"},
+    )
 
 
 # --- verdicts ------------------------------------------------------------------------------------------------------
@@ -331,9 +390,15 @@ def _valid_manifest(path: Path) -> list[dict] | None:
     except (OSError, ValueError):
         return None
     ok = isinstance(data, list) and all(
-        isinstance(t, dict) and isinstance(t.get("nodeid"), str) and len(t["nodeid"]) < 1000
-        and isinstance(t.get("points"), (int, float)) and math.isfinite(t["points"]) and 0 <= t["points"] <= 1000
-        and t.get("visibility") in VISIBILITIES for t in data)
+        isinstance(t, dict)
+        and isinstance(t.get("nodeid"), str)
+        and len(t["nodeid"]) < 1000
+        and isinstance(t.get("points"), (int, float))
+        and math.isfinite(t["points"])
+        and 0 <= t["points"] <= 1000
+        and t.get("visibility") in VISIBILITIES
+        for t in data
+    )
     return data if ok else None
 
 
@@ -349,12 +414,23 @@ def _valid_verdicts(path: Path) -> dict[str, dict]:
             v = json.loads(line)
         except ValueError:
             continue
-        if not (isinstance(v, dict) and isinstance(v.get("nodeid"), str) and v.get("status") in STATUSES
-                and isinstance(v.get("reason"), str) and isinstance(v.get("output"), str)
-                and isinstance(v.get("duration"), (int, float)) and math.isfinite(v["duration"])):
+        if not (
+            isinstance(v, dict)
+            and isinstance(v.get("nodeid"), str)
+            and v.get("status") in STATUSES
+            and isinstance(v.get("reason"), str)
+            and isinstance(v.get("output"), str)
+            and isinstance(v.get("duration"), (int, float))
+            and math.isfinite(v["duration"])
+        ):
             continue
-        v = {"nodeid": v["nodeid"], "status": v["status"], "reason": v["reason"][:300], "output": v["output"][:4000],
-             "duration": max(0.0, float(v["duration"]))}
+        v = {
+            "nodeid": v["nodeid"],
+            "status": v["status"],
+            "reason": v["reason"][:300],
+            "output": v["output"][:4000],
+            "duration": max(0.0, float(v["duration"])),
+        }
         previous = verdicts.get(v["nodeid"])
         if previous is None or previous["status"] == "passed":  # the first failure of a test wins
             verdicts[v["nodeid"]] = v
@@ -366,7 +442,8 @@ def _judge_failure_reason(run: JudgeRun) -> str:
         return f"the judge was stopped after {run.seconds:.0f} s (overall time limit): this test never finished"
     last = [ln for ln in run.log_tail.strip().splitlines() if ln.strip()]
     return f"the judge stopped (exit code {run.returncode}) before this test reported" + (
-        f": {last[-1][:200]}" if last else "")
+        f": {last[-1][:200]}" if last else ""
+    )
 
 
 def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: JudgeRun, meta: dict) -> dict:
@@ -374,10 +451,21 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
     tests = []
     if manifest is None:
         last = [ln for ln in run.log_tail.strip().splitlines() if ln.strip()]
-        tests.append({"name": "judge", "number": "0", "score": 0.0, "max_score": 0.0, "status": "failed",
-                      "output": "grading failed before any test ran: " + (
-                          "the judge timed out" if run.timed_out else f"exit code {run.returncode}")
-                      + "\n" + "\n".join(last[-15:]), "visibility": "visible", "reason": "grading failed"})
+        tests.append(
+            {
+                "name": "judge",
+                "number": "0",
+                "score": 0.0,
+                "max_score": 0.0,
+                "status": "failed",
+                "output": "grading failed before any test ran: "
+                + ("the judge timed out" if run.timed_out else f"exit code {run.returncode}")
+                + "\n"
+                + "\n".join(last[-15:]),
+                "visibility": "visible",
+                "reason": "grading failed",
+            }
+        )
     skipped = []  # left out of Gradescope's tests (it would show a red "failed 0/0"); named in the output instead
     for t in manifest or []:
         v = verdicts.get(t["nodeid"])
@@ -390,22 +478,36 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
             skipped.append({"name": t["nodeid"], "reason": reason, "points": float(t["points"])})
             continue
         max_score = float(t["points"])
-        tests.append({"name": t["nodeid"], "number": str(len(tests) + 1), "score": float(score), "max_score": max_score,
-                      "status": "passed" if status == "passed" else "failed",
-                      "output": (f"{status}: {reason}\n\n{output}" if reason or output else status).strip(),
-                      "visibility": t["visibility"], "reason": reason, "outcome": status,
-                      "execution_time": round(duration, 3)})
+        tests.append(
+            {
+                "name": t["nodeid"],
+                "number": str(len(tests) + 1),
+                "score": float(score),
+                "max_score": max_score,
+                "status": "passed" if status == "passed" else "failed",
+                "output": (f"{status}: {reason}\n\n{output}" if reason or output else status).strip(),
+                "visibility": t["visibility"],
+                "reason": reason,
+                "outcome": status,
+                "execution_time": round(duration, 3),
+            }
+        )
     score = sum(t["score"] for t in tests)
     total = sum(t["max_score"] for t in tests)
-    speed = {name: next((round(t["execution_time"], 3) for t in tests
-                         if t["name"].endswith(test) and t.get("outcome") == "passed"), MISSING_SPEED)
-             for name, test in SPEED_TESTS.items()}
-    header = (f"kit {meta['kit_version']}, Python {meta['python']}; {score:g}/{total:g} points in "
-              f"{run.seconds:.1f} s")
+    speed = {
+        name: next(
+            (round(t["execution_time"], 3) for t in tests if t["name"].endswith(test) and t.get("outcome") == "passed"),
+            MISSING_SPEED,
+        )
+        for name, test in SPEED_TESTS.items()
+    }
+    header = f"kit {meta['kit_version']}, Python {meta['python']}; {score:g}/{total:g} points in {run.seconds:.1f} s"
     if run.sandbox:
         header += f"\nsandbox: tier {run.sandbox['tier']}" + (
-            f" ({run.sandbox['isolation']}; accounting: {run.sandbox['accounting']})" if "isolation" in run.sandbox
-            else "")
+            f" ({run.sandbox['isolation']}; accounting: {run.sandbox['accounting']})"
+            if "isolation" in run.sandbox
+            else ""
+        )
         for note in run.sandbox.get("notes", []):
             header += f"\nsandbox note: {note}"
     if meta.get("ignored"):
@@ -419,22 +521,33 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
         "execution_time": round(run.seconds, 3),
         "output": header,
         "tests": tests,
-        "leaderboard": [{"name": "score", "value": float(score), "order": "desc"},
-                        *({"name": k, "value": v, "order": "asc"} for k, v in speed.items())],
-        "extra_data": {"kit_version": meta["kit_version"], "python": meta["python"], "max_score": float(total),
-                       "judge_exit": run.returncode, "judge_timed_out": run.timed_out,
-                       "leftover_processes_killed": run.leftovers, "skipped": skipped, "sandbox": run.sandbox},
+        "leaderboard": [
+            {"name": "score", "value": float(score), "order": "desc"},
+            *({"name": k, "value": v, "order": "asc"} for k, v in speed.items()),
+        ],
+        "extra_data": {
+            "kit_version": meta["kit_version"],
+            "python": meta["python"],
+            "max_score": float(total),
+            "judge_exit": run.returncode,
+            "judge_timed_out": run.timed_out,
+            "leftover_processes_killed": run.leftovers,
+            "skipped": skipped,
+            "sandbox": run.sandbox,
+        },
     }
 
 
 def format_table(results: dict) -> str:
     """The readable report: test, points, status, one-line reason; then the total."""
-    rows = [(t["name"], f"{t['score']:g}/{t['max_score']:g}", t.get("outcome", t["status"]),
-             t.get("reason", "")[:90]) for t in results["tests"]]
+    rows = [
+        (t["name"], f"{t['score']:g}/{t['max_score']:g}", t.get("outcome", t["status"]), t.get("reason", "")[:90])
+        for t in results["tests"]
+    ]
     width = min(88, max([len(r[0]) for r in rows] + [4]))
     lines = [f"{'test':<{width}}  {'points':>7}  {'status':<7}  reason"]
     for name, pts, status, reason in rows:
-        name = name if len(name) <= width else "..." + name[-(width - 3):]
+        name = name if len(name) <= width else "..." + name[-(width - 3) :]
         lines.append(f"{name:<{width}}  {pts:>7}  {status:<7}  {reason}")
     for t in results["extra_data"].get("skipped", []):
         lines.append(f"{t['name'][-width:]:<{width}}  {'-':>7}  skipped  {t['reason'][:90]}")
@@ -479,10 +592,12 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         private.mkdir(mode=0o700)
         stage(kit, submission, staged, options.extra_kit)
         args = [*options.tests] + (["-k", options.keyword] if options.keyword else [])
-        secrets = tuple(path for path in (*(kit / p for p in SECRET_PATHS), *(staged / p for p in PRIVATE_KIT))
-                        if path.exists())
-        run = run_judge(staged, private, args, timeout=options.timeout, env_extra=options.env,
-                        sandbox=options.sandbox, hide=secrets)
+        secrets = tuple(
+            path for path in (*(kit / p for p in SECRET_PATHS), *(staged / p for p in PRIVATE_KIT)) if path.exists()
+        )
+        run = run_judge(
+            staged, private, args, timeout=options.timeout, env_extra=options.env, sandbox=options.sandbox, hide=secrets
+        )
         manifest = _valid_manifest(private / "manifest.json")
         results = build_results(manifest, _valid_verdicts(private / "verdicts.jsonl"), run, meta)
         if out:
@@ -502,12 +617,21 @@ def _remove_tree(path: Path) -> None:
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("results.json"), help="where to write results.json")
-    parser.add_argument("--tests", action="append", default=None, metavar="PATH",
-                        help="grade only these test files or node ids (repeatable; default: all)")
+    parser.add_argument(
+        "--tests",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="grade only these test files or node ids (repeatable; default: all)",
+    )
     parser.add_argument("-k", dest="keyword", default=None, help="grade only tests matching this pytest -k expression")
     parser.add_argument("--force", action="store_true", help="replace --out even if it is not an earlier results.json")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"seconds for the whole judge (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds for the whole judge (default {DEFAULT_TIMEOUT:g})",
+    )
 
 
 def check_out(parser: argparse.ArgumentParser, args) -> None:
@@ -525,8 +649,13 @@ def check_out(parser: argparse.ArgumentParser, args) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bpe_harness.grade", description=__doc__.splitlines()[0])
-    parser.add_argument("submission", nargs="?", type=Path, default=Path("."),
-                        help="a checkout (directory) or .zip; default: this checkout")
+    parser.add_argument(
+        "submission",
+        nargs="?",
+        type=Path,
+        default=Path("."),
+        help="a checkout (directory) or .zip; default: this checkout",
+    )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     check_out(parser, args)

@@ -92,10 +92,14 @@ def pytest_runtest_logreport(report):
         if report.failed and report.when != "call":
             status = "error"
         reason = _reason(report).strip()
-        record = {"nodeid": report.nodeid, "when": report.when, "status": status,
-                  "reason": reason.splitlines()[0][:REASON_CHARS] if reason else "",
-                  "output": (report.longreprtext or "")[-OUTPUT_CHARS:] if report.failed else "",
-                  "duration": float(report.duration)}
+        record = {
+            "nodeid": report.nodeid,
+            "when": report.when,
+            "status": status,
+            "reason": reason.splitlines()[0][:REASON_CHARS] if reason else "",
+            "output": (report.longreprtext or "")[-OUTPUT_CHARS:] if report.failed else "",
+            "duration": float(report.duration),
+        }
         _log.write(json.dumps(record) + "\n")
         _log.flush()
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bpe_harness import rules
-from bpe_harness.settings import ROOT
 from bpe_harness.corpus import generate_text
 from bpe_harness.generated_inputs import GeneratedCorpus, fresh_file
 from bpe_harness.isolation import WorkerTimeout
@@ -26,6 +25,7 @@ from bpe_harness.limits import (
     SpeedLimit,
 )
 from bpe_harness.rules import GPT2_PATTERN
+from bpe_harness.settings import ROOT
 from bpe_harness.stream_digest import ExpectedStream
 
 STREAM_PROBE = ROOT / "tests" / "fixtures" / "corpora" / "documents.txt"  # timed before a stream is measured
@@ -34,8 +34,9 @@ STREAM_PROBE = ROOT / "tests" / "fixtures" / "corpora" / "documents.txt"  # time
 class Limits:
     """Runs one call of the implementation under a limit (see the module's docstring)."""
 
-    def __init__(self, calibration: Calibration, report: Callable[[str], None], seed: int,
-                 fixture: Callable[[str], object]):
+    def __init__(
+        self, calibration: Calibration, report: Callable[[str], None], seed: int, fixture: Callable[[str], object]
+    ):
         self.calibration, self.report, self.seed = calibration, report, seed
         self._fixture = fixture  # request.getfixturevalue: a test gets only the workers it uses
 
@@ -53,22 +54,33 @@ class Limits:
         __tracebackhide__ = True
         return limit.run(self.calibration, self._fixture("impl"), function, report=self.report, fresh=fresh)
 
-    def training_memory(self, limit: MemoryBudget, source: GeneratedCorpus, vocab_size: int,
-                        special_tokens: list[str]) -> Call:
+    def training_memory(
+        self, limit: MemoryBudget, source: GeneratedCorpus, vocab_size: int, special_tokens: list[str]
+    ) -> Call:
         """run_train_bpe on the generated corpus, in a worker of its own, within `limit`; the measured Call."""
         __tracebackhide__ = True
         alone = self._fixture("impl_alone")
         path = source.path()
         run = limit.run(self.calibration, alone, alone.train, path, vocab_size, special_tokens, report=self.report)
         occurrences = source.pretoken_stats(GPT2_PATTERN, special_tokens)
-        limit.check(run, f"keeping each of its {occurrences['occurrences']:,} pre-token occurrences as a str "
-                         f"takes {mb(occurrences['list_of_str_bytes'])}, the text itself "
-                         f"{mb(source.text_stats()['str_bytes'])}", report=self.report)
+        limit.check(
+            run,
+            f"keeping each of its {occurrences['occurrences']:,} pre-token occurrences as a str "
+            f"takes {mb(occurrences['list_of_str_bytes'])}, the text itself "
+            f"{mb(source.text_stats()['str_bytes'])}",
+            report=self.report,
+        )
         return run
 
-    def streaming_memory(self, limit: MemoryBudget, source: GeneratedCorpus, vocab: dict[int, bytes],
-                         merges: list[tuple[bytes, bytes]], special_tokens: list[str],
-                         encoding) -> tuple[Call, ExpectedStream]:
+    def streaming_memory(
+        self,
+        limit: MemoryBudget,
+        source: GeneratedCorpus,
+        vocab: dict[int, bytes],
+        merges: list[tuple[bytes, bytes]],
+        special_tokens: list[str],
+        encoding,
+    ) -> tuple[Call, ExpectedStream]:
         """encode_iterable(open(file)) of the generated corpus, with a tokenizer built in a worker of its own,
         within `limit`: (the measured Call, the ids it must give, from tiktoken's `encoding`). The encoder's speed is
         checked first (_fast_enough_to_stream), so an encoder too slow to finish the stream fails in seconds."""
@@ -77,15 +89,26 @@ class Limits:
         alone = self._fixture("impl_alone")
         tok = alone.tokenizer(vocab, merges, special_tokens)
         path, expected = source.path(), ExpectedStream.of(source, encoding, special_tokens)
-        run = limit.run(self.calibration, alone, tok.encode_iterable_file, path, expected_blocks=expected.blocks,
-                        report=self.report)
+        run = limit.run(
+            self.calibration, alone, tok.encode_iterable_file, path, expected_blocks=expected.blocks, report=self.report
+        )
         size = source.text_stats()
-        limit.check(run, f"the whole text as one str takes {mb(size['str_bytes'])} and its {expected.count:,} "
-                         f"ids as a list at least {mb(8 * expected.count)}", report=self.report)
+        limit.check(
+            run,
+            f"the whole text as one str takes {mb(size['str_bytes'])} and its {expected.count:,} "
+            f"ids as a list at least {mb(8 * expected.count)}",
+            report=self.report,
+        )
         return run, expected
 
-    def _fast_enough_to_stream(self, limit: MemoryBudget, source: GeneratedCorpus, vocab: dict[int, bytes],
-                               merges: list[tuple[bytes, bytes]], special_tokens: list[str]) -> None:
+    def _fast_enough_to_stream(
+        self,
+        limit: MemoryBudget,
+        source: GeneratedCorpus,
+        vocab: dict[int, bytes],
+        merges: list[tuple[bytes, bytes]],
+        special_tokens: list[str],
+    ) -> None:
         """Memory is measured over the whole stream, within the limit's time. An encoder so slow that the stream
         cannot finish in that time is stopped here within seconds, and the message names encoding speed (not
         memory): encode() of documents.txt, timed like test_encoding_speed, projected to the stream's size."""
@@ -106,24 +129,33 @@ class Limits:
             return
         took = f"was stopped after {seconds:.1f} s" if stopped else f"took {seconds:.2f} s"
         projected = seconds * stream_chars / len(text)
-        self.report(f"{limit.what}: not measured: encode() too slow to stream it "
-                    f"(~{projected:.0f} s projected, {stream_allowed:.0f} s allowed)  <-- encoder speed")
-        raise AssertionError("\n".join([
-            f"Memory not measured: your encoder is too slow to stream the {stream_bytes / 1e6:.0f} MB file in the "
-            "time this test allows.",
-            f"encode() of documents.txt ({len(text) / 1e3:.0f}K characters) {took} "
-            f"({'over ' if stopped else ''}{seconds / calibration.seconds:.1f} x calibration; test_encoding_speed "
-            f"allows {ENCODING_SPEED.factor:g} x, the staff solution takes ~{ENCODING_SPEED.reference:g} x). At that "
-            f"speed encode_iterable over the file would take {'more than ' if stopped else 'about '}{projected:.0f} s; "
-            f"this test stops it at {stream_allowed:.0f} s ({limit.timeout:g} x {calibration.describe()}).",
-            f"Make encode fast first (`uv run pytest -k test_encoding_speed` measures it). Hint: {ENCODING_SPEED.hint}",
-            f"(If this machine is unusually slow, rerun with {SCALE_OPTION} 2.)",
-        ]))
+        self.report(
+            f"{limit.what}: not measured: encode() too slow to stream it "
+            f"(~{projected:.0f} s projected, {stream_allowed:.0f} s allowed)  <-- encoder speed"
+        )
+        raise AssertionError(
+            "\n".join(
+                [
+                    f"Memory not measured: your encoder is too slow to stream the {stream_bytes / 1e6:.0f} MB file "
+                    "in the time this test allows.",
+                    f"encode() of documents.txt ({len(text) / 1e3:.0f}K characters) {took} "
+                    f"({'over ' if stopped else ''}{seconds / calibration.seconds:.1f} x calibration; "
+                    f"test_encoding_speed allows {ENCODING_SPEED.factor:g} x, the staff solution takes "
+                    f"~{ENCODING_SPEED.reference:g} x). At that speed encode_iterable over the file would take "
+                    f"{'more than ' if stopped else 'about '}{projected:.0f} s; "
+                    f"this test stops it at {stream_allowed:.0f} s ({limit.timeout:g} x {calibration.describe()}).",
+                    "Make encode fast first (`uv run pytest -k test_encoding_speed` measures it). "
+                    f"Hint: {ENCODING_SPEED.hint}",
+                    f"(If this machine is unusually slow, rerun with {SCALE_OPTION} 2.)",
+                ]
+            )
+        )
 
 
 def first_merge(source: GeneratedCorpus, special_tokens: list[str]) -> dict:
     """The corpus's most frequent adjacent byte pair within pre-tokens (ties: the greatest), as {"pair": (a, b),
     "count": n}, cached with the corpus."""
+
     def compute(path) -> dict:
         words = Counter(rules.pretokens(path.read_bytes().decode("utf-8"), special_tokens))
         pairs: Counter = Counter()

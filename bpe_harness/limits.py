@@ -65,8 +65,18 @@ IMPORT_ALLOWANCE = 3  # calibrations a speed test's fresh worker may spend start
 ATTEMPTS = 2  # speed: the better of two runs counts (the second only when the first missed)
 
 __all__ = [
-    "ENCODING_SPEED", "ENCODING_SPEED_CHARS", "STREAMING_MEMORY", "TRAINING_MEMORY", "TRAINING_SPEED",
-    "CallBudget", "Calibration", "MemoryBudget", "SpeedLimit", "calibrate", "memory_unsupported_reason", "parse_scale",
+    "ENCODING_SPEED",
+    "ENCODING_SPEED_CHARS",
+    "STREAMING_MEMORY",
+    "TRAINING_MEMORY",
+    "TRAINING_SPEED",
+    "CallBudget",
+    "Calibration",
+    "MemoryBudget",
+    "SpeedLimit",
+    "calibrate",
+    "memory_unsupported_reason",
+    "parse_scale",
 ]
 
 
@@ -96,8 +106,9 @@ def calibrate(scale: float = 1.0, runs: int = CALIBRATION_RUNS) -> Calibration:
     under test can slow the unit its limits are measured in); the best run is the unit."""
     worker = Zygote(None)
     try:
-        times = tuple(worker.call("calibration workload", "calibrate", {"rounds": 6}, 120 * scale).seconds
-                      for _ in range(runs))
+        times = tuple(
+            worker.call("calibration workload", "calibrate", {"rounds": 6}, 120 * scale).seconds for _ in range(runs)
+        )
     finally:
         worker.kill()
     _log(kind="calibration", seconds=min(times), runs=times)
@@ -134,19 +145,19 @@ _RUN_LIMITS_FIRST = (
 )
 _ADVICE = {
     "train": "Usual cause: recounting every pair after every merge (O(merges x corpus)), or pre-tokenizing again for "
-             "each merge. Count distinct pre-tokens once, keep the pair counts, and after a merge update only the "
-             "words that contain the merged pair.",
+    "each merge. Count distinct pre-tokens once, keep the pair counts, and after a merge update only the "
+    "words that contain the merged pair.",
     "tokenizer": "Usual cause: work per merge in __init__ that scans the vocab or the merge list (list.index, `in` "
-                 "on a list); build dicts (pair -> rank, bytes -> id) once.",
+    "on a list); build dicts (pair -> rank, bytes -> id) once.",
     "encode": "Usual cause: looping over every merge for every pre-token (O(pre-tokens x merges)); look up each "
-              "adjacent pair's rank in a dict and merge the lowest-ranked pair until none applies, and cache "
-              "pre-tokens you have already encoded.",
+    "adjacent pair's rank in a dict and merge the lowest-ranked pair until none applies, and cache "
+    "pre-tokens you have already encoded.",
     "decode": "Usual cause: a scan of the vocab per id, or building the text by repeated concatenation; look ids up "
-              "in a dict, b''.join the bytes, decode once.",
+    "in a dict, b''.join the bytes, decode once.",
     "encode_iterable": "Usual cause: the encoder itself is slow (see test_encoding_speed), or the stream waits for "
-                       "more input than it needs before yielding.",
+    "more input than it needs before yielding.",
     "start": "Your code (tests/adapters.py and what it imports) did not finish importing: look for work at module "
-             "level, such as training or reading a large file when the module is imported.",
+    "level, such as training or reading a large file when the module is imported.",
 }
 
 
@@ -183,12 +194,17 @@ class CallBudget:
         factor = self.factor(op, facts)
         seconds = self.calibration.allowed(factor)
         advice = _ADVICE.get(op.removesuffix("_file"), "")
-        return seconds, "\n".join(filter(None, [
-            f"Time allowed: {factor:.0f} x {self.calibration.describe()}.",
-            "" if op == "start" else _RUN_LIMITS_FIRST,
-            advice,
-            _SLOW_MACHINE,
-        ]))
+        return seconds, "\n".join(
+            filter(
+                None,
+                [
+                    f"Time allowed: {factor:.0f} x {self.calibration.describe()}.",
+                    "" if op == "start" else _RUN_LIMITS_FIRST,
+                    advice,
+                    _SLOW_MACHINE,
+                ],
+            )
+        )
 
 
 # --- speed ---------------------------------------------------------------------------------------------------------
@@ -201,9 +217,16 @@ class SpeedLimit:
     reference: float  # what the reference takes, in calibrations (for the message)
     hint: str
 
-    def run(self, calibration: Calibration, client, function: Callable, *args,
-            report: Callable[[str], None] = lambda line: None, fresh: Callable[[int], tuple] | None = None,
-            **kwargs) -> Call:
+    def run(
+        self,
+        calibration: Calibration,
+        client,
+        function: Callable,
+        *args,
+        report: Callable[[str], None] = lambda line: None,
+        fresh: Callable[[int], tuple] | None = None,
+        **kwargs,
+    ) -> Call:
         """function(*args, timeout=..., **kwargs), a call through `client`, must take at most factor x calibration;
         the measured Call (its value is what the function returned). `report` gets one line, measured vs allowed.
 
@@ -223,16 +246,26 @@ class SpeedLimit:
                 imported = client.zygote.import_cpu if client.zygote is not None else 0.0
                 call.import_s = max(0.0, imported - calibration.allowed(IMPORT_ALLOWANCE))
             except WorkerTimeout as e:
-                _log(kind="speed", what=self.what, timed_out=e.seconds, allowed=allowed,
-                     calibration=calibration.seconds)
+                _log(
+                    kind="speed", what=self.what, timed_out=e.seconds, allowed=allowed, calibration=calibration.seconds
+                )
                 report(f"{self.what}: stopped after {e.seconds:.1f} s; allowed {allowed:.2f} s  <-- too slow")
                 raise AssertionError(self._timed_out(e, allowed, calibration)) from None
-            _log(kind="speed", what=self.what, seconds=call.seconds, cpu=call.cpu_s, wall=call.wall_s,
-                 allowed=allowed, calibration=calibration.seconds)
+            _log(
+                kind="speed",
+                what=self.what,
+                seconds=call.seconds,
+                cpu=call.cpu_s,
+                wall=call.wall_s,
+                allowed=allowed,
+                calibration=calibration.seconds,
+            )
             best = call if best is None or call.seconds < best.seconds else best
             if best.seconds <= allowed:
-                report(f"{self.what}: {best.seconds:.2f} s of {allowed:.2f} s allowed "
-                       f"({best.seconds / allowed:.0%} of the limit)")
+                report(
+                    f"{self.what}: {best.seconds:.2f} s of {allowed:.2f} s allowed "
+                    f"({best.seconds / allowed:.0%} of the limit)"
+                )
                 return best
         report(f"{self.what}: {best.seconds:.2f} s; allowed {allowed:.2f} s  <-- {best.seconds / allowed:.1f} x over")
         raise AssertionError(self._too_slow(best, allowed, calibration))
@@ -244,26 +277,39 @@ class SpeedLimit:
         )
 
     def _too_slow(self, call: Call, allowed: float, calibration: Calibration) -> str:
-        return "\n".join([
-            (f"{self.what} took {call.seconds:.2f} s (CPU {call.cpu_s:.2f} s, wall {call.wall_s:.2f} s; "
-             f"best of {ATTEMPTS}), {call.seconds / allowed:.1f} x the limit"
-             + ("; charged its wall time: it waited on processes whose CPU the kernel does not report" if call.waited
-                else "")
-             + (f"; {call.import_s:.2f} s of it spent at import, beyond the {IMPORT_ALLOWANCE} x calibration an "
-                "import may take" if call.import_s else "")),
-            self._budget(allowed, calibration),
-            f"Hint: {self.hint}",
-            _SLOW_MACHINE,
-        ])
+        return "\n".join(
+            [
+                (
+                    f"{self.what} took {call.seconds:.2f} s (CPU {call.cpu_s:.2f} s, wall {call.wall_s:.2f} s; "
+                    f"best of {ATTEMPTS}), {call.seconds / allowed:.1f} x the limit"
+                    + (
+                        "; charged its wall time: it waited on processes whose CPU the kernel does not report"
+                        if call.waited
+                        else ""
+                    )
+                    + (
+                        f"; {call.import_s:.2f} s of it spent at import, beyond the {IMPORT_ALLOWANCE} x calibration "
+                        "an import may take"
+                        if call.import_s
+                        else ""
+                    )
+                ),
+                self._budget(allowed, calibration),
+                f"Hint: {self.hint}",
+                _SLOW_MACHINE,
+            ]
+        )
 
     def _timed_out(self, error: WorkerTimeout, allowed: float, calibration: Calibration) -> str:
-        return "\n".join([
-            f"{self.what} did not finish within {error.seconds:.1f} s ({TIMEOUT_FACTOR:g} x its limit): stopped",
-            self._budget(allowed, calibration),
-            f"Hint: {self.hint}",
-            _SLOW_MACHINE,
-            _stderr_tail(error),
-        ]).rstrip()
+        return "\n".join(
+            [
+                f"{self.what} did not finish within {error.seconds:.1f} s ({TIMEOUT_FACTOR:g} x its limit): stopped",
+                self._budget(allowed, calibration),
+                f"Hint: {self.hint}",
+                _SLOW_MACHINE,
+                _stderr_tail(error),
+            ]
+        ).rstrip()
 
 
 _SLOW_MACHINE = f"(If this machine is unusually slow, rerun with {SCALE_OPTION} 2 or {SCALE_ENV}=2.)"
@@ -273,6 +319,7 @@ def _stderr_tail(error: Exception) -> str:
     """What the stopped worker printed last, if anything (part of the worker's own message)."""
     text = str(error)
     return text[text.index("\n--- worker stderr") + 1 :] if "\n--- worker stderr" in text else ""
+
 
 TRAINING_SPEED = SpeedLimit(
     what="training on tinystories_sample.txt (257 KB) to vocab_size 1000",
@@ -309,8 +356,15 @@ class MemoryBudget:
     hint: str
     stall: float | None = None  # in calibrations: stop a stream that yields nothing for this long
 
-    def run(self, calibration: Calibration, client, function: Callable, *args,
-            report: Callable[[str], None] = lambda line: None, **kwargs) -> Call:
+    def run(
+        self,
+        calibration: Calibration,
+        client,
+        function: Callable,
+        *args,
+        report: Callable[[str], None] = lambda line: None,
+        **kwargs,
+    ) -> Call:
         """function(*args, timeout=..., **kwargs), a call through `client`, stopped only if it hangs; the measured
         Call (its value is what the function returned)."""
         __tracebackhide__ = True
@@ -322,28 +376,44 @@ class MemoryBudget:
         except WorkerTimeout as e:
             _log(kind="memory", what=self.what, timed_out=e.seconds, budget=self.budget)
             report(f"{self.what}: stopped after {e.seconds:.1f} s (no verdict on memory)  <-- hung or too slow")
-            raise AssertionError(f"{e}\n(time allowed: {self.timeout:g} x {calibration.describe()}"
-                                 + (f"; without progress: {self.stall:g} x calibration)" if self.stall else ")")
-                                 + f"\nHint: {self.hint}") from None
+            raise AssertionError(
+                f"{e}\n(time allowed: {self.timeout:g} x {calibration.describe()}"
+                + (f"; without progress: {self.stall:g} x calibration)" if self.stall else ")")
+                + f"\nHint: {self.hint}"
+            ) from None
 
     def check(self, call: Call, scale_note: str, report: Callable[[str], None] = lambda line: None) -> None:
         """The call's peak (the larger of sampled and OS-recorded) is within the budget; else a message with both.
         `report` gets one line, measured vs allowed."""
         __tracebackhide__ = True
-        _log(kind="memory", what=self.what, peak=call.peak_bytes, sampled=call.peak_sampled, os=call.peak_os,
-             budget=self.budget, seconds=call.seconds, wall=call.wall_s)
+        _log(
+            kind="memory",
+            what=self.what,
+            peak=call.peak_bytes,
+            sampled=call.peak_sampled,
+            os=call.peak_os,
+            budget=self.budget,
+            seconds=call.seconds,
+            wall=call.wall_s,
+        )
         share = call.peak_bytes / self.budget
         if call.peak_bytes <= self.budget:
             report(f"{self.what}: {mb(call.peak_bytes)} of {mb(self.budget)} allowed ({share:.0%} of the budget)")
             return
         report(f"{self.what}: {mb(call.peak_bytes)}; allowed {mb(self.budget)}  <-- {share:.1f} x over")
-        raise AssertionError("\n".join([
-            (f"{self.what} used {mb(call.peak_bytes)} of memory above its level before the call "
-             f"({call.describe_memory()}); the budget is {mb(self.budget)}, "
-             f"{call.peak_bytes / self.budget:.1f} x over."),
-            f"For scale: {scale_note}; the staff solution peaks at about {mb(self.reference)}.",
-            f"Hint: {self.hint}",
-        ]))
+        raise AssertionError(
+            "\n".join(
+                [
+                    (
+                        f"{self.what} used {mb(call.peak_bytes)} of memory above its level before the call "
+                        f"({call.describe_memory()}); the budget is {mb(self.budget)}, "
+                        f"{call.peak_bytes / self.budget:.1f} x over."
+                    ),
+                    f"For scale: {scale_note}; the staff solution peaks at about {mb(self.reference)}.",
+                    f"Hint: {self.hint}",
+                ]
+            )
+        )
 
 
 STREAMING_MEMORY = MemoryBudget(

@@ -20,7 +20,7 @@ from bpe_harness.adapter import ROOT, ImplError, ImplSpec, resolve
 from bpe_harness.generated_inputs import remove_fresh_files
 from bpe_harness.isolation import Client
 from bpe_harness.limit_checks import Limits
-from bpe_harness.limits import CallBudget, Calibration, calibrate, parse_scale
+from bpe_harness.limits import Calibration, CallBudget, calibrate, parse_scale
 from bpe_harness.snapshots import SnapshotStore
 
 DEFAULT_SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -86,8 +86,8 @@ def pytest_configure(config):
         raise pytest.UsageError(str(e)) from None
     if config.getoption("--snapshot-update") and value != "reference":
         raise pytest.UsageError(
-            f"--snapshot-update writes the expected answers, so it only runs with --impl reference (got --impl {value}). "
-            "Nothing was written."
+            "--snapshot-update writes the expected answers, so it only runs with --impl reference "
+            f"(got --impl {value}). Nothing was written."
         )
     session = Session(spec, scale)
     config.stash[SESSION] = session
@@ -121,8 +121,10 @@ def pytest_unconfigure(config):
 def pytest_report_header(config):
     session = config.stash[SESSION]
     scale = f"; time limits x {session.scale:g}" if session.scale != 1 else ""
-    return (f"implementation under test: {session.spec.label} (in a separate worker process){scale}; "
-            f"fresh inputs from seed {session.seed}")
+    return (
+        f"implementation under test: {session.spec.label} (in a separate worker process){scale}; "
+        f"fresh inputs from seed {session.seed}"
+    )
 
 
 @pytest.fixture(scope="session")

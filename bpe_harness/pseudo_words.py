@@ -13,12 +13,54 @@ import numpy as np
 # Syllable inventory for pseudo-words.  Onsets are consonant runs, nuclei vowel
 # runs (no 'y' in nuclei), codas word-final consonant runs: the split into maximal
 # consonant/vowel runs recovers the syllables, so rank -> word is injective.
-_ONSETS = ("b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
-           "y", "z", "bl", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr", "pl", "pr", "sc",
-           "sh", "sk", "sl", "sm", "sn", "sp", "st", "str", "sw", "th", "tr", "wh")
+_ONSETS = (
+    "b",
+    "c",
+    "d",
+    "f",
+    "g",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "w",
+    "y",
+    "z",
+    "bl",
+    "br",
+    "ch",
+    "cl",
+    "cr",
+    "dr",
+    "fl",
+    "fr",
+    "gl",
+    "gr",
+    "pl",
+    "pr",
+    "sc",
+    "sh",
+    "sk",
+    "sl",
+    "sm",
+    "sn",
+    "sp",
+    "st",
+    "str",
+    "sw",
+    "th",
+    "tr",
+    "wh",
+)
 _NUCLEI = ("a", "e", "i", "o", "u", "ai", "ea", "ee", "oo", "ou", "oa", "ie", "au")
-_CODAS = ("", "n", "r", "s", "t", "l", "m", "nd", "st", "ng", "ck", "sh", "th", "rt", "ll", "nt",
-          "rs", "x")
+_CODAS = ("", "n", "r", "s", "t", "l", "m", "nd", "st", "ng", "ck", "sh", "th", "rt", "ll", "nt", "rs", "x")
 _SYLLABLES = tuple(o + n for o in _ONSETS for n in _NUCLEI)
 _N_SYLLABLES = len(_SYLLABLES)
 _N_CODAS = len(_CODAS)
@@ -43,9 +85,13 @@ def pseudo_word(t: int) -> str:
     return "".join(parts)
 
 
-_LEVEL_SIZES = [_N_SYLLABLES ** L * _N_CODAS for L in (1, 2, 3)]
-_LEVEL_START = [0, _LEVEL_SIZES[0], _LEVEL_SIZES[0] + _LEVEL_SIZES[1],
-                _LEVEL_SIZES[0] + _LEVEL_SIZES[1] + _LEVEL_SIZES[2]]
+_LEVEL_SIZES = [_N_SYLLABLES**L * _N_CODAS for L in (1, 2, 3)]
+_LEVEL_START = [
+    0,
+    _LEVEL_SIZES[0],
+    _LEVEL_SIZES[0] + _LEVEL_SIZES[1],
+    _LEVEL_SIZES[0] + _LEVEL_SIZES[1] + _LEVEL_SIZES[2],
+]
 _SYLLABLE_ARRAY = np.array(_SYLLABLES, dtype=object)
 _CODA_ARRAY = np.array(_CODAS, dtype=object)
 

@@ -1,11 +1,11 @@
 """Every environment variable the kit reads, in one place (staff/README.md's "Settings" table lists them all).
 
-    CS336_LIMIT_SCALE     multiply every time limit (a slow or busy machine); --limit-scale wins over it
-    CS336_CACHE_DIR       where every cache lives: generated corpora, expected digests, tiktoken data (default .cache/)
-    CS336_ALLOW_DOWNLOAD  1: let tiktoken download encodings it cannot find offline
-    CS336_LIMITS_LOG      staff: append one JSON line per limited call to this file (staff/stability.py reads it)
-    CS336_SANDBOX         1: start every worker in the grader's sandbox (bpe_harness/isolation/sandbox.py)
-    CS336_WORKER_SYS_PATH internal: the harness's sys.path, handed to the worker process
+CS336_LIMIT_SCALE     multiply every time limit (a slow or busy machine); --limit-scale wins over it
+CS336_CACHE_DIR       where every cache lives: generated corpora, expected digests, tiktoken data (default .cache/)
+CS336_ALLOW_DOWNLOAD  1: let tiktoken download encodings it cannot find offline
+CS336_LIMITS_LOG      staff: append one JSON line per limited call to this file (staff/stability.py reads it)
+CS336_SANDBOX         1: start every worker in the grader's sandbox (bpe_harness/isolation/sandbox.py)
+CS336_WORKER_SYS_PATH internal: the harness's sys.path, handed to the worker process
 """
 
 from __future__ import annotations

@@ -33,14 +33,20 @@ class ExpectedStream:
     @classmethod
     def of(cls, source: GeneratedCorpus, encoding, special_tokens: list[str]) -> ExpectedStream:
         ranks = sorted(encoding._mergeable_ranks.items(), key=lambda kv: kv[1])
-        fingerprint = hashlib.sha256(json.dumps(
-            [BLOCK, encoding._pat_str, sorted(encoding._special_tokens.items()), [[t.hex(), r] for t, r in ranks]]
-        ).encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                [BLOCK, encoding._pat_str, sorted(encoding._special_tokens.items()), [[t.hex(), r] for t, r in ranks]]
+            ).encode()
+        ).hexdigest()[:16]
 
         def compute(path: Path) -> dict:
             ids = expected_ids(path, encoding, special_tokens)
-            return {"count": len(ids), "sha256": hashlib.sha256(pack_ids(ids)).hexdigest(), "head": ids[:16],
-                    "blocks": block_digests(ids)}
+            return {
+                "count": len(ids),
+                "sha256": hashlib.sha256(pack_ids(ids)).hexdigest(),
+                "head": ids[:16],
+                "blocks": block_digests(ids),
+            }
 
         found = source.cached("expected-" + fingerprint, compute)
         return cls(found["count"], found["sha256"], found["head"], found["blocks"])
@@ -62,8 +68,10 @@ def assert_stream_equal(got, expected: ExpectedStream, path: Path, encoding, spe
 
 def _stream_mismatch(got, expected: ExpectedStream, path: Path, encoding, special_tokens, vocab) -> str:
     if got.first_bad is None:
-        return (f"encode_iterable produced {got.count:,} ids (sha256 {got.sha256[:16]}...), expected "
-                f"{expected.count:,} (sha256 {expected.sha256[:16]}...)")
+        return (
+            f"encode_iterable produced {got.count:,} ids (sha256 {got.sha256[:16]}...), expected "
+            f"{expected.count:,} (sha256 {expected.sha256[:16]}...)"
+        )
     block, actual = got.first_bad
     ids = expected_ids(path, encoding, special_tokens)
     start = block * BLOCK

@@ -6,7 +6,9 @@ from collections.abc import Iterable, Iterator
 
 
 def _todo(method: str) -> NotImplementedError:
-    return NotImplementedError(f"write Tokenizer.{method}() in cs336_basics/tokenizer.py (see README.md, 'What to build')")
+    return NotImplementedError(
+        f"write Tokenizer.{method}() in cs336_basics/tokenizer.py (see README.md, 'What to build')"
+    )
 
 
 class Tokenizer:

@@ -1,6 +1,6 @@
 """The tokenizer leaderboard: a speed game that is fair across machines and not cheap to fake.
 
-    uv run python -m leaderboard submit --name NAME        # students: gate + practice benchmark -> submissions/NAME.json
+    uv run python -m leaderboard submit --name NAME        # students: gate + practice run -> submissions/NAME.json
     uv run python -m leaderboard validate                  # staff: schema, digests, plausibility of every entry
     uv run python -m leaderboard verify NAME [--code DIR] --write  # staff: re-run on a drawn seed, rank it
     uv run --group bench python -m leaderboard render      # staff: the board (README.md), board.png/.svg

@@ -35,17 +35,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bpe_harness import settings
-from bpe_harness.files import sha256_file
-from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_text_equal, \
-    assert_vocab_matches
+from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_text_equal, assert_vocab_matches
 from bpe_harness.corpus import write_corpus
 from bpe_harness.encodings import encoding_for_vocab
 from bpe_harness.experiments.progress import ProgressLine
+from bpe_harness.files import sha256_file
 from bpe_harness.isolation import Client, WorkerCrashed, WorkerFailure, WorkerTimeout
+from bpe_harness.isolation.protocol import pack_ids
 from bpe_harness.rules import EOT, GPT2_PATTERN
 from bpe_harness.settings import ROOT
 from bpe_harness.snapshots import SnapshotStore
-from bpe_harness.isolation.protocol import pack_ids
 
 FIXTURES = ROOT / "tests" / "fixtures"
 SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -53,8 +52,13 @@ PACER = "leaderboard.pacer"
 
 # Gate cases: cases of tests/test_train_bpe.py named by their snapshot, which records the case itself (corpus under
 # tests/fixtures, vocab_size, special tokens) next to the expected answer: nothing of a case is written twice.
-GATE_TRAINING = ("tinystories_sample", "webtext_sample", "ties_bytes_not_unicode", "ties_tuple_not_concat",
-                 "ties_greatest_not_first")
+GATE_TRAINING = (
+    "tinystories_sample",
+    "webtext_sample",
+    "ties_bytes_not_unicode",
+    "ties_tuple_not_concat",
+    "ties_greatest_not_first",
+)
 GATE_ENCODE = ("tinystories_sample", "corpora/held_out.txt")  # (snapshot whose merges give the vocab, text)
 
 
@@ -98,11 +102,14 @@ class Spec:
             base = {"kind": "generated", "style": "tinystories", "size": self.size, "seed": self.seed, "mixed": True}
         else:
             base = {"kind": "file", "name": self.corpus.name}
-        return {**base, "bytes": paths[0].stat().st_size, "sha256": sha256_file(paths[0]),
-                "rounds_sha256": [sha256_file(p) for p in paths], "vocab_size": self.vocab_size,
-                "special_tokens": list(self.special_tokens)}
-
-
+        return {
+            **base,
+            "bytes": paths[0].stat().st_size,
+            "sha256": sha256_file(paths[0]),
+            "rounds_sha256": [sha256_file(p) for p in paths],
+            "vocab_size": self.vocab_size,
+            "special_tokens": list(self.special_tokens),
+        }
 
 
 def round_seeds(seed: int, r: int) -> tuple[int, int]:
@@ -133,8 +140,10 @@ def corpus_path(spec: Spec) -> Path | None:
         return None
     path = Path(spec.corpus).expanduser()
     if not path.is_file():
-        raise SubmitError(f"--corpus {spec.corpus}: no such file. Give the path of a UTF-8 text file "
-                          "(e.g. TinyStories' train split), or leave --corpus out to use the generated corpus.")
+        raise SubmitError(
+            f"--corpus {spec.corpus}: no such file. Give the path of a UTF-8 text file "
+            "(e.g. TinyStories' train split), or leave --corpus out to use the generated corpus."
+        )
     return path
 
 
@@ -222,15 +231,26 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
         hidden = [p for p in needed if not _others_can_read(p)]
         if hidden:
             box.cleanup()
-            print(f"leaderboard: no sandbox: {hidden[0]} is not readable by other users, so the sandbox's user could "
-                  "not import it (make the folders on the way world-readable, e.g. chmod o+rx, to get the sandbox); "
-                  "the worker runs as you (recorded: sandbox none)", file=sys.stderr)
+            print(
+                f"leaderboard: no sandbox: {hidden[0]} is not readable by other users, so the sandbox's user could "
+                "not import it (make the folders on the way world-readable, e.g. chmod o+rx, to get the sandbox); "
+                "the worker runs as you (recorded: sandbox none)",
+                file=sys.stderr,
+            )
             return None, "none"
     return box, ("user" if box.uid is not None else "limits")
 
 
-KIT_TOPS = ("bpe_harness", "leaderboard", "tests", "cs336_basics", "staff", "conftest.py", "pyproject.toml",
-            "uv.lock")  # what the kit is (a student's data/ folder with a 2 GB corpus is not hashed every round)
+KIT_TOPS = (
+    "bpe_harness",
+    "leaderboard",
+    "tests",
+    "cs336_basics",
+    "staff",
+    "conftest.py",
+    "pyproject.toml",
+    "uv.lock",
+)  # what the kit is (a student's data/ folder with a 2 GB corpus is not hashed every round)
 PACER_PACKAGES = ("tiktoken", "regex")  # the pace-setter's tools, outside the kit (in the environment)
 
 
@@ -295,7 +315,8 @@ class KitGuard:
                 f"the kit's files changed while your implementation ran ({when}): {shown}. The implementation may "
                 "only read the kit and its input; writing into it (the pace-setter, the harness, its own code, the "
                 "corpora) is not allowed. Nothing was written. Restore them (git checkout -- . ; git status) and "
-                "remove whatever in your code writes there.")
+                "remove whatever in your code writes there."
+            )
 
     @property
     def digest(self) -> str:
@@ -310,8 +331,10 @@ def _call(what: str, fn, *args, spec: Spec, **kwargs):
     try:
         return fn(*args, timeout=spec.timeout, **kwargs)
     except WorkerTimeout as e:
-        raise SubmitError(f"{what} did not finish within {spec.timeout:g} s (--timeout); it was stopped. "
-                          f"Does it hang, or is the corpus too big for it?\n{e}") from None
+        raise SubmitError(
+            f"{what} did not finish within {spec.timeout:g} s (--timeout); it was stopped. "
+            f"Does it hang, or is the corpus too big for it?\n{e}"
+        ) from None
     except WorkerCrashed as e:
         raise SubmitError(f"{what}: the implementation's process died.\n{e}") from None
     except WorkerFailure as e:
@@ -328,8 +351,10 @@ def _call(what: str, fn, *args, spec: Spec, **kwargs):
 
 def _check_memory(what: str, call, spec: Spec) -> None:
     if call.peak_bytes > spec.max_memory:
-        raise SubmitError(f"{what} used {call.peak_bytes / 1e6:,.0f} MB above the worker's starting level, more "
-                          f"than the {spec.max_memory / 1e6:,.0f} MB allowed (--max-memory)")
+        raise SubmitError(
+            f"{what} used {call.peak_bytes / 1e6:,.0f} MB above the worker's starting level, more "
+            f"than the {spec.max_memory / 1e6:,.0f} MB allowed (--max-memory)"
+        )
 
 
 # --- the gate -----------------------------------------------------------------------------------------------------
@@ -343,15 +368,18 @@ def gate(impl: Client, spec: Spec, progress: ProgressLine) -> list[str]:
         progress.step(f"gate: train {name}")
         expected = store.load_training(name)
         corpus, vocab_size, specials = expected.corpus, expected.vocab_size, list(expected.special_tokens)
-        vocab, merges = _call(f"run_train_bpe() on {corpus}", impl.train, FIXTURES / corpus, vocab_size, specials,
-                              spec=spec)
+        vocab, merges = _call(
+            f"run_train_bpe() on {corpus}", impl.train, FIXTURES / corpus, vocab_size, specials, spec=spec
+        )
         try:
             assert_merges_equal(merges, expected.merges, FIXTURES / corpus, specials)
             assert_vocab_matches(vocab, expected.vocab_tokens, vocab_size)
         except AssertionError as e:
-            raise GateFailure(f"training on {corpus} (vocab_size={vocab_size}) is not right:\n{e}\n"
-                              f"(the graded test: uv run pytest 'tests/test_train_bpe.py::"
-                              f"test_training_matches_reference[{name}]')") from None
+            raise GateFailure(
+                f"training on {corpus} (vocab_size={vocab_size}) is not right:\n{e}\n"
+                f"(the graded test: uv run pytest 'tests/test_train_bpe.py::"
+                f"test_training_matches_reference[{name}]')"
+            ) from None
         passed.append(f"train:{name}")
 
     snap_name, text_file = GATE_ENCODE
@@ -369,11 +397,15 @@ def gate(impl: Client, spec: Spec, progress: ProgressLine) -> list[str]:
         assert_ids_equal(ids, expected, text, vocab, f"encode() of {text_file}")
         assert_text_equal(back, text, "decode(encode(text))")
         if summary.sha256 != hashlib.sha256(pack_ids(expected)).hexdigest():
-            raise AssertionError(f"encode_iterable(open({text_file})) yielded {summary.count} ids, not the "
-                                 f"{len(expected)} ids of encode(whole text) (first ids: {summary.head[:8]})")
+            raise AssertionError(
+                f"encode_iterable(open({text_file})) yielded {summary.count} ids, not the "
+                f"{len(expected)} ids of encode(whole text) (first ids: {summary.head[:8]})"
+            )
     except AssertionError as e:
-        raise GateFailure(f"encoding is not right:\n{e}\n(the graded tests: uv run pytest tests/test_tokenizer.py "
-                          "tests/test_encode_iterable.py)") from None
+        raise GateFailure(
+            f"encoding is not right:\n{e}\n(the graded tests: uv run pytest tests/test_tokenizer.py "
+            "tests/test_encode_iterable.py)"
+        ) from None
     passed += ["encode:held_out", "decode:held_out", "encode_iterable:held_out"]
     return passed
 
@@ -420,8 +452,9 @@ def _after_round(sandbox) -> None:
         sandbox.kill_leftovers()
 
 
-def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None,
-            guard: KitGuard | None = None) -> dict:
+def measure(
+    impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None, guard: KitGuard | None = None
+) -> dict:
     """Rounds of training and encoding on each round's own inputs, each side in fresh workers: raw numbers of both
     sides, the ratios, per-round output digests.
 
@@ -448,16 +481,25 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
                 with open(held_out, encoding="utf-8", newline="") as f:
                     text = f.read()
                 expose(spec, r)
-                vocab, merges = _call(f"run_train_bpe() on {corpus.name}", impl.train, corpus, spec.vocab_size,
-                                      spec.special_tokens, spec=spec, on_progress=progress)
+                vocab, merges = _call(
+                    f"run_train_bpe() on {corpus.name}",
+                    impl.train,
+                    corpus,
+                    spec.vocab_size,
+                    spec.special_tokens,
+                    spec=spec,
+                    on_progress=progress,
+                )
                 call = impl.last
                 _check_memory("run_train_bpe()", call, spec)
                 train["submission"].append(charge([call]))
                 train["peak_bytes"] = max(train["peak_bytes"], call.peak_bytes)
                 train["children_peak_bytes"] = max(train["children_peak_bytes"], call.children_peak)
                 if len(merges) != expected_merges or len(vocab) != spec.vocab_size:
-                    raise GateFailure(f"training on {corpus.name}: expected {expected_merges} merges and "
-                                      f"{spec.vocab_size} vocab entries, got {len(merges)} and {len(vocab)}")
+                    raise GateFailure(
+                        f"training on {corpus.name}: expected {expected_merges} merges and "
+                        f"{spec.vocab_size} vocab entries, got {len(merges)} and {len(vocab)}"
+                    )
                 tok = _call("get_tokenizer()", impl.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
                 build = impl.last
                 ids = _call(f"encode() of {held_out.name}", tok.encode, text, spec=spec)
@@ -475,13 +517,15 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
             want = _call("pace-setter encode", pace_tok.encode, text, spec=spec)
             enc["pacer"].append(charge([build, pacer.last]))
         try:
-            assert_ids_equal(ids, want, text, vocab, f"encode() of the held-out text {held_out.name} with your own "
-                                                     "merges")
+            assert_ids_equal(
+                ids, want, text, vocab, f"encode() of the held-out text {held_out.name} with your own merges"
+            )
         except AssertionError as e:
             raise GateFailure(f"{e}\n(expected ids: tiktoken over the same merges)") from None
         ids_sha = hashlib.sha256(pack_ids(want)).hexdigest()
-        rounds_out.append({"merges_sha256": merges_sha256(merges), "vocab_sha256": vocab_sha256(vocab),
-                           "ids_sha256": ids_sha})
+        rounds_out.append(
+            {"merges_sha256": merges_sha256(merges), "vocab_sha256": vocab_sha256(vocab), "ids_sha256": ids_sha}
+        )
         enc["ids"] += len(want)
         if first is None:
             first = (vocab, merges, held_out, ids_sha, len(want))
@@ -492,34 +536,59 @@ def measure(impl_value: str, spec: Spec, progress: ProgressLine, *, sandbox=None
     with _worker(impl_value, sandbox) as impl:
         tok = _call("get_tokenizer()", impl.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
         build = impl.last
-        summary = _call(f"encode_iterable(open({held_out.name}))", tok.encode_iterable_file, held_out, spec=spec,
-                        on_progress=progress)
+        summary = _call(
+            f"encode_iterable(open({held_out.name}))",
+            tok.encode_iterable_file,
+            held_out,
+            spec=spec,
+            on_progress=progress,
+        )
         stream_call = impl.last
     _after_round(sandbox)
     if guard is not None:
         guard.check("after encode_iterable")
     _check_memory("encode_iterable()", stream_call, spec)
     if summary.sha256 != expected_sha:
-        raise GateFailure(f"encode_iterable(open({held_out.name})) yielded {summary.count} ids that differ from "
-                          f"encode() of the same text ({n_ids} ids): it must yield exactly encode(whole text)")
+        raise GateFailure(
+            f"encode_iterable(open({held_out.name})) yielded {summary.count} ids that differ from "
+            f"encode() of the same text ({n_ids} ids): it must yield exactly encode(whole text)"
+        )
 
     text_mb = sum(h.stat().st_size for _, h in inputs) / 1e6
-    train_ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(train["submission"], train["pacer"]))
-    enc_ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(enc["submission"], enc["pacer"]))
+    train_ratio = statistics.median(
+        a["seconds"] / b["seconds"] for a, b in zip(train["submission"], train["pacer"], strict=False)
+    )
+    enc_ratio = statistics.median(
+        a["seconds"] / b["seconds"] for a, b in zip(enc["submission"], enc["pacer"], strict=False)
+    )
     held = [h for _, h in inputs]
     return {
         "corpus": spec.corpus_record([c for c, _ in inputs]),
-        "held_out": {"kind": "generated", "style": "tinystories", "size": spec.held_out_size,
-                     "seed": round_seeds(spec.seed, 0)[1], "mixed": True, "bytes": held[0].stat().st_size,
-                     "sha256": sha256_file(held[0]), "rounds_sha256": [sha256_file(h) for h in held]},
+        "held_out": {
+            "kind": "generated",
+            "style": "tinystories",
+            "size": spec.held_out_size,
+            "seed": round_seeds(spec.seed, 0)[1],
+            "mixed": True,
+            "bytes": held[0].stat().st_size,
+            "sha256": sha256_file(held[0]),
+            "rounds_sha256": [sha256_file(h) for h in held],
+        },
         "rounds": spec.rounds,
         "train": {"ratio": round(train_ratio, 4), **train},
-        "encode": {"ratio": round(enc_ratio, 4), "ids": enc["ids"],
-                   "mb_per_s": round(text_mb / sum(x["seconds"] for x in enc["submission"]), 3),
-                   "submission": enc["submission"], "pacer": enc["pacer"]},
-        "encode_iterable": {"peak_bytes": stream_call.peak_bytes + build.peak_bytes,
-                            "stream_peak_bytes": stream_call.peak_bytes, "tokenizer_peak_bytes": build.peak_bytes,
-                            **{k: v for k, v in charge([stream_call]).items() if k != "waited"}},
+        "encode": {
+            "ratio": round(enc_ratio, 4),
+            "ids": enc["ids"],
+            "mb_per_s": round(text_mb / sum(x["seconds"] for x in enc["submission"]), 3),
+            "submission": enc["submission"],
+            "pacer": enc["pacer"],
+        },
+        "encode_iterable": {
+            "peak_bytes": stream_call.peak_bytes + build.peak_bytes,
+            "stream_peak_bytes": stream_call.peak_bytes,
+            "tokenizer_peak_bytes": build.peak_bytes,
+            **{k: v for k, v in charge([stream_call]).items() if k != "waited"},
+        },
         "outputs": {**rounds_out[0], "rounds": rounds_out},
     }
 
@@ -539,20 +608,38 @@ def profile_training(impl_value: str, spec: Spec, *, sandbox=None, top: int = 12
     corpus = round_input(spec, 0)[0]
     expose(spec, 0)
     with _worker(impl_value, sandbox) as impl:
-        _call("run_train_bpe() under the profiler", impl.train, corpus, spec.vocab_size, spec.special_tokens,
-              spec=spec, profile=True)
+        _call(
+            "run_train_bpe() under the profiler",
+            impl.train,
+            corpus,
+            spec.vocab_size,
+            spec.special_tokens,
+            spec=spec,
+            profile=True,
+        )
         prof = impl.last.profile or {}
     _after_round(sandbox)
-    lines = [f"profile of one training on {corpus.name} ({prof.get('total_s', 0):.2f} s under cProfile; "
-             "cumulative = the function and everything it calls):"]
+    lines = [
+        f"profile of one training on {corpus.name} ({prof.get('total_s', 0):.2f} s under cProfile; "
+        "cumulative = the function and everything it calls):"
+    ]
     for row in prof.get("top", [])[:top]:
-        lines.append(f"  {row['cumtime']:8.2f} s cumulative {row['tottime']:8.2f} s own {row['ncalls']:>10} calls  "
-                     f"{row['function']}")
+        lines.append(
+            f"  {row['cumtime']:8.2f} s cumulative {row['tottime']:8.2f} s own {row['ncalls']:>10} calls  "
+            f"{row['function']}"
+        )
     return "\n".join(lines)
 
 
-def run(impl_value: str, spec: Spec, *, sandbox=None, sandbox_tier: str = "none", show_progress: bool = True,
-        kit_root: Path = ROOT) -> dict:
+def run(
+    impl_value: str,
+    spec: Spec,
+    *,
+    sandbox=None,
+    sandbox_tier: str = "none",
+    show_progress: bool = True,
+    kit_root: Path = ROOT,
+) -> dict:
     """Gate + benchmark of one implementation (an --impl value). SubmitError / GateFailure say why it cannot go on.
 
     The pace-setter's first worker starts before the implementation is ever imported; the kit is digested then, and
@@ -575,7 +662,10 @@ def run(impl_value: str, spec: Spec, *, sandbox=None, sandbox_tier: str = "none"
     result["score"] = score(result["train"]["ratio"], result["encode"]["ratio"])
     result["load_before"] = None if load_before is None else round(load_before, 2)
     result["inputs"] = {"seed": spec.seed, "practice": spec.practice, "ranked": False}
-    result["isolation"] = {"sandbox": sandbox_tier, "fresh_worker_per_round": True, "kit_sha256": guard.digest,
-                           "waited": any(t["waited"] for part in ("train", "encode")
-                                         for t in result[part]["submission"])}
+    result["isolation"] = {
+        "sandbox": sandbox_tier,
+        "fresh_worker_per_round": True,
+        "kit_sha256": guard.digest,
+        "waited": any(t["waited"] for part in ("train", "encode") for t in result[part]["submission"]),
+    }
     return result

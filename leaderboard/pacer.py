@@ -5,7 +5,8 @@ shipped to students would be the assignment's answer. The pace-setter does the p
 must do and that gives nothing away, with well-known tools:
 
 * training: read the corpus, split it on the special tokens and count GPT-2 pre-tokens with the `regex` package
-  (bpe_harness.rules.pretokens: the pattern and the rule are in the README). No merges are learned: it returns the 256 bytes and the specials.
+  (bpe_harness.rules.pretokens: the pattern and the rule are in the README). No merges are learned: it returns the
+  256 bytes and the specials.
   Pre-tokenizing dominates training at scale, so a good single-process trainer scores a little above 1 and a
   parallel one can go below.
 * encoding: tiktoken (Rust) built from the merges it is given, one thread. A pure-Python encoder scores ~2-3.

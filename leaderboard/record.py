@@ -48,8 +48,10 @@ class RecordError(Exception):
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name or ""):
-        raise RecordError(f"--name {name!r}: use 1-40 letters, digits, '-' or '_', starting with a letter or digit "
-                          "(it becomes the file name leaderboard/submissions/NAME.json)")
+        raise RecordError(
+            f"--name {name!r}: use 1-40 letters, digits, '-' or '_', starting with a letter or digit "
+            "(it becomes the file name leaderboard/submissions/NAME.json)"
+        )
     return name
 
 
@@ -107,8 +109,10 @@ def _read_code(root: Path, paths: list[Path], with_text: bool = True) -> list[di
         data = p.read_bytes()
         total += len(data)
         if total > MAX_CODE_BYTES:
-            raise RecordError(f"the code to submit is over {MAX_CODE_BYTES:,} bytes; is something other than your "
-                              "tokenizer under cs336_basics/?")
+            raise RecordError(
+                f"the code to submit is over {MAX_CODE_BYTES:,} bytes; is something other than your "
+                "tokenizer under cs336_basics/?"
+            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -149,8 +153,12 @@ def collect_code(impl: str, with_text: bool = False) -> dict:
             raise RecordError(f"--impl {impl}: no such file {adapters}")
         root = _project_root(adapters.parent)
         files = _read_code(root, student_code_paths(root, adapters), with_text)
-        return {"kind": "text" if with_text else "digest", "adapters": adapters.relative_to(root).as_posix(),
-                "files": files, "sha256": code_digest(files)}
+        return {
+            "kind": "text" if with_text else "digest",
+            "adapters": adapters.relative_to(root).as_posix(),
+            "files": files,
+            "sha256": code_digest(files),
+        }
     if impl == "reference":
         if not (ROOT / "staff" / "reference").is_dir():
             raise RecordError("--impl reference: the reference solution is staff-only and not part of this handout")
@@ -165,13 +173,16 @@ def collect_code(impl: str, with_text: bool = False) -> dict:
             spec = None
         origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
     if origin is None:
-        raise RecordError(f"--impl {impl}: no such module (give 'student', a path to an adapters .py file, or a "
-                          "dotted module name)")
+        raise RecordError(
+            f"--impl {impl}: no such module (give 'student', a path to an adapters .py file, or a dotted module name)"
+        )
     paths = [origin]
     if origin.is_relative_to(ROOT / "staff"):  # staff variants delegate to the reference: record it too
         paths += list((ROOT / "staff" / "reference").glob("*.py"))
-    files = [{"path": p.relative_to(ROOT).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
-             for p in sorted(set(paths))]
+    files = [
+        {"path": p.relative_to(ROOT).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+        for p in sorted(set(paths))
+    ]
     return {"kind": "module", "module": impl, "files": files, "sha256": code_digest(files)}
 
 
@@ -220,8 +231,10 @@ def write(record: dict, path: Path, force: bool) -> None:
     """Validate, then write atomically; never replace an existing file without force."""
     errors = schema_errors(record)
     if errors:
-        raise RecordError("the record does not match leaderboard/schema.json (a bug in the kit; please report it):\n  "
-                          + "\n  ".join(errors[:10]))
+        raise RecordError(
+            "the record does not match leaderboard/schema.json (a bug in the kit; please report it):\n  "
+            + "\n  ".join(errors[:10])
+        )
     if path.exists() and not force:
         raise RecordError(f"{path} already exists; pass --force to replace it (nothing was written)")
     write_atomically(path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
@@ -250,14 +263,22 @@ def hints(rec: dict, short: bool = False) -> list[str]:
             how = "`submit --profile`" if worst == "train" else "profile encode() with cProfile"
             out.append(f"{worst} dominates ({ratios[worst]:.1f}×): {how}")
         elif worst == "train":
-            out.append(f"training dominates the score: {ratios['train']:.1f}x the pace-setter's time (encode "
-                       f"{ratios['encode']:.1f}x). Run `submit --profile` to see which function takes it. The usual "
-                       f"cause: {TRAINING_SPEED.hint}")
+            out.append(
+                f"training dominates the score: {ratios['train']:.1f}x the pace-setter's time (encode "
+                f"{ratios['encode']:.1f}x). Run `submit --profile` to see which function takes it. The usual "
+                f"cause: {TRAINING_SPEED.hint}"
+            )
         else:
-            out.append(f"get_tokenizer + encode dominate the score: {ratios['encode']:.1f}x the pace-setter's time "
-                       f"({other} {ratios[other]:.1f}x). Profile an encode of the held-out text (python -m cProfile). "
-                       f"The usual cause: {ENCODING_SPEED.hint}")
+            out.append(
+                f"get_tokenizer + encode dominate the score: {ratios['encode']:.1f}x the pace-setter's time "
+                f"({other} {ratios[other]:.1f}x). Profile an encode of the held-out text (python -m cProfile). "
+                f"The usual cause: {ENCODING_SPEED.hint}"
+            )
     if rec.get("isolation", {}).get("waited"):
-        out.append("waited: a call's wall time was far above its CPU time (work outside the measured process, or "
-                   "sleeping); it was charged its wall time" if not short else "waited: charged wall time")
+        out.append(
+            "waited: a call's wall time was far above its CPU time (work outside the measured process, or "
+            "sleeping); it was charged its wall time"
+            if not short
+            else "waited: charged wall time"
+        )
     return out

@@ -62,19 +62,30 @@ def cmd_verify(args) -> int:
         print(f"{path} is not valid, not re-running it:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
     rec = record.load(path)
-    new, problems = verify(rec, code_dir=args.code, corpus=args.corpus, timeout=args.timeout,
-                           tolerance=args.tolerance, show_progress=not args.quiet, seed=args.seed,
-                           sandbox=args.sandbox)
+    new, problems = verify(
+        rec,
+        code_dir=args.code,
+        corpus=args.corpus,
+        timeout=args.timeout,
+        tolerance=args.tolerance,
+        show_progress=not args.quiet,
+        seed=args.seed,
+        sandbox=args.sandbox,
+    )
     if new is not None:
         print(f"re-measured on inputs drawn now (seed {new['inputs']['seed']}), sandbox {new['isolation']['sandbox']}")
-        for what, a, b in [("score", rec["score"], new["score"]),
-                           *((f"{p} ratio", rec[p]["ratio"], new[p]["ratio"]) for p in ("train", "encode"))]:
+        for what, a, b in [
+            ("score", rec["score"], new["score"]),
+            *((f"{p} ratio", rec[p]["ratio"], new[p]["ratio"]) for p in ("train", "encode")),
+        ]:
             print(f"{what:12}: submitted {a:.3f}, here {b:.3f} ({b / a - 1:+.1%})")
     if problems:
         print(f"NOT VERIFIED {rec['name']}:\n  " + "\n  ".join(problems))
         return 1
-    print(f"verified {rec['name']}: correct on fresh inputs (merges equal the reference's), score within "
-          f"±{args.tolerance:.0%} (train and encode ratios within ±{2 * args.tolerance:.0%})")
+    print(
+        f"verified {rec['name']}: correct on fresh inputs (merges equal the reference's), score within "
+        f"±{args.tolerance:.0%} (train and encode ratios within ±{2 * args.tolerance:.0%})"
+    )
     if args.write:
         target = record.SUBMISSIONS / f"{rec['name']}.json"
         record.write(ranked_record(rec, new), target, force=True)
@@ -84,8 +95,20 @@ def cmd_verify(args) -> int:
 
 def cmd_list(args) -> int:
     if args.changed_since:
-        out = subprocess.run(["git", "diff", "--name-only", "--diff-filter=AM", args.changed_since, "--",
-                              "leaderboard/submissions/*.json"], cwd=ROOT, capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                "git",
+                "diff",
+                "--name-only",
+                "--diff-filter=AM",
+                args.changed_since,
+                "--",
+                "leaderboard/submissions/*.json",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0:
             raise RecordError(f"git diff against {args.changed_since!r} failed: {out.stderr.strip()}")
         paths = [ROOT / line for line in out.stdout.split()]
@@ -116,16 +139,21 @@ def cmd_stability(args) -> int:
                     busy.kill()
                     busy.wait()
             rows.append((loaded, result["train"]["ratio"], result["encode"]["ratio"], result["score"]))
-            print(f"run {i + 1} {'loaded' if loaded else 'idle  '}: train {rows[-1][1]:.3f}  encode {rows[-1][2]:.3f}  "
-                  f"score {rows[-1][3]:.3f}  (load before {result['load_before']})", flush=True)
+            print(
+                f"run {i + 1} {'loaded' if loaded else 'idle  '}: train {rows[-1][1]:.3f}  encode {rows[-1][2]:.3f}  "
+                f"score {rows[-1][3]:.3f}  (load before {result['load_before']})",
+                flush=True,
+            )
     worst = 0.0
     for k, what in ((1, "train"), (2, "encode"), (3, "score")):
         idle = statistics.median(r[k] for r in rows if not r[0])
         busy = statistics.median(r[k] for r in rows if r[0])
         spread = max(r[k] for r in rows) / min(r[k] for r in rows) - 1
         worst = max(worst, spread)
-        print(f"{what:6}: idle median {idle:.3f}, loaded median {busy:.3f} ({busy / idle - 1:+.1%}); "
-              f"max/min over all runs {spread:+.1%}")
+        print(
+            f"{what:6}: idle median {idle:.3f}, loaded median {busy:.3f} ({busy / idle - 1:+.1%}); "
+            f"max/min over all runs {spread:+.1%}"
+        )
     ok = worst <= args.tolerance
     print(f"{'WITHIN' if ok else 'OUTSIDE'} the ±{args.tolerance:.0%} tolerance")
     return 0 if ok else 1
@@ -145,11 +173,18 @@ def add_commands(sub) -> None:
     p = sub.add_parser("verify", help="staff: re-run a submission from its code and confirm its ratios")
     p.add_argument("name")
     p.add_argument("--file", type=Path, help="a submission file outside leaderboard/submissions")
-    p.add_argument("--code", type=Path, help="the student's submission (folder or .zip: cs336_basics/, "
-                                             "tests/adapters.py) for an entry that records only digests")
+    p.add_argument(
+        "--code",
+        type=Path,
+        help="the student's submission (folder or .zip: cs336_basics/, "
+        "tests/adapters.py) for an entry that records only digests",
+    )
     p.add_argument("--seed", type=int, help="the inputs' seed (default: drawn now, secret until printed)")
-    p.add_argument("--write", action="store_true",
-                   help="on success, write the ranked entry (the fresh measurement) to leaderboard/submissions")
+    p.add_argument(
+        "--write",
+        action="store_true",
+        help="on success, write the ranked entry (the fresh measurement) to leaderboard/submissions",
+    )
     p.add_argument("--no-sandbox", dest="sandbox", action="store_false", help="run the worker without the sandbox")
     p.add_argument("--corpus", type=Path, help="the corpus file, for entries not trained on the generated corpus")
     p.add_argument("--timeout", type=float, default=600.0)

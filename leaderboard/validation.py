@@ -25,7 +25,12 @@ def submission_files(directory: Path = record.SUBMISSIONS) -> list[Path]:
 def inputs_key(rec: dict) -> tuple:
     """Entries with the same key were measured on the very same inputs (every round's corpus and held-out text)."""
     c = rec["corpus"]
-    return (tuple(c["rounds_sha256"]), c["vocab_size"], tuple(c["special_tokens"]), tuple(rec["held_out"]["rounds_sha256"]))
+    return (
+        tuple(c["rounds_sha256"]),
+        c["vocab_size"],
+        tuple(c["special_tokens"]),
+        tuple(rec["held_out"]["rounds_sha256"]),
+    )
 
 
 def spec_key(rec: dict) -> tuple:
@@ -33,8 +38,14 @@ def spec_key(rec: dict) -> tuple:
     (ranked: measured by staff on inputs drawn when measuring; practice: inputs known in advance)."""
     c = rec["corpus"]
     what = ("generated", c["size"]) if c["kind"] == "generated" else ("file", c["sha256"])
-    return (rec["inputs"]["ranked"], *what, c["vocab_size"], tuple(c["special_tokens"]), rec["held_out"]["size"],
-            rec["rounds"])
+    return (
+        rec["inputs"]["ranked"],
+        *what,
+        c["vocab_size"],
+        tuple(c["special_tokens"]),
+        rec["held_out"]["size"],
+        rec["rounds"],
+    )
 
 
 def _close(a: float, b: float, rel: float = 2e-3) -> bool:
@@ -59,8 +70,10 @@ def check_record(rec: dict, path: Path) -> list[str]:
     if record.code_digest(code["files"]) != code["sha256"]:
         problems.append("code: the digest over the files does not match code.sha256")
     if rec["pacer_version"] != pacer.VERSION:
-        problems.append(f"measured against pace-setter v{rec['pacer_version']}, this kit's is v{pacer.VERSION}: "
-                        "ratios are not comparable; re-submit")
+        problems.append(
+            f"measured against pace-setter v{rec['pacer_version']}, this kit's is v{pacer.VERSION}: "
+            "ratios are not comparable; re-submit"
+        )
     for part in ("train", "encode"):
         sub, pace = rec[part]["submission"], rec[part]["pacer"]
         if not len(sub) == len(pace) == rec["rounds"]:
@@ -69,27 +82,39 @@ def check_record(rec: dict, path: Path) -> list[str]:
         for t in sub + pace:
             # each call is charged its CPU time (or its wall time when lower), or its wall time once it started
             # processes or waited (benchmark.charge); a step sums its calls: never more than its wall time
-            if not 0 < t["seconds"] <= t["wall_s"] + 1e-3 or (t["waited"] and t["seconds"] < t["cpu_s"] - 1e-3
-                                                                and t["seconds"] < t["wall_s"] - 1e-3):
-                problems.append(f"{part}: a timing's seconds {t['seconds']} does not follow from its wall time "
-                                f"{t['wall_s']} and CPU time {t['cpu_s']}")
+            if not 0 < t["seconds"] <= t["wall_s"] + 1e-3 or (
+                t["waited"] and t["seconds"] < t["cpu_s"] - 1e-3 and t["seconds"] < t["wall_s"] - 1e-3
+            ):
+                problems.append(
+                    f"{part}: a timing's seconds {t['seconds']} does not follow from its wall time "
+                    f"{t['wall_s']} and CPU time {t['cpu_s']}"
+                )
                 break
-        ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(sub, pace))
+        ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(sub, pace, strict=False))
         if not _close(ratio, rec[part]["ratio"]):
-            problems.append(f"{part}: ratio {rec[part]['ratio']} does not follow from the raw times (median of "
-                            f"the rounds' ratios is {ratio:.4f})")
+            problems.append(
+                f"{part}: ratio {rec[part]['ratio']} does not follow from the raw times (median of "
+                f"the rounds' ratios is {ratio:.4f})"
+            )
         if not PLAUSIBLE[0] <= rec[part]["ratio"] <= PLAUSIBLE[1]:
             problems.append(f"{part}: ratio {rec[part]['ratio']} is outside the plausible {PLAUSIBLE}")
     inputs = rec["inputs"]
     if inputs["ranked"] and inputs["practice"]:
-        problems.append("inputs: a ranked entry must have been measured on inputs drawn when measuring "
-                        "(practice is true)")
+        problems.append(
+            "inputs: a ranked entry must have been measured on inputs drawn when measuring (practice is true)"
+        )
     n = rec["rounds"]
-    if not (len(rec["corpus"]["rounds_sha256"]) == len(rec["held_out"]["rounds_sha256"])
-            == len(rec["outputs"]["rounds"]) == n):
-        problems.append(f"rounds: {n} rounds but {len(rec['corpus']['rounds_sha256'])} corpora, "
-                        f"{len(rec['held_out']['rounds_sha256'])} held-out texts, {len(rec['outputs']['rounds'])} "
-                        "outputs")
+    if not (
+        len(rec["corpus"]["rounds_sha256"])
+        == len(rec["held_out"]["rounds_sha256"])
+        == len(rec["outputs"]["rounds"])
+        == n
+    ):
+        problems.append(
+            f"rounds: {n} rounds but {len(rec['corpus']['rounds_sha256'])} corpora, "
+            f"{len(rec['held_out']['rounds_sha256'])} held-out texts, {len(rec['outputs']['rounds'])} "
+            "outputs"
+        )
     if rec["corpus"]["kind"] == "generated" and n > 1 and len(set(rec["held_out"]["rounds_sha256"])) < n:
         problems.append("rounds: every round must encode a different text (the same text twice)")
     if not _close(rec["score"], math.sqrt(rec["train"]["ratio"] * rec["encode"]["ratio"])):
@@ -119,7 +144,8 @@ def check_consensus(records: dict[Path, dict]) -> dict[Path, list[str]]:
             if p not in majority:
                 others = ", ".join(q.stem for q in paths if q != p)
                 problems.setdefault(p, []).append(
-                    f"outputs: its merges/vocab digests differ from other entries on the same corpus ({others})")
+                    f"outputs: its merges/vocab digests differ from other entries on the same corpus ({others})"
+                )
     return problems
 
 

@@ -28,8 +28,14 @@ from leaderboard.record import RecordError
 from leaderboard.validation import inputs_key
 
 # the leaderboard files a staged kit needs (the staff side and the submissions stay out)
-LEADERBOARD_KIT = ("leaderboard/__init__.py", "leaderboard/__main__.py", "leaderboard/benchmark.py",
-                   "leaderboard/pacer.py", "leaderboard/record.py", "leaderboard/schema.json")
+LEADERBOARD_KIT = (
+    "leaderboard/__init__.py",
+    "leaderboard/__main__.py",
+    "leaderboard/benchmark.py",
+    "leaderboard/pacer.py",
+    "leaderboard/record.py",
+    "leaderboard/schema.json",
+)
 STAFF_MODULES = ("staff/__init__.py", "staff/reference", "staff/bad")  # staff entries (kind "module") only
 
 
@@ -47,8 +53,10 @@ def code_of(rec: dict, code_dir: Path | None, scratch: Path):
         return None
     if code_dir is None:
         if code["kind"] == "digest":
-            raise VerifyError(f"{rec['name']} records only the digests of its code: pass --code DIR with the "
-                              "student's submission (e.g. their Gradescope upload, unzipped, or a checkout)")
+            raise VerifyError(
+                f"{rec['name']} records only the digests of its code: pass --code DIR with the "
+                "student's submission (e.g. their Gradescope upload, unzipped, or a checkout)"
+            )
         folder = scratch / "code"
         for f in code["files"]:
             target = (folder / f["path"]).resolve()
@@ -66,8 +74,10 @@ def code_of(rec: dict, code_dir: Path | None, scratch: Path):
         recorded = {f["path"]: f["sha256"] for f in code["files"]}
         here = {f["path"]: f["sha256"] for f in files}
         diff = sorted(k for k in recorded.keys() | here.keys() if recorded.get(k) != here.get(k))
-        raise VerifyError(f"the code in {code_dir} is not the code {rec['name']} submitted (differs: "
-                          f"{', '.join(diff[:8])}); verify runs exactly the recorded code")
+        raise VerifyError(
+            f"the code in {code_dir} is not the code {rec['name']} submitted (differs: "
+            f"{', '.join(diff[:8])}); verify runs exactly the recorded code"
+        )
     return sub
 
 
@@ -98,15 +108,24 @@ def stage_kit(rec: dict, sub, into: Path) -> str:
 
 def spec_of(rec: dict, corpus: Path | None, timeout: float, seed: int) -> Spec:
     c, h = rec["corpus"], rec["held_out"]
-    spec = Spec(vocab_size=c["vocab_size"], special_tokens=list(c["special_tokens"]), held_out_size=h["size"],
-                rounds=rec["rounds"], timeout=timeout, seed=seed, drawn=True)
+    spec = Spec(
+        vocab_size=c["vocab_size"],
+        special_tokens=list(c["special_tokens"]),
+        held_out_size=h["size"],
+        rounds=rec["rounds"],
+        timeout=timeout,
+        seed=seed,
+        drawn=True,
+    )
     if c["kind"] == "generated":
         spec.size = c["size"]
     elif corpus is None:
         raise RecordError(f"{rec['name']} was trained on a file ({c['name']}); pass --corpus PATH to verify it")
     elif not corpus.is_file() or sha256_file(corpus) != c["sha256"]:
-        raise RecordError(f"--corpus {corpus}: not the file {rec['name']} was trained on ({c['name']}, "
-                          f"{c['bytes']:,} bytes, sha256 {c['sha256'][:12]}...)")
+        raise RecordError(
+            f"--corpus {corpus}: not the file {rec['name']} was trained on ({c['name']}, "
+            f"{c['bytes']:,} bytes, sha256 {c['sha256'][:12]}...)"
+        )
     else:
         spec.corpus = corpus
     return spec
@@ -136,9 +155,11 @@ def compare(old: dict, new: dict, tolerance: float) -> list[str]:
     where = "on inputs drawn now" if new["inputs"]["ranked"] or not new["inputs"]["practice"] else "here"
     for what, a, b, allowed in checks:
         if abs(b / a - 1) > allowed:
-            problems.append(f"{what} does not reproduce {where}: submitted {a:.3f}"
-                            f"{' (practice, published inputs)' if old['inputs']['practice'] else ''}, measured "
-                            f"{b:.3f} ({b / a - 1:+.0%}; allowed ±{allowed:.0%})")
+            problems.append(
+                f"{what} does not reproduce {where}: submitted {a:.3f}"
+                f"{' (practice, published inputs)' if old['inputs']['practice'] else ''}, measured "
+                f"{b:.3f} ({b / a - 1:+.0%}; allowed ±{allowed:.0%})"
+            )
     return problems
 
 
@@ -146,25 +167,59 @@ def staff_inputs(rec: dict) -> tuple:
     return inputs_key(rec)
 
 
-def _run_staged(kit: Path, impl: str, rec: dict, spec: Spec, out: Path, show_progress: bool,
-                sandbox: bool) -> subprocess.CompletedProcess:
-    c = rec["corpus"]
-    cmd = [sys.executable, "-m", "leaderboard", "submit", "--name", rec["name"], "--impl", impl, "--out", str(out),
-           "--drawn-seed", str(spec.seed), "--vocab-size", str(spec.vocab_size), "--held-out-size",
-           str(spec.held_out_size), "--rounds", str(spec.rounds), "--timeout", str(spec.timeout)]
+def _run_staged(
+    kit: Path, impl: str, rec: dict, spec: Spec, out: Path, show_progress: bool, sandbox: bool
+) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        "-m",
+        "leaderboard",
+        "submit",
+        "--name",
+        rec["name"],
+        "--impl",
+        impl,
+        "--out",
+        str(out),
+        "--drawn-seed",
+        str(spec.seed),
+        "--vocab-size",
+        str(spec.vocab_size),
+        "--held-out-size",
+        str(spec.held_out_size),
+        "--rounds",
+        str(spec.rounds),
+        "--timeout",
+        str(spec.timeout),
+    ]
     cmd += ["--size", str(spec.size)] if spec.corpus is None else ["--corpus", str(spec.corpus)]
     cmd += [] if show_progress else ["--quiet"]
     cmd += [] if sandbox else ["--no-sandbox"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CS336_SANDBOX", "PYTEST_"))}
     env.update(PYTHONDONTWRITEBYTECODE="1", CS336_CACHE_DIR=str(cache_dir()))
-    return subprocess.run(cmd, cwd=kit, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=None if show_progress else subprocess.PIPE, text=True,
-                          timeout=spec.timeout * (4 * spec.rounds + 10))
+    return subprocess.run(
+        cmd,
+        cwd=kit,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=None if show_progress else subprocess.PIPE,
+        text=True,
+        timeout=spec.timeout * (4 * spec.rounds + 10),
+    )
 
 
-def verify(rec: dict, *, code_dir: Path | None = None, corpus: Path | None = None, timeout: float = 600.0,
-           tolerance: float = TOLERANCE, show_progress: bool = True, seed: int | None = None,
-           sandbox: bool = True) -> tuple[dict | None, list[str]]:
+def verify(
+    rec: dict,
+    *,
+    code_dir: Path | None = None,
+    corpus: Path | None = None,
+    timeout: float = 600.0,
+    tolerance: float = TOLERANCE,
+    show_progress: bool = True,
+    seed: int | None = None,
+    sandbox: bool = True,
+) -> tuple[dict | None, list[str]]:
     """Re-measure an entry on inputs drawn now (a fresh seed), in a fresh kit without staff/ holding only its code,
     its training checked against the reference on the same inputs. (new record or None, problems)."""
     seed = secrets.randbelow(1 << 31) + 1 if seed is None else seed
@@ -187,17 +242,20 @@ def verify(rec: dict, *, code_dir: Path | None = None, corpus: Path | None = Non
         produced = private / f"{rec['name']}.json"
         if proc.returncode != 0 or not produced.exists():
             tail = "\n".join(((proc.stderr or "") + (proc.stdout or "")).strip().splitlines()[-15:])
-            return None, problems + [f"the re-run on fresh inputs (seed {seed}) was refused or failed (exit "
-                                     f"{proc.returncode}):\n{tail}"]
+            return None, problems + [
+                f"the re-run on fresh inputs (seed {seed}) was refused or failed (exit {proc.returncode}):\n{tail}"
+            ]
         new = record.load(produced)
         if new["code"]["sha256"] != rec["code"]["sha256"]:
             problems.append("the code that ran is not the code the entry records (code.sha256 differs)")
         if new["corpus"]["rounds_sha256"] != [sha256_file(c) for c, _ in inputs]:
             problems.append("the re-run did not train on the inputs drawn for it")
-        for r, ((merges, vocab), got) in enumerate(zip(expected, new["outputs"]["rounds"]), 1):
+        for r, ((merges, vocab), got) in enumerate(zip(expected, new["outputs"]["rounds"], strict=False), 1):
             if (got["merges_sha256"], got["vocab_sha256"]) != (merges, vocab):
-                problems.append(f"round {r}: the merges or vocab differ from the reference's on the same fresh "
-                                "corpus: the implementation is not correct on inputs it has not seen")
+                problems.append(
+                    f"round {r}: the merges or vocab differ from the reference's on the same fresh "
+                    "corpus: the implementation is not correct on inputs it has not seen"
+                )
                 break
         problems += compare(rec, new, tolerance)
         return new, problems
@@ -214,7 +272,6 @@ def ranked_record(rec: dict, new: dict) -> dict:
     """The entry as ranked: the fresh measurement, with the submitted record's name, code and a pointer to it."""
     out = {k: v for k, v in new.items() if k != "seal"}
     out["name"], out["impl"], out["code"] = rec["name"], rec["impl"], rec["code"]
-    out["inputs"] = {**new["inputs"], "ranked": True,
-                     "verified_from": {"score": rec["score"], "seal": rec["seal"]}}
+    out["inputs"] = {**new["inputs"], "ranked": True, "verified_from": {"score": rec["score"], "seal": rec["seal"]}}
     out["seal"] = record.seal(out)
     return out

@@ -109,7 +109,9 @@ def differences(directory: Path) -> list[str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on any difference")
-    parser.add_argument("--out", type=Path, default=FIXTURES, help="directory to write (default: tests/fixtures/corpora)")
+    parser.add_argument(
+        "--out", type=Path, default=FIXTURES, help="directory to write (default: tests/fixtures/corpora)"
+    )
     args = parser.parse_args(argv)
     if args.check:
         changed = differences(args.out)

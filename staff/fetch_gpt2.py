@@ -42,8 +42,19 @@ def download(package: str, dest: Path) -> Path:
     """`pip download --no-deps` one distribution into the empty directory `dest`; return its path."""
     if importlib.util.find_spec("pip") is None:
         raise FetchError("pip is not installed here: run with `uv run --group staff python -m staff.fetch_gpt2`")
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-input", "--disable-pip-version-check",
-           "--quiet", "--dest", str(dest), package]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--dest",
+        str(dest),
+        package,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise FetchError(f"`{' '.join(cmd[2:])}` failed (exit {done.returncode}):\n{done.stderr.strip()[-2000:]}")
@@ -86,8 +97,12 @@ def install_from_archive(archive: Path, cache_root: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m staff.fetch_gpt2", description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=settings.cache_dir(),
-                        help=f"kit cache root: the file goes to CACHE/tiktoken (default {settings.cache_dir()})")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=settings.cache_dir(),
+        help=f"kit cache root: the file goes to CACHE/tiktoken (default {settings.cache_dir()})",
+    )
     parser.add_argument("--archive", type=Path, help="use this openai-whisper sdist or wheel instead of downloading")
     parser.add_argument("--package", default=PACKAGE, help=f"what pip downloads (default {PACKAGE})")
     args = parser.parse_args(argv)

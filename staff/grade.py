@@ -39,9 +39,12 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=Path, metavar="DIR", help="grade every submission (dir or .zip) in DIR")
     parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once with --batch")
     parser.add_argument("--out-dir", type=Path, default=None, help="--batch output folder (default DIR-grading)")
-    parser.add_argument("--regrade", action="store_true",
-                        help="--batch: grade every submission again (default: only new, changed or failed ones, or "
-                             "those graded with another kit or hidden seed)")
+    parser.add_argument(
+        "--regrade",
+        action="store_true",
+        help="--batch: grade every submission again (default: only new, changed or failed ones, or "
+        "those graded with another kit or hidden seed)",
+    )
     parser.add_argument("--gradescope-zip", type=Path, metavar="OUT.zip", help="build the Gradescope autograder zip")
     parser.add_argument("--handout-check", action="store_true", help="bare handout scores 0, with reference full")
     parser.add_argument("--self-test", action="store_true", help="grade the reference: must be full marks")
@@ -50,8 +53,10 @@ def main(argv=None) -> int:
         seed = args.hidden_seed if args.hidden_seed is not None else secrets.randbits(32)
         files = build_gradescope_zip(args.gradescope_zip, args.force, seed)
         print(f"wrote {args.gradescope_zip} ({len(files)} files, kit {kit_version(ROOT, STAFF_KIT)})")
-        print(f"hidden seed fixed in it: {seed} (staff only: keep it; `--hidden-seed {seed}` reproduces "
-              "Gradescope's hidden tests, e.g. in --batch)")
+        print(
+            f"hidden seed fixed in it: {seed} (staff only: keep it; `--hidden-seed {seed}` reproduces "
+            "Gradescope's hidden tests, e.g. in --batch)"
+        )
         return 0
     if args.handout_check:
         return handout_check(args.timeout)

@@ -18,8 +18,15 @@ from pathlib import Path
 
 from bpe_harness.settings import ROOT
 
-STAFF_ONLY = ("staff/", ".ci/", ".github/", "leaderboard/staff_commands.py", "leaderboard/validation.py",
-              "leaderboard/verification.py", "leaderboard/render.py")
+STAFF_ONLY = (
+    "staff/",
+    ".ci/",
+    ".github/",
+    "leaderboard/staff_commands.py",
+    "leaderboard/validation.py",
+    "leaderboard/verification.py",
+    "leaderboard/render.py",
+)
 SHIPPED = {".github/workflows/grade.yml"}  # the students' grading workflow; every other workflow is staff-only
 
 

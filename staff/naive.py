@@ -31,7 +31,7 @@ def naive_merges(text: str, num_merges: int, special_tokens: list[str], tie_key:
     while len(merges) < num_merges:
         pairs: Counter[Pair] = Counter()
         for word, count in words.items():
-            for pair in zip(word, word[1:]):
+            for pair in zip(word, word[1:], strict=False):
                 pairs[pair] += count
         if not pairs:
             break

@@ -37,8 +37,16 @@ CHECKS = {
     "gradescope": [],  # root tier only: setup.sh + run_autograder in /autograder (rehearse_gradescope)
     "self-test": ["-m", "staff.grade", "--self-test"],
     "hostile": ["-m", "staff.hostile", "--jobs", "2"],
-    "tree": ["-m", "pytest", "-q", "-p", "no:cacheprovider", "staff/tests/test_tree.py", "staff/tests/test_sandbox.py",
-             "staff/tests/test_judges_apart.py"],
+    "tree": [
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "staff/tests/test_tree.py",
+        "staff/tests/test_sandbox.py",
+        "staff/tests/test_judges_apart.py",
+    ],
 }
 GRADESCOPE = Path("/autograder")  # the rehearsal lays Gradescope's tree here (only where it is absent or its own)
 USER = "cs336-tiers"
@@ -56,8 +64,9 @@ def shared_python() -> Path | None:
     for candidate in ("/usr/bin/python3", "/usr/local/bin/python3", sys.executable, sys._base_executable):
         path = Path(candidate)
         if readable_by_all(path):
-            version = subprocess.run([str(path), "-c", "import sys; print(sys.version_info >= (3, 11))"],
-                                     capture_output=True, text=True).stdout.strip()
+            version = subprocess.run(
+                [str(path), "-c", "import sys; print(sys.version_info >= (3, 11))"], capture_output=True, text=True
+            ).stdout.strip()
             if version == "True":
                 return path
     return None
@@ -175,16 +184,21 @@ def outcome(check: str, proc: subprocess.CompletedProcess) -> str:
         cases = [ln for ln in text.splitlines() if re.match(r"^\w+\s+(full|\d+|\(weak\))\s+\S+/\S+", ln)]
         wrong = [ln.split()[0] for ln in cases if "<--" in ln]
         weak = [ln.split()[0] for ln in cases if "(weak)" in ln]
-        return (f"{len(cases) - len(wrong)}/{len(cases)} cases as expected" + (f"; wrong: {wrong}" if wrong else "")
-                + (f"; not a boundary here: {', '.join(weak)}" if weak else ""))
+        return (
+            f"{len(cases) - len(wrong)}/{len(cases)} cases as expected"
+            + (f"; wrong: {wrong}" if wrong else "")
+            + (f"; not a boundary here: {', '.join(weak)}" if weak else "")
+        )
     if check == "gradescope":
         import json
 
         try:
-            results = json.loads(proc.stdout[proc.stdout.rindex("\n{") + 1:])
+            results = json.loads(proc.stdout[proc.stdout.rindex("\n{") + 1 :])
             extra = results["extra_data"]
-            return (f"results.json {results['score']:g}/{extra['max_score']:g}, tier {extra['sandbox']['tier']}, "
-                    f"{len(results['tests'])} tests")
+            return (
+                f"results.json {results['score']:g}/{extra['max_score']:g}, tier {extra['sandbox']['tier']}, "
+                f"{len(results['tests'])} tests"
+            )
         except (ValueError, KeyError, TypeError):
             return "no valid results.json: " + proc.stderr[-300:].replace("\n", " ")
     found = re.search(r"(\d+ passed[^\n]*)", text)
@@ -216,6 +230,7 @@ def main(argv=None) -> int:
             continue
         try:
             if tier == "full":
+
                 def launch(cmd, extra=None):
                     return run([sys.executable, *cmd], cwd=ROOT, env=dict(os.environ, **(extra or {})))
             elif tier == "root":
@@ -223,15 +238,18 @@ def main(argv=None) -> int:
 
                 def launch(cmd, extra=None, shared=shared):
                     line = shlex.join([str(shared), *cmd])
-                    return run(["capsh", "--drop=cap_sys_admin", "--", "-c", f"cd {shlex.quote(str(ROOT))} && {line}"],
-                               env=dict(os.environ, **(extra or {})))
+                    return run(
+                        ["capsh", "--drop=cap_sys_admin", "--", "-c", f"cd {shlex.quote(str(ROOT))} && {line}"],
+                        env=dict(os.environ, **(extra or {})),
+                    )
             else:
                 checkout, _ = prepare_user(python, uv)
                 plain = {"CS336_SANDBOX_USERNS": "0"} if tier == "user-plain" else {}
 
                 def launch(cmd, extra=None, checkout=checkout, plain=plain):
-                    return as_user([str(checkout / ".venv" / "bin" / "python"), *cmd], checkout,
-                                   {**plain, **(extra or {})})
+                    return as_user(
+                        [str(checkout / ".venv" / "bin" / "python"), *cmd], checkout, {**plain, **(extra or {})}
+                    )
         except RuntimeError as e:
             rows.append((tier, "-", "FAILED", 0.0, str(e)[:300]))
             failed = True

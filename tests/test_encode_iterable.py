@@ -55,8 +55,10 @@ def assert_stream_equal(tok, got, expected, text, vocab, what):
     if whole is None:
         note = f"(Your encode() of the joined text failed, so it cannot be compared.) {RULE}."
     elif whole == got:
-        note = ("Your encode() of the joined text gives these same wrong ids: encode_iterable streams consistently, "
-                "but encode itself is wrong here (tests/test_tokenizer.py and tests/test_special_tokens.py show where).")
+        note = (
+            "Your encode() of the joined text gives these same wrong ids: encode_iterable streams consistently, "
+            "but encode itself is wrong here (tests/test_tokenizer.py and tests/test_special_tokens.py show where)."
+        )
     elif whole == expected:
         note = f"Your encode() of the joined text is right, so the cuts between chunks change the tokens: {RULE}."
     else:
@@ -72,7 +74,8 @@ def stream_tokenizer(get_tokenizer):
     double = tok.encode_iterable([DOUBLE])
     assert len(double) == 1, (
         f"encode_iterable([{DOUBLE!r}]) gave {double}; a special token given to the tokenizer must be exactly one id, "
-        "even when it is missing from the vocab (it is appended): tests/test_special_tokens.py checks the details")
+        "even when it is missing from the vocab (it is appended): tests/test_special_tokens.py checks the details"
+    )
     return tok, tinystories().vocab, {EOT: tinystories_id(EOT.encode()), DOUBLE: double[0]}
 
 
@@ -102,8 +105,9 @@ def test_every_split_point(get_tokenizer, text):
 @pytest.mark.parametrize("text", TRICKY.values(), ids=TRICKY.keys())
 def test_one_character_chunks(get_tokenizer, text):
     tok, vocab, special_ids = stream_tokenizer(get_tokenizer)
-    assert_stream_equal(tok, tok.encode_iterable(list(text)), tinystories_ids(text, special_ids), text, vocab,
-                        "one character per chunk")
+    assert_stream_equal(
+        tok, tok.encode_iterable(list(text)), tinystories_ids(text, special_ids), text, vocab, "one character per chunk"
+    )
 
 
 @pytest.mark.points(1)
@@ -134,8 +138,14 @@ def test_random_chunkings_o200k(get_tokenizer):
     for trial in range(20):
         cuts = sorted(rng.sample(range(len(text)), 1 + trial))
         chunks = [text[a:b] for a, b in itertools.pairwise([0, *cuts, len(text)])]
-        assert_stream_equal(tok, tok.encode_iterable(chunks), expected, text, real_vocab("o200k_base").vocab,
-                            f"o200k_base, chunks cut at {cuts}")
+        assert_stream_equal(
+            tok,
+            tok.encode_iterable(chunks),
+            expected,
+            text,
+            real_vocab("o200k_base").vocab,
+            f"o200k_base, chunks cut at {cuts}",
+        )
 
 
 @pytest.mark.points(1)
@@ -153,9 +163,10 @@ def test_is_lazy(get_tokenizer):
     """Ids must come out while the input is still being read: here the input never ends."""
     lines = read_sample("english").splitlines(keepends=True)
     endless = repeat_lines(
-        lines, max_chars=20_000_000,
+        lines,
+        max_chars=20_000_000,
         message="encode_iterable read 20 MB of input without yielding 1000 ids: it must yield as it reads "
-                "(never join the whole input first)",
+        "(never join the whole input first)",
     )
     first = tinystories_tokenizer(get_tokenizer).encode_iterable(endless, take=1000)
     assert len(first) == 1000, f"encode_iterable of an endless input ended after {len(first)} ids"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from bpe_harness.compare import assert_merges_equal, assert_vocab_built_from
+from bpe_harness.generated_inputs import GeneratedCorpus
 from bpe_harness.limit_checks import first_merge
 from bpe_harness.limits import (
     ENCODING_SPEED,
@@ -21,22 +22,23 @@ from bpe_harness.limits import (
     TRAINING_SPEED,
     memory_unsupported_reason,
 )
-from bpe_harness.generated_inputs import GeneratedCorpus
 from bpe_harness.stream_digest import assert_stream_equal
 from tests.common import CORPORA, EOT, assert_tinystories_ids, tinystories, tinystories_tiktoken, tinystories_tokenizer
 
 LARGE_TEXT = GeneratedCorpus("encode-iterable", size=16_000_000, seed=11, repeat=8)
 TRAINING_TEXT = GeneratedCorpus("train-memory", size=8_000_000, seed=21, mixed=False)
-needs_memory_measurement = pytest.mark.skipif(memory_unsupported_reason() is not None,
-                                              reason=str(memory_unsupported_reason()))
+needs_memory_measurement = pytest.mark.skipif(
+    memory_unsupported_reason() is not None, reason=str(memory_unsupported_reason())
+)
 
 
 @pytest.mark.points(2)
 def test_training_speed(limits, run_train_bpe):
     """TRAINING_SPEED: run_train_bpe on tinystories_sample.txt to vocab_size 1000, with the reference's merges."""
     corpus = CORPORA / "tinystories_sample.txt"  # its documents in a new order each time: the same merges
-    run = limits.speed(TRAINING_SPEED, run_train_bpe,
-                       fresh=lambda attempt: (limits.fresh_file(corpus, attempt), 1000, [EOT]))
+    run = limits.speed(
+        TRAINING_SPEED, run_train_bpe, fresh=lambda attempt: (limits.fresh_file(corpus, attempt), 1000, [EOT])
+    )
     vocab, merges = run.value
     assert_merges_equal(merges, tinystories().merges, run.inputs[0], [EOT])
 
@@ -46,8 +48,9 @@ def test_encoding_speed(limits, get_tokenizer):
     """ENCODING_SPEED: encode() of 97 KB of text generated for this run (nothing can have encoded it before), with
     the tinystories vocab, giving tiktoken's ids."""
     tokenizer = tinystories_tokenizer(get_tokenizer)
-    run = limits.speed(ENCODING_SPEED, tokenizer.encode,
-                       fresh=lambda attempt: (limits.fresh_text(ENCODING_SPEED_CHARS, attempt),))
+    run = limits.speed(
+        ENCODING_SPEED, tokenizer.encode, fresh=lambda attempt: (limits.fresh_text(ENCODING_SPEED_CHARS, attempt),)
+    )
     text = run.inputs[0]
     expected = tinystories_tiktoken().encode(text, allowed_special={EOT})
     assert_tinystories_ids(run.value, expected, text, f"encode() of the text generated from seed {limits.seed}")
@@ -74,4 +77,5 @@ def test_training_in_bounded_memory(limits):
     first = first_merge(TRAINING_TEXT, [EOT])
     assert tuple(merges[0]) == first["pair"], (
         f"the first merge is {merges[0]!r}; expected {first['pair']!r}, the most frequent pair of the corpus "
-        f"({first['count']:,} times; ties go to the greatest pair)")
+        f"({first['count']:,} times; ties go to the greatest pair)"
+    )

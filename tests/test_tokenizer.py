@@ -31,8 +31,11 @@ def assert_roundtrip(tok, text: str, what: str) -> None:
     """decode() of the true ids gives the text back, and so does decode(encode(text)): decoding is checked on ids
     the implementation did not choose itself (a round trip alone passes an encoder that ignores the vocab)."""
     __tracebackhide__ = True
-    assert_text_equal(tok.decode(tinystories_tiktoken().encode(text, allowed_special="all")), text,
-                      f"decode() of the true ids of {what}")
+    assert_text_equal(
+        tok.decode(tinystories_tiktoken().encode(text, allowed_special="all")),
+        text,
+        f"decode() of the true ids of {what}",
+    )
     assert_text_equal(tok.decode(tok.encode(text)), text, f"decode(encode({what}))")
 
 
@@ -78,6 +81,10 @@ def test_tokenizers_do_not_share_state(get_tokenizer):
     tinystories_tok, cl100k = tinystories_tokenizer(get_tokenizer), real_tokenizer(get_tokenizer, "cl100k_base")
     tinystories_ids, cl100k_ids = tinystories_tiktoken().encode(text), get_encoding("cl100k_base").encode(text)
     for _ in range(2):
-        assert_tinystories_ids(tinystories_tok.encode(text), tinystories_ids, text,
-                               "tinystories_sample vocab, after using another tokenizer")
+        assert_tinystories_ids(
+            tinystories_tok.encode(text),
+            tinystories_ids,
+            text,
+            "tinystories_sample vocab, after using another tokenizer",
+        )
         assert_ids_equal(cl100k.encode(text), cl100k_ids, text, None, "cl100k_base, after using another tokenizer")

@@ -54,7 +54,9 @@ def test_vocab_has_specials_and_every_byte(run_train_bpe):
     missing = [s for s in MULTI_SPECIALS if s.encode() not in tokens]
     assert not missing, f"special tokens missing from the vocab: {missing}"
     missing_bytes = [b for b in range(256) if bytes([b]) not in tokens]
-    assert not missing_bytes, f"single-byte tokens missing from the vocab, e.g. {[bytes([b]) for b in missing_bytes[:5]]}"
+    assert not missing_bytes, (
+        f"single-byte tokens missing from the vocab, e.g. {[bytes([b]) for b in missing_bytes[:5]]}"
+    )
     assert_vocab_built_from(vocab, merges, MULTI_SPECIALS, 300)
 
 

@@ -12,13 +12,16 @@ COMMANDS = {"train": train, "compare": compare, "export": export}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bpe_harness.experiments",
-                                     description="Train, compare and export tokenizers (see README, Experiments).")
+    parser = argparse.ArgumentParser(
+        prog="python -m bpe_harness.experiments",
+        description="Train, compare and export tokenizers (see README, Experiments).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():
         doc = module.__doc__ or ""
-        p = sub.add_parser(name, help=doc.splitlines()[0], description=doc,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name, help=doc.splitlines()[0], description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         module.add_arguments(p)
     args = parser.parse_args(argv)
     try:

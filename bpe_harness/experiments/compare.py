@@ -19,8 +19,8 @@ surrounding whitespace. Compression = UTF-8 bytes of the documents / tokens, eac
 Throughput = bytes / seconds encoding the first --timed-mb (default 2) of the corpus, cut at a document end
 (contiguous text, not repeated, so a cache gets no unfair help): CPU seconds of the call (wall if it ran on several
 cores), measured from outside the worker for implementations (start-up and transfer excluded), in this process for
-tiktoken (one thread). The time for --size (default 825GB) is extrapolated from it. Writes compare.json, compare.txt (the table) and compare.png
-into --out.
+tiktoken (one thread). The time for --size (default 825GB) is extrapolated from it. Writes compare.json,
+compare.txt (the table) and compare.png into --out.
 """
 
 from __future__ import annotations
@@ -87,8 +87,10 @@ def sample_documents(path, n: int, seed: int, split_token: str = EOT) -> list[st
         try:
             docs.append(doc.decode("utf-8").strip())
         except UnicodeDecodeError as e:
-            raise ExperimentError(f"corpus {path} is not UTF-8: byte offset {offset + e.start:,} starts an invalid "
-                                  f"sequence {doc[e.start:e.start + 4].hex(' ')} ({e.reason})") from None
+            raise ExperimentError(
+                f"corpus {path} is not UTF-8: byte offset {offset + e.start:,} starts an invalid "
+                f"sequence {doc[e.start : e.start + 4].hex(' ')} ({e.reason})"
+            ) from None
     if not docs:
         raise ExperimentError(f"corpus {path} has no non-empty document")
     return docs
@@ -111,8 +113,10 @@ def leading_text(path, n_bytes: int, split_token: str = EOT) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ExperimentError(f"corpus {path} is not UTF-8: byte offset {e.start:,} starts an invalid sequence "
-                              f"{data[e.start:e.start + 4].hex(' ')} ({e.reason})") from None
+        raise ExperimentError(
+            f"corpus {path} is not UTF-8: byte offset {e.start:,} starts an invalid sequence "
+            f"{data[e.start : e.start + 4].hex(' ')} ({e.reason})"
+        ) from None
 
 
 def corpora_folder() -> Path:
@@ -169,8 +173,9 @@ class TiktokenSide:
         enc.encode(timed, disallowed_special=())
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         seconds = min(wall, cpu) if cpu > 0 else wall  # as the worker's Call.seconds: CPU time unless parallel
-        return Measured(len(docs), sum(len(d.encode("utf-8")) for d in docs), tokens, len(timed.encode("utf-8")),
-                        seconds)
+        return Measured(
+            len(docs), sum(len(d.encode("utf-8")) for d in docs), tokens, len(timed.encode("utf-8")), seconds
+        )
 
     def close(self) -> None:
         pass
@@ -191,8 +196,9 @@ class WorkerSide:
             self.tok = self.client.tokenizer(vocab, merges, saved_special_tokens(directory), timeout=timeout)
         except Exception as e:
             self.client.close()
-            raise ExperimentError(f"{label}: could not build the tokenizer with --impl {impl}: "
-                                  f"{type(e).__name__}: {e}") from None
+            raise ExperimentError(
+                f"{label}: could not build the tokenizer with --impl {impl}: {type(e).__name__}: {e}"
+            ) from None
 
     def measure(self, docs: list[str], timed: str) -> Measured:
         try:
@@ -201,8 +207,9 @@ class WorkerSide:
         except Exception as e:
             raise ExperimentError(f"{self.label}: encode failed: {type(e).__name__}: {e}") from None
         seconds = self.client.last.seconds  # measured from outside the worker, start-up and transfer excluded
-        return Measured(len(docs), sum(len(d.encode("utf-8")) for d in docs), tokens, len(timed.encode("utf-8")),
-                        seconds)
+        return Measured(
+            len(docs), sum(len(d.encode("utf-8")) for d in docs), tokens, len(timed.encode("utf-8")), seconds
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -220,8 +227,10 @@ def open_tokenizer(spec: str, impl: str, timeout: float):
     path, _, impl_here = spec.partition("@")
     directory = Path(path)
     if not (directory / "vocab.json").exists() or not (directory / "merges.json").exists():
-        raise ExperimentError(f"--tokenizer {spec}: expected {', '.join(TIKTOKEN_NAMES)} or a directory with "
-                              f"vocab.json and merges.json (what `train` writes); {directory} has none")
+        raise ExperimentError(
+            f"--tokenizer {spec}: expected {', '.join(TIKTOKEN_NAMES)} or a directory with "
+            f"vocab.json and merges.json (what `train` writes); {directory} has none"
+        )
     label = directory.name + (f"@{impl_here}" if impl_here else "")
     if impl_here == "tiktoken":
         from bpe_harness.experiments.export import ExportError, saved_special_tokens, to_tiktoken
@@ -266,11 +275,14 @@ def table_text(results: Results, size_bytes: int, docs: int, seed: int, split_to
     width = max(12, *(len(c) for c in results.corpora))
     name_w = max(16, *(len(t) for t in results.tokenizers))
     head = f"{'tokenizer':<{name_w}}" + "".join(f"  {c:>{width}}" for c in results.corpora)
-    lines = [f"compression: UTF-8 bytes per token, {docs} documents per corpus (seed {seed}, split at {split_token})",
-             head]
+    lines = [
+        f"compression: UTF-8 bytes per token, {docs} documents per corpus (seed {seed}, split at {split_token})",
+        head,
+    ]
     for t in results.tokenizers:
-        lines.append(f"{t:<{name_w}}" + "".join(f"  {results.cells[t, c].bytes_per_token:>{width}.3f}"
-                                                for c in results.corpora))
+        lines.append(
+            f"{t:<{name_w}}" + "".join(f"  {results.cells[t, c].bytes_per_token:>{width}.3f}" for c in results.corpora)
+        )
     lines += ["", f"throughput: MB/s (time for {size_bytes / 1e9:g} GB at that speed)", head]
     for t in results.tokenizers:
         cells = []
@@ -301,7 +313,9 @@ def plot(results: Results, path: Path) -> str | None:
         speed = [results.cells[t, c].mb_per_s for c in results.corpora]
         axes[0].bar_label(axes[0].bar(x + k * w, ratio, w, label=t), fmt="%.2f", fontsize=7)
         axes[1].bar_label(axes[1].bar(x + k * w, speed, w), fmt="%.1f", fontsize=7)
-    for ax, title in zip(axes, ("compression: bytes per token (higher is better)", "throughput: MB/s, one core")):
+    for ax, title in zip(
+        axes, ("compression: bytes per token (higher is better)", "throughput: MB/s, one core"), strict=False
+    ):
         ax.set_xticks(x + w * (len(results.tokenizers) - 1) / 2, results.corpora)
         ax.set_title(title)
     fig.legend(loc="lower center", ncol=min(len(results.tokenizers), 5), fontsize=8)
@@ -311,9 +325,21 @@ def plot(results: Results, path: Path) -> str | None:
     return None
 
 
-def run_compare(tokenizers: list[str], corpora: list, out, *, docs: int = 200, seed: int = 0,
-                split_token: str = EOT, size_bytes: int = 825 * 10**9, min_bytes: int = 2 * 10**6,
-                impl: str = "student", force: bool = False, timeout: float = 600.0, stream=None) -> dict:
+def run_compare(
+    tokenizers: list[str],
+    corpora: list,
+    out,
+    *,
+    docs: int = 200,
+    seed: int = 0,
+    split_token: str = EOT,
+    size_bytes: int = 825 * 10**9,
+    min_bytes: int = 2 * 10**6,
+    impl: str = "student",
+    force: bool = False,
+    timeout: float = 600.0,
+    stream=None,
+) -> dict:
     stream = stream if stream is not None else sys.stderr
     if docs < 1:
         raise ExperimentError("--docs must be at least 1")
@@ -323,7 +349,7 @@ def run_compare(tokenizers: list[str], corpora: list, out, *, docs: int = 200, s
     if len(set(labels)) != len(labels):
         labels = [str(c) for c in corpora]
     samples = {}
-    for label, path in zip(labels, corpora):
+    for label, path in zip(labels, corpora, strict=False):
         samples[label] = sample_documents(path, docs, seed, split_token)
     sides = []
     try:
@@ -332,7 +358,7 @@ def run_compare(tokenizers: list[str], corpora: list, out, *, docs: int = 200, s
         results = Results([s.label for s in sides], labels, where={s.label: s.where for s in sides})
         if len(set(results.tokenizers)) != len(results.tokenizers):
             raise ExperimentError(f"two --tokenizer values have the same name: {results.tokenizers}")
-        for (label, sample), path in zip(samples.items(), corpora):
+        for (label, sample), path in zip(samples.items(), corpora, strict=False):
             timed = leading_text(path, min_bytes, split_token)
             for side in sides:
                 stream.write(f"\rcompare: {side.label} on {label} ...".ljust(60))
@@ -344,14 +370,27 @@ def run_compare(tokenizers: list[str], corpora: list, out, *, docs: int = 200, s
             side.close()
     text = table_text(results, size_bytes, docs, seed, split_token)
     data = {
-        "docs_per_corpus": docs, "seed": seed, "split_token": split_token, "size_bytes": size_bytes,
-        "corpora": {label: str(path) for label, path in zip(labels, corpora)},
+        "docs_per_corpus": docs,
+        "seed": seed,
+        "split_token": split_token,
+        "size_bytes": size_bytes,
+        "corpora": {label: str(path) for label, path in zip(labels, corpora, strict=False)},
         "where": results.where,
-        "cells": [{"tokenizer": t, "corpus": c, "documents": m.documents, "doc_bytes": m.doc_bytes,
-                   "tokens": m.tokens, "bytes_per_token": round(m.bytes_per_token, 4), "timed_bytes": m.timed_bytes,
-                   "seconds": round(m.seconds, 4), "mb_per_s": round(m.mb_per_s, 3),
-                   "extrapolated_s": round(size_bytes / (m.mb_per_s * 1e6), 1)}
-                  for (t, c), m in results.cells.items()],
+        "cells": [
+            {
+                "tokenizer": t,
+                "corpus": c,
+                "documents": m.documents,
+                "doc_bytes": m.doc_bytes,
+                "tokens": m.tokens,
+                "bytes_per_token": round(m.bytes_per_token, 4),
+                "timed_bytes": m.timed_bytes,
+                "seconds": round(m.seconds, 4),
+                "mb_per_s": round(m.mb_per_s, 3),
+                "extrapolated_s": round(size_bytes / (m.mb_per_s * 1e6), 1),
+            }
+            for (t, c), m in results.cells.items()
+        ],
     }
     out = Path(out)
     try:
@@ -368,8 +407,13 @@ def run_compare(tokenizers: list[str], corpora: list, out, *, docs: int = 200, s
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--tokenizer", action="append", default=[], dest="tokenizers",
-                        help="o200k_base | cl100k_base | gpt2 | DIR | DIR@IMPL | DIR@tiktoken (repeatable)")
+    parser.add_argument(
+        "--tokenizer",
+        action="append",
+        default=[],
+        dest="tokenizers",
+        help="o200k_base | cl100k_base | gpt2 | DIR | DIR@IMPL | DIR@tiktoken (repeatable)",
+    )
     parser.add_argument("--corpus", action="append", default=[], dest="corpora", help="a corpus path (repeatable)")
     parser.add_argument("--out", default="runs/compare", help="output directory (default runs/compare)")
     parser.add_argument("--docs", type=int, default=200, help="documents sampled per corpus (default 200)")
@@ -389,9 +433,19 @@ def main(args) -> int:
         size = parse_size(args.size)
     except ValueError as e:
         raise ExperimentError(str(e)) from None
-    data = run_compare(args.tokenizers, args.corpora, args.out, docs=args.docs, seed=args.seed,
-                       split_token=args.split_token, size_bytes=size, min_bytes=int(args.timed_mb * 1e6),
-                       impl=args.impl, force=args.force, timeout=args.timeout)
+    data = run_compare(
+        args.tokenizers,
+        args.corpora,
+        args.out,
+        docs=args.docs,
+        seed=args.seed,
+        split_token=args.split_token,
+        size_bytes=size,
+        min_bytes=int(args.timed_mb * 1e6),
+        impl=args.impl,
+        force=args.force,
+        timeout=args.timeout,
+    )
     print(data["table"])
     print(f"\nsaved {args.out}/compare.json, compare.txt" + ("" if data["no_plot_reason"] else ", compare.png"))
     if data["no_plot_reason"]:

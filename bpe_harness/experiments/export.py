@@ -81,8 +81,10 @@ def check_merge_order(vocab: Vocab, merges: Merges, special_ids: dict[str, int])
         if token in made:
             continue
         if first_id[token] <= previous:
-            raise ExportError(f"merge {k} makes {token!r} with id {first_id[token]}, not above the previous merge's "
-                              f"id {previous}: tiktoken ranks by id, so ids must follow merge order")
+            raise ExportError(
+                f"merge {k} makes {token!r} with id {first_id[token]}, not above the previous merge's "
+                f"id {previous}: tiktoken ranks by id, so ids must follow merge order"
+            )
         previous = first_id[token]
         made.add(token)
     specials = {s.encode("utf-8") for s in special_ids}
@@ -97,8 +99,10 @@ def to_tiktoken(vocab: Vocab, merges: Merges, special_tokens=(), pattern: str | 
     check_merge_order(vocab, merges, special_ids)
     overlapping = [(a, b) for a in special_ids for b in special_ids if a != b and a in b]
     if overlapping:  # tiktoken's special-token regex is an unordered alternation: overlap would be ambiguous
-        raise ExportError(f"special tokens {overlapping[0][0]!r} and {overlapping[0][1]!r} overlap; tiktoken cannot "
-                          "guarantee the longest one wins")
+        raise ExportError(
+            f"special tokens {overlapping[0][0]!r} and {overlapping[0][1]!r} overlap; tiktoken cannot "
+            "guarantee the longest one wins"
+        )
     return encoding_for_vocab(name, vocab, pattern or GPT2_PATTERN, list(special_ids))
 
 
@@ -106,7 +110,9 @@ def write_tiktoken(vocab: Vocab, merges: Merges, special_tokens, pattern: str | 
     """tokenizer.tiktoken (tiktoken's own rank-file format) and tiktoken.json (name, pattern, specials)."""
     enc = to_tiktoken(vocab, merges, special_tokens, pattern, name)
     ranks = enc._mergeable_ranks
-    lines = "".join(f"{base64.b64encode(t).decode('ascii')} {r}\n" for t, r in sorted(ranks.items(), key=lambda x: x[1]))
+    lines = "".join(
+        f"{base64.b64encode(t).decode('ascii')} {r}\n" for t, r in sorted(ranks.items(), key=lambda x: x[1])
+    )
     out_dir = Path(out_dir)
     write_atomically(out_dir / TIKTOKEN_RANKS, lines)
     meta = {"name": name, "pattern": enc._pat_str, "special_tokens": dict(enc._special_tokens)}
@@ -121,8 +127,9 @@ def load_tiktoken(directory):
     directory = Path(directory)
     meta = json.loads((directory / TIKTOKEN_META).read_text(encoding="utf-8"))
     ranks = load_tiktoken_bpe(str(directory / TIKTOKEN_RANKS))
-    return tiktoken.Encoding(meta["name"], pat_str=meta["pattern"], mergeable_ranks=ranks,
-                             special_tokens=meta["special_tokens"])
+    return tiktoken.Encoding(
+        meta["name"], pat_str=meta["pattern"], mergeable_ranks=ranks, special_tokens=meta["special_tokens"]
+    )
 
 
 @cache
@@ -156,18 +163,45 @@ def hf_tokenizer_dict(vocab: Vocab, merges: Merges, special_tokens=(), pattern: 
         "version": "1.0",
         "truncation": None,
         "padding": None,
-        "added_tokens": [{"id": i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": True} for s, i in special_ids.items()],
+        "added_tokens": [
+            {
+                "id": i,
+                "content": s,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
+            for s, i in special_ids.items()
+        ],
         "normalizer": None,
-        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": pattern or GPT2_PATTERN}, "behavior": "Isolated", "invert": False},
-            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False},
-        ]},
+        "pre_tokenizer": {
+            "type": "Sequence",
+            "pretokenizers": [
+                {
+                    "type": "Split",
+                    "pattern": {"Regex": pattern or GPT2_PATTERN},
+                    "behavior": "Isolated",
+                    "invert": False,
+                },
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False},
+            ],
+        },
         "post_processor": None,
         "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False},
-        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
-                  "vocab": model_vocab, "merges": hf_merges},
+        "model": {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": None,
+            "continuing_subword_prefix": None,
+            "end_of_word_suffix": None,
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "ignore_merges": False,
+            "vocab": model_vocab,
+            "merges": hf_merges,
+        },
     }
 
 
@@ -194,7 +228,8 @@ def check_exports(out, vocab: Vocab, merges: Merges, specials, pattern, impl: st
     from bpe_harness.compare import first_divergence
     from bpe_harness.isolation import Client
 
-    exports = {"tiktoken": lambda text, enc=load_tiktoken(out): enc.encode(text, allowed_special="all")}
+    encoding = load_tiktoken(out)
+    exports = {"tiktoken": lambda text: encoding.encode(text, allowed_special="all")}
     try:
         from tokenizers import Tokenizer
 
@@ -214,8 +249,10 @@ def check_exports(out, vocab: Vocab, merges: Merges, specials, pattern, impl: st
             got = encode(path.read_text(encoding="utf-8"))
             at = first_divergence(got, ids)
             if at is not None and name not in problems:
-                problems[name] = (f"{name}: ids differ from --impl {impl} on {path.name} at position {at} "
-                                  f"(export {got[at:at + 3]}, yours {ids[at:at + 3]})")
+                problems[name] = (
+                    f"{name}: ids differ from --impl {impl} on {path.name} at position {at} "
+                    f"(export {got[at : at + 3]}, yours {ids[at : at + 3]})"
+                )
     lines = [problems.get(name, f"{name}: identical ids to --impl {impl} on {len(texts)} texts") for name in exports]
     if "tokenizer.json" not in exports:
         lines.append("tokenizer.json: not checked (the tokenizers package is not installed: uv sync --group bench)")
@@ -225,15 +262,29 @@ def check_exports(out, vocab: Vocab, merges: Merges, specials, pattern, impl: st
 def add_arguments(parser) -> None:
     parser.add_argument("directory", help="a directory with vocab.json and merges.json (what `train` writes)")
     parser.add_argument("--out", default=None, help="where to write the exports (default: the same directory)")
-    parser.add_argument("--special-token", action="append", dest="special_tokens", default=None,
-                        help="a special token (repeatable; default: those in report.json, else <|endoftext|>)")
+    parser.add_argument(
+        "--special-token",
+        action="append",
+        dest="special_tokens",
+        default=None,
+        help="a special token (repeatable; default: those in report.json, else <|endoftext|>)",
+    )
     parser.add_argument("--pattern", default=None, help="pre-tokenization regex (default: the GPT-2 pattern)")
     parser.add_argument("--name", default=None, help="the tiktoken encoding's name (default: the directory name)")
     parser.add_argument("--force", action="store_true", help="replace existing export files")
-    parser.add_argument("--impl", default="student", help="whose encoder the exports are checked against (default: "
-                                                          "yours, in its worker)")
-    parser.add_argument("--check", action="append", default=None, dest="check_texts", metavar="TEXT_FILE",
-                        help="text files to check the ids on (repeatable; default: tests/fixtures/samples/*.txt)")
+    parser.add_argument(
+        "--impl",
+        default="student",
+        help="whose encoder the exports are checked against (default: yours, in its worker)",
+    )
+    parser.add_argument(
+        "--check",
+        action="append",
+        default=None,
+        dest="check_texts",
+        metavar="TEXT_FILE",
+        help="text files to check the ids on (repeatable; default: tests/fixtures/samples/*.txt)",
+    )
     parser.add_argument("--no-check", action="store_true", help="do not compare ids with --impl's encoder")
 
 
@@ -260,10 +311,12 @@ def main(args) -> int:
         raise ExperimentError(str(e)) from None
     except OSError as e:
         raise ExperimentError(describe_os_error(e, f"writing into {out}")) from None
-    print(f"wrote {targets[0]}, {targets[1]} (tiktoken) and {targets[2]} (Hugging Face tokenizers)\n"
-          f"load them:\n"
-          f"  from bpe_harness.experiments.export import load_tiktoken; enc = load_tiktoken({str(out)!r})\n"
-          f"  from tokenizers import Tokenizer; tok = Tokenizer.from_file({str(targets[2])!r})")
+    print(
+        f"wrote {targets[0]}, {targets[1]} (tiktoken) and {targets[2]} (Hugging Face tokenizers)\n"
+        f"load them:\n"
+        f"  from bpe_harness.experiments.export import load_tiktoken; enc = load_tiktoken({str(out)!r})\n"
+        f"  from tokenizers import Tokenizer; tok = Tokenizer.from_file({str(targets[2])!r})"
+    )
     if args.no_check:
         return 0
     texts = [Path(t) for t in args.check_texts] if args.check_texts else sorted(FIXTURE_TEXTS.glob("*.txt"))

@@ -51,8 +51,17 @@ class ProgressLine:
     steps: how many `step()`s the run has (the line then shows a bar, k/n, the step's label and the time since the
     line was made, not the corpus)."""
 
-    def __init__(self, label: str = "", total_bytes: int = 0, *, done: Callable[[], int] | None = None,
-                 stream=None, enabled: bool = True, names: tuple[str, str] = ("worker", "children"), steps: int = 0):
+    def __init__(
+        self,
+        label: str = "",
+        total_bytes: int = 0,
+        *,
+        done: Callable[[], int] | None = None,
+        stream=None,
+        enabled: bool = True,
+        names: tuple[str, str] = ("worker", "children"),
+        steps: int = 0,
+    ):
         self.label, self.total, self.done, self.names = label, total_bytes, done, names
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled
@@ -91,22 +100,28 @@ class ProgressLine:
     def render(self, p: Progress | None) -> str:
         if self.steps:
             filled = 20 * min(self.steps_done, self.steps) // self.steps
-            text = (f"[{'#' * filled}{'-' * (20 - filled)}] {self.steps_done}/{self.steps} {self.label:<34} "
-                    f"{time.monotonic() - self.started:6.1f} s")
+            text = (
+                f"[{'#' * filled}{'-' * (20 - filled)}] {self.steps_done}/{self.steps} {self.label:<34} "
+                f"{time.monotonic() - self.started:6.1f} s"
+            )
             if p is not None and p.rss_bytes:
                 text += f"  {self.names[0]} {human_bytes(p.rss_bytes)} (peak {human_bytes(self.peak_rss)})"
             return text
-        parts = [f"{self.label} {clock(p.elapsed_s):>6}",
-                 f"{self.names[0]} {human_bytes(p.rss_bytes)} (peak {human_bytes(self.peak_rss)})",
-                 f"{self.names[1]} {human_bytes(p.children_bytes)} (peak {human_bytes(self.peak_children)})"]
+        parts = [
+            f"{self.label} {clock(p.elapsed_s):>6}",
+            f"{self.names[0]} {human_bytes(p.rss_bytes)} (peak {human_bytes(self.peak_rss)})",
+            f"{self.names[1]} {human_bytes(p.children_bytes)} (peak {human_bytes(self.peak_children)})",
+        ]
         if self.done is None:
             parts.append(f"corpus {human_bytes(self.total)}")
         else:
             done = self.done()
             rate = done / p.elapsed_s if p.elapsed_s > 0 else 0.0
             eta = f"ETA {clock((self.total - done) / rate)}" if rate > 0 and done < self.total else ""
-            parts.append(f"{human_bytes(done)}/{human_bytes(self.total)} {100 * done / max(self.total, 1):3.0f}%  "
-                         f"{rate / 1e6:.1f} MB/s  {eta}")
+            parts.append(
+                f"{human_bytes(done)}/{human_bytes(self.total)} {100 * done / max(self.total, 1):3.0f}%  "
+                f"{rate / 1e6:.1f} MB/s  {eta}"
+            )
         if p.count:
             parts.append(f"{p.count:,} ids")
         return "  ".join(parts)

@@ -34,8 +34,10 @@ def longest_tokens(vocab: dict[int, bytes], special_tokens, n: int = LONGEST) ->
     """The n longest tokens by byte length (specials excluded), longest first, ties by id."""
     specials = {s.encode("utf-8") for s in special_tokens}
     ranked = sorted(((i, t) for i, t in vocab.items() if t not in specials), key=lambda it: (-len(it[1]), it[0]))
-    return [{"id": i, "bytes": len(t), "hex": t.hex(), "text": t.decode("utf-8", errors="replace"),
-             "utf8": _is_utf8(t)} for i, t in ranked[:n]]
+    return [
+        {"id": i, "bytes": len(t), "hex": t.hex(), "text": t.decode("utf-8", errors="replace"), "utf8": _is_utf8(t)}
+        for i, t in ranked[:n]
+    ]
 
 
 def _is_utf8(t: bytes) -> bool:
@@ -56,30 +58,52 @@ def summary_text(report: dict) -> str:
         f"({human_bytes(report['peak_bytes'])} above its start), children {human_bytes(report['children_peak_bytes'])}",
         f"  vocab        {report['vocab_size']:,} tokens, {report['merges']:,} merges, "
         f"specials {', '.join(report['special_tokens']) or 'none'}",
-        "  longest      " + "\n               ".join(
-            f"{t['bytes']:3d} bytes  id {t['id']:<6} {token_text(bytes.fromhex(t['hex']))}" for t in report["longest_tokens"]),
+        "  longest      "
+        + "\n               ".join(
+            f"{t['bytes']:3d} bytes  id {t['id']:<6} {token_text(bytes.fromhex(t['hex']))}"
+            for t in report["longest_tokens"]
+        ),
     ]
     if report.get("profile"):
-        lines.append(f"  profile      top functions by cumulative time in the worker (times include cProfile's "
-                     f"overhead; {report['profile']['note']}):")
+        lines.append(
+            f"  profile      top functions by cumulative time in the worker (times include cProfile's "
+            f"overhead; {report['profile']['note']}):"
+        )
         for row in report["profile"]["top"][:12]:
-            lines.append(f"    {row['cumtime']:8.2f} s cumulative {row['tottime']:8.2f} s own {row['ncalls']:>10} calls  "
-                         f"{row['function']}")
-    lines.append(f"  saved        {report['out']}/ (vocab.json merges.json vocab.txt merges.txt report.json"
-                 f"{' profile.json' if report.get('profile') else ''})")
+            lines.append(
+                f"    {row['cumtime']:8.2f} s cumulative {row['tottime']:8.2f} s own {row['ncalls']:>10} calls  "
+                f"{row['function']}"
+            )
+    lines.append(
+        f"  saved        {report['out']}/ (vocab.json merges.json vocab.txt merges.txt report.json"
+        f"{' profile.json' if report.get('profile') else ''})"
+    )
     return "\n".join(lines)
 
 
-def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str = "student", force: bool = False,
-              timeout: float = 3600.0, profile: bool = False, progress: bool = True, stream=None) -> dict:
+def run_train(
+    corpus,
+    vocab_size: int,
+    out,
+    *,
+    special_tokens=(EOT,),
+    impl: str = "student",
+    force: bool = False,
+    timeout: float = 3600.0,
+    profile: bool = False,
+    progress: bool = True,
+    stream=None,
+) -> dict:
     """Train in the worker and save everything into `out`; return the report. Raises ExperimentError for bad input
     or a failed run (and KeyboardInterrupt, after cleaning up, on Ctrl-C)."""
     stream = stream if stream is not None else sys.stderr
     special_tokens = list(dict.fromkeys(special_tokens))
     out = Path(out)
     if vocab_size < 256 + len(special_tokens):
-        raise ExperimentError(f"--vocab-size {vocab_size} is below 256 + {len(special_tokens)} special token(s) = "
-                              f"{256 + len(special_tokens)}: every byte and every special needs an id")
+        raise ExperimentError(
+            f"--vocab-size {vocab_size} is below 256 + {len(special_tokens)} special token(s) = "
+            f"{256 + len(special_tokens)}: every byte and every special needs an id"
+        )
     corpus_bytes = check_corpus(corpus)
     line = ProgressLine("train", corpus_bytes, stream=stream, enabled=progress)
     started = time.monotonic()
@@ -90,11 +114,14 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
             except Exception as e:
                 raise ExperimentError(f"could not load the implementation {impl!r}: {e}") from None
             try:
-                vocab, merges = client.train(corpus, vocab_size, special_tokens, timeout=timeout, on_progress=line,
-                                             profile=profile)
+                vocab, merges = client.train(
+                    corpus, vocab_size, special_tokens, timeout=timeout, on_progress=line, profile=profile
+                )
             except KeyboardInterrupt:
-                line.finish(f"stopped by Ctrl-C after {time.monotonic() - started:.1f} s; the worker was stopped and "
-                            f"nothing was written to {out}")
+                line.finish(
+                    f"stopped by Ctrl-C after {time.monotonic() - started:.1f} s; the worker was stopped and "
+                    f"nothing was written to {out}"
+                )
                 raise
             except Exception as e:
                 line.finish()
@@ -102,16 +129,26 @@ def run_train(corpus, vocab_size: int, out, *, special_tokens=(EOT,), impl: str 
             line.finish()
             call = client.last
             report = {
-                "corpus": str(corpus), "corpus_bytes": corpus_bytes, "impl": impl, "impl_label": client.label,
-                "vocab_size_requested": vocab_size, "special_tokens": special_tokens, "pattern": None,
-                "wall_s": round(call.wall_s, 3), "cpu_s": round(call.cpu_s, 3),
-                "peak_bytes": call.peak_bytes, "peak_rss_bytes": max(line.peak_rss, call.peak_bytes),
+                "corpus": str(corpus),
+                "corpus_bytes": corpus_bytes,
+                "impl": impl,
+                "impl_label": client.label,
+                "vocab_size_requested": vocab_size,
+                "special_tokens": special_tokens,
+                "pattern": None,
+                "wall_s": round(call.wall_s, 3),
+                "cpu_s": round(call.cpu_s, 3),
+                "peak_bytes": call.peak_bytes,
+                "peak_rss_bytes": max(line.peak_rss, call.peak_bytes),
                 "children_peak_bytes": max(call.children_peak, line.peak_children),
-                "vocab_size": len(vocab), "merges": len(merges),
+                "vocab_size": len(vocab),
+                "merges": len(merges),
                 "longest_tokens": longest_tokens(vocab, special_tokens),
-                "profile": call.profile, "out": str(out),
+                "profile": call.profile,
+                "out": str(out),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "python": platform.python_version(), "platform": platform.platform(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
             }
             if call.profile is not None:
                 write_atomically(tmp / "profile.json", json.dumps(call.profile, indent=1) + "\n")
@@ -139,8 +176,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("corpus", help="UTF-8 text file (documents separated by the special token)")
     parser.add_argument("--vocab-size", type=int, required=True, help="e.g. 10000 (TinyStories), 32000 (OWT)")
     parser.add_argument("--out", required=True, help="output directory, e.g. runs/tinystories-10k")
-    parser.add_argument("--special-token", action="append", dest="special_tokens", default=None,
-                        help=f"a special token (repeatable; default {EOT})")
+    parser.add_argument(
+        "--special-token",
+        action="append",
+        dest="special_tokens",
+        default=None,
+        help=f"a special token (repeatable; default {EOT})",
+    )
     parser.add_argument("--impl", default="student", help="student (default), reference, PATH.py or a module")
     parser.add_argument("--timeout", type=float, default=3600.0, help="stop the trainer after this many s")
     parser.add_argument("--profile", action="store_true", help="top functions by cumulative time (in the worker)")
@@ -150,7 +192,16 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     specials = args.special_tokens if args.special_tokens is not None else [EOT]
-    report = run_train(args.corpus, args.vocab_size, args.out, special_tokens=specials, impl=args.impl,
-                       force=args.force, timeout=args.timeout, profile=args.profile, progress=not args.quiet)
+    report = run_train(
+        args.corpus,
+        args.vocab_size,
+        args.out,
+        special_tokens=specials,
+        impl=args.impl,
+        force=args.force,
+        timeout=args.timeout,
+        profile=args.profile,
+        progress=not args.quiet,
+    )
     print(summary_text(report))
     return 0

@@ -27,6 +27,14 @@ from bpe_harness.isolation.endpoint import RemoteError, WorkerCrashed, WorkerFai
 from bpe_harness.isolation.measure import Call, Progress
 
 __all__ = [
-    "Call", "Client", "Progress", "RemoteError", "RemoteTokenizer", "StreamSummary",
-    "WorkerCrashed", "WorkerFailure", "WorkerTimeout", "repeat_lines",
+    "Call",
+    "Client",
+    "Progress",
+    "RemoteError",
+    "RemoteTokenizer",
+    "StreamSummary",
+    "WorkerCrashed",
+    "WorkerFailure",
+    "WorkerTimeout",
+    "repeat_lines",
 ]

@@ -35,8 +35,11 @@ def _normalise(name: str) -> str:
 def allowed_top_level_names() -> set[str]:
     """The importable names the allowed distributions provide (numpy -> numpy; pytest -> pytest, _pytest, py)."""
     wanted = {_normalise(d) for d in ALLOWED_DISTRIBUTIONS}
-    names = {name for name, dists in importlib.metadata.packages_distributions().items()
-             if any(_normalise(d) in wanted for d in dists)}
+    names = {
+        name
+        for name, dists in importlib.metadata.packages_distributions().items()
+        if any(_normalise(d) in wanted for d in dists)
+    }
     return names | set(ALLOWED_DISTRIBUTIONS)
 
 
@@ -46,15 +49,19 @@ def allowed_text() -> str:
 
 def refusal(package: str, importer: str) -> str:
     """The one sentence for a package the grader does not have (the same locally and on Gradescope)."""
-    return (f"{importer} imports {package!r}, which the grader does not have: graded code may import the Python "
-            f"standard library, the kit's dependencies ({allowed_text()}) and its own files (README 'What your code "
-            f"may use'). Installing it locally (uv add) does not install it for the grader; write that part "
-            f"yourself (the standard library's heapq, collections and itertools cover what BPE needs).")
+    return (
+        f"{importer} imports {package!r}, which the grader does not have: graded code may import the Python "
+        f"standard library, the kit's dependencies ({allowed_text()}) and its own files (README 'What your code "
+        f"may use'). Installing it locally (uv add) does not install it for the grader; write that part "
+        f"yourself (the standard library's heapq, collections and itertools cover what BPE needs)."
+    )
 
 
 def kit_refusal(package: str, importer: str) -> str:
-    return (f"{importer} imports {package!r}, which is the grader's, not part of your submission: graded code may "
-            f"not use the kit's harness (README 'What your code may use'). Write that part in cs336_basics/.")
+    return (
+        f"{importer} imports {package!r}, which is the grader's, not part of your submission: graded code may "
+        f"not use the kit's harness (README 'What your code may use'). Write that part in cs336_basics/."
+    )
 
 
 class ImportPolicy:
@@ -135,6 +142,8 @@ def extra_dependencies_note(pyproject: Path) -> list[str]:
     extra = extra_dependencies(pyproject)
     if not extra:
         return []
-    return [f"pyproject.toml adds {', '.join(extra)}: the grader installs only the kit's dependencies "
-            f"({allowed_text()}), so graded code importing them is refused here and on Gradescope alike "
-            f"(README 'What your code may use')"]
+    return [
+        f"pyproject.toml adds {', '.join(extra)}: the grader installs only the kit's dependencies "
+        f"({allowed_text()}), so graded code importing them is refused here and on Gradescope alike "
+        f"(README 'What your code may use')"
+    ]

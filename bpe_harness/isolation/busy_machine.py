@@ -69,7 +69,9 @@ class LoadWatch:
         if self.busy is None:
             return ""
         used = self.cpu() - self.cpu_at_start
-        return (f"The machine was busy during this call: your code got {used:.1f} s of CPU in "
-                f"{now - self.started:.1f} s, with no CPU left idle (other programs had the rest); a busy machine "
-                f"stretches the limit up to {WALL_STOP:g} x in wall time, and this call needed more. Close other "
-                f"programs (or grade with fewer jobs) and run it again; if it still does not finish, read on.")
+        return (
+            f"The machine was busy during this call: your code got {used:.1f} s of CPU in "
+            f"{now - self.started:.1f} s, with no CPU left idle (other programs had the rest); a busy machine "
+            f"stretches the limit up to {WALL_STOP:g} x in wall time, and this call needed more. Close other "
+            f"programs (or grade with fewer jobs) and run it again; if it still does not finish, read on."
+        )

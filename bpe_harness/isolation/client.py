@@ -73,8 +73,15 @@ class Client:
     itself, which `reset()` replaces (memory tests use this, so no earlier state shows up in their figures).
     """
 
-    def __init__(self, impl: str | ImplSpec = "student", *, budget=None, sandbox=None, fork: bool = CAN_FORK,
-                 cap: int = DEFAULT_CAP):
+    def __init__(
+        self,
+        impl: str | ImplSpec = "student",
+        *,
+        budget=None,
+        sandbox=None,
+        fork: bool = CAN_FORK,
+        cap: int = DEFAULT_CAP,
+    ):
         self.spec = impl if isinstance(impl, ImplSpec) else resolve(impl)
         self.budget, self.sandbox, self.fork, self.cap = budget, sandbox, fork and CAN_FORK, cap
         self.zygote: Zygote | None = None
@@ -157,8 +164,9 @@ class Client:
         seconds, advice = self.budget(op, facts)
         return seconds, (lambda _s: advice)
 
-    def call(self, endpoint: Endpoint, what: str, op: str, args: dict, facts: dict, timeout: float | None,
-             **options) -> Call:
+    def call(
+        self, endpoint: Endpoint, what: str, op: str, args: dict, facts: dict, timeout: float | None, **options
+    ) -> Call:
         __tracebackhide__ = True
         seconds, advice = self._timeout(op, facts, timeout)
         try:
@@ -173,23 +181,52 @@ class Client:
 
     # --- the adapter contract --------------------------------------------------------------------------------
 
-    def train(self, input_path, vocab_size: int, special_tokens: list[str], *, timeout: float | None = None,
-              on_progress: Callable[[Progress], None] | None = None, profile: bool = False, **kwargs):
+    def train(
+        self,
+        input_path,
+        vocab_size: int,
+        special_tokens: list[str],
+        *,
+        timeout: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        profile: bool = False,
+        **kwargs,
+    ):
         """run_train_bpe in the worker: (vocab, merges); `self.last` has the measurements (and, with profile=True,
         `self.last.profile`: the top functions by cumulative time, from cProfile in the worker)."""
         __tracebackhide__ = True
         specials = list(special_tokens)
         what = f"run_train_bpe({_describe_path(input_path)}, vocab_size={vocab_size}, special_tokens={specials!r})"
-        args = {"input_path": os.fspath(input_path), "vocab_size": vocab_size, "special_tokens": specials,
-                "kwargs": kwargs, "profile": profile}
+        args = {
+            "input_path": os.fspath(input_path),
+            "vocab_size": vocab_size,
+            "special_tokens": specials,
+            "kwargs": kwargs,
+            "profile": profile,
+        }
         size = os.path.getsize(input_path) if os.path.exists(input_path) else 0
         facts = {"bytes": size, "vocab_size": vocab_size, "specials": len(specials)}
-        call = self.call(self.endpoint(), what, "train", args, facts, timeout, on_progress=on_progress,
-                         decode=lambda v: (v["vocab"], v["merges"]))
+        call = self.call(
+            self.endpoint(),
+            what,
+            "train",
+            args,
+            facts,
+            timeout,
+            on_progress=on_progress,
+            decode=lambda v: (v["vocab"], v["merges"]),
+        )
         return call.value
 
-    def tokenizer(self, vocab: dict[int, bytes], merges: list[tuple[bytes, bytes]], special_tokens=None, *,
-                  pattern: str | None = None, timeout: float | None = None) -> RemoteTokenizer:
+    def tokenizer(
+        self,
+        vocab: dict[int, bytes],
+        merges: list[tuple[bytes, bytes]],
+        special_tokens=None,
+        *,
+        pattern: str | None = None,
+        timeout: float | None = None,
+    ) -> RemoteTokenizer:
         """get_tokenizer in the worker. Built in the zygote (once per content) while this test has made no other
         call yet, else in this test's own process."""
         __tracebackhide__ = True
@@ -217,7 +254,8 @@ class Client:
         if call.value["mutated"]:
             self.warnings.append(
                 f"get_tokenizer() changed the {' and the '.join(call.value['mutated'])} it was given; the rule is to "
-                "leave the caller's objects alone (copy before adding special tokens)")
+                "leave the caller's objects alone (copy before adding special tokens)"
+            )
         tok = RemoteTokenizer(self, call.value["handle"], None if in_zygote else self.generation)
         tok.rebuild = (vocab, merges, special_tokens, pattern)
         return tok
@@ -260,8 +298,9 @@ class RemoteTokenizer:
 
     def encode(self, text: str, *, timeout: float | None = None) -> list[int]:
         __tracebackhide__ = True
-        return self._call(f"encode() of {len(text):,} characters", "encode", {"text": text},
-                          {"chars": len(text)}, timeout)
+        return self._call(
+            f"encode() of {len(text):,} characters", "encode", {"text": text}, {"chars": len(text)}, timeout
+        )
 
     def decode(self, ids: Iterable[int], *, timeout: float | None = None) -> str:
         __tracebackhide__ = True
@@ -285,35 +324,66 @@ class RemoteTokenizer:
                 raise TypeError("encode_iterable: chunks must be str")
             source, chars = {"chunks": chunks}, sum(map(len, chunks))
             what = f"encode_iterable() of {len(chunks):,} chunks ({chars:,} characters)"
-        return self._call(what, "encode_iterable", {"source": source, "take": take},
-                          {"chars": chars, "take": take}, timeout)
+        return self._call(
+            what, "encode_iterable", {"source": source, "take": take}, {"chars": chars, "take": take}, timeout
+        )
 
-    def encode_iterable_file(self, path, *, expected_blocks=None, head: int = 16, timeout: float | None = None,
-                             stall: float | None = None, on_progress: Callable[[Progress], None] | None = None,
-                             on_ids: Callable[[bytes], None] | None = None) -> StreamSummary:
+    def encode_iterable_file(
+        self,
+        path,
+        *,
+        expected_blocks=None,
+        head: int = 16,
+        timeout: float | None = None,
+        stall: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_ids: Callable[[bytes], None] | None = None,
+    ) -> StreamSummary:
         """encode_iterable(open(path)) consumed in the worker; only a StreamSummary comes back (count, sha256, first
         ids, block digests, and the first block that differs from `expected_blocks`), and, given `on_ids`, the ids
         themselves as they come, in batches of packed uint32 (so a caller can write them out in bounded memory).
         Stopped after `timeout` s, or after `stall` s during which no more ids came out."""
         __tracebackhide__ = True
-        args = {"path": os.fspath(path), "head": head, "expected_blocks": expected_blocks,
-                "send_ids": on_ids is not None}
+        args = {
+            "path": os.fspath(path),
+            "head": head,
+            "expected_blocks": expected_blocks,
+            "send_ids": on_ids is not None,
+        }
+
         def summary(value: dict) -> StreamSummary:
             bad = value["first_bad"]
-            return StreamSummary(value["count"], value["sha256"], value["head"], value["blocks"],
-                                 None if bad is None else (bad[0], bad[1]))
+            return StreamSummary(
+                value["count"],
+                value["sha256"],
+                value["head"],
+                value["blocks"],
+                None if bad is None else (bad[0], bad[1]),
+            )
 
-        return self._call(f"encode_iterable(open({Path(path).name!r})) over {os.path.getsize(path) / 1e6:,.1f} MB",
-                          "encode_iterable_file", args, {"chars": os.path.getsize(path)}, timeout,
-                          stall=stall, on_progress=on_progress, on_ids=on_ids, decode=summary)
-
+        return self._call(
+            f"encode_iterable(open({Path(path).name!r})) over {os.path.getsize(path) / 1e6:,.1f} MB",
+            "encode_iterable_file",
+            args,
+            {"chars": os.path.getsize(path)},
+            timeout,
+            stall=stall,
+            on_progress=on_progress,
+            on_ids=on_ids,
+            decode=summary,
+        )
 
     def encode_range(self, path, start: int, end: int, *, timeout: float | None = None) -> bytes:
         """encode() of bytes start..end of a file, read in the worker (the caller cuts at special tokens, where
         encoding pieces separately changes nothing): the ids as packed little-endian uint32."""
         __tracebackhide__ = True
-        return self._call(f"encode() of bytes {start:,}..{end:,} of {Path(path).name!r}", "encode_range",
-                          {"path": os.fspath(path), "start": start, "end": end}, {"chars": end - start}, timeout)
+        return self._call(
+            f"encode() of bytes {start:,}..{end:,} of {Path(path).name!r}",
+            "encode_range",
+            {"path": os.fspath(path), "start": start, "end": end},
+            {"chars": end - start},
+            timeout,
+        )
 
 
 def repeat_lines(lines: list[str], max_chars: int, message: str) -> dict:

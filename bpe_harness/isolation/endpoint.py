@@ -105,7 +105,7 @@ class StderrTail:
                     self.chunks.popleft()
 
     def since(self, position: int) -> str:
-        text = "".join(t[max(0, position - start):] for start, t in list(self.chunks) if start + len(t) > position)
+        text = "".join(t[max(0, position - start) :] for start, t in list(self.chunks) if start + len(t) > position)
         text = text[-STDERR_TAIL:].rstrip()
         return ("\n--- worker stderr (last lines) ---\n" + text) if text else "\n(the worker wrote nothing to stderr)"
 
@@ -113,8 +113,16 @@ class StderrTail:
 class Endpoint:
     """One worker process and the channel to it: the zygote, or a child forked from it. One call at a time."""
 
-    def __init__(self, sock: socket.socket, pid: int, stderr: StderrTail, cap: int, tree: Tree,
-                 tree_cap: int | None, exclude: set[int] = frozenset()):
+    def __init__(
+        self,
+        sock: socket.socket,
+        pid: int,
+        stderr: StderrTail,
+        cap: int,
+        tree: Tree,
+        tree_cap: int | None,
+        exclude: set[int] = frozenset(),
+    ):
         self.channel = Channel(sock, cap)
         self.pid, self.stderr, self.tree, self.tree_cap = pid, stderr, tree, tree_cap
         self.ps = psutil.Process(pid)
@@ -137,8 +145,14 @@ class Endpoint:
     def tail(self) -> str:
         return self.stderr.since(self.stderr_from)
 
-    def receive(self, what: str, deadline: float, stall_at: float = float("inf"), stall: float = 0.0,
-                on_timeout: Callable[[float], str] | None = None) -> dict:
+    def receive(
+        self,
+        what: str,
+        deadline: float,
+        stall_at: float = float("inf"),
+        stall: float = 0.0,
+        on_timeout: Callable[[float], str] | None = None,
+    ) -> dict:
         """The next message, waiting at most until `deadline` (and `stall_at`); checks every quarter second that
         the process is still there (a process whose socket lives on in a grandchild sends no end of file)."""
         __tracebackhide__ = True
@@ -154,16 +168,22 @@ class Endpoint:
                         continue
                     self._timed_out(what, f"did not finish within {self.allowed:.1f} s", self.allowed, on_timeout)
                 if now >= stall_at:
-                    self._timed_out(what, f"made no progress for {stall:.1f} s (after {self.progress_count:,} ids, "
-                                          f"{now - self.started:.1f} s in)", stall, on_timeout)
+                    self._timed_out(
+                        what,
+                        f"made no progress for {stall:.1f} s (after {self.progress_count:,} ids, "
+                        f"{now - self.started:.1f} s in)",
+                        stall,
+                        on_timeout,
+                    )
                 if not self.alive:
                     self._died(what)
             except (EOFError, OSError):
                 self._died(what)
             except ProtocolError as e:
                 self.kill()
-                raise WorkerCrashed(f"{what}: the worker sent something that is not a reply ({e}); it was stopped") \
-                    from None
+                raise WorkerCrashed(
+                    f"{what}: the worker sent something that is not a reply ({e}); it was stopped"
+                ) from None
 
     def _over_cap(self, total: int) -> None:
         """From the sampler's thread: the tree holds more than its cap. Stop all of it (the zygote too: what holds
@@ -190,7 +210,8 @@ class Endpoint:
                 f"{what}: the worker and the processes it started held {mb(self.sampler.over_cap)} of memory "
                 f"together, over the cap of {mb(self.tree_cap)} for the whole process tree; all of them were "
                 f"stopped. Usual cause: keeping every occurrence instead of counts, or a pool whose every process "
-                f"holds a copy of the whole input.{self.tail()}")
+                f"holds a copy of the whole input.{self.tail()}"
+            )
         if code is None:
             how = "closed its channel"
         elif code < 0:
@@ -232,10 +253,18 @@ class Endpoint:
         self.send({"op": op, "args": args})
         return self.expect(self.receive(op, self.started + CONTROL_TIMEOUT), event)
 
-    def call(self, what: str, op: str, args: dict, timeout: float, stall: float | None = None,
-             on_progress: Callable[[Progress], None] | None = None,
-             advice: Callable[[float], str] | None = None, on_ids: Callable[[bytes], None] | None = None,
-             decode: Callable[[Any], Any] | None = None) -> Call:
+    def call(
+        self,
+        what: str,
+        op: str,
+        args: dict,
+        timeout: float,
+        stall: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        advice: Callable[[float], str] | None = None,
+        on_ids: Callable[[bytes], None] | None = None,
+        decode: Callable[[Any], Any] | None = None,
+    ) -> Call:
         """Run one operation; the measured Call, its value the reply (through `decode`, if given; a "profile" in the
         reply becomes the Call's profile). Raises the implementation's exception, rebuilt.
 
@@ -273,9 +302,21 @@ class Endpoint:
             raise rebuild_exception(reply["error"])
         profile = reply["value"].get("profile") if op == "train" else None
         value = reply["value"] if decode is None else decode(reply["value"])
-        return Call(what, value, wall, cost["cpu"], cost["peak"], done.get("os_peak"), done.get("os_source"),
-                    sampler.samples, cost["children_peak"], cost["processes"], cost["tree_peak"], cost["allowance"],
-                    profile=profile)
+        return Call(
+            what,
+            value,
+            wall,
+            cost["cpu"],
+            cost["peak"],
+            done.get("os_peak"),
+            done.get("os_source"),
+            sampler.samples,
+            cost["children_peak"],
+            cost["processes"],
+            cost["tree_peak"],
+            cost["allowance"],
+            profile=profile,
+        )
 
 
 class Zygote(Endpoint):
@@ -294,8 +335,14 @@ class Zygote(Endpoint):
         if spec is not None:
             command += ["--spec", json.dumps(spec.to_json())]
         become_subreaper()  # orphans of the worker's tree come back to this process, where the tree finds them
-        self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, pass_fds=[theirs.fileno()], **options)
+        self.proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=[theirs.fileno()],
+            **options,
+        )
         theirs.close()
         tree = Tree(self.proc.pid, None if uid is None else frozenset({uid}))
         tree_cap = sandbox.tree_memory if sandbox is not None else default_tree_cap()
@@ -347,8 +394,9 @@ class Child(Endpoint):
 
     def __init__(self, sock: socket.socket, pid: int, zygote: Zygote):
         self.zygote, self._code, self._reaped = zygote, None, False
-        super().__init__(sock, pid, zygote.stderr, zygote.channel.cap, zygote.tree, zygote.tree_cap,
-                         exclude={zygote.pid})
+        super().__init__(
+            sock, pid, zygote.stderr, zygote.channel.cap, zygote.tree, zygote.tree_cap, exclude={zygote.pid}
+        )
 
     def _reap(self) -> int | None:
         if not self._reaped and self.zygote.alive:

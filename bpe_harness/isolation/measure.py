@@ -104,8 +104,12 @@ class Call:
 
     def describe_memory(self) -> str:
         os_part = f"{mb(self.peak_os)} by {self.os_source}" if self.peak_os is not None else "no OS figure here"
-        kids = (f"; {self.processes - 1} other process(es) of the tree: {mb(self.children_peak)} beyond "
-                f"{mb(self.allowance)} each (what a fork of the worker may copy), charged" if self.had_children else "")
+        kids = (
+            f"; {self.processes - 1} other process(es) of the tree: {mb(self.children_peak)} beyond "
+            f"{mb(self.allowance)} each (what a fork of the worker may copy), charged"
+            if self.had_children
+            else ""
+        )
         return f"worker sampled {mb(self.peak_sampled or 0)} in {self.samples} samples, {os_part}{kids}"
 
 
@@ -212,8 +216,15 @@ def profile_call(fn, *args, top: int = TOP_FUNCTIONS, **kwargs) -> tuple[Any, di
     return result, {
         "total_s": round(total, 4),
         "note": "cProfile sees this process only; time spent in child processes shows as waiting on them",
-        "top": [{"function": _where(key), "ncalls": f"{nc}/{cc}" if nc != cc else str(nc),
-                 "tottime": round(tt, 4), "cumtime": round(ct, 4)} for key, (cc, nc, tt, ct, _) in rows],
+        "top": [
+            {
+                "function": _where(key),
+                "ncalls": f"{nc}/{cc}" if nc != cc else str(nc),
+                "tottime": round(tt, 4),
+                "cumtime": round(ct, 4),
+            }
+            for key, (cc, nc, tt, ct, _) in rows
+        ],
     }
 
 
@@ -246,8 +257,14 @@ class Sampler:
     child writes the pages they share). `on_over_cap(total)`: called from the thread when the tree holds more than
     `cap` bytes; it must stop the tree."""
 
-    def __init__(self, proc: psutil.Process, tree, exclude: set[int] = frozenset(), cap: int | None = None,
-                 on_over_cap: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        proc: psutil.Process,
+        tree,
+        exclude: set[int] = frozenset(),
+        cap: int | None = None,
+        on_over_cap: Callable[[int], None] | None = None,
+    ):
         self.proc, self.tree, self.exclude = proc, tree, set(exclude)
         self.cap, self.on_over_cap = cap, on_over_cap
         self.active, self.idle, self.finishing = threading.Event(), threading.Event(), threading.Event()
@@ -317,8 +334,13 @@ class Sampler:
             self.idle.set()
 
     def progress(self) -> Progress:
-        return Progress(time.perf_counter() - self.started, self.rss,
-                        max(self.peak - self.baseline, self.tree_peak), self.others_now, self.count)
+        return Progress(
+            time.perf_counter() - self.started,
+            self.rss,
+            max(self.peak - self.baseline, self.tree_peak),
+            self.others_now,
+            self.count,
+        )
 
     def sample(self) -> None:
         rss = _rss(self.proc)
@@ -339,10 +361,14 @@ class Sampler:
         with contextlib.suppress(Exception):
             self.scan_tree()
         # memory freed at the call's start and used again is still used: the peak counts from the lowest level
-        return {"peak": max(self.peak - self.baseline, self.rise),
-                "tree_peak": self.tree_peak if self.processes > 1 else 0,
-                "children_peak": self.others_at_peak, "cpu": max(0.0, self.tree.cpu() - self.cpu0),
-                "processes": self.processes, "allowance": self.allowance}
+        return {
+            "peak": max(self.peak - self.baseline, self.rise),
+            "tree_peak": self.tree_peak if self.processes > 1 else 0,
+            "children_peak": self.others_at_peak,
+            "cpu": max(0.0, self.tree.cpu() - self.cpu0),
+            "processes": self.processes,
+            "allowance": self.allowance,
+        }
 
     def close(self) -> None:
         self.closed = True

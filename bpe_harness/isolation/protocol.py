@@ -92,8 +92,13 @@ class _Encoder:
             return {"$ids": self.blob(_uint32(v))}
         if isinstance(v, Vocab):
             tokens = list(v.values())
-            return {"$vocab": [self.blob(_uint32(v.keys())), self.blob(_uint32(map(len, tokens))),
-                               self.blob(b"".join(tokens))]}
+            return {
+                "$vocab": [
+                    self.blob(_uint32(v.keys())),
+                    self.blob(_uint32(map(len, tokens))),
+                    self.blob(b"".join(tokens)),
+                ]
+            }
         if isinstance(v, Merges):
             lengths = [n for a, b in v for n in (len(a), len(b))]
             return {"$merges": [self.blob(_uint32(lengths)), self.blob(b"".join(p for pair in v for p in pair))]}
@@ -116,7 +121,7 @@ def _decode(v: Any, blobs: list[bytes]) -> Any:
     if not isinstance(v, dict):
         return v
     if len(v) == 1:
-        (key, ref), = v.items()
+        ((key, ref),) = v.items()
         try:
             if key == "$b":
                 return blobs[ref]
@@ -275,5 +280,10 @@ class StreamDigest:
         if self.first_bad is None and self.expected is not None and len(self.blocks) < len(self.expected):
             self.first_bad = (len(self.blocks), [])  # the stream stopped before this block
         bad = None if self.first_bad is None else [self.first_bad[0], Ids(self.first_bad[1])]
-        return {"count": self.count, "sha256": self.total.hexdigest(), "head": self.head, "blocks": self.blocks,
-                "first_bad": bad}
+        return {
+            "count": self.count,
+            "sha256": self.total.hexdigest(),
+            "head": self.head,
+            "blocks": self.blocks,
+            "first_bad": bad,
+        }

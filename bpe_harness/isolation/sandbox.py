@@ -106,9 +106,13 @@ def allowed_cpus(environ=None) -> int:
     if environ.get("CS336_SANDBOX_CPUS"):
         return max(1, int(environ["CS336_SANDBOX_CPUS"]))
     count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    for path, parse in (("/sys/fs/cgroup/cpu.max", lambda t: t.split()),
-                        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", lambda t: [t.strip(), open(
-                            "/sys/fs/cgroup/cpu/cpu.cfs_period_us").read().strip()])):
+    for path, parse in (
+        ("/sys/fs/cgroup/cpu.max", lambda t: t.split()),
+        (
+            "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+            lambda t: [t.strip(), open("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read().strip()],
+        ),
+    ):
         with contextlib.suppress(OSError, ValueError, IndexError):
             quota, period = parse(open(path).read())
             if quota not in ("max", "-1"):
@@ -199,17 +203,25 @@ def _python_runs_as(uid: int) -> str | None:
         os.setuid(uid)
 
     try:
-        proc = subprocess.run([sys.executable, "-c", "import psutil, regex"], preexec_fn=drop, cwd="/",
-                              capture_output=True, text=True, timeout=60,
-                              env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(sys.path)})
+        proc = subprocess.run(
+            [sys.executable, "-c", "import psutil, regex"],
+            preexec_fn=drop,
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
     except (OSError, subprocess.SubprocessError) as e:
         return f"uid {uid} cannot be used ({e})"
     if proc.returncode == 0:
         return None
     hidden = sorted(_hidden_ancestors(interpreter_paths()))
     where = f" ({', '.join(hidden)} cannot be entered by other users)" if hidden else ""
-    return (f"uid {uid} cannot run {sys.executable}{where}: install Python and the kit's environment where other "
-            f"users can read them (e.g. /opt, as the Gradescope setup.sh does); {proc.stderr.strip()[-200:]}")
+    return (
+        f"uid {uid} cannot run {sys.executable}{where}: install Python and the kit's environment where other "
+        f"users can read them (e.g. /opt, as the Gradescope setup.sh does); {proc.stderr.strip()[-200:]}"
+    )
 
 
 def keep_out_of_reach() -> None:
@@ -301,8 +313,10 @@ class Sandbox:
         if self.hide and self.tier.name == "root":
             self._make_private(self.hide)
         elif self.hide and self.tier.name == "user" and not self.tier.user_namespaces:
-            self.notes.append(f"cannot hide {', '.join(self.hide)} from the submission: it runs as your user "
-                              "(grade untrusted code as root: Gradescope, CI)")
+            self.notes.append(
+                f"cannot hide {', '.join(self.hide)} from the submission: it runs as your user "
+                "(grade untrusted code as root: Gradescope, CI)"
+            )
         self._libc = _libc() if _on_linux() else None
 
     def open_to_workers(self, folder: Path) -> None:
@@ -337,12 +351,26 @@ class Sandbox:
         clean = {k: env[k] for k in (*KEEP_ENV, *WORKER_ENV) if k in env}
         clean["PYTHONPATH"] = os.pathsep.join(p for p in (kit_root, clean.get("PYTHONPATH")) if p)
         threads = str(self.cpus)
-        clean.update(HOME=str(home), TMPDIR=str(home), PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1",
-                     CS336_WORKER_CPUS=threads, CS336_WORKER_NPROC=str(self.nproc if uid is not None else ""),
-                     PYTHON_CPU_COUNT=threads, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
-                     RAYON_NUM_THREADS=threads, **self.extra_env)
-        options.update(env=clean, cwd=str(home), start_new_session=True,
-                       preexec_fn=functools.partial(self._in_child, uid), close_fds=True)
+        clean.update(
+            HOME=str(home),
+            TMPDIR=str(home),
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONNOUSERSITE="1",
+            CS336_WORKER_CPUS=threads,
+            CS336_WORKER_NPROC=str(self.nproc if uid is not None else ""),
+            PYTHON_CPU_COUNT=threads,
+            OMP_NUM_THREADS=threads,
+            OPENBLAS_NUM_THREADS=threads,
+            RAYON_NUM_THREADS=threads,
+            **self.extra_env,
+        )
+        options.update(
+            env=clean,
+            cwd=str(home),
+            start_new_session=True,
+            preexec_fn=functools.partial(self._in_child, uid),
+            close_fds=True,
+        )
         if self._hidden:
             for i, _ in enumerate(self._hidden_pairs()):
                 (self._holders / str(i)).mkdir(exist_ok=True)
@@ -351,8 +379,12 @@ class Sandbox:
     def environment(self) -> dict[str, str]:
         """The CS336_SANDBOX_* variables that hand this sandbox to a child process (a judge's pytest), where
         sandbox_from_environment builds it again: the same workdir, tier, hidden paths, scratch and uid block."""
-        env = {"CS336_SANDBOX": "1", "CS336_SANDBOX_DIR": str(self.workdir), "CS336_SANDBOX_TIER": self.tier.name,
-               "CS336_SANDBOX_HIDE": os.pathsep.join(self.hide)}
+        env = {
+            "CS336_SANDBOX": "1",
+            "CS336_SANDBOX_DIR": str(self.workdir),
+            "CS336_SANDBOX_TIER": self.tier.name,
+            "CS336_SANDBOX_HIDE": os.pathsep.join(self.hide),
+        }
         if self.scratch is not None:
             env["CS336_SANDBOX_SCRATCH"] = str(self.scratch)
         if self.uid is not None:
@@ -372,12 +404,18 @@ class Sandbox:
         return {
             "tier": self.tier.label,
             "isolation": isolation,
-            "accounting": ("every process of the worker's uid (the whole tree, orphans included)" if uid_tier
-                           else "the worker's session, its descendants and orphans re-parented to the harness"),
+            "accounting": (
+                "every process of the worker's uid (the whole tree, orphans included)"
+                if uid_tier
+                else "the worker's session, its descendants and orphans re-parented to the harness"
+            ),
             "user": f"uids {self.uid}..{self.uid + UIDS_PER_SANDBOX - 1}" if uid_tier else "same user",
-            "memory_mb_per_process": self.memory_mb, "tree_memory_mb": self.tree_memory >> 20,
-            "max_file_mb": self.fsize_mb, "processes": self.nproc if uid_tier else "not limited (shared user)",
-            "cpus": self.cpus, "notes": list(self.notes),
+            "memory_mb_per_process": self.memory_mb,
+            "tree_memory_mb": self.tree_memory >> 20,
+            "max_file_mb": self.fsize_mb,
+            "processes": self.nproc if uid_tier else "not limited (shared user)",
+            "cpus": self.cpus,
+            "notes": list(self.notes),
         }
 
     def processes(self, uids=None) -> list:
@@ -474,10 +512,11 @@ class Sandbox:
                 continue
             header = lines[0].split() if lines else []
             for line in lines[1:]:
-                row = dict(zip(header, line.split()))
+                row = dict(zip(header, line.split(), strict=False))
                 if int(row.get("uid", -1)) in uids:
-                    found.setdefault(int(row["uid"]), []).append((kind, int(row[{"shm": "shmid", "msg": "msqid",
-                                                                                  "sem": "semid"}[kind]])))
+                    found.setdefault(int(row["uid"]), []).append(
+                        (kind, int(row[{"shm": "shmid", "msg": "msqid", "sem": "semid"}[kind]]))
+                    )
         for uid, objects in found.items():
             _works_in_child(functools.partial(_remove_ipc, uid, self.gid, objects))
         return sum(map(len, found.values()))
@@ -522,12 +561,17 @@ class Sandbox:
                 self._reveal_interpreter()
             for path in self.hide:
                 if os.path.isdir(path):
-                    self._check(self._libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY, b"mode=000,size=4k"),
-                                f"cover {path}")
+                    self._check(
+                        self._libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY, b"mode=000,size=4k"),
+                        f"cover {path}",
+                    )
                 else:  # a file (a git worktree's .git is one): an empty one in its place
                     self._check(self._libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None), f"cover {path}")
-        limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, self.fsize_mb << 20),
-                  (resource.RLIMIT_AS, self.memory_mb << 20)]
+        limits = [
+            (resource.RLIMIT_CORE, 0),
+            (resource.RLIMIT_FSIZE, self.fsize_mb << 20),
+            (resource.RLIMIT_AS, self.memory_mb << 20),
+        ]
         if uid is not None:
             limits.append((resource.RLIMIT_NPROC, self.nproc))
         for which, value in limits:
@@ -542,15 +586,17 @@ class Sandbox:
         pairs = self._hidden_pairs()
         for i, (parent, child) in enumerate(pairs):
             holder = str(self._holders / str(i)).encode()
-            self._check(self._libc.mount(os.path.join(parent, child).encode(), holder, None, MS_BIND | MS_REC, None),
-                        "bind")
+            self._check(
+                self._libc.mount(os.path.join(parent, child).encode(), holder, None, MS_BIND | MS_REC, None), "bind"
+            )
         for parent in sorted(self._hidden):
             self._check(self._libc.mount(b"tmpfs", parent.encode(), b"tmpfs", 0, b"mode=755,size=64k"), "tmpfs")
         for i, (parent, child) in enumerate(pairs):
             target = os.path.join(parent, child)
             os.mkdir(target, 0o755)
-            self._check(self._libc.mount(str(self._holders / str(i)).encode(), target.encode(), None, MS_MOVE, None),
-                        "move")
+            self._check(
+                self._libc.mount(str(self._holders / str(i)).encode(), target.encode(), None, MS_MOVE, None), "move"
+            )
 
     @staticmethod
     def _check(result: int, what: str) -> None:

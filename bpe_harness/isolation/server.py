@@ -36,8 +36,8 @@ from pathlib import Path
 from bpe_harness import adapter
 from bpe_harness.isolation import allowed_imports
 from bpe_harness.isolation.measure import OsPeak, calibration_workload, profile_call
-from bpe_harness.settings import WORKER_SYS_PATH
 from bpe_harness.isolation.protocol import Channel, Ids, Merges, StreamDigest, Vocab, pack_ids
+from bpe_harness.settings import WORKER_SYS_PATH
 
 STREAM_BATCH = 1024  # ids taken from encode_iterable at a time when digesting a stream
 SEND_BATCH = 1 << 16  # ids per "ids" event when a stream's ids are sent on
@@ -48,19 +48,31 @@ HARNESS = str(Path(__file__).resolve().parent.parent)
 def describe_exception(e: BaseException) -> dict:
     message = str(e)
     if isinstance(e, OSError) and e.errno == errno.EAGAIN and os.environ.get("CS336_WORKER_NPROC"):
-        message += (f"\n(This is most likely the sandbox's process limit: your code may run "
-                    f"{os.environ['CS336_WORKER_NPROC']} processes and threads at once, and os.cpu_count() says "
-                    f"{os.cpu_count()} here. Size a pool by os.cpu_count(), and shut it down when you are done.)")
-    return {"type": type(e).__name__, "module": type(e).__module__, "message": message, "traceback": _traceback(e),
-            "usage": isinstance(e, adapter.ImplError)}
+        message += (
+            f"\n(This is most likely the sandbox's process limit: your code may run "
+            f"{os.environ['CS336_WORKER_NPROC']} processes and threads at once, and os.cpu_count() says "
+            f"{os.cpu_count()} here. Size a pool by os.cpu_count(), and shut it down when you are done.)"
+        )
+    return {
+        "type": type(e).__name__,
+        "module": type(e).__module__,
+        "message": message,
+        "traceback": _traceback(e),
+        "usage": isinstance(e, adapter.ImplError),
+    }
 
 
 def _traceback(e: BaseException) -> str:
     """The exception's traceback without the harness's own leading frames (the server loop, the type checks)."""
     frames = traceback.extract_tb(e.__traceback__)
     first = next((i for i, f in enumerate(frames) if not f.filename.startswith(HARNESS)), len(frames))
-    return "".join(["Traceback (most recent call last):\n", *traceback.format_list(frames[first:]),
-                    *traceback.format_exception_only(type(e), e)])
+    return "".join(
+        [
+            "Traceback (most recent call last):\n",
+            *traceback.format_list(frames[first:]),
+            *traceback.format_exception_only(type(e), e),
+        ]
+    )
 
 
 class Repeat:
@@ -174,16 +186,23 @@ class Server:
         checksum = calibration_workload(rounds)
         return lambda: checksum
 
-    def op_train(self, input_path: str, vocab_size: int, special_tokens: list[str], kwargs: dict,
-                 profile: bool = False):
+    def op_train(
+        self, input_path: str, vocab_size: int, special_tokens: list[str], kwargs: dict, profile: bool = False
+    ):
         """run_train_bpe; with profile=True under cProfile, its top functions returned as plain data."""
         call = (self.module.run_train_bpe, input_path, vocab_size, list(special_tokens))
         result, top = profile_call(*call, **kwargs) if profile else (call[0](*call[1:], **kwargs), None)
         vocab, merges = adapter.check_training_result(result)
         return lambda: {"vocab": Vocab(vocab), "merges": Merges(merges), "profile": top}
 
-    def op_tokenizer(self, vocab: dict | None = None, merges: list | None = None, special_tokens=None, pattern=None,
-                     key: str | None = None):
+    def op_tokenizer(
+        self,
+        vocab: dict | None = None,
+        merges: list | None = None,
+        special_tokens=None,
+        pattern=None,
+        key: str | None = None,
+    ):
         """Build a tokenizer; a handle for it. Given only a key: the handle of the one built earlier from the same
         content, or None when there is none yet."""
         if key is not None and (key in self.prepared or vocab is None):
@@ -196,8 +215,11 @@ class Server:
         else:
             _require_pattern_argument(self.module.get_tokenizer)
             tokenizer = self.module.get_tokenizer(vocab, merges, specials, pattern=pattern)
-        mutated = [name for name, now, before in (("vocab", vocab, given_vocab), ("merges", merges, given_merges))
-                   if now != before]
+        mutated = [
+            name
+            for name, now, before in (("vocab", vocab, given_vocab), ("merges", merges, given_merges))
+            if now != before
+        ]
         handle = next(self.handles)
         self.tokenizers[handle] = tokenizer
         if key is not None:
@@ -231,8 +253,9 @@ class Server:
             ids = adapter.check_ids(itertools.islice(stream, take), "encode_iterable()")
         return lambda: Ids(ids)
 
-    def op_encode_iterable_file(self, handle: int, path: str, head: int = 16, expected_blocks=None,
-                                send_ids: bool = False):
+    def op_encode_iterable_file(
+        self, handle: int, path: str, head: int = 16, expected_blocks=None, send_ids: bool = False
+    ):
         """Consume encode_iterable(open file) a batch at a time, keeping only digests, the first ids and (given the
         expected block digests) the first block that differs. send_ids: also send the ids on, SEND_BATCH at a time
         (as packed uint32 in "ids" events), for a caller that writes them somewhere."""
@@ -268,8 +291,10 @@ class Server:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise ValueError(f"{path} is not UTF-8: byte offset {start + e.start:,} starts an invalid sequence "
-                             f"{data[e.start:e.start + 4].hex(' ')} ({e.reason})") from None
+            raise ValueError(
+                f"{path} is not UTF-8: byte offset {start + e.start:,} starts an invalid sequence "
+                f"{data[e.start : e.start + 4].hex(' ')} ({e.reason})"
+            ) from None
         ids = self.tokenizers[handle].encode(text)
         try:
             packed = pack_ids(ids)

@@ -83,9 +83,16 @@ def _read_psutil(pid: int) -> Reading | None:
             t = p.cpu_times()
             session = os.getsid(pid) if hasattr(os, "getsid") else -1
             state = "Z" if p.status() == psutil.STATUS_ZOMBIE else "R"
-            return Reading(pid, state, int(p.create_time() * 1000), p.ppid(), session, t.user + t.system,
-                           getattr(t, "children_user", 0.0) + getattr(t, "children_system", 0.0),
-                           p.memory_info().rss)
+            return Reading(
+                pid,
+                state,
+                int(p.create_time() * 1000),
+                p.ppid(),
+                session,
+                t.user + t.system,
+                getattr(t, "children_user", 0.0) + getattr(t, "children_system", 0.0),
+                p.memory_info().rss,
+            )
     except (psutil.Error, OSError):
         return None
 
@@ -254,8 +261,9 @@ class Tree:
     def others(self, members=None, exclude: set[int] = frozenset()) -> dict[int, int]:
         """{pid: unique memory} of the members other than the root and `exclude`."""
         members = self.known if members is None else members
-        return {r.pid: unique_memory(r.pid, r.rss) for r in members.values()
-                if r.pid != self.root and r.pid not in exclude}
+        return {
+            r.pid: unique_memory(r.pid, r.rss) for r in members.values() if r.pid != self.root and r.pid not in exclude
+        }
 
     # --- ending it -----------------------------------------------------------------------------------------------
 

@@ -21,7 +21,13 @@ from pathlib import Path
 from bpe_harness.compare import assert_merges_equal
 from bpe_harness.isolation import Client
 from bpe_harness.playground.server import (
-    Playground, PlaygroundError, Vocabulary, default_vocabulary, load_vocabulary, make_server, vocabulary_problem,
+    Playground,
+    PlaygroundError,
+    Vocabulary,
+    default_vocabulary,
+    load_vocabulary,
+    make_server,
+    vocabulary_problem,
 )
 from bpe_harness.rules import EOT
 from bpe_harness.settings import ROOT
@@ -29,14 +35,22 @@ from bpe_harness.settings import ROOT
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bpe_harness.playground", description=__doc__.split("\n")[0])
-    p.add_argument("--impl", default="student", help="student (tests/adapters.py, default), reference, a path to an "
-                   "adapters .py file, or a dotted module")
-    p.add_argument("--vocab", help="vocab JSON {\"id\": \"hex\"} (with --merges)")
-    p.add_argument("--merges", help="merges JSON [[\"hex\", \"hex\"], ...] (with --vocab)")
+    p.add_argument(
+        "--impl",
+        default="student",
+        help="student (tests/adapters.py, default), reference, a path to an adapters .py file, or a dotted module",
+    )
+    p.add_argument("--vocab", help='vocab JSON {"id": "hex"} (with --merges)')
+    p.add_argument("--merges", help='merges JSON [["hex", "hex"], ...] (with --vocab)')
     p.add_argument("--train", metavar="CORPUS", help="train the implementation on CORPUS first (with --vocab-size)")
     p.add_argument("--vocab-size", type=int, help="vocab size for --train")
-    p.add_argument("--special-token", action="append", dest="specials", metavar="TOKEN",
-                   help="a special token (repeatable; default <|endoftext|>)")
+    p.add_argument(
+        "--special-token",
+        action="append",
+        dest="specials",
+        metavar="TOKEN",
+        help="a special token (repeatable; default <|endoftext|>)",
+    )
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds an encode() call may take (default 5)")
     p.add_argument("--train-timeout", type=float, default=600.0, help="seconds --train may take (default 600)")
@@ -70,11 +84,14 @@ def train(impl: str, corpus: str, vocab_size: int, specials: list[str], timeout:
         with Client(impl) as client:
             vocab, merges = client.train(corpus, vocab_size, specials, timeout=timeout)
     except Exception as e:  # noqa: BLE001 - whatever training did, reported in the terminal and the page
-        raise PlaygroundError(f"training {impl} on {corpus} failed: {type(e).__name__}: {str(e).splitlines()[0]}")
+        raise PlaygroundError(
+            f"training {impl} on {corpus} failed: {type(e).__name__}: {str(e).splitlines()[0]}"
+        ) from e
     finally:
         done.set()
-    print(f"  trained {impl} in {time.monotonic() - start:.1f} s: {len(vocab)} tokens, {len(merges)} merges",
-          flush=True)
+    print(
+        f"  trained {impl} in {time.monotonic() - start:.1f} s: {len(vocab)} tokens, {len(merges)} merges", flush=True
+    )
     problem = vocabulary_problem(vocab, merges)
     if problem:
         raise PlaygroundError(f"training {impl} on {corpus} gave an unusable vocab: {problem}")
@@ -90,8 +107,9 @@ def build(args) -> Playground:
         elif args.train:
             vocabulary = train(args.impl, args.train, args.vocab_size, args.specials, args.train_timeout)
             if args.impl != "reference" and not args.no_reference and (ROOT / "staff" / "reference").is_dir():
-                reference_vocabulary = train("reference", args.train, args.vocab_size, args.specials,
-                                             args.train_timeout)
+                reference_vocabulary = train(
+                    "reference", args.train, args.vocab_size, args.specials, args.train_timeout
+                )
                 try:
                     assert_merges_equal(vocabulary.merges, reference_vocabulary.merges, Path(args.train), args.specials)
                     notes.append("your merges equal the reference's")
@@ -102,8 +120,15 @@ def build(args) -> Playground:
         print(f"problem: {e}", file=sys.stderr, flush=True)
     if vocabulary is None:
         vocabulary = default_vocabulary()
-    return Playground(args.impl, vocabulary, timeout=args.timeout, reference=not args.no_reference,
-                      reference_vocabulary=reference_vocabulary, problems=problems, notes=notes)
+    return Playground(
+        args.impl,
+        vocabulary,
+        timeout=args.timeout,
+        reference=not args.no_reference,
+        reference_vocabulary=reference_vocabulary,
+        problems=problems,
+        notes=notes,
+    )
 
 
 def main(argv=None) -> int:

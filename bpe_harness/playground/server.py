@@ -77,8 +77,12 @@ class Vocabulary:
 
 def default_vocabulary() -> Vocabulary:
     snapshot = TrainingSnapshot.parse(DEFAULT_SNAPSHOT.read_text(encoding="utf-8"))
-    return Vocabulary(snapshot.vocab_by_convention(), snapshot.merges, list(snapshot.special_tokens),
-                      f"the kit's snapshot {DEFAULT_SNAPSHOT.relative_to(ROOT)} (vocab_size {snapshot.vocab_size})")
+    return Vocabulary(
+        snapshot.vocab_by_convention(),
+        snapshot.merges,
+        list(snapshot.special_tokens),
+        f"the kit's snapshot {DEFAULT_SNAPSHOT.relative_to(ROOT)} (vocab_size {snapshot.vocab_size})",
+    )
 
 
 def vocabulary_problem(vocab: dict[int, bytes], merges: Sequence[tuple[bytes, bytes]]) -> str | None:
@@ -103,8 +107,8 @@ def load_vocabulary(vocab_path, merges_path, specials: list[str]) -> Vocabulary:
         vocab, merges = load_vocab_and_merges(vocab_path, merges_path)
     except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as e:
         raise PlaygroundError(
-            f"{vocab_path} / {merges_path} are not in the kit's format (vocab {{\"id\": \"hex\"}}, merges "
-            f"[[\"hex\", \"hex\"], ...]; see README 'Tokenizing a whole corpus'): {type(e).__name__}: {e}"
+            f'{vocab_path} / {merges_path} are not in the kit\'s format (vocab {{"id": "hex"}}, merges '
+            f'[["hex", "hex"], ...]; see README \'Tokenizing a whole corpus\'): {type(e).__name__}: {e}'
         ) from None
     problem = vocabulary_problem(vocab, merges)
     if problem:
@@ -125,20 +129,47 @@ def token_rows(pieces: Sequence[tuple[int, bytes | None, bool]]) -> list[dict]:
             text, partial = data.decode("utf-8"), False
         except UnicodeDecodeError:
             text, partial = data.decode("utf-8", "backslashreplace"), True
-        rows.append({"id": token_id, "hex": data.hex(" "), "text": text, "special": special, "partial": partial,
-                     "unknown": not known, "start": offset, "end": offset + len(data)})
+        rows.append(
+            {
+                "id": token_id,
+                "hex": data.hex(" "),
+                "text": text,
+                "special": special,
+                "partial": partial,
+                "unknown": not known,
+                "start": offset,
+                "end": offset + len(data),
+            }
+        )
         offset += len(data)
     return rows
 
 
-def column(key: str, title: str, kind: str, text_bytes: int, ids=None, rows=None, error=None, detail=None,
-           note=None, seconds=None) -> dict:
+def column(
+    key: str,
+    title: str,
+    kind: str,
+    text_bytes: int,
+    ids=None,
+    rows=None,
+    error=None,
+    detail=None,
+    note=None,
+    seconds=None,
+) -> dict:
     count = None if ids is None else len(ids)
     return {
-        "key": key, "title": title, "kind": kind, "count": count,
+        "key": key,
+        "title": title,
+        "kind": kind,
+        "count": count,
         "ratio": (text_bytes / count) if count else None,
-        "tokens": (rows or [])[:MAX_SHOWN], "truncated": bool(rows) and len(rows) > MAX_SHOWN,
-        "error": error, "detail": detail, "note": note, "seconds": seconds,
+        "tokens": (rows or [])[:MAX_SHOWN],
+        "truncated": bool(rows) and len(rows) > MAX_SHOWN,
+        "error": error,
+        "detail": detail,
+        "note": note,
+        "seconds": seconds,
     }
 
 
@@ -213,9 +244,16 @@ class Playground:
     def info(self) -> dict:
         v = self.vocabulary
         return {
-            "impl": self.impl, "vocab_source": v.source, "vocab_size": len(self.ids_by_bytes),
-            "merges": len(v.merges), "specials": v.specials, "problems": self.problems, "notes": self.notes,
-            "reference": self.reference_runner is not None, "max_body": MAX_BODY, "max_shown": MAX_SHOWN,
+            "impl": self.impl,
+            "vocab_source": v.source,
+            "vocab_size": len(self.ids_by_bytes),
+            "merges": len(v.merges),
+            "specials": v.specials,
+            "problems": self.problems,
+            "notes": self.notes,
+            "reference": self.reference_runner is not None,
+            "max_body": MAX_BODY,
+            "max_shown": MAX_SHOWN,
             "timeout": self.timeout,
             "encodings": [{"name": n, "unavailable": unavailable_reason(n)} for n in REAL_ENCODINGS],
         }
@@ -228,8 +266,10 @@ class Playground:
             if special:
                 ids.append(self.ids_by_bytes[segment.encode("utf-8")])
             else:
-                ids.extend(self.ids_by_bytes[self.expected.decode_single_token_bytes(t)]
-                           for t in self.expected.encode_ordinary(segment))
+                ids.extend(
+                    self.ids_by_bytes[self.expected.decode_single_token_bytes(t)]
+                    for t in self.expected.encode_ordinary(segment)
+                )
         return ids
 
     def rows_for_ids(self, ids: list[int], bytes_by_id: dict[int, bytes]) -> list[dict]:
@@ -246,8 +286,16 @@ class Playground:
         ids = enc.encode(text, allowed_special=allowed, disallowed_special=())
         seconds = time.perf_counter() - start
         rows = token_rows([(i, enc.decode_single_token_bytes(i), i in enc._special_tokens.values()) for i in ids])
-        return column(name, name, "real", text_bytes, ids, rows, seconds=seconds,
-                      note="its own vocabulary: ids are not comparable, counts are")
+        return column(
+            name,
+            name,
+            "real",
+            text_bytes,
+            ids,
+            rows,
+            seconds=seconds,
+            note="its own vocabulary: ids are not comparable, counts are",
+        )
 
     def tokenize(self, text: str, encodings: Sequence[str] = ()) -> dict:
         notices = []
@@ -260,17 +308,32 @@ class Playground:
         start = time.perf_counter()
         expected = self.expected_ids(text)
         expected_rows = self.rows_for_ids(expected, self.bytes_by_id)
-        expected_col = column("expected", "expected (tiktoken, same merges)", "expected", text_bytes, expected,
-                              expected_rows, seconds=time.perf_counter() - start,
-                              note="what a correct tokenizer outputs with this vocab and these merges")
+        expected_col = column(
+            "expected",
+            "expected (tiktoken, same merges)",
+            "expected",
+            text_bytes,
+            expected,
+            expected_rows,
+            seconds=time.perf_counter() - start,
+            note="what a correct tokenizer outputs with this vocab and these merges",
+        )
 
         ids, error, detail, seconds = self.runner.encode(text)
         divergence = None
         if ids is not None:
             bad = [i for i in ids if not isinstance(i, int) or i not in self.bytes_by_id]
             impl_rows = self.rows_for_ids(ids, self.bytes_by_id)
-            impl_col = column("impl", f"yours: {self.runner.label}", "impl", text_bytes, ids, impl_rows,
-                              seconds=seconds, note=f"ids not in the vocab: {bad[:5]}" if bad else None)
+            impl_col = column(
+                "impl",
+                f"yours: {self.runner.label}",
+                "impl",
+                text_bytes,
+                ids,
+                impl_rows,
+                seconds=seconds,
+                note=f"ids not in the vocab: {bad[:5]}" if bad else None,
+            )
             message = describe_ids_difference(ids, expected, text, self.bytes_by_id, "encode()")
             if message:
                 divergence = {"message": message, "position": first_divergence(ids, expected)}
@@ -282,9 +345,19 @@ class Playground:
         if self.reference_runner:
             ref_ids, error, detail, seconds = self.reference_runner.encode(text)
             title = "reference" + (" (trained on the same corpus)" if self.reference_vocabulary else "")
-            columns.append(column("reference", title, "reference", text_bytes, ref_ids,
-                                  None if ref_ids is None else self.rows_for_ids(ref_ids, self.reference_runner.bytes_by_id),
-                                  error=error, detail=detail, seconds=seconds))
+            columns.append(
+                column(
+                    "reference",
+                    title,
+                    "reference",
+                    text_bytes,
+                    ref_ids,
+                    None if ref_ids is None else self.rows_for_ids(ref_ids, self.reference_runner.bytes_by_id),
+                    error=error,
+                    detail=detail,
+                    seconds=seconds,
+                )
+            )
         for name in encodings:
             if name in REAL_ENCODINGS:
                 columns.append(self.real_column(name, text, text_bytes))
@@ -365,8 +438,13 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(text, str) or not isinstance(encodings, list):
                 raise TypeError("text must be a string and encodings a list")
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            return self._json(HTTPStatus.BAD_REQUEST, {"error": f"bad request: expected JSON {{\"text\": \"...\", "
-                                                                f"\"encodings\": [...]}} ({type(e).__name__}: {e})"})
+            return self._json(
+                HTTPStatus.BAD_REQUEST,
+                {
+                    "error": f'bad request: expected JSON {{"text": "...", '
+                    f'"encodings": [...]}} ({type(e).__name__}: {e})'
+                },
+            )
         try:
             return self._json(HTTPStatus.OK, self.playground.tokenize(text, [str(e) for e in encodings]))
         except Exception as e:  # noqa: BLE001 - a bug of ours: say so in the page, keep serving
@@ -374,9 +452,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def too_big(length: int) -> str:
-    return (f"the text is too big for the playground: {length / 1e6:.1f} MB sent, at most {MAX_BODY / 1e6:.1f} MB "
-            "(about a million characters of plain English). Paste a shorter piece; to tokenize a whole corpus use "
-            "`python -m bpe_harness.encode_corpus`.")
+    return (
+        f"the text is too big for the playground: {length / 1e6:.1f} MB sent, at most {MAX_BODY / 1e6:.1f} MB "
+        "(about a million characters of plain English). Paste a shorter piece; to tokenize a whole corpus use "
+        "`python -m bpe_harness.encode_corpus`."
+    )
 
 
 def static_file(name: str) -> Path | None:

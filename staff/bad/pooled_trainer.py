@@ -21,7 +21,7 @@ def run_train_bpe(input_path, vocab_size, special_tokens, num_workers=None, **kw
     path = os.fspath(input_path)
     workers = num_workers or os.cpu_count() or 1
     bounds = chunk_boundaries(path, specials, 2 * workers)
-    jobs = [(path, a, b, specials, GPT2_PATTERN) for a, b in zip(bounds, bounds[1:])]
+    jobs = [(path, a, b, specials, GPT2_PATTERN) for a, b in zip(bounds, bounds[1:], strict=False)]
     words: Counter[bytes] = Counter()
     with ProcessPoolExecutor(workers) as pool:
         for part in pool.map(_count_range, jobs):

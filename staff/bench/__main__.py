@@ -128,8 +128,13 @@ def bench_encoding(train_rows, encode_size, cores, out_dir: Path) -> list[dict]:
         trained = out_dir / "trained" / f"{Path(train['corpus']).stem}-{train['vocab_size']}-reference"
         vocab = {int(i): bytes.fromhex(h) for i, h in json.loads((trained / "vocab.json").read_text()).items()}
         merges = merges_of(trained / "merges.json")
-        row = {"text": path.name, "text_mb": nbytes / 1e6, "vocab_size": len(vocab), "trained_on": train["corpus"],
-               "cores": cores}
+        row = {
+            "text": path.name,
+            "text_mb": nbytes / 1e6,
+            "vocab_size": len(vocab),
+            "trained_on": train["corpus"],
+            "cores": cores,
+        }
         print(f"encode vocab {len(vocab)} ...", file=sys.stderr, flush=True)
 
         tok = Tokenizer(vocab, merges, [EOT])  # fresh: cold cache, as in real use
@@ -143,20 +148,30 @@ def bench_encoding(train_rows, encode_size, cores, out_dir: Path) -> list[dict]:
         row["tiktoken_1"] = nbytes / (time.perf_counter() - start) / 1e6
 
         npy = out_dir / f"encoded-{len(vocab)}.npy"
-        job = run_job("encode-reference", path=str(path), out=str(npy), vocab=str(trained / "vocab.json"),
-                      merges=str(trained / "merges.json"), workers=cores)
+        job = run_job(
+            "encode-reference",
+            path=str(path),
+            out=str(npy),
+            vocab=str(trained / "vocab.json"),
+            merges=str(trained / "merges.json"),
+            workers=cores,
+        )
         row["reference_n"] = nbytes / job["wall_seconds"] / 1e6
         row["reference_n_peak_rss_mb"] = job["peak_rss_mb"]
 
-        pieces = [text_bytes.decode("utf-8") for text_bytes in _ranges(path, special_token_chunks(path, [EOT], 1 << 20))]
+        pieces = [
+            text_bytes.decode("utf-8") for text_bytes in _ranges(path, special_token_chunks(path, [EOT], 1 << 20))
+        ]
         start = time.perf_counter()
         batch = enc.encode_batch(pieces, num_threads=cores, allowed_special="all")
         row["tiktoken_n"] = nbytes / (time.perf_counter() - start) / 1e6
 
         # tiktoken's ranks are: 256 bytes, then merges in order, then the special; map them to reference ids
         token_to_id = {t: i for i, t in sorted(vocab.items(), reverse=True)}
-        rank_to_id = np.array([token_to_id[t] for t, _ in sorted(enc._mergeable_ranks.items(), key=lambda kv: kv[1])]
-                              + [token_to_id[EOT.encode()]])
+        rank_to_id = np.array(
+            [token_to_id[t] for t, _ in sorted(enc._mergeable_ranks.items(), key=lambda kv: kv[1])]
+            + [token_to_id[EOT.encode()]]
+        )
         npy_ids = np.load(npy, mmap_mode="r")
         tk_mapped = rank_to_id[np.array(tk_ids)]
         tk_batch = rank_to_id[np.concatenate([np.array(b, dtype=np.int64) for b in batch])]
@@ -182,24 +197,35 @@ def _ranges(path, ranges):
 
 
 def table(report: dict) -> str:
-    lines = [f"machine: {report['machine']['cpus']} cores, {report['machine']['python']}, "
-             f"tokenizers {report['machine']['tokenizers']}, tiktoken {report['machine']['tiktoken']}", ""]
+    lines = [
+        f"machine: {report['machine']['cpus']} cores, {report['machine']['python']}, "
+        f"tokenizers {report['machine']['tokenizers']}, tiktoken {report['machine']['tiktoken']}",
+        "",
+    ]
     lines.append("training (wall s / peak RSS MB; ratio = reference / HF, < 1 means the reference is faster)")
-    lines.append(f"{'corpus':28} {'vocab':>6} {'ref s':>8} {'(pretok+merge)':>15} {'HF s':>8} {'ratio':>6} "
-                 f"{'ref MB':>7} {'HF MB':>7} {'overlap':>7}")
+    lines.append(
+        f"{'corpus':28} {'vocab':>6} {'ref s':>8} {'(pretok+merge)':>15} {'HF s':>8} {'ratio':>6} "
+        f"{'ref MB':>7} {'HF MB':>7} {'overlap':>7}"
+    )
     for r in report["training"]:
         ref, hf = r["reference"], r["hf"]
-        lines.append(f"{r['corpus']:28} {r['vocab_size']:>6} {ref['wall_seconds']:8.1f} "
-                     f"{ref['pretokenize_seconds']:7.1f}+{ref['merge_seconds']:<7.1f} {hf['wall_seconds']:8.1f} "
-                     f"{r['time_ratio']:6.2f} {ref['peak_rss_mb']:7.0f} {hf['peak_rss_mb']:7.0f} {r['merge_overlap']:7.0%}")
+        lines.append(
+            f"{r['corpus']:28} {r['vocab_size']:>6} {ref['wall_seconds']:8.1f} "
+            f"{ref['pretokenize_seconds']:7.1f}+{ref['merge_seconds']:<7.1f} {hf['wall_seconds']:8.1f} "
+            f"{r['time_ratio']:6.2f} {ref['peak_rss_mb']:7.0f} {hf['peak_rss_mb']:7.0f} {r['merge_overlap']:7.0%}"
+        )
     lines.append("")
     lines.append("encoding (MB/s; ratio = reference / tiktoken, > 1 means the reference is faster)")
-    lines.append(f"{'text':24} {'vocab':>6} {'ref 1':>7} {'tik 1':>7} {'ratio':>6} {'ref N':>7} {'tik N':>7} {'ratio':>6} "
-                 f"{'same ids':>8}")
+    lines.append(
+        f"{'text':24} {'vocab':>6} {'ref 1':>7} {'tik 1':>7} {'ratio':>6} {'ref N':>7} {'tik N':>7} {'ratio':>6} "
+        f"{'same ids':>8}"
+    )
     for r in report["encoding"]:
-        lines.append(f"{r['text']:24} {r['vocab_size']:>6} {r['reference_1']:7.2f} {r['tiktoken_1']:7.2f} "
-                     f"{r['ratio_1']:6.2f} {r['reference_n']:7.2f} {r['tiktoken_n']:7.2f} {r['ratio_n']:6.2f} "
-                     f"{str(r['identical_ids']):>8}")
+        lines.append(
+            f"{r['text']:24} {r['vocab_size']:>6} {r['reference_1']:7.2f} {r['tiktoken_1']:7.2f} "
+            f"{r['ratio_1']:6.2f} {r['reference_n']:7.2f} {r['tiktoken_n']:7.2f} {r['ratio_n']:6.2f} "
+            f"{str(r['identical_ids']):>8}"
+        )
     return "\n".join(lines)
 
 
@@ -223,8 +249,14 @@ def plot(report: dict, path: Path) -> None:
     a.legend()
     en = report["encoding"]
     x = np.arange(len(en))
-    for k, (key, label) in enumerate([("reference_1", "reference 1 core"), ("tiktoken_1", "tiktoken 1 thread"),
-                                      ("reference_n", "reference N workers"), ("tiktoken_n", "tiktoken N threads")]):
+    for k, (key, label) in enumerate(
+        [
+            ("reference_1", "reference 1 core"),
+            ("tiktoken_1", "tiktoken 1 thread"),
+            ("reference_n", "reference N workers"),
+            ("tiktoken_n", "tiktoken N threads"),
+        ]
+    ):
         b.bar(x + (k - 1.5) * 0.2, [r[key] for r in en], 0.2, label=label)
     b.set_xticks(x, [f"vocab {r['vocab_size'] // 1000}k" for r in en])
     b.set_ylabel("encoding throughput (MB/s)")
@@ -254,9 +286,14 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     report = {
-        "machine": {"cpus": args.cores, "python": platform.python_version(), "platform": platform.platform(),
-                    "tokenizers": tokenizers.__version__, "tiktoken": tiktoken.__version__,
-                    "load_at_start": os.getloadavg()},
+        "machine": {
+            "cpus": args.cores,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "tokenizers": tokenizers.__version__,
+            "tiktoken": tiktoken.__version__,
+            "load_at_start": os.getloadavg(),
+        },
         "config": config,
         "corpora": {},
     }

@@ -42,9 +42,25 @@ def trained_vocab(out: Path, vocab_size: int, train_size: str) -> Path:
 
 
 def run_encode_corpus(path: Path, run: Path, npy: Path, workers: int) -> dict:
-    cmd = [sys.executable, "-m", "bpe_harness.encode_corpus", str(path), str(npy), "--vocab", str(run / "vocab.json"),
-           "--merges", str(run / "merges.json"), "--special-token", EOT, "--impl", "reference",
-           "--workers", str(workers), "--force", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bpe_harness.encode_corpus",
+        str(path),
+        str(npy),
+        "--vocab",
+        str(run / "vocab.json"),
+        "--merges",
+        str(run / "merges.json"),
+        "--special-token",
+        EOT,
+        "--impl",
+        "reference",
+        "--workers",
+        str(workers),
+        "--force",
+        "--quiet",
+    ]
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
@@ -105,14 +121,27 @@ def main(argv=None) -> int:
         same = npy_sha256(npy) == theirs["sha256"] and ours["ids"] == theirs["ids"]
         npy.unlink()
         mb = stats["bytes"] / 1e6
-        row = {"size": size, "mb": mb, "workers": args.workers, "vocab_size": args.vocab_size, "load_before": load,
-               "encode_corpus_s": ours["wall_s"], "encode_corpus_mb_s": mb / ours["wall_s"],
-               "tiktoken_s": theirs["seconds"], "tiktoken_mb_s": mb / theirs["seconds"],
-               "ratio": theirs["seconds"] / ours["wall_s"], "identical_ids": same, "ids": ours["ids"]}
+        row = {
+            "size": size,
+            "mb": mb,
+            "workers": args.workers,
+            "vocab_size": args.vocab_size,
+            "load_before": load,
+            "encode_corpus_s": ours["wall_s"],
+            "encode_corpus_mb_s": mb / ours["wall_s"],
+            "tiktoken_s": theirs["seconds"],
+            "tiktoken_mb_s": mb / theirs["seconds"],
+            "ratio": theirs["seconds"] / ours["wall_s"],
+            "identical_ids": same,
+            "ids": ours["ids"],
+        }
         rows.append(row)
-        print(f"{size:>6}: encode_corpus {row['encode_corpus_mb_s']:6.2f} MB/s ({ours['wall_s']:.1f} s, whole command)"
-              f"  tiktoken encode_batch {row['tiktoken_mb_s']:6.2f} MB/s  ratio {row['ratio']:.2f}  "
-              f"identical ids: {same}  (load {load:.1f})", flush=True)
+        print(
+            f"{size:>6}: encode_corpus {row['encode_corpus_mb_s']:6.2f} MB/s ({ours['wall_s']:.1f} s, whole command)"
+            f"  tiktoken encode_batch {row['tiktoken_mb_s']:6.2f} MB/s  ratio {row['ratio']:.2f}  "
+            f"identical ids: {same}  (load {load:.1f})",
+            flush=True,
+        )
     (args.out / "report.json").write_text(json.dumps(rows, indent=1))
     return 0 if all(r["identical_ids"] for r in rows) else 1
 

@@ -32,8 +32,12 @@ def train_reference(path: str, vocab_size: int, workers: int, out_dir: str) -> d
     end = time.perf_counter()
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     save_vocab_and_merges(vocab, merges, Path(out_dir) / "vocab.json", Path(out_dir) / "merges.json")
-    return {"seconds": end - start, "pretokenize_seconds": marks["merge_start"] - start,
-            "merge_seconds": end - marks["merge_start"], "vocab_size": len(vocab)}
+    return {
+        "seconds": end - start,
+        "pretokenize_seconds": marks["merge_start"] - start,
+        "merge_seconds": end - marks["merge_start"],
+        "vocab_size": len(vocab),
+    }
 
 
 def _bytes_from_unicode() -> dict[str, int]:
@@ -45,7 +49,7 @@ def _bytes_from_unicode() -> dict[str, int]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
+    return {chr(c): b for b, c in zip(bs, cs, strict=False)}
 
 
 def train_hf(path: str, vocab_size: int, workers: int, out_dir: str) -> dict:
@@ -54,8 +58,12 @@ def train_hf(path: str, vocab_size: int, workers: int, out_dir: str) -> dict:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.add_special_tokens([EOT])  # split out of the text before pre-tokenization, as in the reference
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOT], show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[EOT],
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     start = time.perf_counter()
     tok.train([path], trainer)
     seconds = time.perf_counter() - start

@@ -32,11 +32,19 @@ CATALOG = [
     Degenerate("empty", "train returns ({}, []), encode [], encode_iterable nothing, decode ''", 0, 0),
     Degenerate("equal_to_anything", "every result's __eq__ is always True (empty once type-checked)", 0, 0),
     Degenerate("identity", "ids are the UTF-8 bytes, vocab ignored; decode(encode(t)) == t always", 0, 0),
-    Degenerate("constant", "right sizes and counts, constant content (one id 0 per character, '?' per id)", 3, 0,
-               earns=("tests/test_train_bpe.py::test_training_matches_reference[minimum_vocab]",)),  # truly right:
+    Degenerate(
+        "constant",
+        "right sizes and counts, constant content (one id 0 per character, '?' per id)",
+        3,
+        0,
+        earns=("tests/test_train_bpe.py::test_training_matches_reference[minimum_vocab]",),
+    ),  # truly right:
     # at vocab_size 257 the answer is the special and the 256 bytes, no merges, which is what it returns
     Degenerate(
-        "bytes_only", "specials and the 256 bytes, no merges; specials and decode correct", 21, 0,
+        "bytes_only",
+        "specials and the 256 bytes, no merges; specials and decode correct",
+        21,
+        0,
         earns=(
             "tests/test_train_bpe.py::test_training_matches_reference[minimum_vocab]",
             "tests/test_tokenizer.py::test_roundtrip_",

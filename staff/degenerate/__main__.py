@@ -1,6 +1,6 @@
 """Grade every degenerate implementation (or the named ones) and compare with the catalog.
 
-    uv run python -m staff.degenerate [NAME ...] [--jobs 2] [--public-only]
+uv run python -m staff.degenerate [NAME ...] [--jobs 2] [--public-only]
 """
 
 from __future__ import annotations

@@ -30,10 +30,14 @@ class Scored:
         problems = []
         for suite, wanted in (("tests", d.public), ("staff/hidden", d.hidden)):
             if suite in self.totals and self.points.get(suite, 0.0) != wanted:
-                problems.append(f"{suite}: {self.points.get(suite, 0.0):g}/{self.totals[suite]:g} points, "
-                                f"catalog says {wanted:g}")
-        problems += [f"passed {test} ({pts:g} points), not in the catalog's list" for test, pts in self.passed.items()
-                     if pts > 0 and not any(test.startswith(e) for e in d.earns)]
+                problems.append(
+                    f"{suite}: {self.points.get(suite, 0.0):g}/{self.totals[suite]:g} points, catalog says {wanted:g}"
+                )
+        problems += [
+            f"passed {test} ({pts:g} points), not in the catalog's list"
+            for test, pts in self.passed.items()
+            if pts > 0 and not any(test.startswith(e) for e in d.earns)
+        ]
         return problems
 
 
@@ -41,8 +45,21 @@ def grade(d: Degenerate, suites=SUITES, seed: int = 18, timeout: float = 900, ex
     """Run `suites` against the degenerate module; points per suite from the grading plugin's manifest/verdicts."""
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, CS336_HIDDEN_SEED=str(seed))
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "bpe_harness.grading",
-               f"--grading-dir={tmp}", "--impl", d.module, *suites, *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "bpe_harness.grading",
+            f"--grading-dir={tmp}",
+            "--impl",
+            d.module,
+            *suites,
+            *extra,
+        ]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         scored = Scored(d.name, output=proc.stdout[-4000:] + proc.stderr[-2000:])
         manifest = _valid_manifest(Path(tmp) / "manifest.json")

@@ -50,8 +50,10 @@ def named_submissions(folder: Path) -> dict[str, Path]:
     clashes = [paths for paths in names.values() if len(paths) > 1]
     if clashes:
         listed = "; ".join(" and ".join(p.name for p in paths) for paths in clashes)
-        raise BatchError(f"submissions in {folder} that would be filed under the same name: {listed}. Rename or "
-                         "remove one of each (nothing was graded).")
+        raise BatchError(
+            f"submissions in {folder} that would be filed under the same name: {listed}. Rename or "
+            "remove one of each (nothing was graded)."
+        )
     return {submission_name(paths[0]): paths[0] for paths in names.values()}
 
 
@@ -94,20 +96,44 @@ def _read_json(path: Path) -> dict | None:
 
 def _reusable(record: dict | None, results: dict | None, key: dict) -> bool:
     """A previous grading counts only if it worked and was made from the same submission, kit and hidden seed."""
-    return (record is not None and results is not None and record.get("grading") == "ok"
-            and all(record.get(k) == v for k, v in key.items())
-            and results.get("extra_data", {}).get("kit_version") == key["kit_version"])
+    return (
+        record is not None
+        and results is not None
+        and record.get("grading") == "ok"
+        and all(record.get(k) == v for k, v in key.items())
+        and results.get("extra_data", {}).get("kit_version") == key["kit_version"]
+    )
 
 
 REASON_CLASSES = (  # (class, words in a failing test's reason), first match wins; a TA's first look at a low score
     ("not implemented", ("NotImplementedError",)),
-    ("import failed", ("ModuleNotFoundError", "ImportError", "SyntaxError", "IndentationError", "ImplError",
-                       "cannot be imported", "PackageNotFoundError")),
+    (
+        "import failed",
+        (
+            "ModuleNotFoundError",
+            "ImportError",
+            "SyntaxError",
+            "IndentationError",
+            "ImplError",
+            "cannot be imported",
+            "PackageNotFoundError",
+        ),
+    ),
     ("too slow", ("WorkerTimeout", "did not finish", "judge was stopped", "timed out", "too slow")),
     ("crashed", ("WorkerCrashed", "killed by signal", "exited with code")),
     ("memory", ("MemoryError", "memory")),
-    ("wrong types", ("expected a list of int", "expected str", "expected dict", "expected a (vocab, merges)",
-                     "expected list[tuple", "expected a (bytes, bytes)", "token ids must be ints")),
+    (
+        "wrong types",
+        (
+            "expected a list of int",
+            "expected str",
+            "expected dict",
+            "expected a (vocab, merges)",
+            "expected list[tuple",
+            "expected a (bytes, bytes)",
+            "token ids must be ints",
+        ),
+    ),
     ("wrong output", ("differ", "AssertionError", "expected", "assert")),
 )
 
@@ -138,8 +164,10 @@ def histogram(scores: list[float], top: float, bins: int = 10) -> list[str]:
     for s in scores:
         counts[min(bins - 1, int(bins * s / top))] += 1
     width = max(counts + [1])
-    return [f"| {top * i / bins:5.1f}-{top * (i + 1) / bins:5.1f} | {n} | {'#' * round(30 * n / width)} |"
-            for i, n in enumerate(counts)]
+    return [
+        f"| {top * i / bins:5.1f}-{top * (i + 1) / bins:5.1f} | {n} | {'#' * round(30 * n / width)} |"
+        for i, n in enumerate(counts)
+    ]
 
 
 def batch(folder: Path, out_dir: Path, jobs: int, options: GradeOptions, regrade: bool = False) -> int:
@@ -166,15 +194,29 @@ def batch(folder: Path, out_dir: Path, jobs: int, options: GradeOptions, regrade
         if not regrade and _reusable(record, results, key):
             done[name] = (results, 0, "resumed", key)
         else:
-            why = ("--regrade" if regrade else "new" if record is None else "last grading failed"
-                   if record.get("grading") != "ok" else "changed since" if record.get("digest") != key["digest"]
-                   else "other kit" if record.get("kit_version") != version else "other hidden seed"
-                   if record.get("hidden_seed") != seed else "other tests" if record.get("selection") != selection
-                   else "results missing")
+            why = (
+                "--regrade"
+                if regrade
+                else "new"
+                if record is None
+                else "last grading failed"
+                if record.get("grading") != "ok"
+                else "changed since"
+                if record.get("digest") != key["digest"]
+                else "other kit"
+                if record.get("kit_version") != version
+                else "other hidden seed"
+                if record.get("hidden_seed") != seed
+                else "other tests"
+                if record.get("selection") != selection
+                else "results missing"
+            )
             todo.append((name, sub, key, why))
     seed_text = "no hidden tests" if seed is None else f"hidden seed {seed}"
-    print(f"{len(todo)} to grade, {len(done)} already graded with kit {version} and {seed_text} (same content); "
-          f"{jobs} at a time")
+    print(
+        f"{len(todo)} to grade, {len(done)} already graded with kit {version} and {seed_text} (same content); "
+        f"{jobs} at a time"
+    )
 
     def one(item):
         name, sub, key, why = item
@@ -185,8 +227,11 @@ def batch(folder: Path, out_dir: Path, jobs: int, options: GradeOptions, regrade
             print(f"  {name}: grading failed (exit code {code}); retrying once", flush=True)
             results, code = grade(sub, results_dir / f"{name}.json", options)
             how = f"retried ({why})"
-        print(f"  {name}: {results['score']:g}/{results['extra_data']['max_score']:g} "
-              f"({time.monotonic() - start:.1f} s){'' if code == 0 else ' GRADING FAILED'}", flush=True)
+        print(
+            f"  {name}: {results['score']:g}/{results['extra_data']['max_score']:g} "
+            f"({time.monotonic() - start:.1f} s){'' if code == 0 else ' GRADING FAILED'}",
+            flush=True,
+        )
         return name, (results, code, how, key)
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
@@ -195,10 +240,19 @@ def batch(folder: Path, out_dir: Path, jobs: int, options: GradeOptions, regrade
     for name in sorted(done):
         results, code, how, key = done[name]
         extra = results["extra_data"]
-        row = {"submission": name, "score": results["score"], "max_score": extra["max_score"],
-               "grading": "ok" if code == 0 else "failed", "reason": first_failure(results, code),
-               "seconds": results["execution_time"], "kit_version": extra["kit_version"], "python": extra["python"],
-               "hidden_seed": "" if seed is None else seed, "digest": key["digest"], "how": how}
+        row = {
+            "submission": name,
+            "score": results["score"],
+            "max_score": extra["max_score"],
+            "grading": "ok" if code == 0 else "failed",
+            "reason": first_failure(results, code),
+            "seconds": results["execution_time"],
+            "kit_version": extra["kit_version"],
+            "python": extra["python"],
+            "hidden_seed": "" if seed is None else seed,
+            "digest": key["digest"],
+            "how": how,
+        }
         rows.append(row)
         if how != "resumed":
             write_atomically(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
@@ -218,20 +272,39 @@ def summary(rows: list[dict], version: str, seed: int | None = None, per_test: d
     top = max((r["max_score"] for r in rows), default=0.0)
     failed = [r for r in rows if r["grading"] != "ok"]
     seed_text = "no hidden tests" if seed is None else f"hidden seed {seed}"
-    lines = [f"# Grading summary (kit {version}, {seed_text})", "",
-             f"{len(rows)} submissions; grading failed for {len(failed)}."]
+    lines = [
+        f"# Grading summary (kit {version}, {seed_text})",
+        "",
+        f"{len(rows)} submissions; grading failed for {len(failed)}.",
+    ]
     if scores:
-        lines += [f"Mean {statistics.mean(scores):.1f}, median {statistics.median(scores):.1f}, "
-                  f"max {max(scores):g} of {top:g}.", "", "| score | submissions | |", "|---|---|---|",
-                  *histogram(scores, top)]
+        lines += [
+            f"Mean {statistics.mean(scores):.1f}, median {statistics.median(scores):.1f}, "
+            f"max {max(scores):g} of {top:g}.",
+            "",
+            "| score | submissions | |",
+            "|---|---|---|",
+            *histogram(scores, top),
+        ]
     if failed:
-        lines += ["", "## Failed to grade (retried once; graded again on the next run)", "",
-                  "| submission | reason |", "|---|---|",
-                  *(f"| {r['submission']} | {r['reason']} |" for r in failed)]
+        lines += [
+            "",
+            "## Failed to grade (retried once; graded again on the next run)",
+            "",
+            "| submission | reason |",
+            "|---|---|",
+            *(f"| {r['submission']} | {r['reason']} |" for r in failed),
+        ]
     reasons = statistics_of(r["reason"] for r in rows if r["grading"] == "ok" and r["reason"])
     if reasons:
-        lines += ["", "## First failure class", "", "| reason | submissions |", "|---|---|",
-                  *(f"| {reason} | {n} |" for reason, n in reasons)]
+        lines += [
+            "",
+            "## First failure class",
+            "",
+            "| reason | submissions |",
+            "|---|---|",
+            *(f"| {reason} | {n} |" for reason, n in reasons),
+        ]
     if per_test:
         passed: dict[str, list[int]] = {}
         for tests in per_test.values():
@@ -241,9 +314,17 @@ def summary(rows: list[dict], version: str, seed: int | None = None, per_test: d
                 counts = passed.setdefault(t["name"], [0, 0])
                 counts[0] += t["score"] >= t["max_score"]
                 counts[1] += 1
-        lines += ["", "## Pass rate per test (hardest first)", "", "| test | passed | rate |", "|---|---|---|",
-                  *(f"| {name} | {p}/{n} | {100 * p / n:.0f}% |"
-                    for name, (p, n) in sorted(passed.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0])))]
+        lines += [
+            "",
+            "## Pass rate per test (hardest first)",
+            "",
+            "| test | passed | rate |",
+            "|---|---|---|",
+            *(
+                f"| {name} | {p}/{n} | {100 * p / n:.0f}% |"
+                for name, (p, n) in sorted(passed.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0]))
+            ),
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -78,7 +78,8 @@ export CS336_HIDDEN_SEED="${CS336_HIDDEN_SEED:-$(cat "$AG/source/hidden_seed")}"
     --timeout "${CS336_JUDGE_TIMEOUT:-540}" ${CS336_GRADE_ARGS:-}
 code=$?
 if [ ! -s "$AG/results/results.json" ]; then   # the grader itself could not run: still never a pass
-  printf '{"score": 0, "output": "The autograder failed to start (exit code %s); please contact the staff.", "tests": []}\n' "$code" \
+  msg="The autograder failed to start (exit code $code); please contact the staff."
+  printf '{"score": 0, "output": "%s", "tests": []}\n' "$msg" \
       > "$AG/results/results.json"
 fi
 exit 0
@@ -96,8 +97,11 @@ def build_gradescope_zip(out: Path, force: bool = False, seed: int | None = None
     os.close(fd)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         hidden = str(secrets.randbits(32) if seed is None else seed)
-        for name, text, mode in (("setup.sh", SETUP_SH, 0o755), ("run_autograder", RUN_AUTOGRADER, 0o755),
-                                 ("hidden_seed", hidden + "\n", 0o600)):
+        for name, text, mode in (
+            ("setup.sh", SETUP_SH, 0o755),
+            ("run_autograder", RUN_AUTOGRADER, 0o755),
+            ("hidden_seed", hidden + "\n", 0o600),
+        ):
             info = zipfile.ZipInfo(name)
             info.external_attr = (0o100000 | mode) << 16
             z.writestr(info, text)

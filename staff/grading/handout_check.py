@@ -30,8 +30,16 @@ def handout_check(timeout: float) -> int:
         for label, expect_full in (("bare handout", False), ("handout + reference", True)):
             if expect_full:
                 reference_submission(handout)
-            cmd = [sys.executable, "-m", "bpe_harness.grade", ".", "--out", str(Path(tmp) / "results.json"),
-                   "--timeout", str(timeout)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "bpe_harness.grade",
+                ".",
+                "--out",
+                str(Path(tmp) / "results.json"),
+                "--timeout",
+                str(timeout),
+            ]
             start = time.monotonic()
             proc = subprocess.run(cmd, cwd=handout, capture_output=True, text=True)
             results = json.loads((Path(tmp) / "results.json").read_text(encoding="utf-8"))

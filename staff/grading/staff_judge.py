@@ -38,5 +38,6 @@ def reference_submission(into: Path) -> Path:
         shutil.copyfile(source, package / source.name)
     (into / "tests").mkdir(exist_ok=True)
     (into / "tests" / "adapters.py").write_text(
-        "from cs336_basics.adapters import get_tokenizer, run_train_bpe  # noqa: F401\n", encoding="utf-8")
+        "from cs336_basics.adapters import get_tokenizer, run_train_bpe  # noqa: F401\n", encoding="utf-8"
+    )
     return into

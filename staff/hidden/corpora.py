@@ -16,11 +16,36 @@ from dataclasses import dataclass
 from bpe_harness.corpus import generate_text
 
 SEED_ENV = "CS336_HIDDEN_SEED"
-SPECIAL_POOL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<pad>", "[SEP]", "<s>", "</s>", "###", "@@",
-                "<|endoftext|><|endoftext|>", "<|fim|>", "$$"]
-MULTILINGUAL = ["naïve café", "Grüße aus Köln", "привет мир", "日本語のテキスト", "中文分词测试", "مرحبا بالعالم",
-                "שלום", "ελληνικά", "한국어 문장", "emoji 🙂🚀", "e\u0301tude", "ǅemal", "१२३ हिंदी"]
-PUNCT = [".", ",", "!", "?", "...", "--", "'s", "'ll", "\"", "(", ")", ";", ":", "'", "`"]
+SPECIAL_POOL = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<pad>",
+    "[SEP]",
+    "<s>",
+    "</s>",
+    "###",
+    "@@",
+    "<|endoftext|><|endoftext|>",
+    "<|fim|>",
+    "$$",
+]
+MULTILINGUAL = [
+    "naïve café",
+    "Grüße aus Köln",
+    "привет мир",
+    "日本語のテキスト",
+    "中文分词测试",
+    "مرحبا بالعالم",
+    "שלום",
+    "ελληνικά",
+    "한국어 문장",
+    "emoji 🙂🚀",
+    "e\u0301tude",
+    "ǅemal",
+    "१२३ हिंदी",
+]
+PUNCT = [".", ",", "!", "?", "...", "--", "'s", "'ll", '"', "(", ")", ";", ":", "'", "`"]
 SPACES = [" ", "  ", "\t", "\n", "\r\n", "\n\n", "   \n", " \r\n ", "\u00a0", "\u3000"]
 
 
@@ -52,8 +77,12 @@ def make_case(seed: int, index: int, size: int = 6000, with_specials: bool = Tru
     specials = rng.sample(SPECIAL_POOL, rng.randint(1, 4)) if with_specials else []
     if with_specials and rng.random() < 0.5 and "<|endoftext|>" not in specials:
         specials.append("<|endoftext|>")  # generate_text separates documents with it
-    base = generate_text(rng.randrange(1 << 30), size, style=rng.choice(["tinystories", "webtext"]),
-                         separator=rng.choice(specials) + "\n" if specials else "\n")
+    base = generate_text(
+        rng.randrange(1 << 30),
+        size,
+        style=rng.choice(["tinystories", "webtext"]),
+        separator=rng.choice(specials) + "\n" if specials else "\n",
+    )
     pieces = []
     for word in base.split(" "):
         pieces.append(word)
@@ -79,7 +108,7 @@ def probe_texts(seed: int, case: Case, n: int = 6) -> list[str]:
     out = []
     for _ in range(n):
         start = rng.randrange(max(1, len(case.text) - 400))
-        piece = case.text[start:start + rng.randint(20, 400)]
+        piece = case.text[start : start + rng.randint(20, 400)]
         out.append(piece + _glue(rng, case.specials) + rng.choice(MULTILINGUAL) + rng.choice(SPACES))
     out.append("".join(_glue(rng, case.specials) for _ in range(8)))
     return out

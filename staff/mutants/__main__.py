@@ -1,9 +1,9 @@
 """Mutant commands.
 
-    uv run python -m staff.mutants list             # the catalog
-    uv run python -m staff.mutants check            # every mutant fails the tests it declares (fast)
-    uv run python -m staff.mutants matrix           # every mutant x the whole graded suite, with the kill score
-    uv run python -m staff.mutants show NAME        # the mutant's diff against the reference
+uv run python -m staff.mutants list             # the catalog
+uv run python -m staff.mutants check            # every mutant fails the tests it declares (fast)
+uv run python -m staff.mutants matrix           # every mutant x the whole graded suite, with the kill score
+uv run python -m staff.mutants show NAME        # the mutant's diff against the reference
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ def cmd_show(args) -> int:
         for name, source in mutated_sources(m).items():
             original = (REFERENCE / name).read_text(encoding="utf-8")
             sys.stdout.writelines(
-                difflib.unified_diff(original.splitlines(True), source.splitlines(True), f"reference/{name}", f"{m.name}/{name}")
+                difflib.unified_diff(
+                    original.splitlines(True), source.splitlines(True), f"reference/{name}", f"{m.name}/{name}"
+                )
             )
     return 0
 
@@ -62,20 +64,39 @@ def cmd_check(args) -> int:
 def cmd_matrix(args) -> int:
     """Each mutant against the whole graded suite: which tests fail, per test file."""
     # the graded suite, plus any staff-only hidden test file a mutant declares
-    results = _run_all(_selected(args.names),
-                       lambda m: ["tests", *sorted({t.split("::")[0] for t in m.caught_by if t.startswith("staff/")})],
-                       args.jobs)
-    files = sorted({t.split("::")[0].removeprefix("tests/test_").removesuffix(".py") for _, g in results for t in g.failed | g.passed})
+    results = _run_all(
+        _selected(args.names),
+        lambda m: ["tests", *sorted({t.split("::")[0] for t in m.caught_by if t.startswith("staff/")})],
+        args.jobs,
+    )
+    files = sorted(
+        {
+            t.split("::")[0].removeprefix("tests/test_").removesuffix(".py")
+            for _, g in results
+            for t in g.failed | g.passed
+        }
+    )
     print(f"{'mutant':34} {'declared':9} " + " ".join(f"{f[:14]:>14}" for f in files))
     report, killed = [], 0
     for m, g in results:
         missed = g.missed(m.caught_by)
         killed += not missed
         per_file = Counter(t.split("::")[0].removeprefix("tests/test_").removesuffix(".py") for t in g.failed)
-        print(f"{m.name:34} {'killed' if not missed else 'SURVIVED':9} " + " ".join(f"{per_file.get(f, 0):>14}" for f in files))
-        others = sorted(g.failed - {t for t in g.failed if any(t == d or t.startswith(d + '[') for d in m.caught_by)})
-        report.append({"mutant": m.name, "bug": m.bug, "declared": list(m.caught_by), "missed": missed,
-                       "also_failed": others, "passed": len(g.passed)})
+        print(
+            f"{m.name:34} {'killed' if not missed else 'SURVIVED':9} "
+            + " ".join(f"{per_file.get(f, 0):>14}" for f in files)
+        )
+        others = sorted(g.failed - {t for t in g.failed if any(t == d or t.startswith(d + "[") for d in m.caught_by)})
+        report.append(
+            {
+                "mutant": m.name,
+                "bug": m.bug,
+                "declared": list(m.caught_by),
+                "missed": missed,
+                "also_failed": others,
+                "passed": len(g.passed),
+            }
+        )
     print(f"kill score: {killed}/{len(results)} mutants killed by their declared tests")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))

@@ -106,15 +106,17 @@ MUTANTS: list[Mutant] = [
         "pre-tokenizes the corpus without splitting on special tokens first",
         [f"{TRAIN}[multi_special]", "tests/test_train_bpe.py::test_no_token_spans_a_special"],
         "train.py",
-        "    for segment, is_special in split_on_specials(text, special_splitter(special_tokens)):\n        if not is_special:\n            counts.update",
-        "    for segment, is_special in split_on_specials(text, None):\n        if not is_special:\n            counts.update",
+        "    for segment, is_special in split_on_specials(text, special_splitter(special_tokens)):\n"
+        "        if not is_special:\n            counts.update",
+        "    for segment, is_special in split_on_specials(text, None):\n"
+        "        if not is_special:\n            counts.update",
     ),
     edit(
         "train_specials_not_in_vocab",
         "leaves special tokens out of the vocab",
         [f"{TRAIN}[multi_special]", "tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"],
         "train.py",
-        "    vocab = {i: s.encode(\"utf-8\") for i, s in enumerate(special_tokens)}",
+        '    vocab = {i: s.encode("utf-8") for i, s in enumerate(special_tokens)}',
         "    vocab = {}",
     ),
     edit(
@@ -157,7 +159,7 @@ MUTANTS: list[Mutant] = [
         [HIDDEN_TRAIN],
         "train.py",
         SPECIAL_LOOP,
-        "    for special in special_tokens:\n        text = text.replace(special, \"\")\n"
+        '    for special in special_tokens:\n        text = text.replace(special, "")\n'
         "    for segment, is_special in [(text, False)]:\n        if not is_special:\n            counts.update",
     ),
     edit(
@@ -166,7 +168,7 @@ MUTANTS: list[Mutant] = [
         [f"{TRAIN}[multi_special]", HIDDEN_TRAIN],
         "train.py",
         SPECIAL_LOOP,
-        "    for special in special_tokens:\n        text = text.replace(special, \" \")\n"
+        '    for special in special_tokens:\n        text = text.replace(special, " ")\n'
         "    for segment, is_special in [(text, False)]:\n        if not is_special:\n            counts.update",
     ),
     edit(
@@ -175,7 +177,7 @@ MUTANTS: list[Mutant] = [
         [f"{TRAIN}[multi_special]", HIDDEN_TRAIN],
         "train.py",
         SPECIAL_LOOP,
-        "    for special in special_tokens:\n        text = text.replace(special, \"\\n\")\n"
+        '    for special in special_tokens:\n        text = text.replace(special, "\\n")\n'
         "    for segment, is_special in [(text, False)]:\n        if not is_special:\n            counts.update",
     ),
     edit(
@@ -195,7 +197,8 @@ MUTANTS: list[Mutant] = [
         SPECIAL_LOOP,
         "    pieces = [text]\n    for special in special_tokens:\n"
         "        pieces = [q for p in pieces for q in p.split(special, 1)]\n"
-        "    for segment, is_special in [(p, False) for p in pieces]:\n        if not is_special:\n            counts.update",
+        "    for segment, is_special in [(p, False) for p in pieces]:\n"
+        "        if not is_special:\n            counts.update",
     ),
     edit(
         "split_on_hardcoded_endoftext",
@@ -203,7 +206,7 @@ MUTANTS: list[Mutant] = [
         [f"{TRAIN}[multi_special]", HIDDEN_TRAIN],
         "train.py",
         SPECIAL_LOOP,
-        "    for segment, is_special in [(t, False) for t in text.split(\"<|endoftext|>\")]:\n"
+        '    for segment, is_special in [(t, False) for t in text.split("<|endoftext|>")]:\n'
         "        if not is_special:\n            counts.update",
     ),
     edit(
@@ -250,7 +253,8 @@ MUTANTS: list[Mutant] = [
         "reads the corpus in text mode (open(path).read()), which turns every \\r\\n into \\n",
         [f"{TRAIN}[tinystories_sample]"],
         "train.py",
-        '    # The corpus is its exact bytes: "\\r\\n" stays "\\r\\n", as encode() would see it (no newline translation).\n',
+        '    # The corpus is its exact bytes: "\\r\\n" stays "\\r\\n", as encode() would see it '
+        "(no newline translation).\n",
         '    text = text.replace("\\r\\n", "\\n").replace("\\r", "\\n")\n',
     ),
     edit(
@@ -289,7 +293,11 @@ MUTANTS: list[Mutant] = [
             "    bounds = chunk_boundaries(path, special_tokens, parts)",
             "    bounds = [size * i // parts for i in range(parts)] + [size]",
         ),
-        ("train.py", '        text = f.read(end - start).decode("utf-8")', '        text = f.read(end - start).decode("utf-8", errors="ignore")'),
+        (
+            "train.py",
+            '        text = f.read(end - start).decode("utf-8")',
+            '        text = f.read(end - start).decode("utf-8", errors="ignore")',
+        ),
     ),
     # --- the merge loop -----------------------------------------------------------------------------------------
     edit(
@@ -347,8 +355,8 @@ MUTANTS: list[Mutant] = [
         "numbers vocab ids from 1",
         [f"{TRAIN}[minimum_vocab]"],
         "train.py",
-        "    vocab = {i: s.encode(\"utf-8\") for i, s in enumerate(special_tokens)}",
-        "    vocab = {i + 1: s.encode(\"utf-8\") for i, s in enumerate(special_tokens)}",
+        '    vocab = {i: s.encode("utf-8") for i, s in enumerate(special_tokens)}',
+        '    vocab = {i + 1: s.encode("utf-8") for i, s in enumerate(special_tokens)}',
     ),
     # --- encoding -----------------------------------------------------------------------------------------------
     edit(
@@ -403,7 +411,7 @@ MUTANTS: list[Mutant] = [
     ),
     edit(
         "iterable_holds_back_one_piece",
-        "holds back only the last pre-token, but \"we'l\" + \"l\" re-splits the last two",
+        'holds back only the last pre-token, but "we\'l" + "l" re-splits the last two',
         [f"{ITER}::test_every_split_point[contractions]"],
         "tokenizer.py",
         "PIECES_HELD_BACK = 2",
@@ -430,12 +438,14 @@ MUTANTS: list[Mutant] = [
         "joins the whole input before encoding: correct ids, but neither lazy nor bounded in memory",
         [f"{ITER}::test_is_lazy"],
         "tokenizer.py",
-        "        buffer, rescan_at = \"\", 0\n",
+        '        buffer, rescan_at = "", 0\n',
         "        yield from self.encode(''.join(iterable))\n        return\n        buffer, rescan_at = \"\", 0\n",
     ),
     # --- slow or hungry but correct: whole modules in staff/bad, caught by the limits -----------------------------
-    *[Mutant(variant.rsplit(".", 1)[-1], bug, (f"{LIMITS}::{test}",), module=variant)
-      for variant, (test, _words, bug) in LIMIT_TESTS.items()],
+    *[
+        Mutant(variant.rsplit(".", 1)[-1], bug, (f"{LIMITS}::{test}",), module=variant)
+        for variant, (test, _words, bug) in LIMIT_TESTS.items()
+    ],
     # --- decoding -----------------------------------------------------------------------------------------------
     edit(
         "decode_ignore_errors",

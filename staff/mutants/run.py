@@ -68,7 +68,18 @@ def grade(mutant: Mutant, tests: list[str], scratch: Path | None = None, timeout
         impl = materialize(mutant, scratch)
         report = Path(tmp) / "report.xml"
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(scratch), str(ROOT)]))
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", "--impl", impl, *tests]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            "--impl",
+            impl,
+            *tests,
+        ]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         result = Graded(mutant.name, output=proc.stdout[-4000:] + proc.stderr[-2000:])
         for outcome in read_junit(report) if report.exists() else []:

@@ -85,7 +85,7 @@ class Tokenizer:
         # ranks[i]: (rank, merged id) of the pair ids[i], ids[i + 1], or NO_MERGE. Merging the lowest-ranked
         # occurrence, leftmost first, one at a time, equals merging all occurrences of the best pair at once: a pair
         # containing the new token always ranks after the merge that made it. min() and index() run in C.
-        ranks = [get(pair, NO_MERGE) for pair in zip(ids, ids[1:])]
+        ranks = [get(pair, NO_MERGE) for pair in zip(ids, ids[1:], strict=False)]
         while ranks:
             best = min(ranks)
             if best is NO_MERGE:

@@ -106,12 +106,12 @@ def count_file_pretokens(
     else:  # enough chunks to keep every worker busy, and none much bigger than CHUNK_BYTES
         parts = max(workers * 4, -(-size // CHUNK_BYTES))
     bounds = chunk_boundaries(path, special_tokens, parts)
-    jobs = [(path, a, b, special_tokens, pattern) for a, b in zip(bounds, bounds[1:])]
+    jobs = [(path, a, b, special_tokens, pattern) for a, b in zip(bounds, bounds[1:], strict=False)]
     total: Counter[str] = Counter()
     started, done = time.monotonic(), 0
     pool = ProcessPoolExecutor(workers) if workers > 1 and len(jobs) > 1 else None
     try:
-        for job, part in zip(jobs, pool.map(_count_range, jobs) if pool else map(_count_range, jobs)):
+        for job, part in zip(jobs, pool.map(_count_range, jobs) if pool else map(_count_range, jobs), strict=False):
             total.update(part)
             done += job[2] - job[1]
             if progress:
@@ -177,7 +177,7 @@ def _bpe_merges(word_counts, num_merges, progress):
     pair_counts: dict[tuple[int, int], int] = defaultdict(int)
     pair_words: dict[tuple[int, int], set[int]] = defaultdict(set)  # may list words that lost the pair since
     for w, symbols in enumerate(words):
-        for pair in zip(symbols, symbols[1:]):
+        for pair in zip(symbols, symbols[1:], strict=False):
             pair_counts[pair] += freqs[w]
             pair_words[pair].add(w)
 

@@ -62,11 +62,14 @@ def test_an_installed_extra_package_is_refused_with_its_name(tmp_path, installed
     assert all(name in message for name in ALLOWED_DISTRIBUTIONS), message
 
 
-@pytest.mark.parametrize("line", [
-    "from bpe_harness.rules import pretokens  # noqa: F401",
-    "import importlib; importlib.import_module('bpe_harness.adapter')",  # one the worker itself had loaded
-    "import staff.reference.train  # noqa: F401",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from bpe_harness.rules import pretokens  # noqa: F401",
+        "import importlib; importlib.import_module('bpe_harness.adapter')",  # one the worker itself had loaded
+        "import staff.reference.train  # noqa: F401",
+    ],
+)
 def test_graded_code_may_not_import_the_kit(tmp_path, line):
     sub = _submission_with(tmp_path, line)
     with Client(str(sub / "tests" / "adapters.py")) as impl, pytest.raises(ImportError) as refused:

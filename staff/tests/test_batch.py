@@ -32,7 +32,9 @@ def test_batch_resume_regrade_seed_and_names(tmp_path, capsys, monkeypatch):
     assert batch(subs, out, 2, options) == 1  # bob failed to grade
     rows = _gradebook(out)
     assert set(rows) == {"alice.v1", "alice.v2", "bob"}, "names are kept whole: alice.v1 and alice.v2 are two rows"
-    assert float(rows["alice.v1"]["score"]) == float(rows["alice.v1"]["max_score"]) > 0 and not rows["alice.v1"]["reason"]
+    assert (
+        float(rows["alice.v1"]["score"]) == float(rows["alice.v1"]["max_score"]) > 0 and not rows["alice.v1"]["reason"]
+    )
     assert float(rows["alice.v2"]["score"]) == 0 and rows["alice.v2"]["reason"] == "not implemented"
     assert rows["bob"]["grading"] == "failed" and rows["bob"]["reason"].startswith("grading failed: ")
     assert {r["hidden_seed"] for r in rows.values()} == {str(SEED)}
@@ -74,21 +76,28 @@ def test_batch_refuses_a_name_clash(tmp_path, capsys):
     with pytest.raises(BatchError, match="alice and alice.zip.*Bob and bob|Bob and bob.*alice and alice.zip"):
         batch(subs, tmp_path / "out", 1, staff_options(tests=[ONE_TEST], seed=1))
     assert not (tmp_path / "out" / "gradebook.csv").exists()
-    assert main(["--batch", str(subs), "--out-dir", str(tmp_path / "out"), "--tests", ONE_TEST,
-                 "--hidden-seed", "1"]) == 2
+    assert (
+        main(["--batch", str(subs), "--out-dir", str(tmp_path / "out"), "--tests", ONE_TEST, "--hidden-seed", "1"]) == 2
+    )
     assert "nothing was graded" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("reason", "cls"), [
-    ("NotImplementedError: write train_bpe() in cs336_basics/train_bpe.py", "not implemented"),
-    ("ModuleNotFoundError: No module named 'heapdict'", "import failed"),
-    ("importlib.metadata.PackageNotFoundError: No package metadata was found for cs336_basics", "import failed"),
-    ("bpe_harness.isolation.endpoint.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s", "too slow"),
-    ("WorkerCrashed: the worker was killed by signal SIGSEGV", "crashed"),
-    ("AssertionError: encode() returned str 'abc'; expected a list of int token ids", "wrong types"),
-    ("AssertionError: merges differ at merge #37 (merges 0..36 agree)", "wrong output"),
-    ("RuntimeError: something odd", "error: RuntimeError: something odd"),
-])
+@pytest.mark.parametrize(
+    ("reason", "cls"),
+    [
+        ("NotImplementedError: write train_bpe() in cs336_basics/train_bpe.py", "not implemented"),
+        ("ModuleNotFoundError: No module named 'heapdict'", "import failed"),
+        ("importlib.metadata.PackageNotFoundError: No package metadata was found for cs336_basics", "import failed"),
+        (
+            "bpe_harness.isolation.endpoint.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s",
+            "too slow",
+        ),
+        ("WorkerCrashed: the worker was killed by signal SIGSEGV", "crashed"),
+        ("AssertionError: encode() returned str 'abc'; expected a list of int token ids", "wrong types"),
+        ("AssertionError: merges differ at merge #37 (merges 0..36 agree)", "wrong output"),
+        ("RuntimeError: something odd", "error: RuntimeError: something odd"),
+    ],
+)
 def test_failure_classes(reason, cls):
     from staff.grading.batch import failure_class
 
@@ -108,5 +117,10 @@ def test_a_failed_batch_write_keeps_the_old_file_and_leaves_no_temporary_file(tm
     with pytest.raises(UnicodeEncodeError):
         batch(subs, out, 1, staff_options(tests=[ONE_TEST], seed=1))
     assert (out / "summary.md").read_text(encoding="utf-8") == "the last batch's summary\n"
-    assert sorted(p.name for p in out.iterdir()) == ["batch.json", "gradebook.csv", "records", "results",
-                                                      "summary.md"], "no temporary file is left behind"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "batch.json",
+        "gradebook.csv",
+        "records",
+        "results",
+        "summary.md",
+    ], "no temporary file is left behind"

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.isolation import Client, WorkerTimeout
-from bpe_harness.isolation import busy_machine
+from bpe_harness.isolation import Client, WorkerTimeout, busy_machine
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "documents.txt"
@@ -89,15 +88,18 @@ def test_a_waiting_call_on_a_busy_machine_still_stops():
     assert waited < busy_machine.WALL_STOP * 1.0 + 2, f"a sleeping call was given {waited:.1f} s for a 1 s limit"
 
 
-@pytest.mark.parametrize(("idle_per_second", "cpu_per_second", "at", "grace"), [
-    (1.0, 0.0, 1.0, False),  # waiting (sleep, deadlock) while the machine has CPU to give: stopped at the limit
-    (0.0, 0.5, 1.0, True),  # half a core on a busy machine: the missing CPU as extra time
-    (0.0, 0.0, 1.0, True),  # no CPU at all, machine saturated: it may still be given the chance
-    (0.0, 0.5, busy_machine.WALL_STOP, False),  # the wall stop holds however busy the machine
-    (0.0, 2.0, 1.0, True),  # a pool on every core: its share shrank too
-    (0.2, 0.5, 1.0, True),  # a fifth of a core idle on average: still busy
-    (0.5, 0.5, 1.0, False),  # half a core idle: the machine had CPU to give
-])
+@pytest.mark.parametrize(
+    ("idle_per_second", "cpu_per_second", "at", "grace"),
+    [
+        (1.0, 0.0, 1.0, False),  # waiting (sleep, deadlock) while the machine has CPU to give: stopped at the limit
+        (0.0, 0.5, 1.0, True),  # half a core on a busy machine: the missing CPU as extra time
+        (0.0, 0.0, 1.0, True),  # no CPU at all, machine saturated: it may still be given the chance
+        (0.0, 0.5, busy_machine.WALL_STOP, False),  # the wall stop holds however busy the machine
+        (0.0, 2.0, 1.0, True),  # a pool on every core: its share shrank too
+        (0.2, 0.5, 1.0, True),  # a fifth of a core idle on average: still busy
+        (0.5, 0.5, 1.0, False),  # half a core idle: the machine had CPU to give
+    ],
+)
 def test_the_grace_rule(monkeypatch, idle_per_second, cpu_per_second, at, grace):
     clock = {"t": 0.0}
     monkeypatch.setattr(busy_machine, "machine_idle_seconds", lambda: idle_per_second * clock["t"])

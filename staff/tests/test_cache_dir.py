@@ -37,8 +37,12 @@ def moved_cache(tmp_path, monkeypatch):
 
 def test_every_cache_path_follows_the_setting(moved_cache):
     assert settings.cache_dir() == moved_cache
-    for where in (encodings.tiktoken_cache_dir(), generated_inputs.cache_root(), benchmark.cache_folder(),
-                  compare.corpora_folder()):
+    for where in (
+        encodings.tiktoken_cache_dir(),
+        generated_inputs.cache_root(),
+        benchmark.cache_folder(),
+        compare.corpora_folder(),
+    ):
         assert where.is_relative_to(moved_cache), where
 
 
@@ -56,8 +60,12 @@ def test_every_cache_writer_writes_under_the_setting(moved_cache, monkeypatch):
 def test_no_module_builds_the_cache_path_itself():
     """`ROOT / ".cache"` anywhere but settings.py is a second home for the rule (the bug this file guards)."""
     builds = re.compile(r"""/\s*["']\.cache["']""")
-    offenders = [f"{path.relative_to(ROOT)}:{n}"
-                 for top in SOURCES for path in sorted((ROOT / top).rglob("*.py"))
-                 if path not in (ROOT / "bpe_harness" / "settings.py", Path(__file__).resolve())
-                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if builds.search(line)]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for top in SOURCES
+        for path in sorted((ROOT / top).rglob("*.py"))
+        if path not in (ROOT / "bpe_harness" / "settings.py", Path(__file__).resolve())
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if builds.search(line)
+    ]
     assert not offenders, "use bpe_harness.settings.cache_dir(): " + ", ".join(offenders)

@@ -26,24 +26,33 @@ def cs336_layout_solution(into: Path) -> Path:
     shared = "from cs336_basics.common.pretokenize import"
     (package / "common" / "pretokenize.py").write_text((REFERENCE / "pretokenize.py").read_text())
     (package / "training" / "train.py").write_text(
-        (REFERENCE / "train.py").read_text().replace("from .pretokenize import", shared))
+        (REFERENCE / "train.py").read_text().replace("from .pretokenize import", shared)
+    )
     (package / "tokenizer" / "bpe.py").write_text(
-        (REFERENCE / "tokenizer.py").read_text().replace("from .pretokenize import", shared))
+        (REFERENCE / "tokenizer.py").read_text().replace("from .pretokenize import", shared)
+    )
     (into / "tests").mkdir()
     (into / "tests" / "adapters.py").write_text(
         "from cs336_basics.tokenizer.bpe import Tokenizer\nfrom cs336_basics.training import train_bpe\n\n\n"
         "def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):\n"
         "    return train_bpe(input_path, vocab_size, special_tokens)\n\n\n"
         "def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):\n"
-        "    return Tokenizer(vocab, merges, special_tokens, pattern=pattern)\n")
+        "    return Tokenizer(vocab, merges, special_tokens, pattern=pattern)\n"
+    )
     (into / "pyproject.toml").write_text('[project]\nname = "cs336_basics"\nversion = "1.0.0"\n')
     return into
 
 
 def test_cs336_layout_under_plain_pytest(tmp_path):
     project = cs336_layout_solution(tmp_path / "theirs")
-    proc, outcomes = run_suite(tmp_path, "tests/test_special_tokens.py", "tests/test_train_bpe.py",
-                               f"--impl={project / 'tests' / 'adapters.py'}", "-k", "not webtext and not tinystories")
+    proc, outcomes = run_suite(
+        tmp_path,
+        "tests/test_special_tokens.py",
+        "tests/test_train_bpe.py",
+        f"--impl={project / 'tests' / 'adapters.py'}",
+        "-k",
+        "not webtext and not tinystories",
+    )
     assert outcomes and all(o.status == "passed" for o in outcomes), proc.stdout[-3000:]
 
 

@@ -28,8 +28,14 @@ def test_every_degenerate_implementation_scores_what_the_catalog_says():
 def test_a_stream_as_wrong_as_its_encode_says_so(tmp_path):
     """encode_iterable is compared with the true ids; when it equals the implementation's own (wrong) encode, the
     message points at encode."""
-    proc, outcomes = run_suite(tmp_path, "tests/test_encode_iterable.py", "--impl", by_name("bytes_only").module,
-                               "-k", "test_file_handle and documents")
+    proc, outcomes = run_suite(
+        tmp_path,
+        "tests/test_encode_iterable.py",
+        "--impl",
+        by_name("bytes_only").module,
+        "-k",
+        "test_file_handle and documents",
+    )
     [outcome] = outcomes
     assert outcome.status == "failed", proc.stdout[-2000:]
     assert "token ids differ at position" in outcome.message

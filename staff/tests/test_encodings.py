@@ -67,18 +67,26 @@ def test_two_cold_cache_loads_at_once(tmp_path):
     cache = tmp_path / "cache"
     env = {**os.environ, "CS336_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _COLD_LOAD, str(tmp_path / f"ready{i}"), str(go)], env=env,
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _COLD_LOAD, str(tmp_path / f"ready{i}"), str(go)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     deadline = time.monotonic() + 60
     while not all((tmp_path / f"ready{i}").exists() for i in range(2)) and time.monotonic() < deadline:
         time.sleep(0.01)
     go.touch()  # both start writing the cold cache together
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, f"a concurrent cold-cache load failed:\n{err[-2000:]}"
     assert outs[0][0] == outs[1][0], f"the two loads disagree: {outs[0][0]!r} vs {outs[1][0]!r}"
-    files = sorted(p for p in cache.rglob('*') if p.is_file())
+    files = sorted(p for p in cache.rglob("*") if p.is_file())
     leftovers = [f for f in files if f.name.startswith(".") or f.suffix == ".tmp"]
     assert not leftovers, f"temporary files left behind: {leftovers}"
     assert encodings.is_verified("cl100k_base", cache / "tiktoken")

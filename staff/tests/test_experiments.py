@@ -59,9 +59,16 @@ def test_exports_give_the_reference_encoders_ids_on_every_fixture(snapshot, refe
     for path in TEXTS:
         text = path.read_text(encoding="utf-8")
         expected = remote.encode(text, timeout=60)
-        assert_ids_equal(enc.encode(text, allowed_special="all"), expected, text, vocab, f"tiktoken export, {path.name}")
-        assert_ids_equal(hf.encode(text, add_special_tokens=False).ids, expected, text, vocab,
-                         f"HF tokenizer.json export, {path.name}")
+        assert_ids_equal(
+            enc.encode(text, allowed_special="all"), expected, text, vocab, f"tiktoken export, {path.name}"
+        )
+        assert_ids_equal(
+            hf.encode(text, add_special_tokens=False).ids,
+            expected,
+            text,
+            vocab,
+            f"HF tokenizer.json export, {path.name}",
+        )
         assert hf.decode(expected, skip_special_tokens=False) == text, f"HF decode differs on {path.name}"
 
 
@@ -91,8 +98,9 @@ def test_export_check_reports_where_an_export_diverges(tmp_path):
     data["model"]["merges"] = data["model"]["merges"][1:]  # a broken export: first merge lost
     (tmp_path / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
     pytest.importorskip("tokenizers")
-    lines = X.check_exports(tmp_path, vocab, merges, ["<|endoftext|>"], None, "reference",
-                            sorted((FIXTURES / "samples").glob("*.txt")))
+    lines = X.check_exports(
+        tmp_path, vocab, merges, ["<|endoftext|>"], None, "reference", sorted((FIXTURES / "samples").glob("*.txt"))
+    )
     assert lines[0].startswith("tiktoken: identical ids"), lines
     assert lines[1].startswith("tokenizer.json: ids differ") and "at position" in lines[1], lines
 
@@ -109,30 +117,55 @@ def test_hf_byte_table_is_gpt2s():
 def test_train_writes_a_complete_run(tmp_path, capsys):
     out = tmp_path / "run"
     report = run_train(SMALL_CORPUS, 400, out, impl="reference", progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["merges.json", "merges.txt", "report.json", "vocab.json",
-                                                     "vocab.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "merges.json",
+        "merges.txt",
+        "report.json",
+        "vocab.json",
+        "vocab.txt",
+    ]
     vocab, merges = load_vocab_and_merges(out / "vocab.json", out / "merges.json")
     assert len(vocab) == report["vocab_size"] == 400 and len(merges) == report["merges"] == 400 - 257
     assert json.loads((out / "report.json").read_text()) == report
     longest = report["longest_tokens"][0]
     assert longest["bytes"] == max(len(t) for t in vocab.values() if t != b"<|endoftext|>")
-    assert report["wall_s"] > 0 and report["peak_rss_bytes"] > 10**6 and report["corpus_bytes"] == SMALL_CORPUS.stat().st_size
+    assert (
+        report["wall_s"] > 0
+        and report["peak_rss_bytes"] > 10**6
+        and report["corpus_bytes"] == SMALL_CORPUS.stat().st_size
+    )
     assert len((out / "merges.txt").read_text(encoding="utf-8").splitlines()) == len(merges)
     assert leftovers(tmp_path) == []
 
 
 def test_train_cli_prints_the_summary_and_exports(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "bpe_harness.experiments", "train", str(SMALL_CORPUS), "--vocab-size", "300",
-           "--out", str(out), "--impl", "reference"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bpe_harness.experiments",
+        "train",
+        str(SMALL_CORPUS),
+        "--vocab-size",
+        "300",
+        "--out",
+        str(out),
+        "--impl",
+        "reference",
+    ]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "wall time" in done.stdout and "peak memory" in done.stdout and "longest" in done.stdout
     assert "worker" in done.stderr and "corpus" in done.stderr  # the progress line
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 2 and "--force" in again.stderr
-    exported = subprocess.run([sys.executable, "-m", "bpe_harness.experiments", "export", str(out), "--impl",
-                               "reference"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    exported = subprocess.run(
+        [sys.executable, "-m", "bpe_harness.experiments", "export", str(out), "--impl", "reference"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert exported.returncode == 0, exported.stderr
     assert "tiktoken: identical ids to --impl reference on 5 texts" in exported.stdout, exported.stdout
     assert {"tokenizer.json", "tokenizer.tiktoken", "tiktoken.json"} <= {p.name for p in out.iterdir()}
@@ -157,8 +190,9 @@ def test_non_utf8_corpus_names_the_byte_offset(tmp_path, monkeypatch):
 
 def test_vocab_size_below_bytes_and_specials(tmp_path):
     with pytest.raises(ExperimentError, match="below 256 \\+ 2"):
-        run_train(SMALL_CORPUS, 257, tmp_path / "out", special_tokens=["<|a|>", "<|b|>"], impl="reference",
-                  progress=False)
+        run_train(
+            SMALL_CORPUS, 257, tmp_path / "out", special_tokens=["<|a|>", "<|b|>"], impl="reference", progress=False
+        )
 
 
 def test_existing_output_is_kept_without_force(tmp_path):
@@ -199,9 +233,25 @@ def test_disk_full_while_saving_leaves_nothing(tmp_path, monkeypatch):
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery")
 def test_ctrl_c_stops_the_worker_and_says_so(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "bpe_harness.experiments", "train", str(SMALL_CORPUS),
-                             "--vocab-size", "300", "--out", str(out), "--impl", "staff.bad.hanging_trainer"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bpe_harness.experiments",
+            "train",
+            str(SMALL_CORPUS),
+            "--vocab-size",
+            "300",
+            "--out",
+            str(out),
+            "--impl",
+            "staff.bad.hanging_trainer",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     import psutil
 
     parent = psutil.Process(proc.pid)
@@ -242,8 +292,14 @@ def test_compare_writes_table_json_and_plot(tmp_path):
         corpora.append(tmp_path / f"{style}.txt")
         write_corpus(corpora[-1], 300_000, 5, style=style)
     out = tmp_path / "cmp"
-    data = run_compare([f"{run}@reference", f"{run}@tiktoken", "o200k_base"], corpora, out, docs=40,
-                       min_bytes=100_000, impl="reference")
+    data = run_compare(
+        [f"{run}@reference", f"{run}@tiktoken", "o200k_base"],
+        corpora,
+        out,
+        docs=40,
+        min_bytes=100_000,
+        impl="reference",
+    )
     cells = {(c["tokenizer"], c["corpus"]): c for c in data["cells"]}
     assert len(cells) == 6
     for corpus in ("tinystories", "webtext"):
@@ -284,9 +340,23 @@ def test_encode_corpus_names_the_byte_offset_of_bad_utf8_and_writes_nothing(tmp_
     corpus = tmp_path / "bad.txt"
     good = SMALL_CORPUS.read_bytes()
     corpus.write_bytes(good[:100_000] + b"caf\xe9" + good[100_000:])
-    argv = [str(corpus), str(tmp_path / "ids.npy"), "--vocab", str(run / "vocab.json"), "--merges",
-            str(run / "merges.json"), "--special-token", "<|endoftext|>", "--impl", "reference", "--chunk-mb", "0.05",
-            "--workers", "1", "--quiet"]
+    argv = [
+        str(corpus),
+        str(tmp_path / "ids.npy"),
+        "--vocab",
+        str(run / "vocab.json"),
+        "--merges",
+        str(run / "merges.json"),
+        "--special-token",
+        "<|endoftext|>",
+        "--impl",
+        "reference",
+        "--chunk-mb",
+        "0.05",
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     assert encode_corpus.main(argv) == 2
     assert "byte offset 100,003" in capsys.readouterr().err
     assert not (tmp_path / "ids.npy").exists() and leftovers(tmp_path) == []

@@ -80,16 +80,22 @@ def test_gpt2_is_built_from_r50k_ranks_with_gpt2s_own_fields():
 
 def test_gpt2_refused_if_tiktoken_defines_it_differently(monkeypatch):
     real = encodings.constructor_fields
-    monkeypatch.setattr(encodings, "constructor_fields",
-                        lambda name: {**real(name), "pat_str": r"\w+"} if name == "gpt2" else real(name))
-    source = tiktoken.Encoding("r50k_base", pat_str=r"\S+", mergeable_ranks={bytes([b]): b for b in range(256)},
-                               special_tokens={})
+    monkeypatch.setattr(
+        encodings,
+        "constructor_fields",
+        lambda name: {**real(name), "pat_str": r"\w+"} if name == "gpt2" else real(name),
+    )
+    source = tiktoken.Encoding(
+        "r50k_base", pat_str=r"\S+", mergeable_ranks={bytes([b]): b for b in range(256)}, special_tokens={}
+    )
     with pytest.raises(encodings.EncodingDataError, match=r"differently \(pat_str\)"):
         encodings._same_ranks_encoding("gpt2", source)
 
 
-@pytest.mark.skipif(not encodings.is_verified("r50k_base", REAL_R50K),
-                    reason="r50k_base not installed: uv run --group staff python -m staff.fetch_gpt2")
+@pytest.mark.skipif(
+    not encodings.is_verified("r50k_base", REAL_R50K),
+    reason="r50k_base not installed: uv run --group staff python -m staff.fetch_gpt2",
+)
 def test_installed_gpt2_gives_tiktokens_published_ids():
     """tiktoken's own test_simple for gpt2: these ids are public facts about GPT-2's vocabulary."""
     assert encodings.unavailable_reason("gpt2") is None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from bpe_harness.rules import EOT
-from staff.tests.runpytest import ROOT, run_suite
 
+from bpe_harness.rules import EOT
 from staff.build_fixtures import FIXTURES, differences
 from staff.naive import naive_merges
 from staff.reference.train import train_bpe
+from staff.tests.runpytest import ROOT, run_suite
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 
@@ -60,4 +60,3 @@ def test_reference_matches_naive_trainer_on_real_fixtures():
         specials = [EOT, "<|user|>", "<|assistant|>", "<|pad|>"]
         _, reference = train_bpe(path, 256 + len(specials) + merges, specials)
         assert reference == naive_merges(path.read_bytes().decode("utf-8"), merges, specials), name
-

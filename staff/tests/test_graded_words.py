@@ -10,8 +10,9 @@ import pytest
 
 from bpe_harness.adapter import ROOT
 
-GRADED = sorted([*(ROOT / "tests").glob("test_*.py"), ROOT / "tests" / "common.py",
-                 ROOT / "staff" / "hidden" / "test_hidden.py"])
+GRADED = sorted(
+    [*(ROOT / "tests").glob("test_*.py"), ROOT / "tests" / "common.py", ROOT / "staff" / "hidden" / "test_hidden.py"]
+)
 CLIENTS = {"impl", "impl_alone"}  # the plugin's Clients: tests use the fixtures named for the handout's functions
 STUDENT_CODE = ("cs336_basics", "tests.adapters", "staff.reference")
 
@@ -21,8 +22,10 @@ def test_graded_tests_call_the_handouts_functions(path):
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.FunctionDef):
             named = CLIENTS & {a.arg for a in node.args.args}
-            assert not named, (f"{path.name}::{node.name} takes {named}: ask for run_train_bpe / get_tokenizer (or "
-                               "limits), the names students know from tests/adapters.py")
+            assert not named, (
+                f"{path.name}::{node.name} takes {named}: ask for run_train_bpe / get_tokenizer (or "
+                "limits), the names students know from tests/adapters.py"
+            )
         modules = []
         if isinstance(node, ast.Import):
             modules = [a.name for a in node.names]

@@ -29,8 +29,9 @@ SUBSET = ["tests/test_special_tokens.py"]
 
 @pytest.fixture(scope="module")
 def hostile_outcomes():
-    import psutil
     from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     longest_first = sorted(CASES, key=lambda c: c.tests != ("tests",))
@@ -81,7 +82,8 @@ def test_a_stub_submission_scores_zero_with_reasons(tmp_path):
 def test_same_submission_same_score(tmp_path):
     sub = reference_submission(tmp_path / "ref")
     (sub / "cs336_basics" / "pretokenize.py").write_text(
-        (sub / "cs336_basics" / "pretokenize.py").read_text().replace("regex.escape(s) for s", "s for s"))
+        (sub / "cs336_basics" / "pretokenize.py").read_text().replace("regex.escape(s) for s", "s for s")
+    )
     options = staff_options(tests=[*SUBSET, "staff/hidden/test_hidden.py::test_hidden_training"], seed=7)
     first, _ = grade(sub, None, options)
     second, _ = grade(sub, None, options)
@@ -112,18 +114,37 @@ def test_gradescope_zip_runs_against_a_fake_autograder_tree(tmp_path):
     ag = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as z:
         names = set(z.namelist())
-        assert {"setup.sh", "run_autograder", "pyproject.toml", "uv.lock", "staff/grade.py", "staff/grading/batch.py",
-                "staff/hidden/test_hidden.py", "staff/reference/train.py", "bpe_harness/grade.py"} <= names
+        assert {
+            "setup.sh",
+            "run_autograder",
+            "pyproject.toml",
+            "uv.lock",
+            "staff/grade.py",
+            "staff/grading/batch.py",
+            "staff/hidden/test_hidden.py",
+            "staff/reference/train.py",
+            "bpe_harness/grade.py",
+        } <= names
         assert not [n for n in names if n.startswith(("staff/tests", "staff/mutants", "staff/hostile", ".git"))]
         assert (z.getinfo("run_autograder").external_attr >> 16) & 0o111
         z.extractall(ag / "source")
     os.chmod(ag / "source" / "run_autograder", 0o755)
     reference_submission(ag / "submission")
-    env = dict(os.environ, CS336_AUTOGRADER_ROOT=str(ag), CS336_VENV=str(Path(sys.executable).parent.parent),
-               CS336_GRADE_ARGS="--tests tests/test_special_tokens.py --tests "
-                                "staff/hidden/test_hidden.py::test_hidden_training_without_specials")
-    proc = subprocess.run(["bash", str(ag / "source" / "run_autograder")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        CS336_AUTOGRADER_ROOT=str(ag),
+        CS336_VENV=str(Path(sys.executable).parent.parent),
+        CS336_GRADE_ARGS="--tests tests/test_special_tokens.py --tests "
+        "staff/hidden/test_hidden.py::test_hidden_training_without_specials",
+    )
+    proc = subprocess.run(
+        ["bash", str(ag / "source" / "run_autograder")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads((ag / "results" / "results.json").read_text())
     hidden = [t for t in results["tests"] if t["visibility"] == "after_due_date"]
@@ -157,8 +178,13 @@ def test_zip_submission_nested_folder_and_unsafe_paths(tmp_path):
 def test_out_file_not_ours_is_not_overwritten(tmp_path):
     mine = tmp_path / "results.json"
     mine.write_text('{"my": "notes"}')
-    proc = subprocess.run([sys.executable, "-m", "bpe_harness.grade", str(tmp_path), "--out", str(mine)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpe_harness.grade", str(tmp_path), "--out", str(mine)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "--force" in proc.stderr and mine.read_text() == '{"my": "notes"}'
 
 
@@ -170,9 +196,26 @@ def test_public_points_add_up_to_the_documented_total(tmp_path):
 
     from staff.tests.runpytest import ROOT as _ROOT
 
-    proc = _subprocess.run([_sys.executable, "-m", "pytest", "tests", "--co", "-q", "-p", "bpe_harness.grading",
-                            "--grading-dir", str(tmp_path), "-p", "no:cacheprovider"],
-                           cwd=_ROOT, capture_output=True, text=True, timeout=120)
+    proc = _subprocess.run(
+        [
+            _sys.executable,
+            "-m",
+            "pytest",
+            "tests",
+            "--co",
+            "-q",
+            "-p",
+            "bpe_harness.grading",
+            "--grading-dir",
+            str(tmp_path),
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     manifest = _json.loads((tmp_path / "manifest.json").read_text())
     assert sum(t["points"] for t in manifest) == 100, proc.stdout[-2000:]
     readme = (_ROOT / "README.md").read_text(encoding="utf-8")

@@ -15,27 +15,46 @@ META = {"kit_version": "0+test", "python": "3"}
 
 def test_hidden_tests_are_shown_after_the_due_date(tmp_path):
     (tmp_path / "empty").mkdir()
-    results, code = grade(tmp_path / "empty", None,
-                          staff_options(tests=[ONE_TEST, "staff/hidden/test_hidden.py::test_hidden_training_without_specials"],
-                                        seed=3))
+    results, code = grade(
+        tmp_path / "empty",
+        None,
+        staff_options(tests=[ONE_TEST, "staff/hidden/test_hidden.py::test_hidden_training_without_specials"], seed=3),
+    )
     assert code == 0
     assert {t["name"].split("/")[0]: t["visibility"] for t in results["tests"]} == {
-        "tests": "visible", "staff": "after_due_date"}
+        "tests": "visible",
+        "staff": "after_due_date",
+    }
 
 
 def test_a_skipped_test_is_left_out_and_named():
-    manifest = [{"nodeid": "tests/a.py::test_ok", "points": 2.0, "visibility": "visible"},
-                {"nodeid": "tests/a.py::test_gpt2", "points": 0.0, "visibility": "visible"}]
-    verdicts = {"tests/a.py::test_ok": {"nodeid": "tests/a.py::test_ok", "status": "passed", "reason": "",
-                                        "output": "", "duration": 0.1},
-                "tests/a.py::test_gpt2": {"nodeid": "tests/a.py::test_gpt2", "status": "skipped",
-                                          "reason": "gpt2 data not installed", "output": "", "duration": 0.0}}
+    manifest = [
+        {"nodeid": "tests/a.py::test_ok", "points": 2.0, "visibility": "visible"},
+        {"nodeid": "tests/a.py::test_gpt2", "points": 0.0, "visibility": "visible"},
+    ]
+    verdicts = {
+        "tests/a.py::test_ok": {
+            "nodeid": "tests/a.py::test_ok",
+            "status": "passed",
+            "reason": "",
+            "output": "",
+            "duration": 0.1,
+        },
+        "tests/a.py::test_gpt2": {
+            "nodeid": "tests/a.py::test_gpt2",
+            "status": "skipped",
+            "reason": "gpt2 data not installed",
+            "output": "",
+            "duration": 0.0,
+        },
+    }
     results = build_results(manifest, verdicts, JudgeRun(0, False, 1.0, ""), META)
     assert [t["name"] for t in results["tests"]] == ["tests/a.py::test_ok"], "a skipped test would show as failed 0/0"
     assert all(t["status"] == "passed" for t in results["tests"]) and results["score"] == 2.0
     assert "skipped (not graded" in results["output"] and "gpt2 data not installed" in results["output"]
-    assert results["extra_data"]["skipped"] == [{"name": "tests/a.py::test_gpt2", "reason": "gpt2 data not installed",
-                                                 "points": 0.0}]
+    assert results["extra_data"]["skipped"] == [
+        {"name": "tests/a.py::test_gpt2", "reason": "gpt2 data not installed", "points": 0.0}
+    ]
 
 
 def test_loose_files_are_placed_where_they_belong(tmp_path):
@@ -43,21 +62,28 @@ def test_loose_files_are_placed_where_they_belong(tmp_path):
     loose.mkdir()
     for name in ("tokenizer.py", "train.py", "pretokenize.py"):
         (loose / name).write_text((ROOT / "staff" / "reference" / name).read_text())
-    (loose / "adapters.py").write_text("from cs336_basics.tokenizer import Tokenizer\n"
-                                       "from cs336_basics.train import train_bpe\n\n"
-                                       "def run_train_bpe(input_path, vocab_size, special_tokens, **kw):\n"
-                                       "    return train_bpe(input_path, vocab_size, special_tokens)\n\n"
-                                       "def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):\n"
-                                       "    return Tokenizer(vocab, merges, special_tokens, pattern=pattern)\n")
+    (loose / "adapters.py").write_text(
+        "from cs336_basics.tokenizer import Tokenizer\n"
+        "from cs336_basics.train import train_bpe\n\n"
+        "def run_train_bpe(input_path, vocab_size, special_tokens, **kw):\n"
+        "    return train_bpe(input_path, vocab_size, special_tokens)\n\n"
+        "def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):\n"
+        "    return Tokenizer(vocab, merges, special_tokens, pattern=pattern)\n"
+    )
     (loose / "README.md").write_text("my notes")
     (tmp_path / "s").mkdir()
     sub = read_submission(loose, tmp_path / "s")
-    assert sorted(sub.files) == ["cs336_basics/pretokenize.py", "cs336_basics/tokenizer.py", "cs336_basics/train.py",
-                                 "tests/adapters.py"]
+    assert sorted(sub.files) == [
+        "cs336_basics/pretokenize.py",
+        "cs336_basics/tokenizer.py",
+        "cs336_basics/train.py",
+        "tests/adapters.py",
+    ]
     assert any("placed where they belong" in n and "adapters.py -> tests/adapters.py" in n for n in sub.notes)
     results, code = grade(loose, None, staff_options(tests=[ONE_TEST], hidden=False))
     assert code == 0 and results["score"] == results["extra_data"]["max_score"] > 0, (
-        results["output"] + "\n" + "\n".join(t["output"][:2000] for t in results["tests"]))
+        results["output"] + "\n" + "\n".join(t["output"][:2000] for t in results["tests"])
+    )
     assert "Submit your repository's cs336_basics/ folder" in results["output"]
 
 
@@ -106,7 +132,13 @@ def test_a_package_without_adapters_keeps_the_stubs_it_lacks(tmp_path):
     (sub / "cs336_basics").mkdir(parents=True)
     for name in ("tokenizer.py", "pretokenize.py"):
         (sub / "cs336_basics" / name).write_text((ROOT / "staff" / "reference" / name).read_text())
-    results, code = grade(sub, None, staff_options(tests=[ONE_TEST, "tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"], hidden=False))
+    results, code = grade(
+        sub,
+        None,
+        staff_options(
+            tests=[ONE_TEST, "tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"], hidden=False
+        ),
+    )
     scores = {t["name"].split("::")[1]: (t["score"], t["reason"]) for t in results["tests"]}
     assert code == 0 and scores["test_special_token_is_one_id"][0] == 2, scores
     assert "NotImplementedError" in scores["test_vocab_has_specials_and_every_byte"][1], scores

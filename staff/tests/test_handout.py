@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from staff.tests.runpytest import run_suite
 
 from bpe_harness.encodings import NOT_INSTALLED
 from staff.handout import export
+from staff.tests.runpytest import run_suite
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +30,26 @@ def test_handout_has_no_staff_material(handout):
     assert "## Staff" not in readme and "uv run pytest" in readme
 
 
-STAFF_WORDS = ("staff.", "staff/", "--impl reference", "CS336_HIDDEN_SEED", "CS336_SANDBOX", "CS336_LIMITS_LOG",
-               "CS336_AUTOGRADER", "CS336_JUDGE", "CS336_GRADE_ARGS", "CS336_VENV", "CS336_WORKER", "/autograder")
+STAFF_WORDS = (
+    "staff.",
+    "staff/",
+    "--impl reference",
+    "CS336_HIDDEN_SEED",
+    "CS336_SANDBOX",
+    "CS336_LIMITS_LOG",
+    "CS336_AUTOGRADER",
+    "CS336_JUDGE",
+    "CS336_GRADE_ARGS",
+    "CS336_VENV",
+    "CS336_WORKER",
+    "/autograder",
+)
 
 
-@pytest.mark.parametrize("guide", ["README.md", "leaderboard/README.md", "bpe_harness/experiments/README.md",
-                                   "bpe_harness/playground/README.md"])
+@pytest.mark.parametrize(
+    "guide",
+    ["README.md", "leaderboard/README.md", "bpe_harness/experiments/README.md", "bpe_harness/playground/README.md"],
+)
 def test_student_guides_are_for_students(handout, guide):
     """The handout's guides: no staff-only command or setting, no dangling 'below', every relative link resolves in
     the handout; the top-level README stays short (the tools' guides live beside them)."""
@@ -46,7 +60,7 @@ def test_student_guides_are_for_students(handout, guide):
         assert len(text.splitlines()) < 300, "the student README grew past 300 lines: move detail to a tool's guide"
     assert not [w for w in STAFF_WORDS if w in text], f"{guide} names staff-only commands or settings"
     if guide == "leaderboard/README.md":
-        text = text[:text.index("<!-- board:")]  # the generated board may name staff tools (verify)
+        text = text[: text.index("<!-- board:")]  # the generated board may name staff tools (verify)
     assert not re.search(r"see below|\bbelow\)|\(below", text, re.I), f"{guide} points 'below' (to staff notes?)"
     for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
         if "://" not in link:
@@ -63,8 +77,8 @@ def test_every_graded_test_fails_on_the_stubs(handout, tmp_path):
         pointed = "NotImplementedError" in o.message and "in cs336_basics/" in o.message
         if o.status != "failed" or not pointed:
             wrong.append(f"{o.test}: {o.status} {o.message.strip()[:200]}")
-    assert not wrong, f"{len(wrong)} of {len(outcomes)} graded tests did not fail with the stub's pointer:\n" + "\n".join(
-        wrong[:20]
+    assert not wrong, (
+        f"{len(wrong)} of {len(outcomes)} graded tests did not fail with the stub's pointer:\n" + "\n".join(wrong[:20])
     )
     assert "still to write" in proc.stdout
 
@@ -78,8 +92,13 @@ def test_reference_is_not_in_the_handout(handout):
 def test_generated_outputs_are_ignored(handout):
     """`git add .` after the README's experiments or a self-grade commits none of their outputs."""
     subprocess.run(["git", "init", "-q"], cwd=handout, check=True)
-    for generated in ("data/owt_train.txt", "runs/ts-10k/vocab.json", "results.json", ".cache/limits/x.txt",
-                      "subs-grading/gradebook.csv"):
+    for generated in (
+        "data/owt_train.txt",
+        "runs/ts-10k/vocab.json",
+        "results.json",
+        ".cache/limits/x.txt",
+        "subs-grading/gradebook.csv",
+    ):
         proc = subprocess.run(["git", "check-ignore", "-q", generated], cwd=handout)
         assert proc.returncode == 0, f"{generated} is not ignored by the handout's .gitignore"
     assert subprocess.run(["git", "check-ignore", "-q", "cs336_basics/tokenizer.py"], cwd=handout).returncode == 1

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+
 from staff.tests.runpytest import ROOT, run_suite
 
 
@@ -76,21 +77,25 @@ def _planted_project(root, adapters_rel):
     (root / "cs336_basics" / "__init__.py").write_text("raise RuntimeError('planted: the other project ran')\n")
     adapters = root / adapters_rel
     adapters.parent.mkdir(parents=True, exist_ok=True)
-    adapters.write_text("from cs336_basics.tokenizer import Tokenizer\n"
-                        "def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):\n    raise ValueError\n"
-                        "def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):\n    raise ValueError\n")
+    adapters.write_text(
+        "from cs336_basics.tokenizer import Tokenizer\n"
+        "def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):\n    raise ValueError\n"
+        "def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):\n    raise ValueError\n"
+    )
     return adapters
 
 
 def test_impl_in_the_kits_layout_without_a_project_file_runs_that_project(tmp_path):
     """ROOT/tests/adapters.py beside ROOT/cs336_basics/: ROOT is the project, even without pyproject.toml or .git."""
     adapters = _planted_project(tmp_path / "theirs", "tests/adapters.py")
-    proc, outcomes = run_suite(tmp_path, "tests/test_special_tokens.py", f"--impl={adapters}",
-                               "-k", "special_token_is_one_id")
+    proc, outcomes = run_suite(
+        tmp_path, "tests/test_special_tokens.py", f"--impl={adapters}", "-k", "special_token_is_one_id"
+    )
     assert len(outcomes) == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     [outcome] = outcomes
     assert outcome.status == "failed" and "planted: the other project ran" in outcome.message, (
-        f"{outcome.status}: {outcome.message[:2000]}")
+        f"{outcome.status}: {outcome.message[:2000]}"
+    )
 
 
 def test_impl_without_a_project_root_is_refused_with_the_fix(tmp_path):
@@ -101,8 +106,9 @@ def test_impl_without_a_project_root_is_refused_with_the_fix(tmp_path):
     assert "Traceback" not in proc.stderr
     # with the fix the message gives, that project's own package runs
     (tmp_path / "theirs" / "pyproject.toml").write_text("")
-    proc, outcomes = run_suite(tmp_path, "tests/test_special_tokens.py", f"--impl={adapters}",
-                               "-k", "special_token_is_one_id")
+    proc, outcomes = run_suite(
+        tmp_path, "tests/test_special_tokens.py", f"--impl={adapters}", "-k", "special_token_is_one_id"
+    )
     assert [o.status for o in outcomes] == ["failed"] and "planted" in outcomes[0].message, proc.stdout[-2000:]
 
 
@@ -111,6 +117,14 @@ def test_an_outside_path_works_in_the_documented_spellings(tmp_path):
     pytest as the tests to run, before the kit's options exist)."""
     adapters = _planted_project(tmp_path / "theirs", "tests/adapters.py")
     for args in ([f"--impl={adapters}"], ["tests/test_special_tokens.py", "--impl", str(adapters)]):
-        proc, outcomes = run_suite(tmp_path, *args, "-k", "special_token_is_one_id",
-                                   *(["tests/test_special_tokens.py"] if len(args) == 1 else []))
-        assert [o.status for o in outcomes] == ["failed"] and "planted" in outcomes[0].message, (args, proc.stdout[-2000:])
+        proc, outcomes = run_suite(
+            tmp_path,
+            *args,
+            "-k",
+            "special_token_is_one_id",
+            *(["tests/test_special_tokens.py"] if len(args) == 1 else []),
+        )
+        assert [o.status for o in outcomes] == ["failed"] and "planted" in outcomes[0].message, (
+            args,
+            proc.stdout[-2000:],
+        )

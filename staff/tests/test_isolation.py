@@ -46,15 +46,25 @@ def test_the_test_process_never_imports_the_submission(tmp_path, monkeypatch):
 
 def test_each_test_starts_from_fresh_state(tmp_path):
     """An encoder that breaks after 30 calls in one process passes every test: no test inherits another's state."""
-    proc, outcomes = run_suite(tmp_path, "tests/test_tokenizer.py", "tests/test_special_tokens.py",
-                               "--impl", "staff.bad.stateful", "-k", "not do_not_share_state")
+    proc, outcomes = run_suite(
+        tmp_path,
+        "tests/test_tokenizer.py",
+        "tests/test_special_tokens.py",
+        "--impl",
+        "staff.bad.stateful",
+        "-k",
+        "not do_not_share_state",
+    )
     assert len(outcomes) >= 20 and all(o.status == "passed" for o in outcomes), proc.stdout[-3000:]
 
 
-@pytest.mark.parametrize(("variant", "words"), [
-    ("staff.bad.naive_encoder", ["encode() of", "did not finish within", "every merge for every pre-token"]),
-    ("staff.bad.naive_trainer", ["run_train_bpe(", "did not finish within", "recounting every pair"]),
-])
+@pytest.mark.parametrize(
+    ("variant", "words"),
+    [
+        ("staff.bad.naive_encoder", ["encode() of", "did not finish within", "every merge for every pre-token"]),
+        ("staff.bad.naive_trainer", ["run_train_bpe(", "did not finish within", "recounting every pair"]),
+    ],
+)
 def test_a_slow_implementation_cannot_stall_the_suite(tmp_path, variant, words):
     """The whole suite, with the lecture's naive encoder or trainer, ends within 3 minutes; the calls that run out
     of time fail with a message naming the call, the limit and the usual cause, and every other test reports its
@@ -99,8 +109,13 @@ def test_no_pickle_in_the_harness():
 
 def test_the_graded_suite_collects_from_the_root():
     """`pytest .` from the repository root collects the graded and staff tests with no error."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", ".", "--co", "-q", "-p", "no:cacheprovider"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", ".", "--co", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
 
 
@@ -110,7 +125,9 @@ def test_the_graded_suite_collects_from_the_root():
 def test_a_hung_call_times_out_and_the_next_call_works():
     with Client("staff.bad.hanging_trainer") as client:
         started = time.monotonic()
-        with pytest.raises(WorkerTimeout, match=r"run_train_bpe\('tinystories_sample.txt'.*did not finish within 1.0 s"):
+        with pytest.raises(
+            WorkerTimeout, match=r"run_train_bpe\('tinystories_sample.txt'.*did not finish within 1.0 s"
+        ):
             client.train(CORPUS, 300, [EOT], timeout=1.0)
         assert time.monotonic() - started < 10
         assert client.ping().value == "pong"
@@ -148,7 +165,9 @@ def test_prints_do_not_corrupt_the_channel():
     with Client("staff.bad.noisy") as noisy, Client("reference") as reference:
         vocab, merges = noisy.train(CORPUS, 300, [EOT])
         text = CORPUS.read_text(encoding="utf-8")[:5000]
-        assert noisy.tokenizer(vocab, merges, [EOT]).encode(text) == reference.tokenizer(vocab, merges, [EOT]).encode(text)
+        assert noisy.tokenizer(vocab, merges, [EOT]).encode(text) == reference.tokenizer(vocab, merges, [EOT]).encode(
+            text
+        )
 
 
 def test_a_stub_not_implemented_error_comes_back_as_itself():

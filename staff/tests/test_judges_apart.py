@@ -12,13 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bpe_harness.grade import GradeOptions, grade
-from staff.grading.staff_judge import staff_options
 from bpe_harness.isolation.sandbox import judges_base
+from staff.grading.staff_judge import staff_options
 from staff.hostile.cases import by_name, materialize, tier_key
 
 ONE_TEST = ["tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte"]
 
-ENV_DUMP = '''
+ENV_DUMP = """
 import glob, os
 def _everything():
     seen = dict(os.environ)
@@ -34,7 +34,7 @@ def run_train_bpe(*args, **kwargs):
 
 def get_tokenizer(*args, **kwargs):
     raise RuntimeError(_everything())
-'''
+"""
 
 
 def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
@@ -61,7 +61,9 @@ def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
         graded = theirs.result()
     assert graded["score"] == graded["extra_data"]["max_score"] > 0, graded["tests"][0]["output"][:500]
     output = spied["tests"][0]["output"]
-    if tier_key() == "user":  # same user, no namespaces: not a boundary (staff/README.md's tier table); only grading held
+    if (
+        tier_key() == "user"
+    ):  # same user, no namespaces: not a boundary (staff/README.md's tier table); only grading held
         assert "tried" in output or spied["score"] > 0, output[:1000]
     else:
         assert spied["score"] == 0, output[:1000]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +29,6 @@ from bpe_harness.files import sha256_file
 from bpe_harness.settings import ROOT
 from leaderboard import benchmark, gradescope_leaderboard, record, render, validation, verification
 from leaderboard.__main__ import main
-
 
 SMALL = ["--size", "1MB", "--held-out-size", "300KB", "--vocab-size", "1000", "--rounds", "2", "--quiet"]
 ENTRIES = {"reference": "reference", "slow": "staff.bad.uncached_encoder", "pooled": "staff.bad.pooled_trainer"}
@@ -104,10 +103,13 @@ def test_missing_corpus(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err and not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("impl, expected", [
-    ("staff.bad.hanging_trainer", "did not finish within 2 s (--timeout)"),
-    ("staff.bad.crashing_trainer", "exited with code 7"),
-])
+@pytest.mark.parametrize(
+    "impl, expected",
+    [
+        ("staff.bad.hanging_trainer", "did not finish within 2 s (--timeout)"),
+        ("staff.bad.crashing_trainer", "exited with code 7"),
+    ],
+)
 def test_hang_and_crash(tmp_path, capsys, impl, expected):
     assert submit("x", impl, tmp_path, "--timeout", "2") == 1
     err = capsys.readouterr().err
@@ -134,7 +136,8 @@ def test_tampering_is_detected(board, tmp_path):
     del rec["outputs"]
     (tmp_path / "slow.json").write_text(json.dumps(reseal(rec)))
     assert validation.validate([tmp_path / "slow.json"])[tmp_path / "slow.json"] == [
-        "schema: (top level): 'outputs' is a required property"]
+        "schema: (top level): 'outputs' is a required property"
+    ]
 
 
 @pytest.fixture
@@ -345,8 +348,10 @@ def _answers_for(spec: benchmark.Spec) -> str:
     with Client("reference") as ref:
         for corpus, _ in benchmark.round_inputs(spec):
             vocab, merges = ref.train(corpus, spec.vocab_size, spec.special_tokens)
-            answers[sha256_file(corpus)] = ({i: t.hex() for i, t in vocab.items()},
-                                                       [[a.hex(), b.hex()] for a, b in merges])
+            answers[sha256_file(corpus)] = (
+                {i: t.hex() for i, t in vocab.items()},
+                [[a.hex(), b.hex()] for a, b in merges],
+            )
     return f"ANSWERS = {answers!r}\n"
 
 
@@ -453,13 +458,14 @@ def test_cheat_writing_into_the_kit_is_refused(world_readable, sandbox):
 
     kit = world_readable / "kit"
     export(kit)
-    for dirpath, _, filenames in os.walk(kit):
+    for dirpath, _, _files in os.walk(kit):
         os.chmod(dirpath, 0o755)
     pacer_before = (kit / "leaderboard" / "pacer.py").read_bytes()
     cheat = project(world_readable, "cheat", KIT_WRITER)
     args = ["submit", "--name", "cheat", "--impl", str(cheat), *SMALL] + ([] if sandbox else ["--no-sandbox"])
-    proc = subprocess.run([sys.executable, "-m", "leaderboard", *args], cwd=kit, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "leaderboard", *args], cwd=kit, capture_output=True, text=True, timeout=300
+    )
     written = kit / "leaderboard" / "submissions" / "cheat.json"
     if (kit / "leaderboard" / "pacer.py").read_bytes() == pacer_before:  # the write was blocked
         assert sandbox and proc.returncode == 0, proc.stderr
@@ -486,7 +492,7 @@ def test_render_and_check(board, tmp_path, capsys):
     assert (tmp_path / "board.png").stat().st_size > 1000 and "<svg" in (tmp_path / "board.svg").read_text()
     assert render.main(argparse.Namespace(**{**vars(args), "check": True})) == 0
     guide = "# Leaderboard\n\nThe player's guide, by hand.\n\n"  # above the marker: kept by every render
-    (tmp_path / "README.md").write_text(guide + text[text.index(render.MARK):])
+    (tmp_path / "README.md").write_text(guide + text[text.index(render.MARK) :])
     assert render.main(argparse.Namespace(**{**vars(args), "check": True})) == 0
     assert render.main(args) == 0 and (tmp_path / "README.md").read_text().startswith(guide + render.MARK)
     (subs / "slow.json").unlink()
@@ -510,12 +516,24 @@ def test_submit_works_in_the_handout_without_the_staff_side(tmp_path):
 
     files = export(tmp_path / "handout")
     assert "leaderboard/benchmark.py" in files and "leaderboard/pacer.py" in files
-    assert not any(f in files for f in ("leaderboard/staff_commands.py", "leaderboard/validation.py",
-                                        "leaderboard/verification.py", "leaderboard/render.py"))
+    assert not any(
+        f in files
+        for f in (
+            "leaderboard/staff_commands.py",
+            "leaderboard/validation.py",
+            "leaderboard/verification.py",
+            "leaderboard/render.py",
+        )
+    )
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "leaderboard", *args], cwd=tmp_path / "handout",
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "leaderboard", *args],
+            cwd=tmp_path / "handout",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     stubs = run("submit", "--name", "me", *SMALL)
     assert stubs.returncode == 1 and "not written yet" in stubs.stderr and "cs336_basics/" in stubs.stderr, stubs.stderr
@@ -533,13 +551,21 @@ def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable
 
     student = world_readable / "student"
     export(student)
-    for name, target in (("pretokenize.py", "pretokenize.py"), ("tokenizer.py", "tokenizer.py"),
-                         ("train.py", "train_bpe.py")):  # the student's solution (here: the reference's code)
+    for name, target in (
+        ("pretokenize.py", "pretokenize.py"),
+        ("tokenizer.py", "tokenizer.py"),
+        ("train.py", "train_bpe.py"),
+    ):  # the student's solution (here: the reference's code)
         shutil.copy(ROOT / "staff" / "reference" / name, student / "cs336_basics" / target)
-    for dirpath, _, filenames in os.walk(student):
+    for dirpath, _, _files in os.walk(student):
         os.chmod(dirpath, 0o755)
-    proc = subprocess.run([sys.executable, "-m", "leaderboard", "submit", "--name", "ada", *SMALL], cwd=student,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "leaderboard", "submit", "--name", "ada", *SMALL],
+        cwd=student,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Gradescope" in proc.stdout and "pull request" not in proc.stdout
     path = student / "leaderboard" / "submissions" / "ada.json"
@@ -560,7 +586,12 @@ def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable
 
 def test_gate_cases_are_graded_cases():
     """The gate names its cases by snapshot and points a failing student at the graded test of the same name."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                           "tests/test_train_bpe.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_train_bpe.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     for name in benchmark.GATE_TRAINING:
         assert f"tests/test_train_bpe.py::test_training_matches_reference[{name}]" in proc.stdout, proc.stdout[-2000:]

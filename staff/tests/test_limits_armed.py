@@ -13,7 +13,6 @@ import pytest
 from staff.bad import LIMIT_TESTS
 from staff.tests.runpytest import run_suite
 
-
 # --- the graded limit tests, run in a child pytest -----------------------------------------------------------------
 
 
@@ -62,8 +61,7 @@ def test_a_bad_limit_scale_is_a_usage_error(tmp_path):
 def test_limits_show_measured_vs_allowed_in_the_summary(tmp_path):
     """Pass or fail, each limit test's figure and its limit are in the terminal summary."""
     proc, _ = run_suite(tmp_path, "tests/test_limits.py", "--impl", "staff.bad.naive_encoder", "-k", "speed")
-    summary = proc.stdout[proc.stdout.index("limits: measured vs allowed"):]
+    summary = proc.stdout[proc.stdout.index("limits: measured vs allowed") :]
     assert "training on tinystories_sample.txt" in summary and "% of the limit)" in summary, summary
     encode_line = next(line for line in summary.splitlines() if line.startswith("encode() of 97 KB"))
     assert "allowed" in encode_line and ("x over" in encode_line or "too slow" in encode_line), summary
-

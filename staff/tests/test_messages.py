@@ -13,14 +13,23 @@ BY_NAME = {m.name: m for m in MUTANTS}
 TRAIN = "tests/test_train_bpe.py::test_training_matches_reference"
 
 
-@pytest.mark.parametrize(("mutant", "test", "words"), [
-    ("corpus_newlines_translated", f"{TRAIN}[tinystories_sample]", ["\\r\\n line ends", "newline=''"]),
-    ("tie_smallest_pair", f"{TRAIN}[ties_greatest_not_first]", ["the very first merge differs", "a tie"]),
-    ("merge_ids_overwrite_bytes", f"{TRAIN}[tinystories_sample]",
-     ["the later overwrites the earlier", "not 256 + i"]),
-    ("buffered_cut", "tests/test_encode_iterable.py::test_cuts_in_a_long_text",
-     ["a cut between chunks must not change the tokens"]),
-])
+@pytest.mark.parametrize(
+    ("mutant", "test", "words"),
+    [
+        ("corpus_newlines_translated", f"{TRAIN}[tinystories_sample]", ["\\r\\n line ends", "newline=''"]),
+        ("tie_smallest_pair", f"{TRAIN}[ties_greatest_not_first]", ["the very first merge differs", "a tie"]),
+        (
+            "merge_ids_overwrite_bytes",
+            f"{TRAIN}[tinystories_sample]",
+            ["the later overwrites the earlier", "not 256 + i"],
+        ),
+        (
+            "buffered_cut",
+            "tests/test_encode_iterable.py::test_cuts_in_a_long_text",
+            ["a cut between chunks must not change the tokens"],
+        ),
+    ],
+)
 def test_a_typical_mistake_gets_a_message_naming_its_rule(mutant, test, words):
     graded = grade(BY_NAME[mutant], [test])
     failed = [t for t in graded.failed if t.startswith(test)]

@@ -37,7 +37,7 @@ def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):
     return Tokenizer(vocab, list(merges)[:100], special_tokens, pattern=pattern)
 '''
 
-MISBEHAVING = '''
+MISBEHAVING = """
 from staff.reference.adapters import run_train_bpe  # noqa: F401
 from staff.reference.tokenizer import Tokenizer
 
@@ -54,9 +54,9 @@ class Misbehaving(Tokenizer):
 
 def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):
     return Misbehaving(vocab, merges, special_tokens, pattern=pattern)
-'''
+"""
 
-OUT_OF_VOCAB = '''
+OUT_OF_VOCAB = """
 from staff.reference.adapters import run_train_bpe  # noqa: F401
 from staff.reference.tokenizer import Tokenizer
 
@@ -68,7 +68,7 @@ class Overflowing(Tokenizer):
 
 def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):
     return Overflowing(vocab, merges, special_tokens, pattern=pattern)
-'''
+"""
 
 
 @contextmanager
@@ -110,7 +110,9 @@ def request(server, method: str, path: str, body: bytes | None = None, host: str
 
 
 def tokenize(server, text: str, encodings=()):
-    status, result = request(server, "POST", "/api/tokenize", json.dumps({"text": text, "encodings": list(encodings)}).encode())
+    status, result = request(
+        server, "POST", "/api/tokenize", json.dumps({"text": text, "encodings": list(encodings)}).encode()
+    )
     assert status == 200, result
     return {c["key"]: c for c in result["columns"]}, result
 
@@ -232,8 +234,17 @@ def test_only_static_files_are_served(reference_server):
     assert status == 200 and b"Tokenizer playground" in page
     status, script = request(reference_server, "GET", "/static/app.js")
     assert status == 200 and b"/api/tokenize" in script
-    for path in ("/static/../server.py", "/static/%2e%2e/server.py", "/../pyproject.toml", "/static/../../../pyproject.toml",
-                 "/static/", "/static//etc/passwd", "/etc/passwd", "/static/..%2fserver.py", "/server.py"):
+    for path in (
+        "/static/../server.py",
+        "/static/%2e%2e/server.py",
+        "/../pyproject.toml",
+        "/static/../../../pyproject.toml",
+        "/static/",
+        "/static//etc/passwd",
+        "/etc/passwd",
+        "/static/..%2fserver.py",
+        "/server.py",
+    ):
         status, body = request(reference_server, "GET", path)
         assert status == 404, f"{path} served: {body[:80]!r}"
 
@@ -256,8 +267,11 @@ def test_missing_or_malformed_vocab_shown_in_page(tmp_path):
     with pytest.raises(pg.PlaygroundError, match=r"merge #0 .*result b'ab' is not in the vocab"):
         pg.load_vocabulary(tmp_path / "vocab.json", tmp_path / "merges.json", [])
 
-    playground = build(parse_args(["--impl", "reference", "--vocab", str(tmp_path / "nope.json"),
-                                   "--merges", str(tmp_path / "merges.json")]))
+    playground = build(
+        parse_args(
+            ["--impl", "reference", "--vocab", str(tmp_path / "nope.json"), "--merges", str(tmp_path / "merges.json")]
+        )
+    )
     try:
         info = playground.info()
         assert len(info["problems"]) == 1 and "nope.json does not exist" in info["problems"][0]
@@ -286,8 +300,13 @@ def test_train_compares_with_the_reference_trained_on_the_same_data(adapters_fil
 
 
 def test_command_prints_the_url_and_serves_the_page():
-    proc = subprocess.Popen([sys.executable, "-m", "bpe_harness.playground", "--impl", "reference", "--no-reference"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bpe_harness.playground", "--impl", "reference", "--no-reference"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         line = ""
@@ -312,11 +331,14 @@ def _chromium() -> tuple[str, str] | str:
         import selenium  # noqa: F401
     except ImportError:
         return "selenium is not installed (uv sync --all-groups installs the staff group)"
-    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    browser = next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+    )
     driver = shutil.which("chromedriver")
     if not browser or not driver:
-        return ("no Chromium" if not browser else "no chromedriver") + " installed: apt-get install chromium " \
-               "chromium-driver (Debian) to run the end-to-end playground test"
+        return (
+            "no Chromium" if not browser else "no chromedriver"
+        ) + " installed: apt-get install chromium chromium-driver (Debian) to run the end-to-end playground test"
     return browser, driver
 
 
@@ -357,7 +379,9 @@ def _rendered(driver, key: str) -> list[tuple[str, str]]:
     """(data-id, title) of every token in column `key`, as the page shows them."""
     return driver.execute_script(
         "return [...document.querySelectorAll(`.column[data-key='${arguments[0]}'] .tok`)]"
-        ".map(t => [t.dataset.id, t.title, t.className])", key)
+        ".map(t => [t.dataset.id, t.title, t.className])",
+        key,
+    )
 
 
 def test_page_in_headless_chromium(browser, adapters_file, tmp_path):
@@ -389,7 +413,10 @@ def test_page_in_headless_chromium(browser, adapters_file, tmp_path):
 
         from selenium.webdriver.support.ui import WebDriverWait
 
-        browser.execute_script("const box = document.querySelector('#text'); box.value = 'x'.repeat(arguments[0]);"
-                               "box.dispatchEvent(new Event('input'));", pg.MAX_BODY + 1)
+        browser.execute_script(
+            "const box = document.querySelector('#text'); box.value = 'x'.repeat(arguments[0]);"
+            "box.dispatchEvent(new Event('input'));",
+            pg.MAX_BODY + 1,
+        )
         WebDriverWait(browser, 10).until(lambda d: "too big" in d.find_element(By.ID, "status").text)
         assert _rendered(browser, "impl"), "the last tokens stay on the page"

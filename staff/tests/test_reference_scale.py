@@ -63,8 +63,9 @@ def test_encode_corpus_equals_encode(tmp_path, trained, workers):
     save_vocab_and_merges(vocab, merges, vocab_path, merges_path)
     corpus = CORPORA / "webtext_sample.txt"  # mixed text: CRLF, non-ASCII, many documents
     out = tmp_path / "ids.npy"
-    stats = encode_corpus.encode_file(corpus, out, vocab_path, merges_path, [EOT], impl="reference",
-                                      workers=workers, chunk_bytes=16 << 10)
+    stats = encode_corpus.encode_file(
+        corpus, out, vocab_path, merges_path, [EOT], impl="reference", workers=workers, chunk_bytes=16 << 10
+    )
     assert stats["chunks"] > 4
     ids = np.load(out)
     assert ids.dtype == np.uint16
@@ -80,8 +81,19 @@ def test_encode_corpus_cli_without_specials_streams(tmp_path, trained):
     vocab_path, merges_path = tmp_path / "vocab.json", tmp_path / "merges.json"
     save_vocab_and_merges(vocab, merges, vocab_path, merges_path)
     corpus, out = CORPORA / "blank_lines.txt", tmp_path / "ids.npy"
-    argv = [str(corpus), str(out), "--vocab", str(vocab_path), "--merges", str(merges_path), "--impl", "reference",
-            "--chunk-mb", "0.01", "--quiet"]
+    argv = [
+        str(corpus),
+        str(out),
+        "--vocab",
+        str(vocab_path),
+        "--merges",
+        str(merges_path),
+        "--impl",
+        "reference",
+        "--chunk-mb",
+        "0.01",
+        "--quiet",
+    ]
     assert encode_corpus.main(argv) == 0
     expected = Tokenizer(vocab, merges).encode(_read_exact(corpus))
     assert np.load(out).tolist() == expected
@@ -102,8 +114,25 @@ def test_chunks_never_split_overlapping_specials(tmp_path):
 
 
 # Words written for this test: 2-, 3- and 4-byte UTF-8 characters, so a byte offset lands mid-character often.
-_MULTIBYTE_WORDS = ["日本語", "の", "中文", "한국어", "Ελληνικά", "русский", "😀", "👍🏽", "café", "naïve", "hello",
-                    " world", "🇫🇷", "हिन्दी", "עברית", "a", "b"]
+_MULTIBYTE_WORDS = [
+    "日本語",
+    "の",
+    "中文",
+    "한국어",
+    "Ελληνικά",
+    "русский",
+    "😀",
+    "👍🏽",
+    "café",
+    "naïve",
+    "hello",
+    " world",
+    "🇫🇷",
+    "हिन्दी",
+    "עברית",
+    "a",
+    "b",
+]
 
 
 def _multibyte_corpus(path: Path, docs: int = 600, seed: int = 0) -> Path:
@@ -128,11 +157,13 @@ def test_chunking_exact_on_multibyte_text(tmp_path, monkeypatch):
     bounds = reference_train.chunk_boundaries(str(corpus), [EOT], 16)
     assert len(bounds) > 10, "the corpus must really be cut into several chunks"
     off = [b for b in bounds[1:-1] if not data.startswith(EOT.encode(), b)]
-    assert not off, f"{len(off)} of {len(bounds) - 2} cuts are not at a special token; first at byte {off[0]}: " \
-                    f"{data[off[0] - 8 : off[0] + 16]!r}"
+    assert not off, (
+        f"{len(off)} of {len(bounds) - 2} cuts are not at a special token; first at byte {off[0]}: "
+        f"{data[off[0] - 8 : off[0] + 16]!r}"
+    )
     for workers in (1, 2, 3, 4):
         vocab, merges = reference_train.train_bpe(corpus, 400, [EOT], num_workers=workers)
-        first = next((i for i, (a, b) in enumerate(zip(merges, serial[1])) if a != b), None)
+        first = next((i for i, (a, b) in enumerate(zip(merges, serial[1], strict=False)) if a != b), None)
         assert merges == serial[1], f"num_workers={workers}: merges differ from serial, first at index {first}"
         assert vocab == serial[0], f"vocab differs with num_workers={workers}"
 
@@ -144,6 +175,6 @@ def test_encode_corpus_chunks_exact_on_multibyte_text(tmp_path):
     ranges = encode_corpus.special_token_chunks(corpus, [EOT], chunk_bytes=1000)
     assert len(ranges) > 20
     assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:])), "ranges must tile the file"
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False)), "ranges must tile the file"
     off = [s for s, _ in ranges[1:] if not data.startswith(EOT.encode(), s)]
     assert not off, f"range starts not at a special token, first at byte {off[0]}: {data[off[0] - 8 : off[0] + 16]!r}"

@@ -95,13 +95,20 @@ def test_fast_findall_covers_every_bmp_character():
             assert fast(text) == compiled.findall(text)
 
 
-@pytest.mark.parametrize("pattern, translated", [
-    # GPT-2 as OpenAI wrote it
-    (r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""", True),
-    (r""" ?[a-zA-Z]+| ?[0-9]+| ?[^\sa-zA-Z0-9]+|\s+""", False),  # an escape inside a [set]: `re` reads \s differently
-    (r"""(?i:'s|'t)|\p{Lu}+|\s+""", False),  # (?i: and other classes
-    (r"""\d+|\w+|\s+""", False),
-], ids=["gpt2-spelled-out", "escape-in-set", "flags-group", "other-escapes"])
+@pytest.mark.parametrize(
+    "pattern, translated",
+    [
+        # GPT-2 as OpenAI wrote it
+        (r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""", True),
+        (
+            r""" ?[a-zA-Z]+| ?[0-9]+| ?[^\sa-zA-Z0-9]+|\s+""",
+            False,
+        ),  # an escape inside a [set]: `re` reads \s differently
+        (r"""(?i:'s|'t)|\p{Lu}+|\s+""", False),  # (?i: and other classes
+        (r"""\d+|\w+|\s+""", False),
+    ],
+    ids=["gpt2-spelled-out", "escape-in-set", "flags-group", "other-escapes"],
+)
 def test_fast_findall_only_translates_what_it_knows(pattern, translated):
     compiled = regex.compile(pattern)
     fast = pretokenize.fast_findall(compiled)

@@ -19,10 +19,11 @@ import pytest
 from bpe_harness.isolation import Client, WorkerCrashed
 from bpe_harness.isolation.sandbox import Sandbox, sandbox_from_environment
 
-as_root_on_linux = pytest.mark.skipif(not (sys.platform.startswith("linux") and os.geteuid() == 0),
-                                      reason="uid switch and namespaces need root on Linux")
+as_root_on_linux = pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and os.geteuid() == 0), reason="uid switch and namespaces need root on Linux"
+)
 
-PROBE = '''
+PROBE = """
 import json, os
 def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
     seen = {"uid": os.getuid(), "cwd": os.getcwd(), "home": os.environ.get("HOME"), "env": sorted(os.environ)}
@@ -41,9 +42,9 @@ def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
     raise ValueError(json.dumps(seen))
 def get_tokenizer(*a, **k):
     raise NotImplementedError
-'''
+"""
 
-BOMBS = '''
+BOMBS = """
 import os, time
 def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
     if str(input_path).endswith("memory"):
@@ -71,7 +72,7 @@ def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
         return {}, []
 def get_tokenizer(*a, **k):
     raise NotImplementedError
-'''
+"""
 
 
 @pytest.fixture
@@ -161,12 +162,21 @@ def test_orphaned_grandchild_is_swept(module_dir):
 
 def test_sandbox_from_environment(tmp_path):
     assert sandbox_from_environment({}) is None
-    box = sandbox_from_environment({"CS336_SANDBOX": "1", "CS336_SANDBOX_DIR": str(tmp_path / "w"),
-                                    "CS336_SANDBOX_MEMORY_MB": "700", "CS336_SANDBOX_UID": "61999"})
+    box = sandbox_from_environment(
+        {
+            "CS336_SANDBOX": "1",
+            "CS336_SANDBOX_DIR": str(tmp_path / "w"),
+            "CS336_SANDBOX_MEMORY_MB": "700",
+            "CS336_SANDBOX_UID": "61999",
+        }
+    )
     assert box.memory_mb == 700 and box.workdir == tmp_path / "w"
     assert box.uid == (61999 if os.geteuid() == 0 else None)
     assert box.popen_kwargs({"cwd": "/kit", "env": {"SECRET": "x", "CS336_WORKER_SYS_PATH": "[]"}})["env"].keys() >= {
-        "CS336_WORKER_SYS_PATH", "HOME", "PYTHONPATH"}
+        "CS336_WORKER_SYS_PATH",
+        "HOME",
+        "PYTHONPATH",
+    }
     with pytest.raises(ValueError, match="CS336_SANDBOX_NPROC"):
         sandbox_from_environment({"CS336_SANDBOX": "1", "CS336_SANDBOX_NPROC": "many"})
 
@@ -198,17 +208,26 @@ def test_what_a_sandbox_uid_leaves_behind_is_removed():
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
     def owned() -> list[str]:
-        found = [line for kind in ("shm", "msg") for line in open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]
-                 if int(line.split()[7]) == uid]  # the uid column
-        return found + [p for top in ("/tmp", "/run/lock") if os.path.isdir(top)
-                        for p in os.listdir(top) if p.startswith("cs336-left-") and os.lstat(f"{top}/{p}").st_uid == uid]
+        found = [
+            line
+            for kind in ("shm", "msg")
+            for line in open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]
+            if int(line.split()[7]) == uid
+        ]  # the uid column
+        return found + [
+            p
+            for top in ("/tmp", "/run/lock")
+            if os.path.isdir(top)
+            for p in os.listdir(top)
+            if p.startswith("cs336-left-") and os.lstat(f"{top}/{p}").st_uid == uid
+        ]
 
     assert len(owned()) >= 3, owned()
     box.cleanup()
     assert owned() == []
 
 
-SECRETS_PROBE = '''
+SECRETS_PROBE = """
 import json
 def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
     seen = {}
@@ -220,7 +239,7 @@ def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
     raise ValueError(json.dumps(seen))
 def get_tokenizer(*a, **k):
     raise NotImplementedError
-'''
+"""
 
 
 @as_root_on_linux

@@ -14,7 +14,12 @@ def test_a_far_too_slow_encoder_is_named_quickly_in_the_streaming_test(tmp_path)
     took = time.monotonic() - start
     [outcome] = outcomes
     assert outcome.status == "failed", proc.stdout[-3000:]
-    for words in ("Memory not measured", "encoder is too slow", "test_encoding_speed", "every merge for every pre-token"):
+    for words in (
+        "Memory not measured",
+        "encoder is too slow",
+        "test_encoding_speed",
+        "every merge for every pre-token",
+    ):
         assert words in outcome.message, outcome.message
     assert "never join the chunks" not in outcome.message, "the memory hint would blame the wrong thing"
     assert took < 60, f"took {took:.0f} s"

@@ -24,7 +24,7 @@ from bpe_harness.settings import ROOT
 CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "tinystories_sample.txt"
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc accounting and rlimits of Linux")
 
-HELPERS = '''
+HELPERS = """
 import json, os, socket, sys, time
 sys.path.insert(0, os.path.dirname(__file__))
 from ref.train import train_bpe
@@ -58,9 +58,9 @@ def run_train_bpe(input_path, vocab_size, special_tokens, **kw):
 
 def get_tokenizer(*a, **k):
     raise NotImplementedError
-'''
+"""
 
-BOMBS = '''
+BOMBS = """
 import os, time
 def run_train_bpe(input_path, vocab_size, special_tokens, children=5, mb=300, **kw):
     for _ in range(children):
@@ -72,9 +72,9 @@ def run_train_bpe(input_path, vocab_size, special_tokens, children=5, mb=300, **
 
 def get_tokenizer(*a, **k):
     raise NotImplementedError
-'''
+"""
 
-PROBE = '''
+PROBE = """
 import errno, json, os
 from concurrent.futures import ProcessPoolExecutor
 
@@ -95,7 +95,7 @@ def run_train_bpe(input_path, vocab_size, special_tokens, workers=None, harness=
 
 def get_tokenizer(*a, **k):
     raise NotImplementedError
-'''
+"""
 
 
 @pytest.fixture
@@ -154,7 +154,8 @@ def test_work_handed_to_a_helper_forked_at_import_is_charged(modules, box):
     assert helped.processes >= 2, helped
     assert helped.seconds > 0.7 * twin.seconds, (
         f"the helper's work was charged {helped.seconds:.2f} s (CPU {helped.cpu_s:.2f} s, wall "
-        f"{helped.wall_s:.2f} s); the same work in the worker {twin.seconds:.2f} s")
+        f"{helped.wall_s:.2f} s); the same work in the worker {twin.seconds:.2f} s"
+    )
 
 
 @linux
@@ -198,8 +199,10 @@ def test_cpu_count_is_what_the_worker_may_use_and_such_a_pool_fits(modules):
     assert seen["cpu_count"] == 96 and seen["pool"] == sum(x * x for x in range(4 * 96)), seen
 
 
-@pytest.mark.skipif(not (sys.platform.startswith("linux") and os.geteuid() == 0 and probe_tier().switches_uid),
-                    reason="a process limit per worker needs a uid per worker (root)")
+@pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and os.geteuid() == 0 and probe_tier().switches_uid),
+    reason="a process limit per worker needs a uid per worker (root)",
+)
 def test_a_process_limit_hit_says_so(modules):
     """A pool larger than the sandbox's process limit: the error names the limit and what os.cpu_count() says."""
     sandbox = Sandbox(nproc=12)
@@ -217,7 +220,7 @@ def test_no_secret_reaches_the_worker(modules, box, tmp_path):
     """The grader's environment (the hidden seed, staff paths) stays out of the worker's; with the harness kept
     out of reach, its /proc environ is unreadable even for code of the same user."""
     env = dict(os.environ, CS336_HIDDEN_SEED="3141592653", CS336_CACHE_DIR=str(tmp_path))
-    script = textwrap.dedent(f'''
+    script = textwrap.dedent(f"""
         import json, os, sys
         sys.path.insert(0, {str(ROOT)!r})
         from bpe_harness.isolation import Client
@@ -232,11 +235,14 @@ def test_no_secret_reaches_the_worker(modules, box, tmp_path):
                     print(str(e))
         finally:
             box.cleanup()
-    ''')
+    """)
     import subprocess
 
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert not [k for k in seen["env"] if k.startswith("CS336_") and k not in (
-        "CS336_WORKER_SYS_PATH", "CS336_WORKER_CPUS", "CS336_WORKER_NPROC")], seen["env"]
+    assert not [
+        k
+        for k in seen["env"]
+        if k.startswith("CS336_") and k not in ("CS336_WORKER_SYS_PATH", "CS336_WORKER_CPUS", "CS336_WORKER_NPROC")
+    ], seen["env"]
     assert seen["harness_environ"] in ("PermissionError", "FileNotFoundError"), seen

@@ -29,8 +29,10 @@ def _tool(name: str) -> str:
 def _check(path: Path) -> list[str]:
     """Problems both tools report for one workflow file (empty when it is valid)."""
     problems = []
-    for cmd in ([_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
-                [_tool("actionlint"), "-no-color", str(path)]):
+    for cmd in (
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
+        [_tool("actionlint"), "-no-color", str(path)],
+    ):
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         if proc.returncode != 0:
             problems.append(f"{Path(cmd[0]).name}: {(proc.stdout + proc.stderr).strip()[:1500]}")
@@ -68,7 +70,10 @@ def test_the_check_shows_the_score_and_classroom_gets_the_points(tmp_path, monke
     assert payload["max_score"] == results["extra_data"]["max_score"]
     assert sum(t["score"] for t in payload["tests"]) == results["score"]
     annotation = f"{results['score']:g}/{results['extra_data']['max_score']:g} points"
-    assert annotation in capsys.readouterr().out and annotation.split(" ")[0] in (tmp_path / "GITHUB_STEP_SUMMARY").read_text()
+    assert (
+        annotation in capsys.readouterr().out
+        and annotation.split(" ")[0] in (tmp_path / "GITHUB_STEP_SUMMARY").read_text()
+    )
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -79,6 +84,8 @@ def test_workflow_is_valid(workflow):
 
 def test_the_checks_reject_a_broken_workflow(tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
-                   "        shell: bash\n        timeout-minutes: soon\n")
+    bad.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
+        "        shell: bash\n        timeout-minutes: soon\n"
+    )
     assert len(_check(bad)) == 2
