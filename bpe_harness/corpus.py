@@ -90,10 +90,10 @@ from bpe_harness.corpus_words import (
     WEB_HEAD,
 )
 from bpe_harness.pseudo_words import pseudo_words
+from bpe_harness.rules import EOT
 
-__all__ = ["SPECIAL", "STYLES", "iter_documents", "generate_text", "write_corpus"]
+__all__ = ["STYLES", "iter_documents", "generate_text", "write_corpus"]
 
-SPECIAL = "<|endoftext|>"
 STYLES = ("tinystories", "webtext")
 
 _GENERATOR_VERSION = 1
@@ -1006,7 +1006,7 @@ def iter_documents(seed: int, style: str = "tinystories", mixed: bool = True) ->
 
 
 def generate_text(
-    seed: int, n_chars: int, style: str = "tinystories", mixed: bool = True, separator: str = SPECIAL + "\n"
+    seed: int, n_chars: int, style: str = "tinystories", mixed: bool = True, separator: str = EOT + "\n"
 ) -> str:
     """Whole documents, each followed by ``separator``, until the length is >= ``n_chars``.
 
@@ -1048,7 +1048,7 @@ def _encode_docs(docs: list[str], sep: str) -> bytes:
 def write_corpus(
     path, n_bytes: int, seed: int, style: str = "tinystories", mixed: bool = True, progress: bool = False
 ) -> dict:
-    """Stream documents (each followed by ``SPECIAL + "\\n"``) to a UTF-8 file until it
+    """Stream documents (each followed by ``EOT + "\\n"``) to a UTF-8 file until it
     holds >= ``n_bytes`` bytes; the content equals ``generate_text`` with the same
     arguments, cut by bytes instead of characters.  Memory stays bounded (one batch of
     ~0.6 MB at a time); the file is written to a temporary name and renamed at the end,
@@ -1061,7 +1061,7 @@ def write_corpus(
     """
     batches = _iter_batches(seed, style, mixed, track=True)  # validates seed and style
     path = os.fspath(path)
-    sep = SPECIAL + "\n"
+    sep = EOT + "\n"
     tracker = _Tracker(_tables(style))
     total = 0
     n_docs = 0

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bpe_harness import corpus, rules, settings
 from bpe_harness.files import sha256_file, write_atomically
+from bpe_harness.rules import EOT
 
 __all__ = ["GeneratedCorpus", "cache_root", "fresh_documents", "fresh_file", "read_exact_text", "remove_fresh_files"]
 
@@ -27,7 +28,7 @@ __all__ = ["GeneratedCorpus", "cache_root", "fresh_documents", "fresh_file", "re
 # --- fresh inputs for the speed limits -----------------------------------------------------------------------------
 
 
-def fresh_documents(path: Path, seed: int, separator: str = "<|endoftext|>") -> str:
+def fresh_documents(path: Path, seed: int, separator: str = EOT) -> str:
     """The file's documents (the text between separators) in an order drawn from `seed`: text no implementation
     can have seen before, with exactly the same pre-tokens (so training gives the same merges)."""
     documents = read_exact_text(path).split(separator)
@@ -35,7 +36,7 @@ def fresh_documents(path: Path, seed: int, separator: str = "<|endoftext|>") -> 
     return separator.join(documents)
 
 
-def fresh_file(path: Path, seed: int, separator: str = "<|endoftext|>") -> Path:
+def fresh_file(path: Path, seed: int, separator: str = EOT) -> Path:
     """fresh_documents written to a file of its own that the worker can read (in the cache folder, removed by
     `remove_fresh_files`)."""
     target = cache_root() / "fresh" / f"{path.stem}-{seed}-{os.getpid()}{path.suffix}"

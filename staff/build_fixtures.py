@@ -14,7 +14,8 @@ import random
 import sys
 from pathlib import Path
 
-from bpe_harness.corpus import SPECIAL, generate_text
+from bpe_harness.corpus import generate_text
+from bpe_harness.rules import EOT
 from bpe_harness.settings import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "corpora"
@@ -66,7 +67,7 @@ def blank_lines() -> str:
 def ties_bytes_not_unicode() -> str:
     """(b' ', b'a') and (b'a', b'b') tie. As bytes, b'a' > b' ', so ('a','b') wins; GPT-2's printable remapping
     turns the space into 'Ġ' (U+0120), which would sort above 'a' and pick the wrong pair."""
-    return " ab\n" * 20 + SPECIAL + " ab\n" * 5
+    return " ab\n" * 20 + EOT + " ab\n" * 5
 
 
 def ties_tuple_not_concat() -> str:
@@ -80,7 +81,7 @@ def ties_tuple_not_concat() -> str:
 def ties_greatest_not_first() -> str:
     """Five pairs tie at 5. Greatest first: (x,y) (x,a) (q,z) (m,n) (b,z); first-seen order, smallest-first and
     second-element-first orders all differ."""
-    return ("qz\nxy\nmn\nxa\nbz\n" * 5) + SPECIAL
+    return ("qz\nxy\nmn\nxa\nbz\n" * 5) + EOT
 
 
 BUILDERS = {

@@ -93,6 +93,7 @@ def build_gradescope_zip(out: Path, force: bool = False, seed: int | None = None
         raise SystemExit(f"{out} exists; pass --force to replace it (nothing was written)")
     files = _kit_files(ROOT, ZIP_KIT)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # its own atomic write, not files.write_atomically: that makes files world-readable, and this zip holds the seed
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     os.close(fd)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from bpe_harness.isolation import Client, WorkerTimeout, busy_machine
+from bpe_harness.rules import EOT
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "documents.txt"
-EOT = "<|endoftext|>"
 
 
 WORK = 0.5  # CPU seconds the fixed-work trainer needs, however busy the machine
@@ -37,7 +37,12 @@ def get_tokenizer(vocab, merges, special_tokens=None, pattern=None):
 @pytest.fixture
 def busy():
     """Two CPU-bound processes per core: a call gets at most 2/5 of a core (less if the machine is busier still)."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 2))]
+    # each in a session of its own: with the kernel's autogroup scheduling, CPU is shared between sessions first, and
+    # hogs sharing one session would together get no more than the worker's own
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+        for _ in range(2 * (os.cpu_count() or 2))
+    ]
     time.sleep(0.5)
     yield
     for hog in hogs:
