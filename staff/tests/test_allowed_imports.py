@@ -67,7 +67,7 @@ def test_an_installed_extra_package_is_refused_with_its_name(tmp_path, installed
     [
         "from bpe_harness.rules import pretokens  # noqa: F401",
         "import importlib; importlib.import_module('bpe_harness.adapter')",  # one the worker itself had loaded
-        "import staff.reference.train  # noqa: F401",
+        "from leaderboard import pacer  # noqa: F401",
     ],
 )
 def test_graded_code_may_not_import_the_kit(tmp_path, line):

@@ -452,8 +452,9 @@ def test_cheat_helper_process_forked_at_import_gains_nothing(tmp_path, world_rea
 @pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "no-sandbox"])
 def test_cheat_writing_into_the_kit_is_refused(world_readable, sandbox):
     """(d) At import it appends a sleep to leaderboard/pacer.py of the kit it runs from (a handout copy here, never
-    this checkout): the sandbox's user cannot write the kit (root), and without the sandbox the kit's digest
-    changes and submit refuses, writing nothing."""
+    this checkout): graded code may not look up the kit's modules; and if it finds the file another way, the
+    sandbox's user cannot write the kit (root), and without the sandbox the kit's digest changes and submit refuses,
+    writing nothing."""
     from staff.handout import export
 
     kit = world_readable / "kit"
@@ -467,7 +468,10 @@ def test_cheat_writing_into_the_kit_is_refused(world_readable, sandbox):
         [sys.executable, "-m", "leaderboard", *args], cwd=kit, capture_output=True, text=True, timeout=300
     )
     written = kit / "leaderboard" / "submissions" / "cheat.json"
-    if (kit / "leaderboard" / "pacer.py").read_bytes() == pacer_before:  # the write was blocked
+    if "which is the grader's" in proc.stderr:  # the worker refused its look-up of the kit (allowed_imports.py)
+        assert proc.returncode == 1 and not written.exists(), proc.stderr
+        assert (kit / "leaderboard" / "pacer.py").read_bytes() == pacer_before
+    elif (kit / "leaderboard" / "pacer.py").read_bytes() == pacer_before:  # the write was blocked
         assert sandbox and proc.returncode == 0, proc.stderr
         assert json.loads(written.read_text())["isolation"]["sandbox"] == "user"
     else:
