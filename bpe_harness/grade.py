@@ -312,7 +312,7 @@ def run_judge(
 ) -> JudgeRun:
     """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`.
     `hide`: secret paths (the checkout's staff files) the workers must not read, as far as the tier permits."""
-    from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach
+    from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach, others_can_read
     from bpe_harness.isolation.tree import kill_process_tree
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CS336_SANDBOX", "PYTHON"))}
@@ -329,6 +329,15 @@ def run_judge(
         )
         box.open_to_workers(private.parent)
         env.update(box.environment())
+        if box.tier.name == "root" and not others_can_read(cache_dir()):
+            # the workers' uids could not read the generated inputs there: this run keeps its own, in its scratch
+            own_cache = private.parent / "cache"
+            own_cache.mkdir(mode=0o755)
+            env["CS336_CACHE_DIR"] = str(own_cache)
+            box.notes.append(
+                f"{cache_dir()} is not readable by the sandbox's users, so this run generated its inputs in its own "
+                "scratch (slower): make the folders on the way readable by others (chmod o+rx) or set CS336_CACHE_DIR"
+            )
     cmd = [
         sys.executable,
         "-m",

@@ -197,21 +197,6 @@ def round_inputs(spec: Spec) -> list[tuple[Path, Path]]:
 # --- the sandbox and the kit ----------------------------------------------------------------------------------------
 
 
-def _others_can_read(path: Path) -> bool:
-    """Whether a user other than the owner can reach and read `path` (the sandbox user must import the kit)."""
-    import stat
-
-    path = Path(path).resolve()
-    try:
-        for folder in reversed(path.parents):
-            if not folder.stat().st_mode & stat.S_IXOTH:
-                return False
-        mode = path.stat().st_mode
-    except OSError:
-        return False
-    return bool(mode & stat.S_IROTH) and (not path.is_dir() or bool(mode & stat.S_IXOTH))
-
-
 def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_value: str = "student"):
     """(sandbox or None, tier): the grader's Sandbox when it can be built here, as the grader does. Tiers: "user"
     (root on Linux: its own uid, no network, the kit read-only to it), "limits" (same user: resource limits, private
@@ -220,7 +205,7 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
     if not enabled:
         return None, "none"
     try:
-        from bpe_harness.isolation.sandbox import Sandbox
+        from bpe_harness.isolation.sandbox import Sandbox, others_can_read
 
         box = Sandbox(memory_mb=max(2048, memory_bytes // 1_000_000 + 2048))
     except Exception as e:  # noqa: BLE001 - no sandbox on this system: say so in the record
@@ -228,7 +213,7 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
         return None, "none"
     if box.uid is not None:
         needed = [ROOT] + ([Path(impl_value).expanduser()] if impl_value.endswith(".py") else [])
-        hidden = [p for p in needed if not _others_can_read(p)]
+        hidden = [p for p in needed if not others_can_read(p)]
         if hidden:
             box.cleanup()
             print(

@@ -30,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+from bpe_harness.isolation.sandbox import others_can_read
 from bpe_harness.settings import ROOT
 
 TIERS = ("full", "root", "user", "user-plain")
@@ -225,6 +226,20 @@ def main(argv=None) -> int:
             skip = "no Python >= 3.11 that every user can read (install python3 from the OS packages)"
         elif tier == "root" and shutil.which("capsh") is None:
             skip = "capsh missing (apt-get install libcap2-bin)"
+        elif tier == "root" and not others_can_read(ROOT):
+            rows.append(
+                (
+                    tier,
+                    "-",
+                    "FAILED",
+                    0.0,
+                    f"{ROOT} is not readable by other users (a folder on the way is "
+                    "private, as mktemp -d makes it): the root tier's workers run as other uids and import the "
+                    "kit from here; clone it where others can read it, or chmod o+rx the folders on the way",
+                )
+            )
+            failed = True
+            continue
         if skip:
             rows.append((tier, "-", "skipped", 0.0, skip))
             continue

@@ -131,6 +131,7 @@ class Endpoint:
         self.dead_reason: str | None = None
         self.load: LoadWatch | None = None  # the current call's view of the machine's load (busy_machine.py)
         self.extension = 0.0  # wall seconds the current call was given because the machine was busy
+        self.busy_grace = True  # whether a call stopped on a busy machine may get that extra time
 
     # how the process ended, for messages; overridden by the zygote (its own Popen) and by children (reaped)
     def exit_code(self) -> int | None:
@@ -281,7 +282,7 @@ class Endpoint:
         self.expect(self.receive(what, deadline, on_timeout=advice), "start")
         sampler = self.sampler
         sampler.begin(on_progress)
-        self.load = LoadWatch.start(timeout, self.tree.cpu, self.started)
+        self.load = LoadWatch.start(timeout, self.tree.cpu, self.started) if self.busy_grace else None
         t0 = time.perf_counter()
         self.send({"go": True})
         try:

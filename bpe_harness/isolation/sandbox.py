@@ -224,6 +224,19 @@ def _python_runs_as(uid: int) -> str | None:
     )
 
 
+def others_can_read(path) -> bool:
+    """Whether a user other than the owner can reach and read `path` (a sandbox uid must read the kit, the cache)."""
+    path = Path(path).resolve()
+    try:
+        for folder in reversed(path.parents):
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return False
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IROTH) and (not path.is_dir() or bool(mode & stat.S_IXOTH))
+
+
 def keep_out_of_reach() -> None:
     """Make this process undumpable (Linux): code running as the same user cannot read its memory or its
     environment through /proc (where a grader keeps the hidden seed), nor attach a debugger to it."""

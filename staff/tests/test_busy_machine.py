@@ -112,3 +112,11 @@ def test_the_grace_rule(monkeypatch, idle_per_second, cpu_per_second, at, grace)
     clock["t"] = at
     assert (watch.grace(at) > 0) == grace
     assert ("The machine was busy" in watch.describe(at)) == grace
+
+
+def test_speed_limits_give_no_grace(fixed_work, busy):
+    """SpeedLimit.run turns the grace off (Client.busy_grace): a speed verdict is the call's charge, and a cheat whose
+    helpers' CPU the kernel hides makes the machine look busy too. The same call as above then times out."""
+    with Client(fixed_work) as impl, pytest.raises(WorkerTimeout):
+        impl.busy_grace = False
+        _train(impl, 2 * WORK)
