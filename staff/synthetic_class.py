@@ -170,7 +170,11 @@ def _new_docstrings(tree: ast.AST, rng: random.Random) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 node.body.pop(0)
             if isinstance(node, ast.FunctionDef) and rng.random() < 0.4:
                 node.body.insert(0, ast.Expr(ast.Constant(f"{rng.choice(WORDS)} step, my own version.")))
@@ -253,7 +257,9 @@ def build(out: Path) -> dict:
     for name, module in (("lou", "empty"), ("max", "identity"), ("ned", "bytes_only"), ("ola", "constant")):
         add(name, _adapters_module(ROOT / "staff" / "degenerate" / f"{module}.py"), None)
 
-    reference = {f"cs336_basics/{p.name}": p.read_text(encoding="utf-8") for p in (ROOT / "staff/reference").glob("*.py")}
+    reference = {
+        f"cs336_basics/{p.name}": p.read_text(encoding="utf-8") for p in (ROOT / "staff/reference").glob("*.py")
+    }
     reference["tests/adapters.py"] = (klass / "ana" / "tests" / "adapters.py").read_text(encoding="utf-8")
     add("pia", disguise(reference, seed=1), "reference")
     add("quinn", disguise(_independent("wordlist"), seed=2), "wordlist")
@@ -273,10 +279,7 @@ def build(out: Path) -> dict:
     _zip(collected / "public-naive")
     names = sorted(p.name.removesuffix(".zip") for p in klass.iterdir())
     pairs = [
-        [a, b]
-        for i, a in enumerate(names)
-        for b in names[i + 1 :]
-        if set(origins.get(a, [])) & set(origins.get(b, []))
+        [a, b] for i, a in enumerate(names) for b in names[i + 1 :] if set(origins.get(a, [])) & set(origins.get(b, []))
     ]
     collected_pairs = [[a, "public-naive"] for a in names if "naive" in origins.get(a, [])]
     truth = {"origins": origins, "copy_pairs": pairs, "collected_pairs": collected_pairs}
@@ -307,9 +310,13 @@ def measure(out: Path, truth: dict) -> int:
         is_copy = key in copies
         (copy_scores if is_copy else independent_scores).append(m.score)
         if is_copy != m.flagged:
-            wrong.append(f"{m.a} ~ {m.b}: score {m.score:.2f}, matched {m.matched}, flagged {m.flagged}, copy {is_copy}")
-    print(f"{len(result.documents)} submissions, {len(result.collected)} collected, {len(result.matches)} pairs, "
-          f"{result.seconds:.1f} s")
+            wrong.append(
+                f"{m.a} ~ {m.b}: score {m.score:.2f}, matched {m.matched}, flagged {m.flagged}, copy {is_copy}"
+            )
+    print(
+        f"{len(result.documents)} submissions, {len(result.collected)} collected, {len(result.matches)} pairs, "
+        f"{result.seconds:.1f} s"
+    )
     print(f"copy pairs ({len(copy_scores)}): " + " ".join(f"{s:.2f}" for s in sorted(copy_scores)))
     independent_scores.sort(reverse=True)
     print(
@@ -331,8 +338,10 @@ def main(argv=None) -> int:
     parser.add_argument("--measure", action="store_true", help="run the similarity pass on it and print the scores")
     args = parser.parse_args(argv)
     truth = build(args.out)
-    print(f"wrote {args.out / 'class'} ({len(list((args.out / 'class').iterdir()))} submissions), "
-          f"{args.out / 'collected'}, {args.out / 'truth.json'}")
+    print(
+        f"wrote {args.out / 'class'} ({len(list((args.out / 'class').iterdir()))} submissions), "
+        f"{args.out / 'collected'}, {args.out / 'truth.json'}"
+    )
     return measure(args.out, truth) if args.measure else 0
 
 

@@ -32,9 +32,6 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from copydetect import CodeFingerprint, compare_files
-from copydetect.utils import filter_code
-
 from bpe_harness.grade import ROOT, STUDENT_ADAPTERS, STUDENT_PACKAGE, SubmissionError, read_submission
 from staff.grading.batch import named_submissions
 
@@ -54,7 +51,7 @@ class Document:
     files: list[str]
     text: str  # normalised code, what the fingerprints and the HTML view are made of
     notes: list[str] = field(default_factory=list)
-    fingerprint: CodeFingerprint | None = None
+    fingerprint: object = None  # copydetect's CodeFingerprint
 
 
 @dataclass
@@ -133,10 +130,26 @@ class _Strip(ast.NodeTransformer):
         return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno)
 
 
+class DetectorMissing(Exception):
+    """copydetect is not installed: it is in the staff dependency group. The message says how to get it."""
+
+
+def _copydetect():
+    try:
+        import copydetect.detector
+        import copydetect.utils
+    except ImportError:
+        raise DetectorMissing(
+            "the similarity pass needs copydetect, in the staff dependency group: run it as "
+            "`uv run --group staff python -m staff.grade ...` (or `uv sync --group staff` once)"
+        ) from None
+    return copydetect
+
+
 def shape(code: str) -> str:
     """`code` as the detector sees it (names, strings and layout abstracted away): blocks are ordered, and handout
     blocks recognised, by what they do, not by what they are called."""
-    return filter_code(code, "block.py", "python")[0]
+    return _copydetect().utils.filter_code(code, "block.py", "python")[0]
 
 
 def blocks(files: dict[str, str]) -> tuple[list[tuple[str, str]], list[str]]:
@@ -204,9 +217,11 @@ def boilerplate(kit: Path = ROOT) -> Boilerplate:
     return Boilerplate(frozenset(key for key, _ in found), tuple(sorted(hashes)))
 
 
-def _fingerprint(name: str, text: str, boilerplate: list[int] | None = None) -> CodeFingerprint:
+def _fingerprint(name: str, text: str, boilerplate: list[int] | None = None):
     window = GUARANTEE_TOKENS - NOISE_TOKENS + 1
-    return CodeFingerprint(f"{name}.py", NOISE_TOKENS, window, boilerplate, language="python", fp=io.StringIO(text))
+    return _copydetect().detector.CodeFingerprint(
+        f"{name}.py", NOISE_TOKENS, window, boilerplate, language="python", fp=io.StringIO(text)
+    )
 
 
 # --- reading submissions -------------------------------------------------------------------------------------------
@@ -242,7 +257,9 @@ def load(folder: Path, source: str, shared: Boilerplate) -> dict[str, Document]:
 
 
 def compare(a: Document, b: Document, source: str, threshold: float, min_matched: int) -> Match:
-    matched, (share_a, share_b), (slices_a, slices_b) = compare_files(a.fingerprint, b.fingerprint)
+    matched, (share_a, share_b), (slices_a, slices_b) = _copydetect().detector.compare_files(
+        a.fingerprint, b.fingerprint
+    )
     score = float(max(share_a, share_b))
     spans_a = [(int(s), int(e)) for s, e in zip(*slices_a, strict=True)] if len(slices_a) else []
     spans_b = [(int(s), int(e)) for s, e in zip(*slices_b, strict=True)] if len(slices_b) else []
@@ -266,7 +283,9 @@ def similarity(
         for name, doc in load(compare_with, "", shared).items():
             doc.source = f"collected: {name}"
             collected[name] = doc
-    matches = [compare(documents[a], documents[b], CLASSMATE, threshold, min_matched) for a, b in combinations(documents, 2)]
+    matches = [
+        compare(documents[a], documents[b], CLASSMATE, threshold, min_matched) for a, b in combinations(documents, 2)
+    ]
     matches += [compare(d, c, c.source, threshold, min_matched) for d in documents.values() for c in collected.values()]
     matches.sort(key=lambda m: (-m.score, m.a, m.b))
     return SimilarityResult(documents, collected, matches, time.monotonic() - start, threshold, min_matched)

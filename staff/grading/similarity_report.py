@@ -4,11 +4,13 @@ it names students and what they share with whom."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 from pathlib import Path
 
 from bpe_harness.files import write_atomically
-from staff.grading.similarity import CLASSMATE, Match, SimilarityResult
+from staff.grading.similarity import CLASSMATE, DetectorMissing, Match, SimilarityResult, similarity
 
 PRIVATE = 0o600
 NEAR = 10  # how many of the highest unflagged pairs the report lists, so a TA sees how far the rest are
@@ -23,7 +25,7 @@ def describe_spans(result: SimilarityResult, m: Match) -> str:
     sizes = span_lines(_doc(result, m.a).text, m.spans_a)
     if not sizes:
         return "none"
-    return f"{len(sizes)} spans, largest {sizes[0]} lines, {sum(sizes)} lines in all"
+    return f"{len(sizes)} span{'s' if len(sizes) > 1 else ''}, largest {sizes[0]} lines, {sum(sizes)} lines in all"
 
 
 def _doc(result: SimilarityResult, name: str):
@@ -158,3 +160,43 @@ def write_reports(result: SimilarityResult, out_dir: Path) -> list[Path]:
         write_atomically(out_dir / name, text, mode=PRIVATE)
         written.append(out_dir / name)
     return written
+
+
+def similarity_pass(folder: Path, out_dir: Path, rows: list[dict] | None = None, compare_with: Path | None = None):
+    """Run the pass on `folder` (and `compare_with`), write the reports into `out_dir`, print what was flagged, and
+    give each gradebook row its `highest_match` (the rows of `out_dir`/gradebook.csv when `rows` is None and it
+    exists: the on-demand pass after a batch). Returns the result, or None when the detector is not installed (a
+    batch still writes its gradebook; the column then says how to run the pass)."""
+    try:
+        result = similarity(folder, compare_with)
+    except DetectorMissing as e:
+        print(f"similarity pass not run: {e}")
+        for row in rows or []:
+            row["highest_match"] = "not run: uv run --group staff"
+        return None
+    written = write_reports(result, out_dir)
+    column = highest_match_column(result)
+    for row in rows or []:
+        row["highest_match"] = column.get(row["submission"], "")
+    gradebook = out_dir / "gradebook.csv"
+    if rows is None and gradebook.is_file():
+        with open(gradebook, encoding="utf-8", newline="") as f:
+            old = list(csv.DictReader(f))
+        for row in old:
+            row["highest_match"] = column.get(row.get("submission", ""), "")
+        if old:
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=list(old[0]))
+            writer.writeheader()
+            writer.writerows(old)
+            write_atomically(gradebook, buf.getvalue())
+            written.append(gradebook)
+    flagged = result.flagged()
+    print(
+        f"similarity: {len(result.documents)} submissions, {len(result.collected)} collected, {len(result.matches)} "
+        f"pairs in {result.seconds:.1f} s; {len(flagged)} flagged for review (never a grade change)"
+    )
+    for m in flagged:
+        print(f"  {m.a} ~ {m.b} ({m.source}): score {m.score:.2f}, {m.matched} characters in common")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return result
