@@ -146,10 +146,43 @@ def _copydetect():
     return copydetect
 
 
-def shape(code: str) -> str:
-    """`code` as the detector sees it (names, strings and layout abstracted away): blocks are ordered, and handout
-    blocks recognised, by what they do, not by what they are called."""
-    return _copydetect().utils.filter_code(code, "block.py", "python")[0]
+class _Abstract(ast.NodeTransformer):
+    """Every name a student may choose becomes `_`, every string `S`, as the detector's tokenizer sees them."""
+
+    def visit_Name(self, node):
+        return ast.Name("_", node.ctx)
+
+    def visit_arg(self, node):
+        return ast.arg("_")
+
+    def visit_Attribute(self, node):
+        node = self.generic_visit(node)
+        node.attr = "_"
+        return node
+
+    def visit_FunctionDef(self, node):
+        node.name = "_"
+        return self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node):
+        node.name = "_"
+        return self.generic_visit(node)
+
+    def visit_keyword(self, node):
+        node.arg = node.arg and "_"
+        return self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        return ast.Constant("S") if isinstance(node.value, str | bytes) else node
+
+
+def _block(node: ast.AST, header: str) -> tuple[str, str]:
+    """(shape, code) of `node`: the shape is its code with names and strings abstracted, so blocks are ordered, and
+    handout blocks recognised, by what they do, not by what they are called. Abstracts `node` in place."""
+    code = f"# {header}\n{ast.unparse(node)}"
+    return ast.unparse(_Abstract().visit(node)), code
 
 
 def blocks(files: dict[str, str]) -> tuple[list[tuple[str, str]], list[str]]:
@@ -163,7 +196,7 @@ def blocks(files: dict[str, str]) -> tuple[list[tuple[str, str]], list[str]]:
             tree = _Strip().visit(ast.parse(source))
         except (SyntaxError, ValueError, RecursionError) as e:
             notes.append(f"{rel}: not valid Python ({type(e).__name__}), compared as written")
-            found.append((shape(source), f"# {rel}\n{source}"))
+            found.append((source, f"# {rel}\n{source}"))
             continue
         for node in tree.body:
             if isinstance(node, ast.Pass):
@@ -171,10 +204,10 @@ def blocks(files: dict[str, str]) -> tuple[list[tuple[str, str]], list[str]]:
             if isinstance(node, ast.ClassDef):
                 methods = [s for s in node.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
                 node.body = [s for s in node.body if s not in methods] or [ast.Pass()]
-                found.append((shape(ast.unparse(node)), f"# {rel}\n{ast.unparse(node)}"))
-                found += [(shape(ast.unparse(m)), f"# {rel}: class {node.name}\n{ast.unparse(m)}") for m in methods]
+                found += [_block(m, f"{rel}: class {node.name}") for m in methods]
+                found.append(_block(node, rel))
             else:
-                found.append((shape(ast.unparse(node)), f"# {rel}\n{ast.unparse(node)}"))
+                found.append(_block(node, rel))
     return found, notes
 
 
