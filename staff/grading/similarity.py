@@ -1,25 +1,27 @@
 """The similarity pass: every pair of a class's submissions, and each against solutions staff collected, compared on
 their student-owned code, so a TA learns which submissions are the same code under new names.
 
-    uv run python -m staff.grade --similarity DIR [--compare-with COLLECTED] [--out-dir OUT]
+    uv run --group staff python -m staff.grade --similarity DIR [--compare-with COLLECTED] [--out-dir OUT]
 
-Run after `--batch` too (batch.py calls `similarity_pass`): similarity.md and similarity.html beside the gradebook,
-and a `highest_match` column in gradebook.csv. Flags are for a person to review, never a grade change.
+Run after `--batch` too (batch.py calls `similarity_pass` in similarity_report.py): similarity.md and
+similarity.html beside the gradebook, and a `highest_match` column in gradebook.csv. Flags are for a person to
+review, never a grade change.
 
-How (why these steps is in staff/README.md, "Similarity"):
+How (measurements and the choice of detector: staff/README.md, "Similarity"):
 1. Take each submission's student-owned files as the judge does (`read_submission`: `cs336_basics/**`,
    `tests/adapters.py`; folders or zips), `.py` only.
 2. Normalise what a student changes to hide a copy: parse, drop comments (the parser never keeps them), docstrings,
    type annotations and imports (every solution imports the same things), reprint in one layout (`ast.unparse`),
-   and put the functions and classes of all files (methods within each class) in one canonical order, so moving code
-   around or between files changes nothing. Identifiers and string contents are abstracted by the detector.
-3. Fingerprint with copydetect (winnowing, as MOSS does: k-grams of the token stream with names replaced by a
-   placeholder), chosen over Dolos by measurement (the commit and the README say why). Fingerprints of the
-   handout's own files (the stubs and `tests/adapters.py`, normalised the same way) are boilerplate and never count.
-4. Score a pair by the larger of the two shares (matched tokens / a submission's fingerprinted tokens): a student
+   and put the statements, functions and methods of all files in one canonical order (by shape: the code with names
+   and strings abstracted), so renaming, reordering and moving code between files change nothing.
+3. Leave out blocks whose shape is the handout's (its stubs, `tests/adapters.py`'s glue) or what every solution
+   shares (the GPT-2 regex): they never count. A stub left in place, or an untouched handout, adds nothing.
+4. Fingerprint with copydetect (winnowing, as MOSS does: k-grams of the token stream with names and strings
+   replaced by placeholders), the handout's fingerprints removed as boilerplate.
+5. Score a pair by the larger of the two shares (matched tokens / a submission's fingerprinted tokens): a student
    who copied all of a bigger solution's trainer and nothing else scores high on their side. A pair is flagged when
-   the score and the matched token count both reach their thresholds (a tiny submission cannot be flagged on the
-   strength of one shared line).
+   the score and the characters in common both reach their thresholds (two tiny submissions are not flagged for
+   sharing one line).
 """
 
 from __future__ import annotations
@@ -109,9 +111,8 @@ class _Strip(ast.NodeTransformer):
 
     def generic_visit(self, node):
         super().generic_visit(node)
-        for name in ("body", "orelse", "finalbody"):
-            if isinstance(getattr(node, name, None), list) and getattr(node, name) and name == "body":
-                setattr(node, name, self._body(getattr(node, name)))
+        if isinstance(getattr(node, "body", None), list) and node.body:  # modules, classes, functions, loops, ...
+            node.body = self._body(node.body)
         return node
 
     def visit_arg(self, node: ast.arg):

@@ -174,8 +174,13 @@ def similarity_pass(folder: Path, out_dir: Path, rows: list[dict] | None = None,
         for row in rows or []:
             row["highest_match"] = "not run: uv run --group staff"
         return None
-    written = write_reports(result, out_dir)
     column = highest_match_column(result)
+    if not result.matches:
+        print(f"similarity: nothing to compare ({len(result.documents)} submissions, {len(result.collected)} others)")
+        for row in rows or []:
+            row["highest_match"] = ""
+        return result
+    written = write_reports(result, out_dir)
     for row in rows or []:
         row["highest_match"] = column.get(row["submission"], "")
     gradebook = out_dir / "gradebook.csv"

@@ -29,7 +29,7 @@ def test_synthetic_class_every_copy_flagged_no_independent_pair(tmp_path):
     assert not missed, f"disguised copies not flagged (threshold {sim.THRESHOLD}, {sim.MIN_MATCHED} chars): {missed}"
     assert not false, f"independent submissions flagged: {false}. Usual cause: boilerplate counted as similarity"
     assert all(pairs[k].score >= 0.9 for k in copies), "copies should score near 1 after normalisation"
-    assert max(m.score for k, m in pairs.items() if k not in copies and m.matched >= sim.MIN_MATCHED) < 0.3
+    assert max(m.score for k, m in pairs.items() if k not in copies and m.matched >= sim.MIN_MATCHED) < 0.4
     collected = pairs[tuple(sorted(("tess", "public-naive")))]
     assert collected.source == "collected: public-naive"
     best = result.highest()
