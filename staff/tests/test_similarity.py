@@ -6,11 +6,16 @@ it the synthetic class of 20 (staff/synthetic_class.py)."""
 from __future__ import annotations
 
 import csv
+import importlib
 import stat
 
+import pytest
+
+from bpe_harness.grade import ROOT
 from staff.grade import main
 from staff.grading import similarity as sim
 from staff.grading.similarity_report import similarity_pass, write_reports
+from staff.reference import adapters as reference
 from staff.synthetic_class import _independent, _write, build, disguise
 
 
@@ -114,3 +119,21 @@ def test_without_the_detector_the_batch_still_writes_its_gradebook(tmp_path, mon
     rows = [{"submission": "alice"}]
     assert similarity_pass(tmp_path, tmp_path / "out", rows) is None
     assert rows[0]["highest_match"].startswith("not run") and "staff dependency group" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("variant", ["wordlist", "tuples", "heapclass"])
+def test_the_independent_solutions_are_correct(variant):
+    """staff/independent's solutions must stay correct, or 'two correct solutions are not flagged' proves nothing:
+    the reference's merges on a fixture with specials, and its ids (streamed too). The graded suite passes on each
+    (`uv run pytest --impl staff.independent.NAME.adapters`); this is the quick check (~2 s each)."""
+    adapters = importlib.import_module(f"staff.independent.{variant}.adapters")
+    corpus = ROOT / "tests/fixtures/corpora/multi_special.txt"
+    specials = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|pad|>"]
+    vocab, merges = reference.run_train_bpe(corpus, 400, specials)
+    assert adapters.run_train_bpe(corpus, 400, specials) == (vocab, merges)
+    text = corpus.read_text(encoding="utf-8")[:20000]
+    ours = reference.get_tokenizer(vocab, merges, specials)
+    theirs = adapters.get_tokenizer(vocab, merges, specials)
+    assert theirs.encode(text) == ours.encode(text)
+    assert list(theirs.encode_iterable(text[i : i + 97] for i in range(0, len(text), 97))) == ours.encode(text)
+    assert theirs.decode(ours.encode(text)) == text
