@@ -30,7 +30,13 @@ from staff.mutants.run import mutated_sources
 
 HANDOUT_ADAPTERS = (ROOT / "tests" / "adapters.py").read_text(encoding="utf-8")
 API = {"train_bpe", "Tokenizer", "encode", "decode", "encode_iterable", "from_files", "run_train_bpe", "get_tokenizer"}
-KEPT = API | {"self", "cls", "kwargs", "args"} | set(dir(builtins))
+HANDOUT_PARAMETERS = {  # the handout's signatures: its adapters call Tokenizer(..., pattern=pattern)
+    node.arg
+    for rel in ("cs336_basics/tokenizer.py", "cs336_basics/train_bpe.py", "tests/adapters.py")
+    for node in ast.walk(ast.parse((ROOT / rel).read_text(encoding="utf-8")))
+    if isinstance(node, ast.arg)
+}
+KEPT = API | HANDOUT_PARAMETERS | {"self", "cls", "kwargs", "args"} | set(dir(builtins))
 WORDS = (
     "amber basil cedar delta ember fjord grove harbor iris juniper kelp lumen maple nectar onyx pebble quartz "
     "raven sage tundra umber vale willow xenon yarrow zephyr"
@@ -85,28 +91,40 @@ def _adapters_module(path: Path) -> dict[str, str]:
 
 
 class _Names(ast.NodeVisitor):
-    """Every name a student chose: functions, classes, arguments, assigned variables, attributes set on self."""
+    """Every name a student chose: functions, classes, arguments, assigned variables (`names`), and the attributes
+    and methods of their own classes (`attributes`: renamed only after a dot, so `m.start()` keeps a library's
+    method when `start` is also a local variable)."""
 
     def __init__(self):
-        self.found: list[str] = []
+        self.names: list[str] = []
+        self.attributes: set[str] = set()
+        self.parameters: set[str] = set()
         self.imported: set[str] = set()
+        self._in_class = False
 
     def _add(self, name: str) -> None:
-        if name not in self.found:
-            self.found.append(name)
+        if name not in self.names:
+            self.names.append(name)
 
     def visit_FunctionDef(self, node):
         self._add(node.name)
+        if self._in_class:
+            self.attributes.add(node.name)
+        in_class, self._in_class = self._in_class, False
         self.generic_visit(node)
+        self._in_class = in_class
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node):
         self._add(node.name)
+        in_class, self._in_class = self._in_class, True
         self.generic_visit(node)
+        self._in_class = in_class
 
     def visit_arg(self, node):
         self._add(node.arg)
+        self.parameters.add(node.arg)
 
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Store):
@@ -115,15 +133,21 @@ class _Names(ast.NodeVisitor):
     def visit_Attribute(self, node):
         if isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name) and node.value.id == "self":
             self._add(node.attr)
+            self.attributes.add(node.attr)
         self.generic_visit(node)
 
     def visit_alias(self, node):
         self.imported.add((node.asname or node.name).split(".")[0])
 
 
+LIBRARY_KEYWORDS = {"key", "reverse", "default", "encoding", "errors", "strict", "newline", "flags", "start", "end"}
+
+
 class _Rename(ast.NodeTransformer):
-    def __init__(self, mapping: dict[str, str]):
+    def __init__(self, mapping: dict[str, str], attributes: set[str], parameters: set[str]):
         self.mapping = mapping
+        self.attributes = attributes
+        self.parameters = parameters - LIBRARY_KEYWORDS
 
     def _new(self, name: str) -> str:
         return self.mapping.get(name, name)
@@ -147,23 +171,27 @@ class _Rename(ast.NodeTransformer):
         return node
 
     def visit_Attribute(self, node):
-        node.attr = self._new(node.attr)
+        if node.attr in self.attributes:
+            node.attr = self._new(node.attr)
         return self.generic_visit(node)
 
     def visit_keyword(self, node):
-        if node.arg:
+        if node.arg in self.parameters:
             node.arg = self._new(node.arg)
         return self.generic_visit(node)
 
 
 def _shuffle_definitions(body: list[ast.stmt], rng: random.Random) -> list[ast.stmt]:
-    defs = [s for s in body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
-    rest = [s for s in body if s not in defs]
+    """Functions and classes shuffled among the places they held, so module-level code still runs after them."""
+    places = [k for k, s in enumerate(body) if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    defs = [body[k] for k in places]
     rng.shuffle(defs)
-    for d in defs:
+    body = list(body)
+    for k, d in zip(places, defs, strict=True):
         if isinstance(d, ast.ClassDef):
             d.body = _shuffle_definitions(d.body, rng)
-    return rest + defs
+        body[k] = d
+    return body
 
 
 def _new_docstrings(tree: ast.AST, rng: random.Random) -> None:
@@ -182,6 +210,26 @@ def _new_docstrings(tree: ast.AST, rng: random.Random) -> None:
                 node.body = [ast.Pass()]
 
 
+def _package_import(node: ast.stmt) -> bool:
+    """An import of the student's own package (or of __future__), which a merged single file no longer needs."""
+    if not isinstance(node, ast.ImportFrom):
+        return False
+    return node.level > 0 or (node.module or "").split(".")[0] in ("cs336_basics", "__future__")
+
+
+def _dependency_order(trees: dict[str, ast.Module]) -> list[str]:
+    """Files ordered so each comes after the package modules it imports (for merging them into one)."""
+    needs = {}
+    for rel, tree in trees.items():
+        imported = {(node.module or "").split(".")[-1] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        needs[rel] = {other for other in trees if other != rel and Path(other).stem in imported}
+    order: list[str] = []
+    while len(order) < len(trees):
+        ready = sorted(rel for rel in trees if rel not in order and needs[rel] <= set(order))
+        order += ready or sorted(rel for rel in trees if rel not in order)  # a cycle: any order
+    return order
+
+
 def disguise(files: dict[str, str], seed: int, merge_into: str | None = None) -> dict[str, str]:
     """`files` as a student hiding a copy would hand them in (see the module docstring); with `merge_into`, every
     cs336_basics module merged into that one file (tests/adapters.py then imports from it)."""
@@ -190,14 +238,18 @@ def disguise(files: dict[str, str], seed: int, merge_into: str | None = None) ->
     names = _Names()
     for tree in trees.values():
         names.visit(tree)
-    chosen = [n for n in names.found if n not in KEPT and n not in names.imported and not n.startswith("__")]
+    chosen = [n for n in names.names if n not in KEPT and n not in names.imported and not n.startswith("__")]
     pool = [f"{a}_{b}" for a in WORDS for b in WORDS if a != b]
     rng.shuffle(pool)
     mapping = dict(zip(chosen, pool, strict=False))
+    order = _dependency_order(trees) if merge_into else list(trees)
     out: dict[str, str] = {}
-    for rel, tree in trees.items():
+    for rel in order:
+        tree = trees[rel]
+        if merge_into and rel.startswith("cs336_basics/"):
+            tree.body = [s for s in tree.body if not _package_import(s)]
         _new_docstrings(tree, rng)
-        tree = _Rename(mapping).visit(tree)
+        tree = _Rename(mapping, names.attributes, names.parameters).visit(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 for alias in node.names:
@@ -214,10 +266,9 @@ def disguise(files: dict[str, str], seed: int, merge_into: str | None = None) ->
         out[rel] = "\n".join(lines) + "\n"
     if merge_into:
         package = [rel for rel in out if rel.startswith("cs336_basics/")]
-        merged = "\n\n".join(out.pop(rel) for rel in rng.sample(package, len(package)))
-        out[merge_into] = merged
+        out[merge_into] = "from __future__ import annotations\n\n" + "\n\n".join(out.pop(rel) for rel in package)
         module = merge_into.removesuffix(".py").replace("/", ".")
-        out["tests/adapters.py"] = f"from {module} import *  # noqa\n" + out.get("tests/adapters.py", "")
+        out["tests/adapters.py"] = f"from {module} import get_tokenizer, run_train_bpe  # noqa: F401\n"
     return out
 
 
