@@ -2,6 +2,7 @@
 
     uv run python -m staff.grade SUBMISSION [--out results.json] [--tests PATH] [-k EXPR] [--hidden-seed N]
     uv run python -m staff.grade --batch DIR --jobs N [--out-dir DIR] [--regrade]   # gradebook.csv + summary.md
+    uv run --group staff python -m staff.grade --similarity DIR [--compare-with DIR] [--out-dir DIR]  # flags copies
     uv run python -m staff.grade --gradescope-zip OUT.zip [--force] [--hidden-seed N]  # prints the seed it fixes
     uv run python -m staff.grade --handout-check                           # bare handout = 0, with reference = full
     uv run python -m staff.grade --self-test                               # the reference graded: full marks
@@ -27,6 +28,7 @@ from staff.grading.batch import BATCH_FILE, BatchError, batch, batch_seed
 from staff.grading.gradescope_zip import build_gradescope_zip
 from staff.grading.handout_check import handout_check
 from staff.grading.self_test import self_test
+from staff.grading.similarity_report import similarity_pass
 from staff.grading.staff_judge import HIDDEN_SEED_ENV, STAFF_KIT, staff_options
 
 
@@ -45,6 +47,13 @@ def main(argv=None) -> int:
         help="--batch: grade every submission again (default: only new, changed or failed ones, or "
         "those graded with another kit or hidden seed)",
     )
+    parser.add_argument("--similarity", type=Path, metavar="DIR", help="flag similar submissions in DIR (no grading)")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="DIR",
+        help="--similarity/--batch: also compare with solutions collected here",
+    )
     parser.add_argument("--gradescope-zip", type=Path, metavar="OUT.zip", help="build the Gradescope autograder zip")
     parser.add_argument("--handout-check", action="store_true", help="bare handout scores 0, with reference full")
     parser.add_argument("--self-test", action="store_true", help="grade the reference: must be full marks")
@@ -60,6 +69,16 @@ def main(argv=None) -> int:
         return 0
     if args.handout_check:
         return handout_check(args.timeout)
+    for folder in (args.similarity, args.compare_with):
+        if folder is not None and not folder.is_dir():
+            parser.error(f"{folder}: not a directory")
+    if args.similarity:
+        out_dir = args.out_dir or args.similarity.parent / f"{args.similarity.name}-grading"
+        try:
+            return 0 if similarity_pass(args.similarity, out_dir, compare_with=args.compare_with) else 2
+        except BatchError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     if args.self_test:
         return self_test(args.timeout)
     seed = args.hidden_seed
@@ -80,7 +99,7 @@ def main(argv=None) -> int:
         print(f"hidden seed: {seed} (staff only; rerun with --hidden-seed {seed} to reproduce)")
     if args.batch:
         try:
-            return batch(args.batch, out_dir, args.jobs, options, regrade=args.regrade)
+            return batch(args.batch, out_dir, args.jobs, options, regrade=args.regrade, compare_with=args.compare_with)
         except BatchError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

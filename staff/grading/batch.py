@@ -170,13 +170,23 @@ def histogram(scores: list[float], top: float, bins: int = 10) -> list[str]:
     ]
 
 
-def batch(folder: Path, out_dir: Path, jobs: int, options: GradeOptions, regrade: bool = False) -> int:
+def batch(
+    folder: Path,
+    out_dir: Path,
+    jobs: int,
+    options: GradeOptions,
+    regrade: bool = False,
+    compare_with: Path | None = None,
+) -> int:
     """Grade every submission in `folder` (one judge each, `jobs` at a time) into `out_dir`: results/NAME.json (the
     student's results.json), records/NAME.json (the batch's: digest, kit, seed, outcome), gradebook.csv, summary.md.
 
     A submission is graded again unless its last grading worked and was made from the same content (digest), kit
     version and hidden seed; `regrade` grades every one again. A grading that fails is retried once at once, and
-    again on the next run. BatchError (nothing graded) when two submissions would share a name."""
+    again on the next run. BatchError (nothing graded) when two submissions would share a name. Then the similarity
+    pass (staff/grading/similarity.py) against each other and `compare_with`: a flag for review, never a grade."""
+    from staff.grading.similarity_report import similarity_pass  # imports this module
+
     subs = named_submissions(folder)
     version = kit_version(ROOT, options.extra_kit)
     seed = options.env.get(HIDDEN_SEED_ENV)
@@ -256,6 +266,7 @@ def batch(folder: Path, out_dir: Path, jobs: int, options: GradeOptions, regrade
         rows.append(row)
         if how != "resumed":
             write_atomically(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
+    similarity_pass(folder, out_dir, rows, compare_with)  # similarity.md/.html, each row's highest_match (issue 27)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["submission"])
     writer.writeheader()

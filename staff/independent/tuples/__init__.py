@@ -1,0 +1,1 @@
+"""An independently written BPE solution (see staff/independent/__init__.py)."""
