@@ -36,7 +36,8 @@ def test_batch_resume_regrade_seed_and_names(tmp_path, capsys, monkeypatch):
         float(rows["alice.v1"]["score"]) == float(rows["alice.v1"]["max_score"]) > 0 and not rows["alice.v1"]["reason"]
     )
     assert float(rows["alice.v2"]["score"]) == 0 and rows["alice.v2"]["reason"] == "not implemented"
-    assert rows["bob"]["grading"] == "failed" and rows["bob"]["reason"].startswith("grading failed: ")
+    assert rows["bob"]["grading"] == "failed" and rows["bob"]["reason"] == "grader error"
+    assert "not a valid zip" in rows["bob"]["detail"], rows["bob"]
     assert {r["hidden_seed"] for r in rows.values()} == {str(SEED)}
     assert json.loads((out / "records" / "alice.v1.json").read_text())["hidden_seed"] == SEED
     assert str(SEED) not in (out / "results" / "alice.v1.json").read_text(), "students see results.json"
@@ -93,15 +94,29 @@ def test_batch_refuses_a_name_clash(tmp_path, capsys):
             "too slow",
         ),
         ("WorkerCrashed: the worker was killed by signal SIGSEGV", "crashed"),
-        ("AssertionError: encode() returned str 'abc'; expected a list of int token ids", "wrong types"),
+        ("AssertionError: encode() returned str 'abc'; expected a list of int token ids", "wrong output"),
         ("AssertionError: merges differ at merge #37 (merges 0..36 agree)", "wrong output"),
-        ("RuntimeError: something odd", "error: RuntimeError: something odd"),
+        ("MemoryError: the worker's tree held 900 MB, over its 600 MB memory cap", "over memory"),
+        ("the judge was stopped after 540 s (overall time limit): this test never finished", "timed out"),
+        ("RuntimeError: something odd", "raised an error"),
     ],
 )
 def test_failure_classes(reason, cls):
-    from staff.grading.batch import failure_class
+    from staff.grading.batch import REASONS, failure_class
 
-    assert failure_class(reason) == cls
+    assert failure_class(reason) == cls and cls in REASONS
+
+
+def test_an_exception_at_import_is_import_failed(tmp_path):
+    """A submission whose package raises at import (left-over debug code): "import failed", with the exception in
+    the detail column, not a class of its own."""
+    subs, out = tmp_path / "subs", tmp_path / "grading"
+    sub = reference_submission(subs / "debug")
+    (sub / "cs336_basics" / "__init__.py").write_text('raise RuntimeError("oops, my debug code")\n')
+    assert batch(subs, out, 1, staff_options(tests=[ONE_TEST], hidden=False)) == 0
+    row = _gradebook(out)["debug"]
+    assert row["reason"] == "import failed" and "RuntimeError: oops, my debug code" in row["detail"], row
+    assert "| import failed | 1 |" in (out / "summary.md").read_text()
 
 
 def test_a_failed_batch_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
