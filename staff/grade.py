@@ -82,7 +82,8 @@ def main(argv=None) -> int:
     if args.self_test:
         return self_test(args.timeout)
     if args.reference_submission:
-        return write_reference_submission(parser, args.reference_submission, args.timeout)
+        options = staff_options(args.tests, args.keyword, args.timeout, args.hidden_seed, hidden=not args.no_hidden)
+        return write_reference_submission(parser, args.reference_submission, options)
     seed = args.hidden_seed
     if seed is None and os.environ.get(HIDDEN_SEED_ENV):
         seed = int(os.environ[HIDDEN_SEED_ENV])
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
     return code
 
 
-def write_reference_submission(parser: argparse.ArgumentParser, folder: Path, timeout: float) -> int:
+def write_reference_submission(parser: argparse.ArgumentParser, folder: Path, options) -> int:
     """The reference as a student would submit it (cs336_basics/ + tests/adapters.py) in `folder`, and zipped
     beside it as `folder`.zip (what a TA uploads to Gradescope to check the autograder), graded here first with the
     hidden tests: 0 when it scores full marks."""
@@ -128,7 +129,7 @@ def write_reference_submission(parser: argparse.ArgumentParser, folder: Path, ti
     archive = shutil.make_archive(str(folder), "zip", root_dir=folder)
     print(f"wrote {folder} and {archive}: upload either to Gradescope (Submit, then Upload or drag the files)")
     with tempfile.TemporaryDirectory() as tmp:
-        results, code = grade(folder, Path(tmp) / "results.json", staff_options(timeout=timeout))
+        results, code = grade(folder, Path(tmp) / "results.json", options)
     print(format_table(results))
     full = code == 0 and results["score"] == results["extra_data"]["max_score"] > 0
     print("graded here: full marks, as Gradescope must show" if full else "graded here: NOT full marks")
