@@ -201,7 +201,7 @@ def outcome(check: str, proc: subprocess.CompletedProcess) -> str:
     """A short summary of what a check printed."""
     text = proc.stdout + proc.stderr
     if check == "self-test":
-        found = re.search(r"(\d+(?:\.\d+)?/\d+(?:\.\d+)?) points", text)
+        found = re.search(r"^total\s+(\d+(?:\.\d+)?/\d+(?:\.\d+)?)$", text, re.M)  # public + hidden
         tier = re.search(r"sandbox: tier ([^(\n]+)", text)
         return f"{found.group(1) if found else '?'} points, tier {tier.group(1).strip() if tier else '?'}"
     if check == "hostile":
