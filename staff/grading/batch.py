@@ -390,6 +390,10 @@ def private_copy(sub: Path, into: Path) -> Path:
         shutil.copyfile(sub, target)
     else:
         shutil.copytree(sub, target, symlinks=True, ignore=shutil.ignore_patterns(*SKIP_IN_DIGEST))
+    os.chmod(into, 0o700)
+    for path in [target, *(target.rglob("*") if target.is_dir() else ())]:
+        if not path.is_symlink():
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
     return target
 
 
