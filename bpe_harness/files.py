@@ -14,8 +14,8 @@ from pathlib import Path
 def write_atomically(path, content: bytes | str | Callable[[Path], None], mode: int = 0o644) -> None:
     """Write `content` (bytes, str as UTF-8, or a function that writes the file it is given) under a unique
     temporary name in the same folder, then rename it over `path`. Readers see the old file or the whole new one;
-    concurrent writers never share a temporary file; on any error the temporary file is removed. `mode`: 0o644 by
-    default (readable like any other file); 0o600 for staff output that names students."""
+    concurrent writers never share a temporary file; on any error the temporary file is removed. `mode`: the
+    file's permissions (0o600 for what only its owner may read: a batch's records, which hold the hidden seed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -62,6 +62,11 @@ class SubmissionError(Exception):
     """The submission cannot be read (not a directory or zip, unsafe zip, too large). The message says why."""
 
 
+class GradingStopped(Exception):
+    """Grading was stopped from outside (GradeOptions.stop: a batch interrupted by Ctrl-C or SIGTERM): the judge and
+    everything it started were killed and its staging removed; no results were written."""
+
+
 # --- the submission ----------------------------------------------------------------------------------------------
 
 
@@ -141,7 +146,15 @@ def read_submission(path: Path, scratch: Path) -> Submission:
     else:
         raise SubmissionError(f"{path}: expected a directory or a .zip of a student repository")
     root = _find_root(folder)
-    taken, ignored, total, notes = [], [], 0, []
+    notes = []
+    inner = _lone_zip(root) if path.is_dir() else None
+    if inner is not None:  # Gradescope's drag and drop of a .zip leaves it unextracted in /autograder/submission
+        folder = scratch / "unzipped"
+        folder.mkdir()
+        _extract_zip(inner, folder)
+        root = _find_root(folder)
+        notes.append(f"{inner.name} was extracted and graded (the submission held nothing else to grade)")
+    taken, ignored, total = [], [], 0
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_NAMES)
         for name in sorted(filenames):
@@ -175,6 +188,18 @@ def read_submission(path: Path, scratch: Path) -> Submission:
             )
         )
     return Submission(root, taken, ignored, notes, sources)
+
+
+def _lone_zip(root: Path) -> Path | None:
+    """The one .zip at the top of a submission folder that has nothing else to grade (no cs336_basics/, no
+    tests/adapters.py, no .py file at its top), else None."""
+    if (root / STUDENT_PACKAGE).is_dir() or (root / STUDENT_ADAPTERS).is_file():
+        return None
+    tops = [p for p in root.iterdir() if not p.name.startswith(".") and p.name not in SKIP_NAMES]
+    zips = [p for p in tops if p.is_file() and not p.is_symlink() and p.suffix.lower() == ".zip"]
+    if len(zips) != 1 or any(p.suffix == ".py" for p in tops):
+        return None
+    return zips[0]
 
 
 HOW_TO_SUBMIT = (
@@ -282,13 +307,13 @@ class JudgeRun:
     sandbox: dict = field(default_factory=dict)  # the tier that held and what it guarantees (Sandbox.describe)
 
 
-def _watch(proc: subprocess.Popen, box, deadline: float) -> bool:
+def _watch(proc: subprocess.Popen, box, deadline: float, stop=None) -> bool:
     """Wait for the judge; meanwhile kill orphaned sandbox processes (a daemonized grandchild would hold the worker's
-    pipes open and stall the harness). True when the deadline passed first."""
+    pipes open and stall the harness). True when the deadline passed first, or `stop` (an Event) was set."""
     import psutil
 
     while proc.poll() is None:
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
             return True
         if box is not None:
             try:
@@ -309,9 +334,11 @@ def run_judge(
     env_extra: dict[str, str],
     sandbox: bool = True,
     hide: tuple[Path, ...] = (),
+    stop=None,
 ) -> JudgeRun:
     """The kit's pytest in a child process (its own session), verdicts into `private`; killed at `timeout`.
-    `hide`: secret paths (the checkout's staff files) the workers must not read, as far as the tier permits."""
+    `hide`: secret paths (the checkout's staff files) the workers must not read, as far as the tier permits.
+    `stop` (a threading.Event): when set, the judge's whole tree is killed at once, as at the timeout."""
     from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach, others_can_read
     from bpe_harness.isolation.tree import kill_process_tree
 
@@ -368,7 +395,7 @@ def run_judge(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        timed_out = _watch(proc, box, start + timeout)
+        timed_out = _watch(proc, box, start + timeout, stop)
         leftovers = kill_process_tree(proc.pid) - (0 if timed_out else 1)
         proc.wait()
     if box is not None:
@@ -503,6 +530,11 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
         )
     score = sum(t["score"] for t in tests)
     total = sum(t["max_score"] for t in tests)
+    # what a student may see before the due date: the visible tests only (Gradescope shows the top-level output and
+    # the leaderboard at once, whatever the tests' visibility; the total itself it holds back while a test is not
+    # visible)
+    shown = [t for t in tests if t["visibility"] == "visible"]
+    shown_score, shown_total = sum(t["score"] for t in shown), sum(t["max_score"] for t in shown)
     speed = {
         name: next(
             (round(t["execution_time"], 3) for t in tests if t["name"].endswith(test) and t.get("outcome") == "passed"),
@@ -510,7 +542,12 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
         )
         for name, test in SPEED_TESTS.items()
     }
-    header = f"kit {meta['kit_version']}, Python {meta['python']}; {score:g}/{total:g} points in {run.seconds:.1f} s"
+    header = (
+        f"kit {meta['kit_version']}, Python {meta['python']}; {shown_score:g}/{shown_total:g} points in "
+        f"{run.seconds:.1f} s"
+    )
+    if len(shown) < len(tests):
+        header += f" (visible tests; {len(tests) - len(shown)} more tests are shown after the due date)"
     if run.sandbox:
         header += f"\nsandbox: tier {run.sandbox['tier']}" + (
             f" ({run.sandbox['isolation']}; accounting: {run.sandbox['accounting']})"
@@ -531,13 +568,15 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
         "output": header,
         "tests": tests,
         "leaderboard": [
-            {"name": "score", "value": float(score), "order": "desc"},
+            {"name": "score", "value": float(shown_score), "order": "desc"},  # visible tests: the class sees it
             *({"name": k, "value": v, "order": "asc"} for k, v in speed.items()),
         ],
         "extra_data": {
             "kit_version": meta["kit_version"],
             "python": meta["python"],
             "max_score": float(total),
+            "visible_score": float(shown_score),
+            "visible_max_score": float(shown_total),
             "judge_exit": run.returncode,
             "judge_timed_out": run.timed_out,
             "leftover_processes_killed": run.leftovers,
@@ -578,6 +617,7 @@ class GradeOptions:
     extra_kit: tuple[str, ...] = ()  # staff: ("staff/__init__.py", "staff/reference", "staff/hidden")
     env: dict[str, str] = field(default_factory=dict)
     sandbox: bool = True
+    stop: object = None  # a threading.Event: set it to stop this grading at once (GradingStopped, nothing written)
 
 
 def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: Path = ROOT) -> tuple[dict, int]:
@@ -596,7 +636,7 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
             if out:
                 write_atomically(out, json.dumps(results, indent=1))
             return results, 2
-        meta.update(ignored=submission.ignored, notes=submission.notes)
+        meta.update(ignored=[rel for rel in submission.ignored if not _kit_file(kit, rel)], notes=submission.notes)
         staged, private = scratch / "kit", scratch / "private"
         private.mkdir(mode=0o700)
         stage(kit, submission, staged, options.extra_kit)
@@ -605,8 +645,17 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
             path for path in (*(kit / p for p in SECRET_PATHS), *(staged / p for p in PRIVATE_KIT)) if path.exists()
         )
         run = run_judge(
-            staged, private, args, timeout=options.timeout, env_extra=options.env, sandbox=options.sandbox, hide=secrets
+            staged,
+            private,
+            args,
+            timeout=options.timeout,
+            env_extra=options.env,
+            sandbox=options.sandbox,
+            hide=secrets,
+            stop=options.stop,
         )
+        if options.stop is not None and options.stop.is_set():
+            raise GradingStopped(f"grading of {submission_path} was stopped")
         manifest = _valid_manifest(private / "manifest.json")
         results = build_results(manifest, _valid_verdicts(private / "verdicts.jsonl"), run, meta)
         if out:
@@ -614,6 +663,18 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         return results, 0 if manifest is not None else 2
     finally:
         _remove_tree(scratch)
+
+
+KIT_LIST = "handout_files.txt"  # beside a kit that is not a checkout (Gradescope's): the handout's file names
+
+
+def _kit_file(kit: Path, rel: str) -> bool:
+    """Whether `rel` is one of the kit's own files (a whole-repository upload carries them all): not the student's
+    work, so not listed to them as ignored."""
+    if (kit / rel).is_file():
+        return True
+    listed = kit / KIT_LIST
+    return listed.is_file() and rel in listed.read_text(encoding="utf-8").splitlines()
 
 
 def _remove_tree(path: Path) -> None:
@@ -628,10 +689,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("results.json"), help="where to write results.json")
     parser.add_argument(
         "--tests",
-        action="append",
+        action="extend",
+        nargs="+",
         default=None,
         metavar="PATH",
-        help="grade only these test files or node ids (repeatable; default: all)",
+        help="grade only these test files or node ids (several, or repeat --tests; default: all)",
     )
     parser.add_argument("-k", dest="keyword", default=None, help="grade only tests matching this pytest -k expression")
     parser.add_argument("--force", action="store_true", help="replace --out even if it is not an earlier results.json")
@@ -672,7 +734,16 @@ def main(argv=None) -> int:
     results, code = grade(args.submission, args.out, options)
     print(format_table(results))
     print(f"results written to {args.out}")
+    report_failure(results, code)
     return code
+
+
+def report_failure(results: dict, code: int) -> None:
+    """When grading itself failed (exit code 2), say why on stderr: the table only says "grading failed"."""
+    if code == 0 or not results.get("tests"):
+        return
+    why = results["tests"][0].get("output", "").strip()
+    print(f"error: {why or 'grading failed'}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """Staff grading: the public judge plus hidden tests, batch grading, the Gradescope zip, and the handout check.
 
     uv run python -m staff.grade SUBMISSION [--out results.json] [--tests PATH] [-k EXPR] [--hidden-seed N]
-    uv run python -m staff.grade --batch DIR --jobs N [--out-dir DIR] [--regrade]   # gradebook.csv + summary.md
+    uv run python -m staff.grade --batch DIR --jobs N [--out-dir DIR] [--regrade [NAME ...]]  # gradebook + summary
     uv run --group staff python -m staff.grade --similarity DIR [--compare-with DIR] [--out-dir DIR]  # flags copies
     uv run python -m staff.grade --gradescope-zip OUT.zip [--force] [--hidden-seed N]  # prints the seed it fixes
     uv run python -m staff.grade --handout-check                           # bare handout = 0, with reference = full
     uv run python -m staff.grade --self-test                               # the reference graded: full marks
+    uv run python -m staff.grade --reference-submission DIR                # the reference as a submission to upload
 
 This file is the command line only; each command lives in staff/grading/ (one module each, listed there).
 
@@ -13,23 +14,32 @@ Why this exists: the same judge students run (bpe_harness.grade), with the staff
 two can never drift apart. Hidden tests (staff/hidden) are differential tests against the reference on corpora
 drawn from a secret seed: --hidden-seed, else $CS336_HIDDEN_SEED (the Gradescope zip fixes one at build time, so a
 regrade gives the same score), else fresh per run. The seed is printed here, never written into results.json.
+
+Run as a command, it moves its own arguments off its command line (every process of the machine can read a command
+line, and a batch's names the class's folder): it starts again with them in its environment, which other users
+cannot read (see `hide_arguments`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-from bpe_harness.grade import ROOT, add_common_arguments, check_out, format_table, grade, kit_version
+from bpe_harness.grade import ROOT, add_common_arguments, check_out, format_table, grade, kit_version, report_failure
 from staff.grading.batch import BATCH_FILE, BatchError, batch, batch_seed
 from staff.grading.gradescope_zip import build_gradescope_zip
 from staff.grading.handout_check import handout_check
 from staff.grading.self_test import self_test
 from staff.grading.similarity_report import similarity_pass
-from staff.grading.staff_judge import HIDDEN_SEED_ENV, STAFF_KIT, staff_options
+from staff.grading.staff_judge import HIDDEN_SEED_ENV, STAFF_KIT, reference_submission, staff_options
+
+ARGV_ENV = "CS336_GRADE_ARGV"  # this command's arguments, moved off its command line (hide_arguments)
 
 
 def main(argv=None) -> int:
@@ -43,9 +53,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out-dir", type=Path, default=None, help="--batch output folder (default DIR-grading)")
     parser.add_argument(
         "--regrade",
-        action="store_true",
-        help="--batch: grade every submission again (default: only new, changed or failed ones, or "
-        "those graded with another kit or hidden seed)",
+        nargs="*",
+        metavar="NAME",
+        default=None,
+        help="--batch: grade these submissions again (no NAME: every one; default: only new, changed or failed "
+        "ones, or those graded with another kit or hidden seed)",
     )
     parser.add_argument("--similarity", type=Path, metavar="DIR", help="flag similar submissions in DIR (no grading)")
     parser.add_argument(
@@ -57,6 +69,13 @@ def main(argv=None) -> int:
     parser.add_argument("--gradescope-zip", type=Path, metavar="OUT.zip", help="build the Gradescope autograder zip")
     parser.add_argument("--handout-check", action="store_true", help="bare handout scores 0, with reference full")
     parser.add_argument("--self-test", action="store_true", help="grade the reference: must be full marks")
+    parser.add_argument(
+        "--reference-submission",
+        type=Path,
+        metavar="DIR",
+        help="write the reference as a student-shaped submission (DIR and DIR.zip, to upload to Gradescope), "
+        "grade it here: full marks",
+    )
     args = parser.parse_args(argv)
     if args.gradescope_zip:
         seed = args.hidden_seed if args.hidden_seed is not None else secrets.randbits(32)
@@ -81,6 +100,9 @@ def main(argv=None) -> int:
             return 2
     if args.self_test:
         return self_test(args.timeout)
+    if args.reference_submission:
+        options = staff_options(args.tests, args.keyword, args.timeout, args.hidden_seed, hidden=not args.no_hidden)
+        return write_reference_submission(parser, args.reference_submission, options)
     seed = args.hidden_seed
     if seed is None and os.environ.get(HIDDEN_SEED_ENV):
         seed = int(os.environ[HIDDEN_SEED_ENV])
@@ -99,11 +121,12 @@ def main(argv=None) -> int:
         print(f"hidden seed: {seed} (staff only; rerun with --hidden-seed {seed} to reproduce)")
     if args.batch:
         try:
-            return batch(args.batch, out_dir, args.jobs, options, regrade=args.regrade, compare_with=args.compare_with)
+            regrade = True if args.regrade == [] else (args.regrade or False)
+            return batch(args.batch, out_dir, args.jobs, options, regrade=regrade, compare_with=args.compare_with)
         except BatchError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-    if args.regrade:
+    if args.regrade is not None:
         parser.error("--regrade goes with --batch")
     check_out(parser, args)
     if args.submission is None:
@@ -111,8 +134,41 @@ def main(argv=None) -> int:
     results, code = grade(args.submission, args.out, options)
     print(format_table(results))
     print(f"results written to {args.out}")
+    report_failure(results, code)
     return code
 
 
+def write_reference_submission(parser: argparse.ArgumentParser, folder: Path, options) -> int:
+    """The reference as a student would submit it (cs336_basics/ + tests/adapters.py) in `folder`, and zipped
+    beside it as `folder`.zip (what a TA uploads to Gradescope to check the autograder), graded here first with the
+    hidden tests: 0 when it scores full marks."""
+    if folder.exists() and any(folder.iterdir()):
+        parser.error(f"--reference-submission {folder}: not empty; choose a new folder (nothing was written)")
+    reference_submission(folder)
+    archive = shutil.make_archive(str(folder), "zip", root_dir=folder)
+    print(f"wrote {folder} and {archive}: upload either to Gradescope (Submit, then Upload or drag the files)")
+    with tempfile.TemporaryDirectory() as tmp:
+        results, code = grade(folder, Path(tmp) / "results.json", options)
+    print(format_table(results))
+    full = code == 0 and results["score"] == results["extra_data"]["max_score"] > 0
+    print("graded here: full marks, as Gradescope must show" if full else "graded here: NOT full marks")
+    return 0 if full else 1
+
+
+def hide_arguments(argv: list[str]) -> list[str]:
+    """This command's arguments, kept off its command line: the first time, start this command again (same process)
+    with them in the environment (readable by this user only, and graders make themselves undumpable); the second
+    time, take them back out of it. A command line is readable by every process of the machine (/proc/PID/cmdline),
+    a sandbox worker's included, and `--batch DIR` names the class's submissions (`--hidden-seed N`, the secret)."""
+    if ARGV_ENV in os.environ:
+        return json.loads(os.environ.pop(ARGV_ENV))
+    if not argv:
+        return argv
+    os.environ[ARGV_ENV] = json.dumps(argv)
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "staff.grade"])
+    raise AssertionError("unreachable")  # os.execv does not return
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(hide_arguments(sys.argv[1:])))

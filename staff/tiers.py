@@ -20,6 +20,7 @@ reported as skipped, with the reason. The table it prints is the measured per-ti
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shlex
@@ -52,6 +53,19 @@ CHECKS = {
 GRADESCOPE = Path("/autograder")  # the rehearsal lays Gradescope's tree here (only where it is absent or its own)
 USER = "cs336-tiers"
 SHARED = Path("/opt/cs336-tiers")  # the venv every user can run, and the unprivileged user's checkout
+SETUP_MADE = ("/opt/cs336-venv", "/opt/cs336-python", "/opt/cs336-cache")  # what Gradescope's setup.sh installs
+
+
+@contextlib.contextmanager
+def leaves_nothing(paths):
+    """Remove, on the way out (also after an error or Ctrl-C), each of `paths` that did not exist on the way in:
+    a rehearsal must not leave /autograder or /opt/cs336-* on the machine."""
+    absent = [Path(p) for p in paths if not Path(p).exists()]
+    try:
+        yield
+    finally:
+        for path in absent:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def readable_by_all(path: Path) -> bool:
@@ -136,7 +150,20 @@ def as_user(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> sub
 def rehearse_gradescope(drop: list[str]) -> subprocess.CompletedProcess:
     """Gradescope's own steps, as its Docker runs them (root, `drop` = without CAP_SYS_ADMIN): the autograder zip
     unpacked into /autograder/source, setup.sh, then run_autograder on the reference as the submission. Its output
-    ends with the results.json run_autograder wrote."""
+    ends with the results.json run_autograder wrote. /autograder and what setup.sh installs in /opt are removed
+    afterwards (an /autograder that is not a rehearsal's is left alone: RuntimeError, saying so)."""
+    marker = GRADESCOPE / ".cs336-rehearsal"
+    if GRADESCOPE.exists() and not marker.exists():
+        raise RuntimeError(
+            f"{GRADESCOPE} exists and is not a rehearsal's (this machine is, or was, an autograder?): not touching "
+            "it; rehearse on a machine without it, or move it away first"
+        )
+    shutil.rmtree(GRADESCOPE, ignore_errors=True)  # a rehearsal's, left by one that was killed
+    with leaves_nothing([GRADESCOPE, *SETUP_MADE]):
+        return _rehearse_in(drop, marker)
+
+
+def _rehearse_in(drop: list[str], marker: Path) -> subprocess.CompletedProcess:
     import json
     import tempfile
     import zipfile
@@ -144,10 +171,6 @@ def rehearse_gradescope(drop: list[str]) -> subprocess.CompletedProcess:
     from staff.grading.gradescope_zip import build_gradescope_zip
     from staff.grading.staff_judge import reference_submission
 
-    marker = GRADESCOPE / ".cs336-rehearsal"
-    if GRADESCOPE.exists() and not marker.exists():
-        raise RuntimeError(f"{GRADESCOPE} exists and is not a rehearsal's: not touching it")
-    shutil.rmtree(GRADESCOPE, ignore_errors=True)
     (GRADESCOPE / "source").mkdir(parents=True)
     marker.touch()
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,7 +201,7 @@ def outcome(check: str, proc: subprocess.CompletedProcess) -> str:
     """A short summary of what a check printed."""
     text = proc.stdout + proc.stderr
     if check == "self-test":
-        found = re.search(r"(\d+(?:\.\d+)?/\d+(?:\.\d+)?) points", text)
+        found = re.search(r"^total\s+(\d+(?:\.\d+)?/\d+(?:\.\d+)?)$", text, re.M)  # public + hidden
         tier = re.search(r"sandbox: tier ([^(\n]+)", text)
         return f"{found.group(1) if found else '?'} points, tier {tier.group(1).strip() if tier else '?'}"
     if check == "hostile":
@@ -216,10 +239,16 @@ def main(argv=None) -> int:
         parser.error(f"unknown tier or check: {', '.join(unknown)}")
     if os.geteuid() != 0:
         parser.error("run as root: it plays the weaker tiers from there (capsh, an unprivileged user)")
-    python, uv = shared_python(), uv_binary()
-    rows, failed = [], False
     if "gradescope" in checks and tiers != ["root"]:
         parser.error("--checks gradescope rehearses Gradescope's Docker: use it with --tiers root")
+    with leaves_nothing([SHARED]):  # the shared venv, the user's checkout: rebuilt by the next rehearsal
+        return rehearse(tiers, checks)
+
+
+def rehearse(tiers: list[str], checks: list[str]) -> int:
+    """Play each tier's checks; print the per-tier table. 1 when anything failed."""
+    python, uv = shared_python(), uv_binary()
+    rows, failed = [], False
     for tier in tiers:
         skip = None
         if tier != "full" and python is None:
@@ -272,7 +301,10 @@ def main(argv=None) -> int:
         for check in checks:
             started = time.monotonic()
             if check == "gradescope":
-                proc = rehearse_gradescope(["capsh", "--drop=cap_sys_admin", "--", "-c"])
+                try:
+                    proc = rehearse_gradescope(["capsh", "--drop=cap_sys_admin", "--", "-c"])
+                except RuntimeError as e:
+                    proc = subprocess.CompletedProcess([], 1, "", str(e))
             else:
                 proc = launch(CHECKS[check])
             seconds = time.monotonic() - started

@@ -8,18 +8,27 @@ each low score) are rewritten at the end.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import os
+import shutil
+import signal
+import stat
 import statistics
+import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bpe_harness.files import write_atomically
-from bpe_harness.grade import ROOT, GradeOptions, grade, kit_version
+from bpe_harness.grade import ROOT, GradeOptions, GradingStopped, grade, kit_version
+from bpe_harness.isolation.sandbox import judges_base
 from staff.grading.staff_judge import HIDDEN_SEED_ENV
 
 RECORDS = "records"  # the batch's own bookkeeping (digest, kit, seed, outcome), beside the students' results.json
@@ -105,7 +114,19 @@ def _reusable(record: dict | None, results: dict | None, key: dict) -> bool:
     )
 
 
-REASON_CLASSES = (  # (class, words in a failing test's reason), first match wins; a TA's first look at a low score
+REASONS = (  # the fixed set of first-failure reasons in gradebook.csv and summary.md; the detail is its own column
+    "not implemented",  # a stub left as handed out
+    "import failed",  # the code could not be imported (missing module, syntax error, raised at import)
+    "raised an error",  # a call raised something else
+    "wrong output",  # wrong answers or wrong types
+    "too slow",  # over a per-call or speed limit
+    "over memory",  # over a memory limit
+    "crashed",  # the worker process died (signal, exit)
+    "timed out",  # the whole judge hit its overall time limit
+    "grader error",  # grading itself failed (unreadable submission, the judge could not run)
+)
+IMPORT_FRAMES = ("exec_module", "_call_with_frames_removed")  # importlib's frames: the error happened at import
+CLASS_WORDS = (  # (reason, words in a failing test's reason), first match wins
     ("not implemented", ("NotImplementedError",)),
     (
         "import failed",
@@ -119,11 +140,12 @@ REASON_CLASSES = (  # (class, words in a failing test's reason), first match win
             "PackageNotFoundError",
         ),
     ),
-    ("too slow", ("WorkerTimeout", "did not finish", "judge was stopped", "timed out", "too slow")),
+    ("timed out", ("judge was stopped",)),
+    ("too slow", ("WorkerTimeout", "did not finish", "timed out", "too slow", "x the limit")),
     ("crashed", ("WorkerCrashed", "killed by signal", "exited with code")),
-    ("memory", ("MemoryError", "memory")),
+    ("over memory", ("MemoryError", "memory")),
     (
-        "wrong types",
+        "wrong output",
         (
             "expected a list of int",
             "expected str",
@@ -132,29 +154,39 @@ REASON_CLASSES = (  # (class, words in a failing test's reason), first match win
             "expected list[tuple",
             "expected a (bytes, bytes)",
             "token ids must be ints",
+            "differ",
+            "AssertionError",
+            "expected",
+            "assert",
         ),
     ),
-    ("wrong output", ("differ", "AssertionError", "expected", "assert")),
 )
 
 
-def failure_class(reason: str) -> str:
-    for name, words in REASON_CLASSES:
+def failure_class(reason: str, output: str = "") -> str:
+    """One of REASONS for a failing test, from its reason (and its output's traceback: an exception raised while
+    the submission was imported is "import failed", whatever its type)."""
+    for name, words in CLASS_WORDS:
         if any(w in reason for w in words):
             return name
-    return "error: " + " ".join(reason.split())[:60] if reason.strip() else "failed"
+    if any(frame in output for frame in IMPORT_FRAMES):
+        return "import failed"
+    first = reason.split(":")[0].strip()
+    return "raised an error" if first.endswith(("Error", "Exception", "Exit", "Interrupt")) else "wrong output"
 
 
-def first_failure(results: dict, code: int) -> str:
-    """The class of the first thing that went wrong ('' for full marks): grading itself, else the first test that
-    lost points."""
+def first_failure(results: dict, code: int) -> tuple[str, str]:
+    """(reason, detail) of the first thing that went wrong (("", "") for full marks): grading itself, else the
+    first test that lost points. The reason is one of REASONS; the detail says which test and what it said."""
     if code != 0:
         first = " ".join((results["tests"][0].get("output", "") if results.get("tests") else "").split())
-        return "grading failed: " + (first.removeprefix("grading failed").lstrip(": ")[:80] or f"exit code {code}")
+        return "grader error", first.removeprefix("grading failed").lstrip(": ")[:200] or f"exit code {code}"
     for t in results.get("tests", []):
         if t.get("outcome") != "skipped" and t["score"] < t["max_score"]:
-            return failure_class(t.get("reason", ""))
-    return ""
+            reason = t.get("reason", "")
+            detail = f"{t['name'].split('::')[-1]}: {' '.join(reason.split())}"[:200]
+            return failure_class(reason, t.get("output", "")), detail
+    return "", ""
 
 
 def histogram(scores: list[float], top: float, bins: int = 10) -> list[str]:
@@ -175,38 +207,57 @@ def batch(
     out_dir: Path,
     jobs: int,
     options: GradeOptions,
-    regrade: bool = False,
+    regrade: bool | list[str] = False,
+    stop: threading.Event | None = None,
     compare_with: Path | None = None,
 ) -> int:
     """Grade every submission in `folder` (one judge each, `jobs` at a time) into `out_dir`: results/NAME.json (the
     student's results.json), records/NAME.json (the batch's: digest, kit, seed, outcome), gradebook.csv, summary.md.
 
     A submission is graded again unless its last grading worked and was made from the same content (digest), kit
-    version and hidden seed; `regrade` grades every one again. A grading that fails is retried once at once, and
-    again on the next run. BatchError (nothing graded) when two submissions would share a name. Then the similarity
+    version and hidden seed; `regrade` grades every one again (True) or those named (a list). Each submission's
+    results and record are written as soon as it is graded. A grading that fails is retried once at once, and
+    again on the next run. SIGINT or SIGTERM (or setting `stop`) stops the batch: nothing new starts, the judges
+    in flight are killed with everything they started and their staging removed; what was graded is kept, and the
+    console says how to grade the rest; the exit code is then 128 + the signal (130 for Ctrl-C). BatchError
+    (nothing graded) when two submissions would share a name or `regrade` names an unknown one. Then the similarity
     pass (staff/grading/similarity.py) against each other and `compare_with`: a flag for review, never a grade."""
     from staff.grading.similarity_report import similarity_pass  # imports this module
 
     subs = named_submissions(folder)
+    if regrade is not True and regrade:
+        unknown = sorted(set(regrade) - set(subs))
+        if unknown:
+            raise BatchError(
+                f"--regrade {' '.join(unknown)}: no such submission in {folder} (submissions: "
+                f"{', '.join(sorted(subs)) or 'none'}; nothing was graded)"
+            )
+    for note in keep_private(folder):
+        print(note)
     version = kit_version(ROOT, options.extra_kit)
     seed = options.env.get(HIDDEN_SEED_ENV)
     seed = int(seed) if seed is not None else None
     selection = " ".join([*options.tests, *(["-k", options.keyword] if options.keyword else [])])
     results_dir, records_dir = out_dir / "results", out_dir / RECORDS
-    results_dir.mkdir(parents=True, exist_ok=True)
-    records_dir.mkdir(parents=True, exist_ok=True)
-    write_atomically(out_dir / BATCH_FILE, json.dumps({"hidden_seed": seed, "kit_version": version}, indent=1) + "\n")
+    for d in (out_dir, results_dir, records_dir):  # the seed, every student's results: the grader's own
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(d, 0o700)
+    for old in (out_dir / BATCH_FILE, out_dir / "gradebook.csv", out_dir / "summary.md"):
+        if old.exists():
+            os.chmod(old, 0o600)
+    write_private(out_dir / BATCH_FILE, json.dumps({"hidden_seed": seed, "kit_version": version}, indent=1) + "\n")
     todo, done = [], {}
     for name, sub in subs.items():
         key = {"digest": submission_digest(sub), "kit_version": version, "hidden_seed": seed, "selection": selection}
         record = _read_json(records_dir / f"{name}.json")
         results = _read_json(results_dir / f"{name}.json")
-        if not regrade and _reusable(record, results, key):
+        asked = regrade is True or (bool(regrade) and name in regrade)
+        if not asked and _reusable(record, results, key):
             done[name] = (results, 0, "resumed", key)
         else:
             why = (
                 "--regrade"
-                if regrade
+                if asked
                 else "new"
                 if record is None
                 else "last grading failed"
@@ -225,18 +276,31 @@ def batch(
     seed_text = "no hidden tests" if seed is None else f"hidden seed {seed}"
     print(
         f"{len(todo)} to grade, {len(done)} already graded with kit {version} and {seed_text} (same content); "
-        f"{jobs} at a time"
+        f"{jobs} at a time",
+        flush=True,
     )
+    stop = stop or threading.Event()
+    options = dataclasses.replace(options, stop=stop)
 
     def one(item):
         name, sub, key, why = item
+        if stop.is_set():
+            return name, None  # never started
         start = time.monotonic()
-        results, code = grade(sub, results_dir / f"{name}.json", options)
-        how = f"graded ({why})"
-        if code != 0:
-            print(f"  {name}: grading failed (exit code {code}); retrying once", flush=True)
-            results, code = grade(sub, results_dir / f"{name}.json", options)
-            how = f"retried ({why})"
+        try:
+            with tempfile.TemporaryDirectory(prefix="cs336-batch-", dir=judges_base()) as private:
+                copy = private_copy(sub, Path(private))
+                results, code = grade(copy, None, options)
+                how = f"graded ({why})"
+                if code != 0 and not stop.is_set():
+                    print(f"  {name}: grading failed (exit code {code}); retrying once", flush=True)
+                    results, code = grade(copy, None, options)
+                    how = f"retried ({why})"
+        except GradingStopped:
+            return name, None
+        write_private(results_dir / f"{name}.json", json.dumps(results, indent=1))
+        row = gradebook_row(name, results, code, how, key)
+        write_private(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
         print(
             f"  {name}: {results['score']:g}/{results['extra_data']['max_score']:g} "
             f"({time.monotonic() - start:.1f} s){'' if code == 0 else ' GRADING FAILED'}",
@@ -244,38 +308,128 @@ def batch(
         )
         return name, (results, code, how, key)
 
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        done.update(pool.map(one, todo))
-    rows = []
-    for name in sorted(done):
-        results, code, how, key = done[name]
-        extra = results["extra_data"]
-        row = {
-            "submission": name,
-            "score": results["score"],
-            "max_score": extra["max_score"],
-            "grading": "ok" if code == 0 else "failed",
-            "reason": first_failure(results, code),
-            "seconds": results["execution_time"],
-            "kit_version": extra["kit_version"],
-            "python": extra["python"],
-            "hidden_seed": "" if seed is None else seed,
-            "digest": key["digest"],
-            "how": how,
-        }
-        rows.append(row)
-        if how != "resumed":
-            write_atomically(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
+    with stopped_by_signals(stop) as signalled, ThreadPoolExecutor(max(1, jobs)) as pool:
+        for name, outcome in pool.map(one, todo):
+            if outcome is not None:
+                done[name] = outcome
+    if stop.is_set():
+        left = [name for name, *_ in todo if name not in done]
+        graded = len(todo) - len(left)
+        again = (
+            f" with `--regrade {' '.join(left)}` in place of `--regrade{'' if regrade is True else ' ...'}`"
+            if regrade
+            else ""
+        )
+        print(
+            f"stopped: {graded} graded and recorded in {records_dir}, {len(left)} left ({', '.join(left)}); every "
+            f"judge in flight was ended and its staging removed. To grade the rest, run the same command again{again}; "
+            "gradebook.csv and summary.md are written once every submission is graded.",
+            flush=True,
+        )
+        return 128 + (signalled[0] if signalled else signal.SIGINT)
+    rows = [gradebook_row(name, *done[name]) for name in sorted(done)]
     similarity_pass(folder, out_dir, rows, compare_with)  # similarity.md/.html, each row's highest_match (issue 27)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["submission"])
     writer.writeheader()
-    writer.writerows(rows)
-    write_atomically(out_dir / "gradebook.csv", buf.getvalue())
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+    write_private(out_dir / "gradebook.csv", buf.getvalue())
     per_test = {name: done[name][0]["tests"] for name in done if done[name][1] == 0}
-    write_atomically(out_dir / "summary.md", summary(rows, version, seed, per_test))
+    write_private(out_dir / "summary.md", summary(rows, version, seed, per_test))
     print(f"wrote {out_dir / 'gradebook.csv'} and {out_dir / 'summary.md'}")
     return 0 if all(r["grading"] == "ok" for r in rows) else 1
+
+
+def gradebook_row(name: str, results: dict, code: int, how: str, key: dict) -> dict:
+    extra = results["extra_data"]
+    reason, detail = first_failure(results, code)
+    return {
+        "submission": name,
+        "score": results["score"],
+        "max_score": extra["max_score"],
+        "grading": "ok" if code == 0 else "failed",
+        "reason": reason,
+        "detail": detail,
+        "seconds": results["execution_time"],
+        "kit_version": extra["kit_version"],
+        "python": extra["python"],
+        "hidden_seed": "" if key["hidden_seed"] is None else key["hidden_seed"],
+        "digest": key["digest"],
+        "how": how,
+    }
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's CSV injection: a spreadsheet runs these as formulas
+
+
+def csv_cell(value):
+    """A gradebook cell a spreadsheet shows as text: a string starting like a formula gets a leading quote (a
+    folder named `=HYPERLINK(...)` is a submission name, and a reason quotes student output). Numbers stay."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_private(path: Path, text: str) -> None:
+    """Atomically, readable by this user only: the batch's outputs hold the hidden seed and every student's results
+    (a worker of another judge must not read them)."""
+    write_atomically(path, text, mode=0o600)
+
+
+def keep_private(folder: Path) -> list[str]:
+    """Make the submissions folder unreadable to other users (chmod o-rwx): a worker's uid is another user, and must
+    not read the class's submissions. Notes for the console, when something changed."""
+    mode = folder.stat().st_mode
+    if not mode & 0o007:
+        return []
+    os.chmod(folder, stat.S_IMODE(mode) & ~0o007)
+    return [f"made {folder} private to its owner (chmod o-rwx): the sandbox's workers run as other users"]
+
+
+def private_copy(sub: Path, into: Path) -> Path:
+    """The submission copied into this judge's private folder (0700, the grader's own), which is all the judge reads
+    of it: the submissions folder is read here once, by the grader, never by a worker's uid. Symlinks are copied as
+    links (never followed); caches and VCS folders are left out."""
+    target = into / ("submission.zip" if sub.is_file() else "submission")
+    if sub.is_file():
+        shutil.copyfile(sub, target)
+    else:
+        shutil.copytree(sub, target, symlinks=True, ignore=shutil.ignore_patterns(*SKIP_IN_DIGEST))
+    os.chmod(into, 0o700)
+    for path in [target, *(target.rglob("*") if target.is_dir() else ())]:
+        if not path.is_symlink():
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    return target
+
+
+@contextlib.contextmanager
+def stopped_by_signals(stop: threading.Event):
+    """While the batch runs, SIGINT and SIGTERM set `stop` instead of raising in the middle of the bookkeeping (a
+    second one only says it is stopping). Yields a list that receives the first signal's number. Off the main
+    thread (where signals cannot be handled) it only yields."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handle(signum, _frame):
+        if not received:
+            print(
+                f"\n{signal.Signals(signum).name}: stopping: no new submission starts; ending the judges in flight...",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print("already stopping: the judges in flight are being ended", file=sys.stderr, flush=True)
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def summary(rows: list[dict], version: str, seed: int | None = None, per_test: dict | None = None) -> str:
@@ -302,9 +456,9 @@ def summary(rows: list[dict], version: str, seed: int | None = None, per_test: d
             "",
             "## Failed to grade (retried once; graded again on the next run)",
             "",
-            "| submission | reason |",
-            "|---|---|",
-            *(f"| {r['submission']} | {r['reason']} |" for r in failed),
+            "| submission | reason | detail |",
+            "|---|---|---|",
+            *(f"| {md(r['submission'])} | {r['reason']} | {md(r['detail'])} |" for r in failed),
         ]
     reasons = statistics_of(r["reason"] for r in rows if r["grading"] == "ok" and r["reason"])
     if reasons:
@@ -337,6 +491,11 @@ def summary(rows: list[dict], version: str, seed: int | None = None, per_test: d
             ),
         ]
     return "\n".join(lines) + "\n"
+
+
+def md(text: str) -> str:
+    """A Markdown table cell: a `|` or a line break in a name or a message would end the cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
 def statistics_of(values) -> list[tuple[str, int]]:

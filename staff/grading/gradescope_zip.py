@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from bpe_harness.grade import ROOT, _kit_files
+from bpe_harness.grade import KIT_LIST, ROOT, _kit_files
 from staff.grading.staff_judge import STAFF_KIT
 
 ZIP_KIT = (*STAFF_KIT, "staff/grade.py", "staff/grading", "staff/fetch_gpt2.py", "uv.lock")
@@ -21,6 +21,9 @@ SETUP_SH = r"""#!/usr/bin/env bash
 # judge runs student code as an unprivileged uid, which must be able to run Python: the sandbox's root tier).
 set -euxo pipefail
 cd /autograder/source
+# Gradescope copies run_autograder to /autograder/run_autograder itself; doing it here too makes a rehearsal by hand
+# (unzip into /autograder/source, bash setup.sh, /autograder/run_autograder) the same as Gradescope's
+install -m 0755 /autograder/source/run_autograder /autograder/run_autograder
 if ! command -v uv >/dev/null 2>&1; then
   (apt-get update && apt-get install -y python3-pip) || true
   python3 -m pip install --break-system-packages uv || python3 -m pip install uv
@@ -102,6 +105,7 @@ def build_gradescope_zip(out: Path, force: bool = False, seed: int | None = None
             ("setup.sh", SETUP_SH, 0o755),
             ("run_autograder", RUN_AUTOGRADER, 0o755),
             ("hidden_seed", hidden + "\n", 0o600),
+            (KIT_LIST, "\n".join(handout_files()) + "\n", 0o644),
         ):
             info = zipfile.ZipInfo(name)
             info.external_attr = (0o100000 | mode) << 16
@@ -109,4 +113,12 @@ def build_gradescope_zip(out: Path, force: bool = False, seed: int | None = None
         for rel in files:
             z.write(ROOT / rel, rel)
     os.replace(tmp, out)
-    return ["setup.sh", "run_autograder", "hidden_seed", *files]
+    return ["setup.sh", "run_autograder", "hidden_seed", KIT_LIST, *files]
+
+
+def handout_files() -> list[str]:
+    """The handout's file names: a whole-repository upload carries them, and they are not listed to the student as
+    ignored (bpe_harness.grade reads KIT_LIST beside a kit that is not a checkout)."""
+    from staff.handout import handout_files as tracked
+
+    return tracked()

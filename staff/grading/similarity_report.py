@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 from bpe_harness.files import write_atomically
+from staff.grading.batch import FORMULA_STARTS, csv_cell
 from staff.grading.similarity import CLASSMATE, DetectorMissing, Match, SimilarityResult, similarity
 
 PRIVATE = 0o600
@@ -187,14 +188,16 @@ def similarity_pass(folder: Path, out_dir: Path, rows: list[dict] | None = None,
     if rows is None and gradebook.is_file():
         with open(gradebook, encoding="utf-8", newline="") as f:
             old = list(csv.DictReader(f))
-        for row in old:
-            row["highest_match"] = column.get(row.get("submission", ""), "")
+        for row in old:  # cells were neutralised when the batch wrote them (csv_cell): match the name as submitted
+            name = row.get("submission", "")
+            name = name[1:] if name.startswith("'") and name[1:].startswith(FORMULA_STARTS) else name
+            row["highest_match"] = csv_cell(column.get(name, ""))
         if old:
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=list(old[0]))
             writer.writeheader()
             writer.writerows(old)
-            write_atomically(gradebook, buf.getvalue())
+            write_atomically(gradebook, buf.getvalue(), mode=PRIVATE)
             written.append(gradebook)
     flagged = result.flagged()
     print(

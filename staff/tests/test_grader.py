@@ -220,3 +220,27 @@ def test_public_points_add_up_to_the_documented_total(tmp_path):
     assert sum(t["points"] for t in manifest) == 100, proc.stdout[-2000:]
     readme = (_ROOT / "README.md").read_text(encoding="utf-8")
     assert "| **public total** | | **100** |" in readme
+
+
+def test_tests_takes_several_and_a_failed_grading_says_why_on_stderr(tmp_path):
+    """`--tests A B` grades A and B (it once took B for the submission and printed only "grading failed"); when
+    grading fails, the reason is on the terminal, not only in results.json."""
+    from bpe_harness.grade import main
+
+    sub = reference_submission(tmp_path / "ref")
+    one = "tests/test_special_tokens.py::test_special_token_is_one_id"
+    two = "tests/test_tokenizer.py::test_roundtrip_short"
+    out = tmp_path / "results.json"
+    assert main([str(sub), "--tests", one, two, "--out", str(out)]) == 0
+    names = [t["name"].split("::")[1] for t in json.loads(out.read_text())["tests"]]
+    assert "test_special_token_is_one_id" in names and any(n.startswith("test_roundtrip") for n in names), names
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpe_harness.grade", str(tmp_path / "missing"), "--out", str(tmp_path / "r.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "error:" in proc.stderr and "expected a directory or a .zip" in proc.stderr, (
+        proc.stderr
+    )

@@ -4,6 +4,7 @@ placed (or a message saying how to submit), the zip's hidden seed printed."""
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 from bpe_harness.grade import JudgeRun, build_results, grade, read_submission
 from staff.grade import ROOT, main
@@ -142,3 +143,126 @@ def test_a_package_without_adapters_keeps_the_stubs_it_lacks(tmp_path):
     scores = {t["name"].split("::")[1]: (t["score"], t["reason"]) for t in results["tests"]}
     assert code == 0 and scores["test_special_token_is_one_id"][0] == 2, scores
     assert "NotImplementedError" in scores["test_vocab_has_specials_and_every_byte"][1], scores
+
+
+WRONG_TRAINER = (
+    "from cs336_basics.adapters import get_tokenizer, run_train_bpe as _train  # noqa: F401\n\n"
+    "def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):\n"
+    "    vocab, merges = _train(input_path, vocab_size, special_tokens, **kwargs)\n"
+    "    return vocab, merges[::-1]\n"
+)
+HIDDEN_ONE = "staff/hidden/test_hidden.py::test_hidden_training_without_specials"
+
+
+def test_before_the_due_date_no_student_visible_field_adds_hidden_points(tmp_path):
+    """A Gradescope rehearsal (the zip's run_autograder on a fake /autograder tree) of a submission that passes the
+    public test and fails the hidden one: the student-visible fields (top-level output, visible tests, leaderboard)
+    show the public points only; the hidden test's points are in its after_due_date test and the total, which
+    Gradescope holds back while a test is not visible. (~20 s)"""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from staff.grading.gradescope_zip import build_gradescope_zip
+    from staff.grading.staff_judge import reference_submission
+
+    build_gradescope_zip(tmp_path / "autograder.zip")
+    ag = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "autograder.zip") as z:
+        z.extractall(ag / "source")
+    sub = reference_submission(ag / "submission")
+    (sub / "tests" / "adapters.py").write_text(WRONG_TRAINER)
+    env = dict(
+        os.environ,
+        CS336_AUTOGRADER_ROOT=str(ag),
+        CS336_VENV=str(Path(sys.executable).parent.parent),
+        CS336_GRADE_ARGS=f"--tests {ONE_TEST} {HIDDEN_ONE}",
+    )
+    proc = subprocess.run(
+        ["bash", str(ag / "source" / "run_autograder")], env=env, capture_output=True, text=True, timeout=300
+    )
+    results = json.loads((ag / "results" / "results.json").read_text())
+    visible = [t for t in results["tests"] if t["visibility"] == "visible"]
+    hidden = [t for t in results["tests"] if t["visibility"] != "visible"]
+    assert hidden and all(t["visibility"] == "after_due_date" for t in hidden), proc.stdout[-2000:]
+    public, top = sum(t["score"] for t in visible), sum(t["max_score"] for t in visible)
+    assert public == top > 0 and sum(t["score"] for t in hidden) == 0, results["tests"]
+    hidden_points = sum(t["max_score"] for t in hidden)
+    assert results["extra_data"]["max_score"] == top + hidden_points
+    assert f"{public:g}/{top:g} points" in results["output"], results["output"]
+    assert f"/{top + hidden_points:g}" not in results["output"] and "staff/hidden" not in results["output"]
+    board = {e["name"]: e["value"] for e in results["leaderboard"]}
+    assert board["score"] == public
+    shown = json.dumps([results["output"], results["leaderboard"], visible])
+    assert "test_hidden" not in shown
+
+
+def test_a_submission_zip_in_the_submission_folder_is_graded(tmp_path):
+    """Gradescope's upload of a .zip can leave it unextracted in /autograder/submission: it is extracted and
+    graded, with a note."""
+    import shutil
+
+    from staff.grading.staff_judge import reference_submission
+
+    reference_submission(tmp_path / "ref")
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    shutil.make_archive(str(folder / "submission"), "zip", root_dir=tmp_path / "ref")
+    results, code = grade(folder, None, staff_options(tests=[ONE_TEST], hidden=False))
+    assert code == 0 and results["score"] == results["extra_data"]["max_score"] > 0, results["output"]
+    assert "submission.zip was extracted and graded" in results["output"]
+
+
+def test_kit_files_of_a_whole_repo_upload_are_not_listed_as_ignored(tmp_path):
+    """A whole-repository upload carries the kit's files: the student is told only about their own extras. On
+    Gradescope the kit is not a checkout: the zip's handout_files.txt names the handout's files."""
+    import shutil
+
+    from bpe_harness.grade import KIT_LIST, _kit_file
+    from staff.grading.staff_judge import reference_submission
+
+    sub = reference_submission(tmp_path / "repo")
+    for rel in ("README.md", "pyproject.toml", "tests/test_tokenizer.py", ".github/workflows/grade.yml"):
+        (sub / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / rel, sub / rel)
+    (sub / "my_notes.txt").write_text("mine")
+    results, code = grade(sub, None, staff_options(tests=[ONE_TEST], hidden=False))
+    ignored = next(line for line in results["output"].splitlines() if line.startswith("ignored"))
+    assert "my_notes.txt" in ignored and "README.md" not in ignored and "test_tokenizer" not in ignored, ignored
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    assert not _kit_file(kit, "README.md")
+    (kit / KIT_LIST).write_text("README.md\n.github/workflows/grade.yml\n")
+    assert _kit_file(kit, "README.md") and not _kit_file(kit, "my_notes.txt")
+
+
+def test_reference_submission_command(tmp_path, capsys):
+    out = tmp_path / "reference"
+    assert main(["--reference-submission", str(out), "--tests", ONE_TEST, "--no-hidden"]) == 0
+    printed = capsys.readouterr().out
+    assert (out / "tests" / "adapters.py").is_file() and (tmp_path / "reference.zip").is_file()
+    assert "graded here: full marks" in printed
+    with zipfile.ZipFile(tmp_path / "reference.zip") as z:
+        assert "tests/adapters.py" in z.namelist() and "cs336_basics/train.py" in z.namelist()
+
+
+def test_a_gradescope_rehearsal_leaves_nothing_and_refuses_a_foreign_autograder(tmp_path, monkeypatch):
+    """staff.tiers' Gradescope rehearsal removes /autograder and setup.sh's /opt/cs336-* afterwards, also when it
+    fails; an /autograder that is not a rehearsal's is left alone with a sentence (no traceback from main)."""
+    import pytest
+
+    from staff import tiers
+
+    made, kept = tmp_path / "made", tmp_path / "kept"
+    kept.mkdir()
+    with pytest.raises(RuntimeError, match="boom"), tiers.leaves_nothing([made, kept]):
+        made.mkdir()
+        raise RuntimeError("boom")
+    assert not made.exists() and kept.exists()
+    foreign = tmp_path / "autograder"
+    (foreign / "source").mkdir(parents=True)
+    monkeypatch.setattr(tiers, "GRADESCOPE", foreign)
+    with pytest.raises(RuntimeError, match="not a rehearsal's"):
+        tiers.rehearse_gradescope(["true"])
+    assert (foreign / "source").is_dir()

@@ -98,7 +98,67 @@ def test_generated_outputs_are_ignored(handout):
         "results.json",
         ".cache/limits/x.txt",
         "subs-grading/gradebook.csv",
+        "autograder.zip",
+        "autograder-fall.zip",
     ):
         proc = subprocess.run(["git", "check-ignore", "-q", generated], cwd=handout)
         assert proc.returncode == 0, f"{generated} is not ignored by the handout's .gitignore"
     assert subprocess.run(["git", "check-ignore", "-q", "cs336_basics/tokenizer.py"], cwd=handout).returncode == 1
+
+
+def _kit_copy(tmp_path, files):
+    """A stand-in checkout holding `files` and the staff sources the exporter compares them with."""
+    import shutil
+
+    from staff.handout import ROOT, STAFF_SOURCES
+
+    for rel in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / rel, tmp_path / rel)
+    for top in STAFF_SOURCES:
+        shutil.copytree(ROOT / top, tmp_path / top)
+    return tmp_path
+
+
+SHIPPED_PY = ["cs336_basics/tokenizer.py", "cs336_basics/train_bpe.py", "tests/adapters.py", "bpe_harness/rules.py"]
+
+
+def test_the_handout_as_it_is_carries_no_staff_content():
+    from staff.handout import handout_files, staff_content
+
+    assert staff_content(handout_files()) == []
+
+
+@pytest.mark.parametrize("plant", ["copy", "paste", "twice", "zip", "seed"])
+def test_the_exporter_refuses_staff_content(tmp_path, plant):
+    """A file carrying staff content, planted among the shipped ones, is refused: the reference copied (once or
+    twice) or pasted into a stub, an autograder.zip, a seed file. Its honest twin (the stubs) passes."""
+    import zipfile
+
+    from staff.handout import ROOT, staff_content
+
+    root = _kit_copy(tmp_path, SHIPPED_PY)
+    assert staff_content(SHIPPED_PY, root) == [], "the honest twin"
+    reference = (ROOT / "staff" / "reference" / "train.py").read_text(encoding="utf-8")
+    planted = {
+        "copy": ["cs336_basics/solution.py"],
+        "paste": ["cs336_basics/train_bpe.py"],
+        "twice": ["cs336_basics/a.py", "cs336_basics/b.py"],
+        "zip": ["autograder.zip"],
+        "seed": ["hidden_seed"],
+    }[plant]
+    for rel in planted:
+        target = root / rel
+        if plant == "zip":
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+                z.writestr("staff/hidden/test_hidden.py", "x = 1\n")
+                z.writestr("run_autograder", "#!/bin/sh\n")
+        elif plant == "seed":
+            target.write_text("1234\n")
+        elif plant == "paste":
+            target.write_text(target.read_text(encoding="utf-8") + "\n" + reference)
+        else:
+            target.write_text(reference)
+    files = sorted({*SHIPPED_PY, *planted})
+    problems = staff_content(files, root)
+    assert sorted(p.split(":")[0] for p in problems) == sorted(planted), problems
