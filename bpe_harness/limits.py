@@ -30,8 +30,9 @@ ways the calibration does not capture. It does not change memory budgets.
 
 Memory: what is measured. Peak resident memory of the worker above its level just before the call, sampled from
 here every few ms and recorded by the OS in the worker (VmHWM on Linux, ru_maxrss on macOS); the larger counts.
-The other processes of the worker's tree are charged what they hold privately beyond what a fork of the worker may
-copy (measure.Sampler), at the same moment. Memory limits are measured on Linux and macOS;
+The other processes of the worker's tree are charged all their private memory, less what a fork of the worker copies
+(8 MB) for as many of them as the worker may use CPUs, and memory parked in memory-backed files (/dev/shm, memfd) is
+charged too (measure.Sampler), at the same moment. Memory limits are measured on Linux and macOS;
 elsewhere those tests are skipped with the reason. The budgets, and why:
   * encode_iterable over a 16 MB file generated for the run (generated_inputs.FreshCorpus: a 2 MB corpus written 8
     times) within 10 MB. Holding the whole text (one str of ~64 MB: the file
