@@ -1,20 +1,21 @@
 """The `limits` fixture (bpe_harness.plugin): how a limit test runs, so that the test itself only states the limit
 (bpe_harness.limits: TRAINING_SPEED, ENCODING_SPEED, STREAMING_MEMORY, TRAINING_MEMORY), the call and its input.
 
-Speed is measured in the test's own worker (the `impl` fixture; every attempt restarts it, on fresh input drawn from
-the run's seed), memory in a worker of its own (`impl_alone`: nothing from earlier calls shows in its figures). Every
-limit is a multiple of this run's calibration and reports its measured vs allowed line in the terminal summary.
+Speed is measured in the test's own worker (the `impl` fixture; every attempt restarts it, on fresh input), memory in a
+worker of its own (`impl_alone`: nothing from earlier calls shows in its figures). Every input is generated for the run
+from its secret (bpe_harness.generated_inputs), and what a correct implementation must return is known here: tiktoken's
+ids for encoding, and for training the merges checked step by step (bpe_harness.merge_check). Every limit is a multiple
+of this run's calibration and reports its measured vs allowed line in the terminal summary.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from bpe_harness import rules
+from bpe_harness.compare import assert_vocab_built_from
 from bpe_harness.corpus import generate_text
-from bpe_harness.generated_inputs import GeneratedCorpus, fresh_file
+from bpe_harness.generated_inputs import FreshCorpus, FreshInputs, input_seed
 from bpe_harness.isolation import WorkerTimeout
 from bpe_harness.isolation.measure import Call, mb
 from bpe_harness.limits import (
@@ -24,7 +25,7 @@ from bpe_harness.limits import (
     MemoryBudget,
     SpeedLimit,
 )
-from bpe_harness.rules import GPT2_PATTERN
+from bpe_harness.merge_check import assert_merges_hold, steps_to_check
 from bpe_harness.settings import ROOT
 from bpe_harness.stream_digest import ExpectedStream
 
@@ -35,18 +36,37 @@ class Limits:
     """Runs one call of the implementation under a limit (see the module's docstring)."""
 
     def __init__(
-        self, calibration: Calibration, report: Callable[[str], None], seed: int, fixture: Callable[[str], object]
+        self,
+        calibration: Calibration,
+        report: Callable[[str], None],
+        secret: int,
+        inputs: FreshInputs,
+        fixture: Callable[[str], object],
     ):
-        self.calibration, self.report, self.seed = calibration, report, seed
+        self.calibration, self.report, self._secret, self._inputs = calibration, report, secret, inputs
         self._fixture = fixture  # request.getfixturevalue: a test gets only the workers it uses
+        self._corpora: dict[Path, FreshCorpus] = {}
 
-    def fresh_file(self, path: Path, attempt: int) -> Path:
-        """The file's documents in a new order for this run and attempt (the same pre-tokens, so the same merges)."""
-        return fresh_file(path, self.seed + attempt)
+    def fresh_corpus(self, purpose: str, size: int, attempt: int = 0, *, mixed: bool = True, repeat: int = 1):
+        """A corpus of about `size` bytes generated for this run, purpose and attempt (tinystories style), in a file of
+        this run's with a random name: nothing can have seen it before, nor can its name or text tell anything else."""
+        source = FreshCorpus(self._inputs, size, input_seed(self._secret, purpose, attempt), mixed=mixed, repeat=repeat)
+        self._corpora[source.path()] = source
+        return source
 
     def fresh_text(self, chars: int, attempt: int) -> str:
         """`chars` characters of text generated for this run and attempt: nothing can have encoded it before."""
-        return generate_text(self.seed + attempt, chars)
+        return generate_text(input_seed(self._secret, "encoding speed", attempt), chars)
+
+    def assert_trained_on(self, path: Path, vocab, merges, vocab_size: int, special_tokens: list[str]) -> None:
+        """The training's output is that of the fresh corpus at `path`: the vocab follows from the merges, and the
+        merges are the corpus's at the first, the last and steps drawn from the run's secret (merge_check)."""
+        __tracebackhide__ = True
+        source = self._corpora[path]
+        assert_vocab_built_from(vocab, merges, special_tokens, vocab_size)
+        steps = steps_to_check(len(merges), input_seed(self._secret, "steps"))
+        words = source.words(special_tokens)
+        assert_merges_hold(merges, words, steps, f"training on the text generated for this run ({path.name})")
 
     def speed(self, limit: SpeedLimit, function: Callable, fresh: Callable[[int], tuple]) -> Call:
         """function(*fresh(attempt)), a call of the test's worker, within `limit` (the better of two attempts); the
@@ -55,27 +75,28 @@ class Limits:
         return limit.run(self.calibration, self._fixture("impl"), function, report=self.report, fresh=fresh)
 
     def training_memory(
-        self, limit: MemoryBudget, source: GeneratedCorpus, vocab_size: int, special_tokens: list[str]
+        self, limit: MemoryBudget, source: FreshCorpus, vocab_size: int, special_tokens: list[str]
     ) -> Call:
         """run_train_bpe on the generated corpus, in a worker of its own, within `limit`; the measured Call."""
         __tracebackhide__ = True
         alone = self._fixture("impl_alone")
         path = source.path()
         run = limit.run(self.calibration, alone, alone.train, path, vocab_size, special_tokens, report=self.report)
-        occurrences = source.pretoken_stats(GPT2_PATTERN, special_tokens)
-        limit.check(
-            run,
-            f"keeping each of its {occurrences['occurrences']:,} pre-token occurrences as a str "
-            f"takes {mb(occurrences['list_of_str_bytes'])}, the text itself "
-            f"{mb(source.text_stats()['str_bytes'])}",
-            report=self.report,
-        )
+
+        def scale() -> str:
+            occurrences = source.pretoken_stats(special_tokens)
+            return (
+                f"keeping each of its {occurrences['occurrences']:,} pre-token occurrences as a str "
+                f"takes {mb(occurrences['list_of_str_bytes'])}, the text itself {mb(source.text_stats()['str_bytes'])}"
+            )
+
+        limit.check(run, scale, report=self.report)
         return run
 
     def streaming_memory(
         self,
         limit: MemoryBudget,
-        source: GeneratedCorpus,
+        source: FreshCorpus,
         vocab: dict[int, bytes],
         merges: list[tuple[bytes, bytes]],
         special_tokens: list[str],
@@ -92,11 +113,12 @@ class Limits:
         run = limit.run(
             self.calibration, alone, tok.encode_iterable_file, path, expected_blocks=expected.blocks, report=self.report
         )
-        size = source.text_stats()
         limit.check(
             run,
-            f"the whole text as one str takes {mb(size['str_bytes'])} and its {expected.count:,} "
-            f"ids as a list at least {mb(8 * expected.count)}",
+            lambda: (
+                f"the whole text as one str takes {mb(source.text_stats()['str_bytes'])} and its "
+                f"{expected.count:,} ids as a list at least {mb(8 * expected.count)}"
+            ),
             report=self.report,
         )
         return run, expected
@@ -104,7 +126,7 @@ class Limits:
     def _fast_enough_to_stream(
         self,
         limit: MemoryBudget,
-        source: GeneratedCorpus,
+        source: FreshCorpus,
         vocab: dict[int, bytes],
         merges: list[tuple[bytes, bytes]],
         special_tokens: list[str],
@@ -150,21 +172,3 @@ class Limits:
                 ]
             )
         )
-
-
-def first_merge(source: GeneratedCorpus, special_tokens: list[str]) -> dict:
-    """The corpus's most frequent adjacent byte pair within pre-tokens (ties: the greatest), as {"pair": (a, b),
-    "count": n}, cached with the corpus."""
-
-    def compute(path) -> dict:
-        words = Counter(rules.pretokens(path.read_bytes().decode("utf-8"), special_tokens))
-        pairs: Counter = Counter()
-        for word, n in words.items():
-            data = word.encode("utf-8")
-            for i in range(len(data) - 1):
-                pairs[data[i : i + 2]] += n
-        best = max(pairs.items(), key=lambda kv: (kv[1], kv[0][:1], kv[0][1:]))
-        return {"pair": [best[0][:1].hex(), best[0][1:].hex()], "count": best[1]}
-
-    found = source.cached("first-merge-" + "-".join(s.encode().hex() for s in special_tokens), compute)
-    return {"pair": tuple(bytes.fromhex(h) for h in found["pair"]), "count": found["count"]}

@@ -11,12 +11,14 @@ fixed pure-Python workload (`measure.calibration_workload`: dict counting over i
 same way in a worker at the start of the same session, best of CALIBRATION_RUNS. A limit is FACTOR x calibration x
 scale, so it means the same on a fast and a slow machine; CPU the fresh worker spent importing beyond IMPORT_ALLOWANCE
 calibrations counts too (work done at import is work). A call gets two tries (the better counts), each in a fresh
-worker on fresh input drawn from the run's seed (bpe_harness.generated_inputs; training: the fixture's documents in a
-new order, which keeps its merges; encoding: text generated for the run), so nothing remembered from an earlier call
-answers it, and is stopped after TIMEOUT_FACTOR x its limit, so a hung implementation fails that test instead of
+worker on fresh input generated from the run's secret (bpe_harness.generated_inputs: a new corpus for training, new
+text for encoding; never in an argument, the environment or a file name), so nothing remembered or prepared ahead
+answers it, and its answer is checked (training: the merges at chosen steps, bpe_harness.merge_check; encoding:
+tiktoken's ids); it is stopped after TIMEOUT_FACTOR x its limit, so a hung implementation fails that test instead of
 blocking the run.
 The factors, and why (measured on a 2-core Linux VM):
-  * training tinystories_sample.txt (257 KB) to vocab_size 1000 within 12 x calibration. The reference takes
+  * training on 257 KB of generated text (as much as tinystories_sample.txt) to vocab_size 1000 within 12 x
+    calibration. The reference takes
     ~0.5 x, a typical incremental trainer that takes max() over all pair counts each merge ~4 x; the lecture's
     naive trainer (recount every pair after every merge) ~70 x. 12 leaves a correct incremental solution room to
     spare and still fails the naive one by 6 x.
@@ -28,19 +30,21 @@ ways the calibration does not capture. It does not change memory budgets.
 
 Memory: what is measured. Peak resident memory of the worker above its level just before the call, sampled from
 here every few ms and recorded by the OS in the worker (VmHWM on Linux, ru_maxrss on macOS); the larger counts.
-The other processes of the worker's tree are charged what they hold privately beyond what a fork of the worker may
-copy (measure.Sampler), at the same moment. Memory limits are measured on Linux and macOS;
+The other processes of the worker's tree are charged all their private memory, less what a fork of the worker copies
+(8 MB) for as many of them as the worker may use CPUs, and memory parked in memory-backed files (/dev/shm, memfd) is
+charged too (measure.Sampler), at the same moment. Memory limits are measured on Linux and macOS;
 elsewhere those tests are skipped with the reason. The budgets, and why:
-  * encode_iterable over a generated 16 MB file (generated_inputs.GeneratedCorpus in `.cache/limits/`, built once
-    from a seed: a 2 MB corpus written 8 times) within 10 MB. Holding the whole text (one str of ~64 MB: the file
+  * encode_iterable over a 16 MB file generated for the run (generated_inputs.FreshCorpus: a 2 MB corpus written 8
+    times) within 10 MB. Holding the whole text (one str of ~64 MB: the file
     has emoji, so 4 bytes per character) or all its ~5.6 M ids (a list, >= 44 MB) each takes more than 4 x the
     budget; the reference peaks at ~4 MB. The repetition keeps the distinct pre-tokens at ~15 k, so a cache of them
     (bounded or not) stays small: the budget is about never holding the text or the ids, not about caching. The ids
-    must also be right: their sha256 is compared with tiktoken's, computed and cached by bpe_harness.stream_digest; a
+    must also be right: their sha256 is compared with tiktoken's, computed by bpe_harness.stream_digest; a
     mismatch shows the first wrong id and the text around it.
-  * training on a generated 8 MB ASCII file to vocab_size 300 within 60 MB. Keeping every pre-token occurrence
-    (~2 M of them, as str) takes ~120 MB; counting distinct pre-tokens, the reference peaks at ~21 MB (the whole
-    text, 8 MB, included) and a typical incremental trainer at ~28 MB.
+  * training on an 8 MB ASCII file generated for the run (a 1 MB corpus written 8 times) to vocab_size 300 within
+    60 MB; its merges are checked like the training-speed test's. Keeping every pre-token occurrence (~2 M of them,
+    as str) takes ~120 MB; counting distinct pre-tokens, the reference peaks at ~16 MB (the whole text, 8 MB,
+    included).
 Memory tests have generous timeouts (they time nothing): the streaming one stops a stream that yields no ids for 100
 calibrations.
 """
@@ -67,6 +71,7 @@ ATTEMPTS = 2  # speed: the better of two runs counts (the second only when the f
 __all__ = [
     "ENCODING_SPEED",
     "ENCODING_SPEED_CHARS",
+    "TRAINING_SPEED_BYTES",
     "STREAMING_MEMORY",
     "TRAINING_MEMORY",
     "TRAINING_SPEED",
@@ -231,7 +236,7 @@ class SpeedLimit:
         the measured Call (its value is what the function returned). `report` gets one line, measured vs allowed.
 
         `fresh(attempt)`: the arguments of each attempt instead of `args`, new inputs every time (see
-        generated_inputs.fresh_documents), kept in the Call's `inputs`. Every attempt runs in a fresh worker, so
+        generated_inputs), kept in the Call's `inputs`. Every attempt runs in a fresh worker, so
         nothing an earlier call left behind, in any process, can answer it."""
         __tracebackhide__ = True
         allowed = calibration.allowed(self.factor)
@@ -331,8 +336,9 @@ def _stderr_tail(error: Exception) -> str:
     return text[text.index("\n--- worker stderr") + 1 :] if "\n--- worker stderr" in text else ""
 
 
+TRAINING_SPEED_BYTES = 257_000  # as much text as tinystories_sample.txt, generated anew each run
 TRAINING_SPEED = SpeedLimit(
-    what="training on tinystories_sample.txt (257 KB) to vocab_size 1000",
+    what="training on 257 KB of text generated for this run to vocab_size 1000",
     factor=12,
     reference=0.5,
     hint=(
@@ -392,9 +398,12 @@ class MemoryBudget:
                 + f"\nHint: {self.hint}"
             ) from None
 
-    def check(self, call: Call, scale_note: str, report: Callable[[str], None] = lambda line: None) -> None:
-        """The call's peak (the larger of sampled and OS-recorded) is within the budget; else a message with both.
-        `report` gets one line, measured vs allowed."""
+    def check(
+        self, call: Call, scale_note: Callable[[], str], report: Callable[[str], None] = lambda line: None
+    ) -> None:
+        """The call's peak (the larger of sampled and OS-recorded) is within the budget; else a message with both and
+        scale_note() (what holding the input would take: computed only then). `report` gets one line, measured vs
+        allowed."""
         __tracebackhide__ = True
         _log(
             kind="memory",
@@ -419,7 +428,7 @@ class MemoryBudget:
                         f"({call.describe_memory()}); the budget is {mb(self.budget)}, "
                         f"{call.peak_bytes / self.budget:.1f} x over."
                     ),
-                    f"For scale: {scale_note}; the staff solution peaks at about {mb(self.reference)}.",
+                    f"For scale: {scale_note()}; the staff solution peaks at about {mb(self.reference)}.",
                     f"Hint: {self.hint}",
                 ]
             )

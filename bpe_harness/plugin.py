@@ -17,7 +17,7 @@ import pytest
 
 from bpe_harness import settings
 from bpe_harness.adapter import ROOT, ImplError, ImplSpec, resolve
-from bpe_harness.generated_inputs import remove_fresh_files
+from bpe_harness.generated_inputs import FreshInputs
 from bpe_harness.isolation import Client
 from bpe_harness.limit_checks import Limits
 from bpe_harness.limits import Calibration, CallBudget, calibrate, parse_scale
@@ -38,7 +38,10 @@ class Session:
     warnings: dict[str, list[str]] = field(default_factory=dict)  # test id -> warnings about the implementation
     limits: list[str] = field(default_factory=list)  # measured vs allowed, one line per limit test
     not_implemented: dict[str, list[str]] = field(default_factory=dict)  # what to write -> failing tests
-    seed: int = field(default_factory=lambda: secrets.randbits(31))  # fresh inputs of this run
+    # the secret every fresh input of this run is drawn from (generated_inputs): held by this process only, never in
+    # an argument, the environment, a file name or the output
+    secret: int = field(default_factory=lambda: secrets.randbits(256))
+    inputs: FreshInputs | None = None  # this run's folder of fresh inputs
 
 
 SESSION = pytest.StashKey[Session]()
@@ -115,7 +118,8 @@ def pytest_unconfigure(config):
 
         end_adopted_children()  # a grader's pytest: any child left now is an orphan of a worker
         session.sandbox.cleanup()
-    remove_fresh_files()
+    if session is not None and session.inputs is not None:
+        session.inputs.remove()
 
 
 def pytest_report_header(config):
@@ -123,14 +127,18 @@ def pytest_report_header(config):
     scale = f"; time limits x {session.scale:g}" if session.scale != 1 else ""
     return (
         f"implementation under test: {session.spec.label} (in a separate worker process){scale}; "
-        f"fresh inputs from seed {session.seed}"
+        "limit tests on inputs generated for this run"
     )
 
 
 @pytest.fixture(scope="session")
-def seed(pytestconfig) -> int:
-    """This run's seed for fresh inputs (the speed limits measure on text no implementation has seen before)."""
-    return pytestconfig.stash[SESSION].seed
+def fresh_inputs(pytestconfig) -> FreshInputs:
+    """This run's folder of fresh inputs (generated_inputs.FreshInputs), open to its workers only; removed at the
+    end of the run."""
+    session = pytestconfig.stash[SESSION]
+    if session.inputs is None:
+        session.inputs = FreshInputs(_sandbox(session))
+    return session.inputs
 
 
 @pytest.fixture(scope="session")
@@ -190,10 +198,12 @@ def limits_report(pytestconfig):
 
 
 @pytest.fixture
-def limits(request, calibration, limits_report, seed) -> Limits:
-    """Runs a call of the implementation under one of the speed or memory limits, on this run's calibration, and
-    reports measured vs allowed in the terminal summary (bpe_harness.limit_checks)."""
-    return Limits(calibration, limits_report, seed, request.getfixturevalue)
+def limits(request, pytestconfig, calibration, limits_report, fresh_inputs) -> Limits:
+    """Runs a call of the implementation under one of the speed or memory limits, on this run's calibration and
+    inputs generated from its secret, and reports measured vs allowed in the terminal summary
+    (bpe_harness.limit_checks)."""
+    secret = pytestconfig.stash[SESSION].secret
+    return Limits(calibration, limits_report, secret, fresh_inputs, request.getfixturevalue)
 
 
 @pytest.fixture(scope="session")

@@ -2,20 +2,19 @@
 says where a streamed result first differs.
 
 The expected ids are tiktoken's for the whole file (specials allowed), reduced to a count, a sha256 and one digest
-per block of ids (isolation.protocol.BLOCK), and cached beside the corpus. The worker digests the ids it streams
-the same way and keeps only the first block that differs, so a 16 MB stream is compared without holding its ids; a
-mismatch is shown in that block, with the `>>id<<` rendering of bpe_harness.compare.
+per block of ids (isolation.protocol.BLOCK), computed once per run for the corpus generated for it. The worker
+digests the ids it streams the same way and keeps only the first block that differs, so a 16 MB stream is compared
+without holding its ids; a mismatch is shown in that block, with the `>>id<<` rendering of bpe_harness.compare.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from bpe_harness.compare import SHOW, first_divergence, show_ids
-from bpe_harness.generated_inputs import GeneratedCorpus, read_exact_text
+from bpe_harness.generated_inputs import FreshCorpus, read_exact_text
 from bpe_harness.isolation.protocol import BLOCK, block_digests, pack_ids
 
 __all__ = ["ExpectedStream", "assert_stream_equal", "expected_ids"]
@@ -31,25 +30,13 @@ class ExpectedStream:
     blocks: list[str]
 
     @classmethod
-    def of(cls, source: GeneratedCorpus, encoding, special_tokens: list[str]) -> ExpectedStream:
-        ranks = sorted(encoding._mergeable_ranks.items(), key=lambda kv: kv[1])
-        fingerprint = hashlib.sha256(
-            json.dumps(
-                [BLOCK, encoding._pat_str, sorted(encoding._special_tokens.items()), [[t.hex(), r] for t, r in ranks]]
-            ).encode()
-        ).hexdigest()[:16]
+    def of(cls, source: FreshCorpus, encoding, special_tokens: list[str]) -> ExpectedStream:
+        def compute() -> ExpectedStream:
+            allowed = set(special_tokens)
+            ids = source.repeated(lambda text: encoding.encode(text, allowed_special=allowed))
+            return cls(len(ids), hashlib.sha256(pack_ids(ids)).hexdigest(), ids[:16], block_digests(ids))
 
-        def compute(path: Path) -> dict:
-            ids = expected_ids(path, encoding, special_tokens)
-            return {
-                "count": len(ids),
-                "sha256": hashlib.sha256(pack_ids(ids)).hexdigest(),
-                "head": ids[:16],
-                "blocks": block_digests(ids),
-            }
-
-        found = source.cached("expected-" + fingerprint, compute)
-        return cls(found["count"], found["sha256"], found["head"], found["blocks"])
+        return source.memo(f"expected-ids:{encoding.name}:{id(encoding)}:" + "\0".join(special_tokens), compute)
 
 
 def expected_ids(path: Path, encoding, special_tokens: list[str]) -> list[int]:

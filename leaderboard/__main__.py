@@ -55,7 +55,8 @@ def add_spec_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="draw the seed now (inputs nobody saw: what staff `verify` does for the ranked figure)",
     )
-    p.add_argument("--drawn-seed", type=int, help=argparse.SUPPRESS)  # staff verify: a seed it drew, in a staged kit
+    # staff verify: read the seed it drew from stdin (a pipe), never from the command line, which every process sees
+    p.add_argument("--drawn-seed-on-stdin", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
         "--no-sandbox",
         dest="sandbox",
@@ -67,14 +68,20 @@ def add_spec_options(p: argparse.ArgumentParser) -> None:
 def spec_from(args) -> Spec:
     if args.rounds < 1 or args.vocab_size < 258:
         raise SubmitError("--rounds must be >= 1 and --vocab-size >= 258")
-    if args.drawn_seed is not None:
-        args.seed, args.fresh = args.drawn_seed, None
+    drawn_seed = None
+    if args.drawn_seed_on_stdin:
+        line = sys.stdin.readline().strip()
+        sys.stdin.close()
+        if not line.isdigit():
+            raise SubmitError("--drawn-seed-on-stdin: expected the seed, a number, on the first line of stdin")
+        drawn_seed = int(line)
+        args.seed, args.fresh = drawn_seed, None
     if args.fresh and args.seed is not None:
         raise SubmitError("--fresh draws the seed; do not give --seed too")
     if args.seed is not None and args.seed < 0:
         raise SubmitError(f"--seed {args.seed}: use a seed >= 0")
     seed = secrets.randbelow(1 << 31) + 1 if args.fresh else (Spec().seed if args.seed is None else args.seed)
-    drawn = bool(args.fresh) or args.drawn_seed is not None
+    drawn = bool(args.fresh) or drawn_seed is not None
     return Spec(
         size=args.size,
         seed=seed,

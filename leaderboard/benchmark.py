@@ -13,9 +13,12 @@ Why this exists: a leaderboard number must mean the same on every laptop and mus
   `verify` on a seed drawn when it measures;
 * every round runs in fresh worker processes (a new process per round and side, `fork=False`): no module-level
   memo, no state of an earlier round. The pace-setter's worker (B, `leaderboard.pacer`) starts first, then the
-  submission's (A) imports the implementation, and only then are the round's inputs generated (import is not
-  timed); A's calls run, its worker is stopped, then B's. The ranked figure is the median over rounds of A/B, so
-  both slow down together on a slower or busier machine. Encoding time counts `get_tokenizer` plus `encode`;
+  submission's (A) imports the implementation, and only then are the round's inputs generated; A's calls run, its
+  worker is stopped, then B's. A drawn seed's inputs get random file names, are readable by the sandbox's user only
+  during A's calls, and the seed is never on a command line (staff verify hands it over on a pipe), so nothing can
+  regenerate a round ahead. CPU A's worker spent importing beyond IMPORT_ALLOWANCE x B's counts as training time
+  (work done at import is work). The ranked figure is the median over rounds of A/B, so both slow down together on
+  a slower or busier machine. Encoding time counts `get_tokenizer` plus `encode`;
 * a call whose wall time is far above its charged (CPU) time is charged its wall time and flagged (`charge`):
   work handed to a process outside the measured tree shows up that way;
 * the kit's files are digested before the implementation first runs and checked after every round (`KitGuard`): an
@@ -73,6 +76,7 @@ class GateFailure(SubmitError):
 PUBLISHED_SEED = 0  # the seed `submit` uses by default: its inputs are public, so its runs are practice
 SKIP_DIRS = {"__pycache__", ".pytest_cache", ".git", ".venv", ".cache", ".mypy_cache", ".ruff_cache"}
 WAIT_RATIO, WAIT_SLACK = 3.0, 0.1  # charge wall time when wall > 3x the CPU time, by more than 0.1 s (`charge`)
+IMPORT_ALLOWANCE, IMPORT_SLACK = 3.0, 0.5  # import CPU beyond 3x the pace-setter's + 0.5 s counts as training time
 
 
 @dataclass
@@ -122,11 +126,12 @@ def cache_folder() -> Path:
     return settings.cache_dir() / "leaderboard"
 
 
-def generated(size: int, seed: int, folder: Path | None = None) -> Path:
+def generated(size: int, seed: int, folder: Path | None = None, name: str | None = None) -> Path:
     """A generated corpus, written once into `folder` (default: cache_folder()) and reused (same bytes on every
-    machine). Readable by every user, as the sandboxed worker runs as another one."""
+    machine). Readable by every user, as the sandboxed worker runs as another one. `name`: the file's name (drawn
+    inputs get a random one: a name with the seed in it would give the seed away)."""
     folder = cache_folder() if folder is None else folder
-    path = folder / f"tinystories-{size}-seed{seed}.txt"
+    path = folder / (name or f"tinystories-{size}-seed{seed}.txt")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         write_corpus(path, size, seed)  # writes to a temporary name, then renames
@@ -148,6 +153,7 @@ def corpus_path(spec: Spec) -> Path | None:
 
 
 _FRESH: dict[int, Path] = {}
+_NAMES: dict[tuple[int, int], tuple[str, str]] = {}  # (drawn seed, round) -> its files' random names
 
 
 def _inputs_folder(spec: Spec) -> Path:
@@ -167,6 +173,8 @@ def drop_inputs(spec: Spec) -> None:
     import shutil
 
     folder = _FRESH.pop(spec.seed, None)
+    for key in [k for k in _NAMES if k[0] == spec.seed]:
+        del _NAMES[key]
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -175,18 +183,23 @@ def round_input(spec: Spec, r: int) -> tuple[Path, Path]:
     """(training corpus, held-out text) of round r, generated now if needed. A drawn seed's go to a folder of their
     own, readable by this user only until `expose(spec, r)`."""
     folder = _inputs_folder(spec)
+    names: tuple[str | None, str | None] = (None, None)
     if not spec.practice:
+        import secrets
+
         folder = folder / f"r{r}"
         folder.mkdir(mode=0o700, exist_ok=True)
+        names = _NAMES.setdefault((spec.seed, r), (f"{secrets.token_hex(12)}.txt", f"{secrets.token_hex(12)}.txt"))
     c_seed, h_seed = round_seeds(spec.seed, r)
-    corpus = corpus_path(spec) if spec.corpus is not None else generated(spec.size, c_seed, folder)
-    return corpus, generated(spec.held_out_size, h_seed, folder)
+    corpus = corpus_path(spec) if spec.corpus is not None else generated(spec.size, c_seed, folder, names[0])
+    return corpus, generated(spec.held_out_size, h_seed, folder, names[1])
 
 
-def expose(spec: Spec, r: int) -> None:
-    """Make round r's drawn inputs readable by the sandbox's user (right before its timed calls)."""
+def expose(spec: Spec, r: int, readable: bool = True) -> None:
+    """Make round r's drawn inputs readable by the sandbox's user (right before its timed calls), or (readable=False,
+    right after them) private again."""
     if not spec.practice:
-        os.chmod(_inputs_folder(spec) / f"r{r}", 0o755)
+        os.chmod(_inputs_folder(spec) / f"r{r}", 0o755 if readable else 0o700)
 
 
 def round_inputs(spec: Spec) -> list[tuple[Path, Path]]:
@@ -398,7 +411,16 @@ def gate(impl: Client, spec: Spec, progress: ProgressLine) -> list[str]:
 # --- the benchmark ------------------------------------------------------------------------------------------------
 
 
-def charge(calls) -> dict:
+def _import_beyond_allowance(impl: Client, pacer: Client) -> float:
+    """CPU seconds the submission's fresh worker spent starting and importing (its whole tree) beyond what an import
+    may take: IMPORT_ALLOWANCE x the pace-setter's own start-up, plus IMPORT_SLACK. Work done at import is work: it
+    is charged to the round's training."""
+    theirs = impl.zygote.import_cpu if impl.zygote is not None else 0.0
+    ours = pacer.zygote.import_cpu if pacer.zygote is not None else 0.0
+    return max(0.0, theirs - IMPORT_ALLOWANCE * ours - IMPORT_SLACK)
+
+
+def charge(calls, import_s: float = 0.0) -> dict:
     """What one timed step of one side costs: the sum over its calls of the charged time (`Call.seconds`: CPU time
     for a serial call, wall time once it started processes; after the isolation rewrite, the CPU of the whole
     process tree), raised to the wall time when a call's wall time is far above its CPU time (wall > WAIT_RATIO x
@@ -407,7 +429,7 @@ def charge(calls) -> dict:
     stretches wall time too, but rarely 3x for a process that wants one core.) A call that started processes (a
     pool) is charged its wall time already and is not flagged. After the isolation rewrite (issue 17) `seconds`
     counts the CPU of the whole tree, helpers forked at import included; this rule stays as the backstop for work
-    the tree cannot see."""
+    the tree cannot see. `import_s`: CPU its worker spent importing beyond the allowance, added to the charge."""
     seconds = wall = cpu = 0.0
     waited = False
     for call in calls:
@@ -415,7 +437,10 @@ def charge(calls) -> dict:
         if not call.had_children and call.wall_s > WAIT_RATIO * call.cpu_s and call.wall_s - call.cpu_s > WAIT_SLACK:
             charged, waited = call.wall_s, True
         seconds, wall, cpu = seconds + charged, wall + call.wall_s, cpu + call.cpu_s
-    return {"seconds": round(seconds, 4), "wall_s": round(wall, 4), "cpu_s": round(cpu, 4), "waited": waited}
+    out = {"seconds": round(seconds + import_s, 4), "wall_s": round(wall, 4), "cpu_s": round(cpu, 4), "waited": waited}
+    if import_s:
+        out["import_s"] = round(import_s, 4)
+    return out
 
 
 def merges_sha256(merges) -> str:
@@ -459,6 +484,7 @@ def measure(
             progress.step(f"{label}: yours train, encode")
             with _worker(impl_value, sandbox) as impl:
                 _call("importing your implementation", impl.ping, spec=spec)
+                import_s = _import_beyond_allowance(impl, pacer)
                 corpus, held_out = round_input(spec, r)  # only now: the import above could not see them
                 inputs.append((corpus, held_out))
                 if guard is not None:
@@ -476,8 +502,9 @@ def measure(
                     on_progress=progress,
                 )
                 call = impl.last
+                expose(spec, r, readable=False)
                 _check_memory("run_train_bpe()", call, spec)
-                train["submission"].append(charge([call]))
+                train["submission"].append(charge([call], import_s))
                 train["peak_bytes"] = max(train["peak_bytes"], call.peak_bytes)
                 train["children_peak_bytes"] = max(train["children_peak_bytes"], call.children_peak)
                 if len(merges) != expected_merges or len(vocab) != spec.vocab_size:
@@ -521,6 +548,7 @@ def measure(
     with _worker(impl_value, sandbox) as impl:
         tok = _call("get_tokenizer()", impl.tokenizer, vocab, merges, spec.special_tokens, spec=spec)
         build = impl.last
+        expose(spec, 0)  # round 1's held-out text, streamed from its file
         summary = _call(
             f"encode_iterable(open({held_out.name}))",
             tok.encode_iterable_file,
@@ -529,6 +557,7 @@ def measure(
             on_progress=progress,
         )
         stream_call = impl.last
+        expose(spec, 0, readable=False)
     _after_round(sandbox)
     if guard is not None:
         guard.check("after encode_iterable")

@@ -7,6 +7,10 @@ without staff/, through `submit` in a subprocess of that kit, in the sandbox whe
 every round must equal the reference's on the same fresh corpus, the staged kit must be unchanged, the score (the
 ranked figure) within TOLERANCE of the submitted one and each of the train and encode ratios within twice that (a
 pool's train ratio moves with the number of free cores).
+
+The drawn seed reaches `submit` on a pipe (its stdin), never on a command line or in a file name: every process of
+the machine can read command lines (/proc/PID/cmdline), and a seed there let an entry regenerate and solve every
+round at import. The reference's copies of the rounds' inputs stay in this process's private folder (0700).
 """
 
 from __future__ import annotations
@@ -181,8 +185,7 @@ def _run_staged(
         impl,
         "--out",
         str(out),
-        "--drawn-seed",
-        str(spec.seed),
+        "--drawn-seed-on-stdin",  # the seed goes through a pipe: a command line is readable by every process
         "--vocab-size",
         str(spec.vocab_size),
         "--held-out-size",
@@ -201,7 +204,7 @@ def _run_staged(
         cmd,
         cwd=kit,
         env=env,
-        stdin=subprocess.DEVNULL,
+        input=f"{spec.seed}\n",
         stdout=subprocess.PIPE,
         stderr=None if show_progress else subprocess.PIPE,
         text=True,

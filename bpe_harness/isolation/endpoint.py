@@ -345,7 +345,8 @@ class Zygote(Endpoint):
             **options,
         )
         theirs.close()
-        tree = Tree(self.proc.pid, None if uid is None else frozenset({uid}))
+        cpus = getattr(sandbox, "cpus", None)  # what os.cpu_count() says in the worker (default: this machine's)
+        tree = Tree(self.proc.pid, None if uid is None else frozenset({uid}), cpus)
         tree_cap = sandbox.tree_memory if sandbox is not None else default_tree_cap()
         super().__init__(ours, self.proc.pid, StderrTail(self.proc.stderr), cap, tree, tree_cap)
         self.started, self.allowed, self.progress_count = time.monotonic(), timeout, 0

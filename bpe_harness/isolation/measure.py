@@ -9,9 +9,12 @@ the worker only adds what its OS recorded about itself (VmHWM), which it cannot 
     moves when other programs share the machine), wall time when a pool really runs on several cores.
   * memory: the worker's resident memory above its level just before the call (or above the lowest level it fell
     to during the call, if that was lower: memory freed and used again is used), sampled every SAMPLE_PERIOD and as
-    the OS recorded it (Linux: VmHWM after a reset through /proc/self/clear_refs; macOS: ru_maxrss); plus what the
-    other processes of the tree hold privately beyond what a fork of the worker may copy (its size before the call,
-    at least CHILD_ALLOWANCE), at the same moment. The peak of that sum is the call's peak.
+    the OS recorded it (Linux: VmHWM after a reset through /proc/self/clear_refs; macOS: ru_maxrss); plus all the
+    private memory of the tree's other processes (tree.unique_memory), less CHILD_ALLOWANCE each for at most as many
+    of them as the worker may use CPUs (what a fork of the worker copies of its pages: a pool of os.cpu_count()
+    processes costs what it computes with, not its copies; any process beyond that, and any byte beyond the
+    allowance, counts); plus what the tree parked in memory-backed files since the call began (memfd, /dev/shm:
+    tree.parked_memory), at the same moment. The peak of that sum is the call's peak.
   * a cap for the whole tree (default_tree_cap): when all its processes together hold more, the tree is stopped.
 """
 
@@ -31,8 +34,10 @@ import psutil
 
 SAMPLE_PERIOD = 0.002  # seconds between RSS samples of the worker
 TREE_SCAN_PERIOD = 0.025  # seconds between scans of the worker's whole process tree (0.1 s beyond 8 processes)
+PARKED_EVERY = 4  # tree scans between two counts of its memory-backed files (they list every open file of the tree)
 WAIT_RATIO = 3  # a call with processes whose wall time is this many times its tree's CPU is charged wall time
-CHILD_ALLOWANCE = 8 << 20  # private memory any extra process may hold uncharged, at least (see Sampler.begin)
+CHILD_ALLOWANCE = 8 << 20  # private memory a fork of the worker may copy uncharged (a pool's process: ~4.4 MB), for
+# at most as many processes as the worker may use CPUs (Sampler._charged)
 PROGRESS_PERIOD = 0.5  # seconds between progress callbacks
 
 
@@ -70,10 +75,11 @@ class Call:
     peak_os: int | None  # the same, as the worker's OS recorded it (None: not available here)
     os_source: str | None
     samples: int = 0
-    children_peak: int = 0  # the rest of the tree at the tree's peak: private memory beyond CHILD_ALLOWANCE each
+    children_peak: int = 0  # the rest of the tree at the tree's peak: its private memory beyond the allowances, and
+    # what it parked in memory-backed files
     processes: int = 1  # the most processes the tree had at once during the call
     tree_peak: int = 0  # worker above its baseline + the rest of the tree (charged part), at the same moment
-    allowance: int = CHILD_ALLOWANCE  # what each other process could hold uncharged (what a fork of the worker copies)
+    allowance: int = CHILD_ALLOWANCE  # what other processes could hold uncharged, each (up to one per CPU allowed)
     profile: dict | None = None  # with train(profile=True): the top functions by cumulative time
     inputs: tuple | None = None  # the arguments it was made with, where the caller drew them fresh (limits.py)
     import_s: float = 0.0  # speed limits: CPU its fresh worker spent importing beyond what an import may take
@@ -105,8 +111,9 @@ class Call:
     def describe_memory(self) -> str:
         os_part = f"{mb(self.peak_os)} by {self.os_source}" if self.peak_os is not None else "no OS figure here"
         kids = (
-            f"; {self.processes - 1} other process(es) of the tree: {mb(self.children_peak)} beyond "
-            f"{mb(self.allowance)} each (what a fork of the worker may copy), charged"
+            f"; {self.processes - 1} other process(es) of the tree: {mb(self.children_peak)} of their private "
+            f"memory charged (beyond {mb(self.allowance)} each, what a fork of the worker copies, for as many of them "
+            "as os.cpu_count(); memory-backed files such as /dev/shm and memfd count too)"
             if self.had_children
             else ""
         )
@@ -278,13 +285,13 @@ class Sampler:
     def begin(self, on_progress: Callable[[Progress], None] | None = None) -> None:
         """Start measuring a call: baselines are the worker's RSS, the tree's CPU and the others' memory now."""
         self.baseline = _rss(self.proc) or 0
-        # a forked child may copy, uncharged, as much as the worker held before the call (CPython's collector and
-        # reference counts write to the parent's pages in every child); what it holds beyond that is the call's
-        self.allowance = max(CHILD_ALLOWANCE, self.baseline)
+        # a forked child copies some of the worker's pages (CPython's collector and reference counts write to them):
+        # up to CHILD_ALLOWANCE, for as many children as the worker may use CPUs, is not the call's
+        self.allowance = CHILD_ALLOWANCE
         with self.lock:
             members = self.tree.scan()
             self.cpu0 = self.tree.cpu(members)
-            self.others0 = self._charged(self.tree.others(members, self.exclude))
+            self.parked0, self.parked_now, self.parked_peak, self.scans = self.tree.parked(members), 0, 0, 0
         self.peak, self.rss, self.samples, self.count = self.baseline, self.baseline, 0, 0
         self.low, self.rise = self.baseline, 0  # lowest RSS so far, and the largest rise above such a low
         self.others_now, self.tree_peak, self.others_at_peak, self.processes = 0, 0, 0, 1
@@ -297,18 +304,26 @@ class Sampler:
         self.active.set()
 
     def _charged(self, others: dict[int, int]) -> int:
-        return sum(max(0, uss - self.allowance) for uss in others.values())
+        """All the private memory of the other processes, less the allowance for as many as the worker has CPUs (the
+        most it can credit). Memory they held before the call counts too: a child may fill what it reserved."""
+        credits = sorted((min(held, self.allowance) for held in others.values()), reverse=True)
+        return sum(others.values()) - sum(credits[: self.tree.cpus])
 
     def scan_tree(self) -> None:
         with self.lock:
             members = self.tree.scan()
-            others = self.tree.others(members, self.exclude)
+            # the process the call runs in is measured by its resident memory (above), not here
+            others = self.tree.others(members, self.exclude | {self.proc.pid}, shared=self.baseline)
+            if self.scans % PARKED_EVERY == 0:
+                self.parked_now = max(0, self.tree.parked(members) - self.parked0)
+            self.scans += 1
         self.processes = max(self.processes, len(members) - len(self.exclude & {pid for pid, _ in members}))
-        self.others_now = max(0, self._charged(others) - self.others0)
+        self.others_now = self._charged(others) + self.parked_now
+        self.parked_peak = max(self.parked_peak, self.parked_now)
         combined = max(0, self.rss - self.low) + self.others_now
         if combined > self.tree_peak:
             self.tree_peak, self.others_at_peak = combined, self.others_now
-        total = self.rss + sum(others.values())
+        total = self.rss + sum(others.values()) + self.parked_now
         if self.cap is not None and total > self.cap and self.over_cap is None:
             self.over_cap = total
             if self.on_over_cap is not None:
@@ -363,7 +378,7 @@ class Sampler:
         # memory freed at the call's start and used again is still used: the peak counts from the lowest level
         return {
             "peak": max(self.peak - self.baseline, self.rise),
-            "tree_peak": self.tree_peak if self.processes > 1 else 0,
+            "tree_peak": self.tree_peak if self.processes > 1 or self.parked_peak else 0,
             "children_peak": self.others_at_peak,
             "cpu": max(0.0, self.tree.cpu() - self.cpu0),
             "processes": self.processes,

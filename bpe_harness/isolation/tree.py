@@ -14,8 +14,10 @@ Who is in the tree (checked from outside, at every scan):
 What they cost: CPU is the sum over live members of their own time plus the time of the children they reaped
 (the kernel's cutime/cstime), plus a ledger of members that vanished where no live member could have reaped them
 (their last reading; exact, from wait4's rusage, when the harness reaped them as subreaper). Memory is read per
-member: resident memory for the process the call runs in, unique memory (private pages) for the others, since a
-forked child shares its parent's pages until it writes them.
+member: resident memory for the process the call runs in (measure.py), private memory for the others
+(Private_Clean + Private_Dirty + Swap of /proc/PID/smaps_rollup: what no other process shares, readable by root or
+the same uid), and memory parked outside every process's resident memory (`parked`): memfd and /dev/shm files open
+in a member, and with sandbox uids every /dev/shm file they own, each file counted once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -118,7 +121,8 @@ def real_uid(pid: int) -> int | None:
 
 
 def unique_memory(pid: int, fallback: int) -> int:
-    """Private (unshared) memory of a process, swap included: what it holds that no other process shares."""
+    """Private (unshared) memory of a process, swap included: what it holds that no other process shares. `fallback`
+    where it cannot be read (a process of another uid, for a root without CAP_SYS_PTRACE)."""
     if LINUX:
         try:
             with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
@@ -133,6 +137,36 @@ def unique_memory(pid: int, fallback: int) -> int:
         return psutil.Process(pid).memory_full_info().uss
     except (psutil.Error, OSError, NotImplementedError):
         return fallback
+
+
+SHARED_MEMORY_DIRS = ("/dev/shm",)  # tmpfs a worker can write to: a file there is memory, held by no process
+
+
+def parked_memory(pids, uids: frozenset[int] | None) -> int:
+    """Bytes held in memory-backed files: memfd and /dev/shm files open in one of `pids` (mapped or not), and every
+    regular file under /dev/shm owned by one of `uids`; each file once, by its allocated size."""
+    files: dict[tuple[int, int], int] = {}
+    for pid in pids if LINUX else ():
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith(("/memfd:", *(d + "/" for d in SHARED_MEMORY_DIRS))):
+                    st = os.stat(f"/proc/{pid}/fd/{fd}")
+                    files[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+            except OSError:
+                continue
+    for top in SHARED_MEMORY_DIRS if uids else ():
+        for dirpath, _dirnames, filenames in os.walk(top):
+            for name in filenames:
+                with contextlib.suppress(OSError):
+                    st = os.lstat(os.path.join(dirpath, name))
+                    if st.st_uid in uids and stat.S_ISREG(st.st_mode):
+                        files[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+    return sum(files.values())
 
 
 def _all_pids() -> list[int]:
@@ -170,8 +204,9 @@ class Tree:
     `uids`: the sandbox uids whose every process belongs to this tree (grading as root), or None. `exclude_memory`:
     pids whose memory is not the call's (the idle zygote, whose private pages grow when its child copies them)."""
 
-    def __init__(self, root: int, uids: frozenset[int] | None = None):
+    def __init__(self, root: int, uids: frozenset[int] | None = None, cpus: int | None = None):
         self.root, self.uids = root, uids
+        self.cpus = cpus or _cpus()  # how many CPUs the worker may use: os.cpu_count() in it
         self.harness = os.getpid()
         self.session = os.getsid(root) if hasattr(os, "getsid") else -1
         if hasattr(os, "getsid") and self.session == os.getsid(0):
@@ -258,12 +293,20 @@ class Tree:
         members = self.known if members is None else members
         return self.lost_cpu + sum(r.own_cpu + r.reaped_cpu for r in members.values())
 
-    def others(self, members=None, exclude: set[int] = frozenset()) -> dict[int, int]:
-        """{pid: unique memory} of the members other than the root and `exclude`."""
+    def others(self, members=None, exclude: set[int] = frozenset(), shared: int = 0) -> dict[int, int]:
+        """{pid: private memory} of the members other than the root and `exclude`. Where it cannot be read, the
+        resident memory beyond `shared` (what a fork of the worker shares with it at most)."""
         members = self.known if members is None else members
         return {
-            r.pid: unique_memory(r.pid, r.rss) for r in members.values() if r.pid != self.root and r.pid not in exclude
+            r.pid: unique_memory(r.pid, max(0, r.rss - shared))
+            for r in members.values()
+            if r.pid != self.root and r.pid not in exclude
         }
+
+    def parked(self, members=None) -> int:
+        """Memory the tree holds in memory-backed files (`parked_memory`)."""
+        members = self.known if members is None else members
+        return parked_memory([r.pid for r in members.values()], self.uids)
 
     # --- ending it -----------------------------------------------------------------------------------------------
 
@@ -306,6 +349,10 @@ class Tree:
                 break  # only the process itself, which is gone now: nothing of it can fork any more
             time.sleep(0.01)
         return len(killed)
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def end_adopted_children() -> int:

@@ -81,6 +81,8 @@ CASES = [
     Case("answers_at_import", 0, TOO_SLOW + r"|importing", base="reference", tests=SPEED[:1], twin="slow_in_process"),
     Case("memory_in_child", 0, r"budget|MB", base="reference",
          tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
+    Case("memory_in_children", 0, r"budget|MB", base="reference",  # issue 24: the hoard split over 12 children
+         tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
     Case("balloon_at_import", 0, r"budget|MB", base="reference",
          tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
     Case("tree_memory_bomb", 0, r"whole process tree", base="reference",  # a grader with ~3 GB: a 1.5 GB cap

@@ -413,6 +413,80 @@ def test_cheat_reading_the_inputs_at_import_gains_nothing(tmp_path, world_readab
     assert not c["rec"]["inputs"]["practice"]
 
 
+SEED_READER = """import hashlib
+import os
+import tempfile
+
+from cs336_basics.corpus import write_corpus
+from cs336_basics.ref.adapters import get_tokenizer  # noqa: F401
+from cs336_basics.ref.adapters import run_train_bpe as _train
+
+_ANSWERS = {}
+
+
+def _drawn():  # the judge's command lines are readable by every process: look for a seed there
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().decode("utf-8", "replace").split("\\0")
+        except OSError:
+            continue
+        if "--drawn-seed" in argv:
+            value = lambda flag: int(argv[argv.index(flag) + 1])  # noqa: E731
+            return value("--drawn-seed"), value("--size"), value("--rounds"), value("--vocab-size")
+    return None
+
+
+_FOUND = _drawn()
+if _FOUND:  # at import: regenerate every round's corpus with the public generator and train on it
+    _seed, _size, _rounds, _vocab_size = _FOUND
+    _scratch = tempfile.mkdtemp()
+    for _r in range(_rounds):
+        _path = os.path.join(_scratch, f"{_r}.txt")
+        write_corpus(_path, _size, _seed * 1000 + 2 * _r)
+        with open(_path, "rb") as _f:
+            _ANSWERS[hashlib.sha256(_f.read()).hexdigest()] = _train(_path, _vocab_size, ["<|endoftext|>"])
+
+
+def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
+    with open(input_path, "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()
+    if key in _ANSWERS:
+        return _ANSWERS[key]
+    return _train(input_path, vocab_size, special_tokens, **kwargs)
+"""
+
+
+def _generator_files() -> dict[str, str]:
+    """The public corpus generator, copied into a submission (it may not import the harness)."""
+    files = {}
+    for name in ("corpus", "corpus_words", "pseudo_words", "rules"):
+        text = (ROOT / "bpe_harness" / f"{name}.py").read_text(encoding="utf-8")
+        files[f"cs336_basics/{name}.py"] = text.replace("from bpe_harness.", "from cs336_basics.")
+    return files
+
+
+def test_cheat_reading_the_drawn_seed_at_import_gains_nothing(tmp_path, world_readable):
+    """(e) verify used to pass the seed it drew as `--drawn-seed S` on the staged submit's command line, which the
+    worker can read in /proc; round r's corpus is the public generator's `write_corpus(size, S * 1000 + 2r)`, and
+    import was not timed. This entry regenerates and trains every round at import and looks the answers up in the
+    timed calls: on b4bf298 verify measured its train ratio at 0.015 against its honest twin's 2.26 (this test, run
+    there). Now the seed goes through a pipe, drawn inputs have random names, and import CPU beyond the pace-setter's
+    counts as training: it gains nothing."""
+    out = tmp_path / "subs"
+    ranked = {}
+    for name, code in (("seeded", SEED_READER), ("honest", HONEST)):
+        adapters = project(world_readable, name, code, _generator_files())
+        assert submit(name, str(adapters), out) == 0
+        rec = json.loads((out / f"{name}.json").read_text())
+        new, problems = verification.verify(rec, code_dir=adapters.parent.parent, tolerance=100.0, show_progress=False)
+        assert new is not None, problems
+        ranked[name] = new
+    s, h = ranked["seeded"], ranked["honest"]
+    assert s["train"]["ratio"] > NO_GAIN * h["train"]["ratio"], (s["train"], h["train"])
+    assert s["score"] > NO_GAIN * h["score"], (s["score"], h["score"])
+
+
 def test_cheat_memo_across_rounds_gains_nothing(tmp_path, world_readable):
     """(b) A module-level memo of training and encoding results: every round runs in a fresh worker on its own
     inputs, so it never hits (with the old single worker and one input, rounds 2..3 were look-ups)."""

@@ -62,6 +62,36 @@ def test_limits_show_measured_vs_allowed_in_the_summary(tmp_path):
     """Pass or fail, each limit test's figure and its limit are in the terminal summary."""
     proc, _ = run_suite(tmp_path, "tests/test_limits.py", "--impl", "staff.bad.naive_encoder", "-k", "speed")
     summary = proc.stdout[proc.stdout.index("limits: measured vs allowed") :]
-    assert "training on tinystories_sample.txt" in summary and "% of the limit)" in summary, summary
+    assert "training on 257 KB of text generated" in summary and "% of the limit)" in summary, summary
     encode_line = next(line for line in summary.splitlines() if line.startswith("encode() of 97 KB"))
     assert "allowed" in encode_line and ("x over" in encode_line or "too slow" in encode_line), summary
+
+
+# --- answers prepared ahead gain nothing (issue 24) ----------------------------------------------------------------
+
+# variant -> (the limit tests it passed before issue 24 and must fail now, words of each failure); its honest twin
+# (the reference for the trainer, staff.bad.naive_encoder for the encoder) is tested above
+AHEAD = {
+    "staff.bad.baked_trainer": (
+        ("test_training_speed", "test_training_in_bounded_memory"),
+        ["generated for this run", "not this corpus's"],
+    ),
+    "staff.bad.seed_in_name_encoder": (("test_encoding_speed",), ["calibration", "allowed"]),
+}
+
+
+@pytest.mark.parametrize("variant", AHEAD)
+def test_answers_prepared_ahead_gain_nothing(tmp_path, variant):
+    """The baked trainer returns the merges of the old inputs (the shuffled fixture, the seed-21 corpus); the encoder
+    precomputes the encoding-speed text from a seed it reads in a fresh file's name (the training-speed test runs
+    first in the same session, as in a real run). Both scored every point of those tests before the inputs were drawn
+    from the run's secret (measured on b4bf298: 2/2 and 1/1 tests passed); now each fails."""
+    tests, words = AHEAD[variant]
+    selected = " or ".join((*tests, "test_training_speed"))
+    proc, outcomes = run_suite(tmp_path, "tests/test_limits.py", "--impl", variant, "-k", selected)
+    for test in tests:
+        [outcome] = [o for o in outcomes if o.test.endswith(test)] or [None]
+        assert outcome is not None, proc.stdout[-3000:]
+        assert outcome.status == "failed", f"{variant} passed {test} with an answer prepared ahead"
+        missing = [w for w in words if w not in outcome.message]
+        assert not missing, f"{test}'s message lacks {missing}:\n{outcome.message[:3000]}"

@@ -246,3 +246,105 @@ def test_no_secret_reaches_the_worker(modules, box, tmp_path):
         if k.startswith("CS336_") and k not in ("CS336_WORKER_SYS_PATH", "CS336_WORKER_CPUS", "CS336_WORKER_NPROC")
     ], seen["env"]
     assert seen["harness_environ"] in ("PermissionError", "FileNotFoundError"), seen
+
+
+# --- every child's memory counted (issue 24) -----------------------------------------------------------------------
+
+SPLIT = """
+import os, time
+from concurrent.futures import ProcessPoolExecutor
+
+def _share(i):
+    block = bytearray(b"x") * (2 << 20)  # each process of the pool works with a little memory of its own
+    return len(block) + i
+
+def run_train_bpe(input_path, vocab_size, special_tokens, children=12, mb=15, pool=False, **kw):
+    if pool:  # honest: a pool as large as os.cpu_count(), every process busy at once
+        with ProcessPoolExecutor(os.cpu_count()) as workers:
+            list(workers.map(_share, range(4 * os.cpu_count())))
+        return {}, []
+    go_read, go_write = os.pipe()
+    for _ in range(children):  # the hoard, split: each child holds its share until all of them have it
+        if os.fork() == 0:
+            os.close(go_write)
+            block = bytearray(b"x") * (mb << 20)
+            os.read(go_read, 1)
+            os._exit(len(block) & 1)
+    time.sleep(1.0)
+    os.close(go_write)
+    for _ in range(children):
+        os.wait()
+    return {}, []
+
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+"""
+
+
+@linux
+def test_a_hoard_split_over_twelve_children_costs_what_it_holds(modules, box):
+    """12 children of 15 MB each: before issue 24 each could hold as much as the worker's size uncharged, and this
+    cost ~0 (measured on b4bf298: 0.0 MB charged); now every child's private memory counts, less one allowance per
+    CPU the worker may use."""
+    with Client(modules("split", SPLIT), sandbox=box) as impl:
+        impl.train(CORPUS, 300, [], timeout=120)
+        call = impl.last
+    held = 12 * (15 << 20)
+    credit = min(12, box.cpus) * call.allowance
+    assert call.peak_bytes > held - credit - (10 << 20), call.describe_memory()
+
+
+@linux
+def test_a_pool_as_large_as_the_cpus_fits_the_training_budget(modules):
+    """The honest twin: a pool of os.cpu_count() = 96 processes (a big grading host), each a fork of the worker
+    working at once, costs less than the training-memory budget (60 MB): its copies of the worker's pages are
+    credited, one allowance per CPU."""
+    sandbox = Sandbox(cpus=96)
+    try:
+        with Client(modules("split", SPLIT), sandbox=sandbox) as impl:
+            impl.train(CORPUS, 300, [], pool=True, timeout=300)
+            call = impl.last
+    finally:
+        sandbox.cleanup()
+    assert call.processes > 90 and call.peak_bytes < 60e6, (call.processes, call.describe_memory())
+
+
+PARKED = """
+import os, time
+
+def run_train_bpe(input_path, vocab_size, special_tokens, where="memfd", files=3, mb=50, **kw):
+    chunk = b"x" * (1 << 20)
+    fds, paths = [], []
+    for i in range(files):  # several files: each is under the sandbox's file size limit (64 MB)
+        if where == "memfd":  # an anonymous file in memory, never mapped: in no process's resident memory
+            fds.append(os.memfd_create(f"parked-{i}"))
+        else:  # a file in the tmpfs /dev/shm (kept open, or closed: then only its owner's uid finds it)
+            paths.append(f"/dev/shm/parked-{os.getpid()}-{i}")
+            fds.append(os.open(paths[-1], os.O_CREAT | os.O_WRONLY, 0o600))
+        for _ in range(mb):
+            os.write(fds[-1], chunk)
+        if where == "shm-closed":
+            os.close(fds.pop())
+    time.sleep(0.6)
+    for fd in fds:
+        os.close(fd)
+    for path in paths:
+        os.unlink(path)
+    return {}, []
+
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+"""
+
+
+@linux
+@pytest.mark.parametrize("where", ["memfd", "shm-open", "shm-closed"])
+def test_memory_parked_in_a_memory_backed_file_is_charged(modules, box, where):
+    """150 MB written to unmapped memfds, or to /dev/shm files (open, or closed: found by their owner, a sandbox uid),
+    is in no process's resident memory; it is charged anyway. Before issue 24 each cost 0."""
+    if where == "shm-closed" and box.uid is None:
+        pytest.skip("a closed /dev/shm file is found by its owner's uid: only the uid tiers have one")
+    with Client(modules("parked", PARKED), sandbox=box) as impl:
+        impl.train(CORPUS, 300, [], where=where, timeout=120)
+        call = impl.last
+    assert call.peak_bytes > 140e6, (where, call.describe_memory())
