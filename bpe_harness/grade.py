@@ -300,6 +300,23 @@ def _watch(proc: subprocess.Popen, box, deadline: float) -> bool:
     return False
 
 
+_ANNOUNCED: set[str] = set()
+
+
+def announce_tier(stream=None) -> None:
+    """Say on the console, once per process, in which sandbox tier submissions are graded here and why no stronger
+    one held (a fallback must never go unnoticed in results.json alone)."""
+    from bpe_harness.isolation.sandbox import probe_tier
+
+    tier = probe_tier()
+    lines = [f"sandbox: tier {tier.label}" + (" -- REFUSED, nothing is graded" if tier.refused else "")]
+    lines += [f"sandbox note: {note}" for note in tier.notes]
+    text = "\n".join(lines)
+    if text not in _ANNOUNCED:
+        _ANNOUNCED.add(text)
+        print(text, file=stream or sys.stderr, flush=True)
+
+
 def run_judge(
     staged: Path,
     private: Path,
@@ -321,6 +338,7 @@ def run_judge(
     )
     box = None
     if sandbox:
+        announce_tier()
         keep_out_of_reach()  # this process holds the seed in its environment: not readable by same-uid code
         # the grader's handle on the workers' uids (a block it reserves, freed by cleanup(): to kill what is left);
         # it opens the scratch to them alone, and hands itself to the judge's pytest in the environment
@@ -583,7 +601,7 @@ class GradeOptions:
 def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: Path = ROOT) -> tuple[dict, int]:
     """Grade one submission; (results, exit code). results.json is written to `out` even when grading fails."""
     meta = {"python": platform.python_version(), "kit_version": kit_version(kit, options.extra_kit)}
-    from bpe_harness.isolation.sandbox import judges_base
+    from bpe_harness.isolation.sandbox import SandboxRefused, judges_base
 
     scratch = Path(tempfile.mkdtemp(prefix="cs336-judge-", dir=judges_base()))
     try:
@@ -604,9 +622,23 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         secrets = tuple(
             path for path in (*(kit / p for p in SECRET_PATHS), *(staged / p for p in PRIVATE_KIT)) if path.exists()
         )
-        run = run_judge(
-            staged, private, args, timeout=options.timeout, env_extra=options.env, sandbox=options.sandbox, hide=secrets
-        )
+        try:
+            run = run_judge(
+                staged,
+                private,
+                args,
+                timeout=options.timeout,
+                env_extra=options.env,
+                sandbox=options.sandbox,
+                hide=secrets,
+            )
+        except SandboxRefused as e:
+            run = JudgeRun(None, False, 0.0, str(e), sandbox={"tier": "refused", "notes": [str(e)]})
+            results = build_results(None, {}, run, meta)
+            results["tests"][0]["output"] = f"grading refused: {e}"
+            if out:
+                write_atomically(out, json.dumps(results, indent=1))
+            return results, 2
         manifest = _valid_manifest(private / "manifest.json")
         results = build_results(manifest, _valid_verdicts(private / "verdicts.jsonl"), run, meta)
         if out:

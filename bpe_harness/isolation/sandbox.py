@@ -125,6 +125,7 @@ class Tier:
     name: str  # one of TIERS
     notes: tuple[str, ...] = ()  # why a stronger tier did not hold, what was forced
     user_namespaces: bool = False  # user tier: namespaces of an unprivileged user namespace (Linux, where allowed)
+    refused: str | None = None  # root, but no sandbox uid can run the worker: why no sandbox is built (never as root)
 
     @property
     def switches_uid(self) -> bool:
@@ -164,6 +165,65 @@ def _remove_ipc(uid: int, gid: int, objects: list[tuple[str, int]]) -> None:
             libc.semctl(ident, 0, ipc_rmid)
         else:
             (libc.shmctl if kind == "shm" else libc.msgctl)(ident, ipc_rmid, None)
+
+
+MQUEUE = "/dev/mqueue"  # where the POSIX message queue file system is usually mounted
+
+
+def _mounted_mqueue() -> str | None:
+    """Where this mount namespace shows the POSIX message queues, if anywhere."""
+    with contextlib.suppress(OSError):
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 2 and fields[2] == "mqueue":
+                    return fields[1]
+    return None
+
+
+def _unlink_owned(folder: str, uids) -> list[str]:
+    removed = []
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        with contextlib.suppress(OSError):
+            if os.lstat(path).st_uid in uids:
+                os.unlink(path)
+                removed.append(f"mqueue:/{name}")
+    return removed
+
+
+def sweep_message_queues(uids) -> list[str]:
+    """Remove the POSIX message queues (mq_open) of `uids`: like System V IPC they outlive every process. Listed
+    where the mqueue file system is mounted, else through a private mount of it in a forked child (root with
+    CAP_SYS_ADMIN); elsewhere they cannot be listed (the workers' RLIMIT_MSGQUEUE of 0 keeps them from making any)."""
+    if not _on_linux():
+        return []
+    mounted = _mounted_mqueue()
+    if mounted is not None:
+        return _unlink_owned(mounted, uids)
+    if os.geteuid() != 0:
+        return []
+    folder = tempfile.mkdtemp(prefix="cs336-mqueue-")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read)
+            libc = _libc()
+            if libc.unshare(CLONE_NEWNS) == 0 and libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0:
+                if libc.mount(b"mqueue", folder.encode(), b"mqueue", 0, None) == 0:
+                    os.write(write, "\n".join(_unlink_owned(folder, uids)).encode())
+                    code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        text = f.read().decode()
+    os.waitpid(pid, 0)
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)
+    return text.split("\n") if text else []
 
 
 def _try_namespaces() -> None:
@@ -273,9 +333,22 @@ def probe_tier(cap: str | None = None) -> Tier:
         elif cap in ("full", "root") and problem is None:
             tier = Tier("root", tuple(notes))
         else:
-            tier = Tier("user", (*notes, *([problem] if problem else []), "running as root without a sandbox uid"))
+            why = problem or f"CS336_SANDBOX_TIER={cap} leaves no sandbox uid"
+            tier = Tier("user", (*notes, why), refused=f"refusing to run the submission as root: {why}")
     _PROBED[cap] = tier
     return tier
+
+
+class SandboxRefused(RuntimeError):
+    """Running as root, and no sandbox uid can run the worker: the submission would run as root. Never done; the
+    message says why and how to fix it."""
+
+    def __init__(self, why: str):
+        super().__init__(
+            f"{why}. Student code never runs as root: install Python and the kit's environment where other users can "
+            "read them (e.g. /opt: uv venv with UV_PYTHON_INSTALL_DIR=/opt/..., as the Gradescope setup.sh does; or "
+            "chmod o+rx the folders on the way to the interpreter), or grade as an unprivileged user."
+        )
 
 
 @dataclass
@@ -299,6 +372,8 @@ class Sandbox:
         from bpe_harness.isolation.measure import default_tree_cap
 
         self.tier = self.tier or probe_tier()
+        if self.tier.refused or (hasattr(os, "geteuid") and os.geteuid() == 0 and not self.tier.switches_uid):
+            raise SandboxRefused(self.tier.refused or "refusing to run the submission as root: no sandbox uid")
         self.is_root = self.tier.switches_uid
         self._block_lock: int | None = None  # held while this sandbox owns its block (see reserve_uid_block)
         if self.uid is None and self.tier.switches_uid:
@@ -485,7 +560,8 @@ class Sandbox:
         return len(leftovers)
 
     def sweep_temp(self) -> list[str]:
-        """Remove what the sandbox's uids left in the shared temporary folders (a later judge must not find it)."""
+        """Remove what the sandbox's uids left in the shared temporary folders (a later judge must not find it), and
+        their POSIX message queues. A symbolic link is removed itself, never followed (one to a folder too)."""
         if self.uid is None:
             return []
         uids = range(self.uid, self.uid + UIDS_PER_SANDBOX)
@@ -497,17 +573,19 @@ class Sandbox:
                 for name in [*dirnames, *filenames]:
                     path = os.path.join(dirpath, name)
                     try:
-                        owner = os.lstat(path).st_uid
+                        info = os.lstat(path)
                     except OSError:
                         continue
-                    if owner in uids:
+                    if info.st_uid in uids:
                         removed.append(path)
                         if name in dirnames:
                             dirnames.remove(name)
+                        if stat.S_ISDIR(info.st_mode):
                             shutil.rmtree(path, ignore_errors=True)
-                        else:
+                        else:  # a file, or a link (to a folder too: os.walk lists those among the folders)
                             with contextlib.suppress(OSError):
                                 os.unlink(path)
+        removed += sweep_message_queues(uids)
         return removed
 
     def sweep_ipc(self) -> int:
@@ -584,6 +662,7 @@ class Sandbox:
             (resource.RLIMIT_CORE, 0),
             (resource.RLIMIT_FSIZE, self.fsize_mb << 20),
             (resource.RLIMIT_AS, self.memory_mb << 20),
+            (resource.RLIMIT_MSGQUEUE, 0),  # no POSIX message queue: it would outlive the worker
         ]
         if uid is not None:
             limits.append((resource.RLIMIT_NPROC, self.nproc))
@@ -624,9 +703,14 @@ def reserve_uid_block() -> tuple[int, int]:
     dies), so two judges never share a block, and one's sweep never kills the other's workers."""
     import fcntl
 
-    folder = Path(tempfile.gettempdir()) / "cs336-uid-blocks"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.lstat().st_uid != os.getuid() or not stat.S_ISDIR(folder.lstat().st_mode):
+    folder = Path("/run/cs336-uid-blocks")  # root's: no other user can plant anything there
+    with contextlib.suppress(OSError):
+        folder.mkdir(mode=0o700)
+    if not _own_folder(folder):
+        folder = Path(tempfile.gettempdir()) / "cs336-uid-blocks"
+        with contextlib.suppress(OSError):
+            folder.mkdir(mode=0o700)
+    if not _own_folder(folder):
         raise RuntimeError(f"{folder} is not this user's folder: remove it and grade again")
     used = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -648,16 +732,34 @@ def reserve_uid_block() -> tuple[int, int]:
     raise RuntimeError("no free block of sandbox uids")
 
 
+_JUDGES_BASE: Path | None = None
+
+
 def judges_base() -> Path:
     """Where every judge of this user makes its scratch folder: one parent, so a worker in namespaces can be shown
-    its own judge's folder and none of the others (Sandbox.scratch). Other users may pass through, not list."""
+    its own judge's folder and none of the others (Sandbox.scratch). Other users may pass through, not list. When
+    the usual place is not this user's folder (someone planted a file or a link there), a fresh private one is used
+    for this process instead: never someone else's, never a crash."""
+    global _JUDGES_BASE
+    if _JUDGES_BASE is not None and _own_folder(_JUDGES_BASE):
+        return _JUDGES_BASE
     base = Path(tempfile.gettempdir()) / f"cs336-judges-{os.getuid()}"
-    base.mkdir(mode=0o711, exist_ok=True)
-    info = base.lstat()
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise RuntimeError(f"{base} is not a folder of this user's: remove it (someone else made it) and grade again")
+    with contextlib.suppress(OSError):
+        base.mkdir(mode=0o711)
+    if not _own_folder(base):
+        base = Path(tempfile.mkdtemp(prefix=f"cs336-judges-{os.getuid()}-"))
     os.chmod(base, 0o711)
+    _JUDGES_BASE = base
     return base
+
+
+def _own_folder(path: Path) -> bool:
+    """A real folder (not a link to one) of this user's."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
 
 
 def sandbox_from_environment(environ=None) -> Sandbox | None:
