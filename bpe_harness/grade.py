@@ -309,7 +309,8 @@ def announce_tier(stream=None) -> None:
     from bpe_harness.isolation.sandbox import probe_tier
 
     tier = probe_tier()
-    lines = [f"sandbox: tier {tier.label}" + (" -- REFUSED, nothing is graded" if tier.refused else "")]
+    view = " (allowlisted view: the worker sees only the interpreter, the kit and its own files)" if tier.view else ""
+    lines = [f"sandbox: tier {tier.label}{view}" + (" -- REFUSED, nothing is graded" if tier.refused else "")]
     lines += [f"sandbox note: {note}" for note in tier.notes]
     text = "\n".join(lines)
     if text not in _ANNOUNCED:
@@ -347,6 +348,11 @@ def run_judge(
         )
         box.open_to_workers(private.parent)
         env.update(box.environment())
+        # the judge's temporary files (the inputs hidden tests write for the worker) in its own scratch, not the
+        # machine's /tmp: a worker's allowlisted view shows this folder, and no other judge's worker reaches it
+        own_temp = private.parent / "tmp"
+        own_temp.mkdir(mode=0o711)
+        env["TMPDIR"] = str(own_temp)
         if box.tier.name == "root" and not others_can_read(cache_dir()):
             # the workers' uids could not read the generated inputs there: this run keeps its own, in its scratch
             own_cache = private.parent / "cache"

@@ -63,6 +63,7 @@ UIDS_PER_SANDBOX = 32  # uids in one sandbox's block, used round-robin by its wo
 
 
 TIERS = ("full", "root", "user")  # strongest first
+KIT_PUBLIC = ("bpe_harness", "leaderboard", "tests", "cs336_basics", "conftest.py", "pyproject.toml")  # in the view
 TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")  # where any uid can leave files behind
 
 
@@ -126,6 +127,7 @@ class Tier:
     notes: tuple[str, ...] = ()  # why a stronger tier did not hold, what was forced
     user_namespaces: bool = False  # user tier: namespaces of an unprivileged user namespace (Linux, where allowed)
     refused: str | None = None  # root, but no sandbox uid can run the worker: why no sandbox is built (never as root)
+    view: bool = False  # the worker sees an allowlisted view (view.py, bubblewrap), in PID/IPC/net namespaces
 
     @property
     def switches_uid(self) -> bool:
@@ -133,7 +135,8 @@ class Tier:
 
     @property
     def namespaces(self) -> bool:
-        return self.name == "full" or self.user_namespaces
+        """The kit's own mount/net namespaces with secret paths covered (where no allowlisted view holds)."""
+        return not self.view and (self.name == "full" or self.user_namespaces)
 
     @property
     def label(self) -> str:
@@ -308,6 +311,44 @@ def keep_out_of_reach() -> None:
 _PROBED: dict[str, Tier] = {}
 
 
+def _drop_to(uid: int, gid: int) -> None:
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def _view_holds(notes: list[str], privileged: bool, uid: int | None = None) -> bool:
+    """Whether the worker's Python starts in an allowlisted view here (view.py): as root with bwrap dropping to
+    `uid` inside (privileged), or as `uid` (or this user) in a user namespace. Why not goes into `notes`."""
+    from bpe_harness.isolation import view
+
+    if os.environ.get("CS336_SANDBOX_VIEW") == "0":
+        notes.append("allowlisted view turned off (CS336_SANDBOX_VIEW=0)")
+        return False
+    missing = view.have_tools(as_root=privileged)
+    if missing is None:
+        folder = tempfile.mkdtemp(prefix="cs336-view-probe-")
+        try:
+            if uid is not None:
+                os.chmod(folder, 0o777)
+            probe = view.View(
+                readable=view.interpreter_roots(),
+                writable=[folder],
+                home=folder,
+                user_namespace=not privileged,
+                drop_to=(uid, uid) if privileged and uid is not None else None,
+            )
+            preexec = None if privileged or uid is None else functools.partial(_drop_to, uid, uid)
+            missing = view.probe(probe, sys.executable, preexec)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    if missing is not None:
+        notes.append(
+            f"no allowlisted view ({missing}): the worker sees the machine's files as far as its tier hides them"
+        )
+    return missing is None
+
+
 def probe_tier(cap: str | None = None) -> Tier:
     """The strongest tier that works on this machine, at most `cap` (a tier name; default $CS336_SANDBOX_TIER).
     Probed once per process."""
@@ -322,16 +363,21 @@ def probe_tier(cap: str | None = None) -> Tier:
     elif os.geteuid() != 0:
         userns = os.environ.get("CS336_SANDBOX_USERNS") != "0" and _works_in_child(_try_user_namespaces)
         why = "" if userns else "; user namespaces refused here, so no network or mount isolation"
-        tier = Tier("user", (*notes, f"not root: the worker runs as you{why}"), user_namespaces=userns)
+        view = userns and _view_holds(notes, privileged=False)
+        tier = Tier("user", (*notes, f"not root: the worker runs as you{why}"), user_namespaces=userns, view=view)
     else:
+        probe_uid = SANDBOX_UID_BASE + UIDS_PER_SANDBOX * 127
         ns = cap == "full" and _works_in_child(_try_namespaces)
         if cap == "full" and not ns:
             notes.append("namespaces refused here (no CAP_SYS_ADMIN, as in Docker): no network or mount isolation")
-        problem = None if ns else _python_runs_as(SANDBOX_UID_BASE + UIDS_PER_SANDBOX * 127)
+        problem = None if ns else _python_runs_as(probe_uid)
         if ns:
-            tier = Tier("full", tuple(notes))
+            view = _view_holds(notes, privileged=True, uid=probe_uid)
+            tier = Tier("full", tuple(notes), view=view)
         elif cap in ("full", "root") and problem is None:
-            tier = Tier("root", tuple(notes))
+            userns = os.environ.get("CS336_SANDBOX_USERNS") != "0"
+            view = userns and _view_holds(notes, privileged=False, uid=probe_uid)
+            tier = Tier("root", tuple(notes), view=view)
         else:
             why = problem or f"CS336_SANDBOX_TIER={cap} leaves no sandbox uid"
             tier = Tier("user", (*notes, why), refused=f"refusing to run the submission as root: {why}")
@@ -367,6 +413,7 @@ class Sandbox:
     scratch: Path | None = None  # the judge's own folder among all judges' (judges_base()): the others are hidden
     block_network: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    readable: tuple[str, ...] = ()  # with an allowlisted view: more folders the worker may read (its inputs)
 
     def __post_init__(self):
         from bpe_harness.isolation.measure import default_tree_cap
@@ -391,7 +438,7 @@ class Sandbox:
         self.open_to_workers(self.workdir)
         self._next = 0
         self.last_uid: int | None = None
-        self._hidden = _hidden_ancestors(interpreter_paths(), self.gid) if self.tier.name == "full" else {}
+        self._hidden = _hidden_ancestors(interpreter_paths(), self.gid) if self.tier.namespaces and self.is_root else {}
         if self.scratch is not None and self.tier.namespaces:  # other judges' folders: an empty tmpfs in between
             self.scratch = Path(self.scratch).resolve()
             self._hidden.setdefault(str(self.scratch.parent), set()).add(self.scratch.name)
@@ -437,6 +484,7 @@ class Sandbox:
         env = dict(options.get("env") or os.environ)
         kit_root = str(options.get("cwd") or os.getcwd())
         clean = {k: env[k] for k in (*KEEP_ENV, *WORKER_ENV) if k in env}
+        self._last_home, self._kit_root = str(home), kit_root
         clean["PYTHONPATH"] = os.pathsep.join(p for p in (kit_root, clean.get("PYTHONPATH")) if p)
         threads = str(self.cpus)
         clean.update(
@@ -464,6 +512,38 @@ class Sandbox:
                 (self._holders / str(i)).mkdir(exist_ok=True)
         return options
 
+    def wrap(self, command: list[str], visible=()) -> tuple[list[str], list[int]]:
+        """The worker's command as the last popen_kwargs() prepared it, in its allowlisted view where the tier has
+        one (view.py; `visible`: the implementation's own folders), and the fds to pass (close them here after the
+        start). Unchanged elsewhere."""
+        if not self.tier.view:
+            return command, []
+        from bpe_harness.isolation.view import View, interpreter_roots
+        from bpe_harness.settings import cache_dir
+
+        kit = Path(self._kit_root)
+        cache = cache_dir()
+        with contextlib.suppress(OSError):
+            cache.mkdir(parents=True, exist_ok=True)
+        readable = [*interpreter_roots(), *(str(kit / name) for name in KIT_PUBLIC), *visible, *self.readable]
+        readable.append(str(cache))
+        temp = tempfile.gettempdir()
+        if not os.stat(temp).st_mode & stat.S_IWOTH:  # a private temporary folder (a judge's): its inputs are there
+            readable.append(temp)
+        resolved = [os.path.realpath(p) for p in readable if p and os.path.exists(p)]
+        covered = [p for p in self.hide if any(p == r or p.startswith(r + os.sep) for r in resolved)]
+        view = View(
+            readable=resolved,
+            writable=[self._last_home],
+            home=self._last_home,
+            covered=covered,
+            network=not self.block_network,
+            user_namespace=self.tier.name != "full",
+            drop_to=(self.last_uid, self.gid) if self.tier.name == "full" else None,
+        )
+        wrapped, fd = view.command(command)
+        return wrapped, [fd]
+
     def environment(self) -> dict[str, str]:
         """The CS336_SANDBOX_* variables that hand this sandbox to a child process (a judge's pytest), where
         sandbox_from_environment builds it again: the same workdir, tier, hidden paths, scratch and uid block."""
@@ -475,6 +555,8 @@ class Sandbox:
         }
         if self.scratch is not None:
             env["CS336_SANDBOX_SCRATCH"] = str(self.scratch)
+        if self.readable:
+            env["CS336_SANDBOX_READABLE"] = os.pathsep.join(self.readable)
         if self.uid is not None:
             env["CS336_SANDBOX_UID"] = str(self.uid)
         return env
@@ -489,6 +571,13 @@ class Sandbox:
         }[self.tier.name]
         if self.tier.user_namespaces:
             isolation = "runs as the current user, in namespaces of its own: no network, secret paths covered"
+        if self.tier.view:
+            who = "runs as the current user" if self.uid is None else "own uid per worker"
+            isolation = (
+                f"{who}, in an allowlisted view (the interpreter, the kit's public files, its inputs and its own "
+                "scratch; nothing else of this machine), own PID and IPC namespaces, "
+                + ("no network" if self.block_network else "network allowed")
+            )
         return {
             "tier": self.tier.label,
             "isolation": isolation,
@@ -531,7 +620,7 @@ class Sandbox:
         orphans = []
         for p in procs:
             try:
-                if p.ppid() not in ours and p.status() != psutil.STATUS_ZOMBIE:
+                if p.ppid() not in ours and p.status() != psutil.STATUS_ZOMBIE and not _descends(p, set(parents)):
                     orphans.append(p)
             except (psutil.Error, OSError):
                 continue
@@ -668,7 +757,7 @@ class Sandbox:
             limits.append((resource.RLIMIT_NPROC, self.nproc))
         for which, value in limits:
             resource.setrlimit(which, (value, value))
-        if uid is not None:
+        if uid is not None and not (self.tier.view and self.tier.name == "full"):  # full view: setpriv, inside
             os.setgroups([])
             os.setgid(self.gid)
             os.setuid(uid)
@@ -695,6 +784,17 @@ class Sandbox:
         if result != 0:
             errno = ctypes.get_errno()
             raise OSError(errno, f"sandbox: {what} failed: {os.strerror(errno)}")
+
+
+def _descends(process, ancestors: set[int]) -> bool:
+    """Whether one of `ancestors` is above `process` (through bwrap's processes, which are not the sandbox uid's)."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error, OSError):
+        for parent in process.parents()[:16]:
+            if parent.pid in ancestors:
+                return True
+    return False
 
 
 def reserve_uid_block() -> tuple[int, int]:
@@ -786,5 +886,6 @@ def sandbox_from_environment(environ=None) -> Sandbox | None:
         cpus=number("CS336_SANDBOX_CPUS", None),
         hide=tuple(p for p in environ.get("CS336_SANDBOX_HIDE", "").split(os.pathsep) if p),
         scratch=Path(environ["CS336_SANDBOX_SCRATCH"]) if environ.get("CS336_SANDBOX_SCRATCH") else None,
+        readable=tuple(p for p in environ.get("CS336_SANDBOX_READABLE", "").split(os.pathsep) if p),
         tier=probe_tier(environ.get("CS336_SANDBOX_TIER") or None),
     )
