@@ -8,25 +8,36 @@ namespaces), and as an ordinary user (a student's or a TA's laptop, Linux or mac
 here, once, and the sandbox uses the strongest tier that works; a failed probe falls back with a note, never fails.
 
   tier  where                        isolation                                                  accounting (tree.py)
-  full  root with CAP_SYS_ADMIN      a uid per worker; no network (new net namespace); secret   every process of the
-                                     paths covered by an empty tmpfs (mount namespace)          worker's uid
-  root  root without CAP_SYS_ADMIN   a uid per worker; secret paths made private to their       every process of the
-                                     owner (chmod o-rwx on the top folder, said in the notes)   worker's uid
+  full  root with CAP_SYS_ADMIN      a uid per worker in an allowlisted view (view.py: bwrap as   every process of the
+                                     root, the uid taken inside): only the interpreter, the     worker's uid, and of
+                                     kit's public files, its inputs and scratch; own PID, IPC   its PID namespace
+                                     and net namespaces. Without bwrap: secret paths covered
+                                     by an empty tmpfs (mount namespace), no network
+  root  root without CAP_SYS_ADMIN   a uid per worker; the same view where the kernel lets a    every process of the
+                                     sandbox uid make a user namespace (bwrap as that uid);     worker's uid
+                                     else (Gradescope's Docker) permissions only: secret paths
+                                     made private (chmod o-rwx, said in the notes), network open
   user  not root, or not Linux       the code runs as you; where unprivileged user namespaces   the worker's session,
-                                     are allowed (most Linux), no network and secret paths      descendants, orphans
-                                     covered; elsewhere limits only: it can read your files
+                                     are allowed (most Linux), the same view (or, without       descendants, orphans
+                                     bwrap, no network and secret paths covered); elsewhere
+                                     limits only: it can read your files
+
+A root judge never runs the submission as root: where no sandbox uid can run the interpreter (a Python under /root
+0700 and no namespaces to bind it in), the Sandbox refuses (SandboxRefused) with the fix, and grading says so.
 
 Every tier: a scrubbed environment (no secrets, no CS336_* but the worker's own), HOME/TMPDIR/cwd in a private
 directory, umask 077, rlimits set before Python starts (address space, file size, no core dumps; in the uid tiers the
 process count of the worker's uid), its own session, and the CPU count the worker may use (os.cpu_count() inside
 reports it, so a pool sized by it fits). The worker's whole tree is bounded in memory by the Client (tree_memory).
 In the uid tiers the workers of one sandbox share a group of their own, so a private scratch folder can be opened to
-them and to no other judge's workers; whatever their uids leave in /tmp, /var/tmp or /dev/shm goes in cleanup().
+them and to no other judge's workers; whatever their uids leave in /tmp, /var/tmp or /dev/shm (links removed, never
+followed), their POSIX message queues and System V objects go in cleanup(); in a view, its IPC namespace takes them.
 
 `sandbox_from_environment(os.environ)` builds one from CS336_SANDBOX=1 (and CS336_SANDBOX_UID, _DIR, _MEMORY_MB,
-_TREE_MEMORY_MB, _NPROC, _FSIZE_MB, _CPUS, _HIDE, _SCRATCH, _TIER): the graders set these for their child pytest,
-whose plugin passes it to every Client. CS336_SANDBOX_TIER=root|user caps the tier, CS336_SANDBOX_USERNS=0 turns off
-user namespaces in the user tier (staff: rehearse a weaker machine).
+_TREE_MEMORY_MB, _NPROC, _FSIZE_MB, _CPUS, _HIDE, _SCRATCH, _READABLE, _TIER): the graders set these for their child
+pytest, whose plugin passes it to every Client. CS336_SANDBOX_TIER=root|user caps the tier, CS336_SANDBOX_USERNS=0
+turns off user namespaces (user and root tiers), CS336_SANDBOX_VIEW=0 the allowlisted view (staff: rehearse a weaker
+machine).
 """
 
 from __future__ import annotations
@@ -377,6 +388,8 @@ def probe_tier(cap: str | None = None) -> Tier:
         elif cap in ("full", "root") and problem is None:
             userns = os.environ.get("CS336_SANDBOX_USERNS") != "0"
             view = userns and _view_holds(notes, privileged=False, uid=probe_uid)
+            if view and cap == "full":  # the view holds all the same, in a user namespace of the sandbox uid
+                notes[-1] = "no CAP_SYS_ADMIN (as in Docker): the view is built in a user namespace of the sandbox uid"
             tier = Tier("root", tuple(notes), view=view)
         else:
             why = problem or f"CS336_SANDBOX_TIER={cap} leaves no sandbox uid"
