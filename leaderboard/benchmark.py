@@ -157,7 +157,8 @@ def _inputs_folder(spec: Spec) -> Path:
     if spec.seed not in _FRESH:
         import tempfile
 
-        folder = Path(tempfile.mkdtemp(prefix="leaderboard-inputs-"))
+        cache_folder().mkdir(parents=True, exist_ok=True)  # inside the cache: a worker's allowlisted view shows it
+        folder = Path(tempfile.mkdtemp(prefix="leaderboard-inputs-", dir=cache_folder()))
         os.chmod(folder, 0o711)  # others may pass through to an exposed round's folder, not list what is there
         _FRESH[spec.seed] = folder
     return _FRESH[spec.seed]

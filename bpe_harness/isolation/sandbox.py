@@ -52,6 +52,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,22 +338,16 @@ def _view_holds(notes: list[str], privileged: bool, uid: int | None = None) -> b
         notes.append("allowlisted view turned off (CS336_SANDBOX_VIEW=0)")
         return False
     missing = view.have_tools(as_root=privileged)
-    if missing is None:
-        folder = tempfile.mkdtemp(prefix="cs336-view-probe-")
-        try:
-            if uid is not None:
-                os.chmod(folder, 0o777)
-            probe = view.View(
-                readable=view.interpreter_roots(),
-                writable=[folder],
-                home=folder,
-                user_namespace=not privileged,
-                drop_to=(uid, uid) if privileged and uid is not None else None,
-            )
-            preexec = None if privileged or uid is None else functools.partial(_drop_to, uid, uid)
-            missing = view.probe(probe, sys.executable, preexec)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+    if missing is None:  # nothing writable needed: the probe must not depend on where this process's TMPDIR is
+        probe = view.View(
+            readable=view.interpreter_roots(),
+            writable=[],
+            home="/",
+            user_namespace=not privileged,
+            drop_to=(uid, uid) if privileged and uid is not None else None,
+        )
+        preexec = None if privileged or uid is None else functools.partial(_drop_to, uid, uid)
+        missing = view.probe(probe, sys.executable, preexec)
     if missing is not None:
         notes.append(
             f"no allowlisted view ({missing}): the worker sees the machine's files as far as its tier hides them"
@@ -456,7 +451,9 @@ class Sandbox:
             self.scratch = Path(self.scratch).resolve()
             self._hidden.setdefault(str(self.scratch.parent), set()).add(self.scratch.name)
         # bind mounts wait here while a tmpfs covers their parent: outside every folder that may be covered
-        self._holders = Path(tempfile.mkdtemp(prefix="cs336-mounts-")) if self._hidden else None
+        # (the machine's temporary folder, not TMPDIR: a judge's test process has its own inside its covered scratch)
+        machine_temp = "/tmp" if os.path.isdir("/tmp") else None
+        self._holders = Path(tempfile.mkdtemp(prefix="cs336-mounts-", dir=machine_temp)) if self._hidden else None
         self.hide = tuple(str(Path(p).resolve()) for p in self.hide if Path(p).exists())
         if self.hide and self.tier.name == "root":
             self._make_private(self.hide)
@@ -553,6 +550,7 @@ class Sandbox:
             network=not self.block_network,
             user_namespace=self.tier.name != "full",
             drop_to=(self.last_uid, self.gid) if self.tier.name == "full" else None,
+            die_with_parent=threading.current_thread() is threading.main_thread(),
         )
         wrapped, fd = view.command(command)
         return wrapped, [fd]
@@ -564,6 +562,7 @@ class Sandbox:
             "CS336_SANDBOX": "1",
             "CS336_SANDBOX_DIR": str(self.workdir),
             "CS336_SANDBOX_TIER": self.tier.name,
+            "CS336_SANDBOX_VIEW": "1" if self.tier.view else "0",
             "CS336_SANDBOX_HIDE": os.pathsep.join(self.hide),
         }
         if self.scratch is not None:
@@ -889,6 +888,10 @@ def sandbox_from_environment(environ=None) -> Sandbox | None:
             raise ValueError(f"{name}={value!r} is not an integer") from None
 
     uid = environ.get("CS336_SANDBOX_UID")
+    tier = probe_tier(environ.get("CS336_SANDBOX_TIER") or None)
+    if environ.get("CS336_SANDBOX_VIEW") == "1" and not tier.view:
+        why = "; ".join(tier.notes)
+        raise SandboxRefused(f"the judge's allowlisted view does not hold in its test process ({why})")
     return Sandbox(
         workdir=Path(environ["CS336_SANDBOX_DIR"]) if environ.get("CS336_SANDBOX_DIR") else None,
         uid=int(uid) if uid else None,
@@ -900,5 +903,5 @@ def sandbox_from_environment(environ=None) -> Sandbox | None:
         hide=tuple(p for p in environ.get("CS336_SANDBOX_HIDE", "").split(os.pathsep) if p),
         scratch=Path(environ["CS336_SANDBOX_SCRATCH"]) if environ.get("CS336_SANDBOX_SCRATCH") else None,
         readable=tuple(p for p in environ.get("CS336_SANDBOX_READABLE", "").split(os.pathsep) if p),
-        tier=probe_tier(environ.get("CS336_SANDBOX_TIER") or None),
+        tier=tier,
     )

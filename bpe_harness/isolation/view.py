@@ -21,7 +21,9 @@ Why bubblewrap rather than the kit's own unshare code: a PID namespace needs an 
 only the children, and /proc must be mounted from inside), and a root built from nothing needs pivot_root and every
 bind in order; bwrap (Flatpak's sandbox, small, audited) does exactly that, both as root (the full tier: the sandbox
 uid is taken inside, by setpriv, after the view is built) and unprivileged in a user namespace (the user tier, and
-the root tier where the kernel lets a sandbox uid make one), with --die-with-parent so nothing outlives the harness.
+the root tier where the kernel lets a sandbox uid make one), with --die-with-parent so nothing outlives the harness
+(only when started from the main thread: the kernel's parent-death signal follows the thread that started it, so a
+worker started by a thread that ends would die with it; elsewhere the closed channel ends the worker).
 
 Process tree: bwrap (outside, the process the harness started) -> bwrap as the namespace's init (pid 1) -> the
 worker (pid 2). Pids the worker reports are the namespace's; tree.host_pid() finds the host's.
@@ -77,9 +79,12 @@ class View:
     network: bool = False
     user_namespace: bool = False  # unprivileged: bwrap makes a user namespace (it runs as the worker's uid already)
     drop_to: tuple[int, int] | None = None  # as root: (uid, gid) taken inside, after the view is built (setpriv)
+    die_with_parent: bool = True  # bwrap's --die-with-parent: its "parent" is the starting thread (PDEATHSIG)
 
     def arguments(self) -> list[str]:
-        args = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent"]
+        args = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        if self.die_with_parent:
+            args.append("--die-with-parent")
         if not self.network:
             args.append("--unshare-net")
         if self.user_namespace:

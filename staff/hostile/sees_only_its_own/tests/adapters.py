@@ -34,14 +34,15 @@ def _seen() -> list[str]:
         if pid not in mine and text and "bpe_harness.isolation.server" not in text:
             seen.append(f"process {pid}: {text[:60]}")
     ways = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.executable, os.getcwd(), *sys.path) if p]
-    for folder in ("/home", "/root", "/work", "/opt", "/srv", "/var/tmp"):
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        others = [n for n in names if not any(w.startswith(os.path.join(folder, n)) for w in ways)]
-        if others:
-            seen.append(f"{folder}: {others[:5]}")
+    markers = {"staff", ".git", "cs336_basics", "submissions", "results.json", "gradebook.csv", "batch.json"}
+    for top in ("/home", "/root", "/work", "/opt", "/srv", "/var/tmp", "/mnt"):
+        for folder, names, files in os.walk(top):
+            if folder.count(os.sep) - top.count(os.sep) >= 3:
+                names[:] = []
+            found = [n for n in (*names, *files) if n in markers or n.startswith("cs336-judge")]
+            found = [n for n in found if not any(w.startswith(os.path.join(folder, n)) for w in ways)]
+            if found:
+                seen.append(f"{folder}: {found[:5]}")
     venv = os.path.dirname(os.path.dirname(os.path.abspath(sys.executable)))
     checkout = os.path.dirname(venv)
     if os.path.basename(venv) == ".venv" and os.path.exists(os.path.join(checkout, "staff")):
