@@ -9,7 +9,10 @@ Who is in the tree (checked from outside, at every scan):
   * with a sandbox uid (grading as root): every process of that uid, wherever it went;
   * on Linux the harness makes itself a child subreaper (prctl, no privilege needed), so an orphan that escaped both
     is re-parented to the harness instead of init, and is found there: a harness child seen in the tree before, or
-    of the sandbox uid.
+    of the sandbox uid;
+  * in an allowlisted view (view.py) the harness starts bwrap, and the worker runs below it in a PID namespace of its
+    own: bwrap's processes are launchers (never members, never charged), the worker is found by its NSpid
+    (host_pid), and an orphan goes to the namespace's init instead of the harness: it is a member there, and ended.
 
 What they cost: CPU is the sum over live members of their own time plus the time of the children they reaped
 (the kernel's cutime/cstime), plus a ledger of members that vanished where no live member could have reaped them
