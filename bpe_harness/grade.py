@@ -325,6 +325,24 @@ def _watch(proc: subprocess.Popen, box, deadline: float, stop=None) -> bool:
     return False
 
 
+_ANNOUNCED: set[str] = set()
+
+
+def announce_tier(stream=None) -> None:
+    """Say on the console, once per process, in which sandbox tier submissions are graded here and why no stronger
+    one held (a fallback must never go unnoticed in results.json alone)."""
+    from bpe_harness.isolation.sandbox import probe_tier
+
+    tier = probe_tier()
+    view = " (allowlisted view: the worker sees only the interpreter, the kit and its own files)" if tier.view else ""
+    lines = [f"sandbox: tier {tier.label}{view}" + (" -- REFUSED, nothing is graded" if tier.refused else "")]
+    lines += [f"sandbox note: {note}" for note in tier.notes]
+    text = "\n".join(lines)
+    if text not in _ANNOUNCED:
+        _ANNOUNCED.add(text)
+        print(text, file=stream or sys.stderr, flush=True)
+
+
 def run_judge(
     staged: Path,
     private: Path,
@@ -348,6 +366,7 @@ def run_judge(
     )
     box = None
     if sandbox:
+        announce_tier()
         keep_out_of_reach()  # this process holds the seed in its environment: not readable by same-uid code
         # the grader's handle on the workers' uids (a block it reserves, freed by cleanup(): to kill what is left);
         # it opens the scratch to them alone, and hands itself to the judge's pytest in the environment
@@ -356,6 +375,11 @@ def run_judge(
         )
         box.open_to_workers(private.parent)
         env.update(box.environment())
+        # the judge's temporary files (the inputs hidden tests write for the worker) in its own scratch, not the
+        # machine's /tmp: a worker's allowlisted view shows this folder, and no other judge's worker reaches it
+        own_temp = private.parent / "tmp"
+        own_temp.mkdir(mode=0o711)
+        env["TMPDIR"] = str(own_temp)
         if box.tier.name == "root" and not others_can_read(cache_dir()):
             # the workers' uids could not read the generated inputs there: this run keeps its own, in its scratch
             own_cache = private.parent / "cache"
@@ -623,7 +647,7 @@ class GradeOptions:
 def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: Path = ROOT) -> tuple[dict, int]:
     """Grade one submission; (results, exit code). results.json is written to `out` even when grading fails."""
     meta = {"python": platform.python_version(), "kit_version": kit_version(kit, options.extra_kit)}
-    from bpe_harness.isolation.sandbox import judges_base
+    from bpe_harness.isolation.sandbox import SandboxRefused, judges_base
 
     scratch = Path(tempfile.mkdtemp(prefix="cs336-judge-", dir=judges_base()))
     try:
@@ -644,16 +668,24 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         secrets = tuple(
             path for path in (*(kit / p for p in SECRET_PATHS), *(staged / p for p in PRIVATE_KIT)) if path.exists()
         )
-        run = run_judge(
-            staged,
-            private,
-            args,
-            timeout=options.timeout,
-            env_extra=options.env,
-            sandbox=options.sandbox,
-            hide=secrets,
-            stop=options.stop,
-        )
+        try:
+            run = run_judge(
+                staged,
+                private,
+                args,
+                timeout=options.timeout,
+                env_extra=options.env,
+                sandbox=options.sandbox,
+                hide=secrets,
+                stop=options.stop,
+            )
+        except SandboxRefused as e:
+            run = JudgeRun(None, False, 0.0, str(e), sandbox={"tier": "refused", "notes": [str(e)]})
+            results = build_results(None, {}, run, meta)
+            results["tests"][0]["output"] = f"grading refused: {e}"
+            if out:
+                write_atomically(out, json.dumps(results, indent=1))
+            return results, 2
         if options.stop is not None and options.stop.is_set():
             raise GradingStopped(f"grading of {submission_path} was stopped")
         manifest = _valid_manifest(private / "manifest.json")

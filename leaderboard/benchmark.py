@@ -163,7 +163,8 @@ def _inputs_folder(spec: Spec) -> Path:
     if spec.seed not in _FRESH:
         import tempfile
 
-        folder = Path(tempfile.mkdtemp(prefix="leaderboard-inputs-"))
+        cache_folder().mkdir(parents=True, exist_ok=True)  # inside the cache: a worker's allowlisted view shows it
+        folder = Path(tempfile.mkdtemp(prefix="leaderboard-inputs-", dir=cache_folder()))
         os.chmod(folder, 0o711)  # others may pass through to an exposed round's folder, not list what is there
         _FRESH[spec.seed] = folder
     return _FRESH[spec.seed]
@@ -222,13 +223,15 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
 
         box = Sandbox(memory_mb=max(2048, memory_bytes // 1_000_000 + 2048))
     except Exception as e:  # noqa: BLE001 - no sandbox on this system: say so in the record
+        _never_as_root(f"no sandbox here ({type(e).__name__}: {e})")
         print(f"leaderboard: no sandbox here ({type(e).__name__}: {e}); the worker runs as you", file=sys.stderr)
         return None, "none"
     if box.uid is not None:
         needed = [ROOT] + ([Path(impl_value).expanduser()] if impl_value.endswith(".py") else [])
         hidden = [p for p in needed if not others_can_read(p)]
-        if hidden:
+        if hidden and not (box.tier.view and box.tier.name == "full"):  # bwrap as root binds what root reads
             box.cleanup()
+            _never_as_root(f"{hidden[0]} is not readable by other users")
             print(
                 f"leaderboard: no sandbox: {hidden[0]} is not readable by other users, so the sandbox's user could "
                 "not import it (make the folders on the way world-readable, e.g. chmod o+rx, to get the sandbox); "
@@ -237,6 +240,15 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
             )
             return None, "none"
     return box, ("user" if box.uid is not None else "limits")
+
+
+def _never_as_root(why: str) -> None:
+    """Root without a sandbox would run the implementation as root: refuse instead (--no-sandbox says it outright)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        raise SystemExit(
+            f"leaderboard: refusing to run the implementation as root without a sandbox ({why}): give the sandbox's "
+            "users a Python and kit they can read (e.g. under /opt, chmod o+rx), or run as an ordinary user"
+        )
 
 
 KIT_TOPS = (

@@ -329,22 +329,34 @@ class Zygote(Endpoint):
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
         options: dict[str, Any] = {"cwd": ROOT, "env": env, "start_new_session": True}
         uid = None
-        if sandbox is not None:
-            options = sandbox.popen_kwargs(options)
-            uid = sandbox.last_uid
         command = [sys.executable, "-m", "bpe_harness.isolation.server", "--channel-fd", str(theirs.fileno())]
         if spec is not None:
             command += ["--spec", json.dumps(spec.to_json())]
+        extra_fds: list[int] = []
+        if sandbox is not None:
+            options = sandbox.popen_kwargs(options)
+            uid = sandbox.last_uid
+            if hasattr(sandbox, "wrap"):  # an allowlisted view (view.py): the worker runs under bwrap
+                own = [
+                    *(spec.search_path if spec else []),
+                    *([os.path.dirname(spec.path)] if spec and spec.path else []),
+                ]
+                command, extra_fds = sandbox.wrap(command, own)
         become_subreaper()  # orphans of the worker's tree come back to this process, where the tree finds them
-        self.proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            pass_fds=[theirs.fileno()],
-            **options,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                pass_fds=[theirs.fileno(), *extra_fds],
+                **options,
+            )
+        finally:
+            for fd in extra_fds:
+                os.close(fd)
         theirs.close()
+        self.in_view = bool(extra_fds)  # in a PID namespace: the pids the worker reports are not the host's
         cpus = getattr(sandbox, "cpus", None)  # what os.cpu_count() says in the worker (default: this machine's)
         tree = Tree(self.proc.pid, None if uid is None else frozenset({uid}), cpus)
         tree_cap = sandbox.tree_memory if sandbox is not None else default_tree_cap()
@@ -355,13 +367,30 @@ class Zygote(Endpoint):
             self.kill()
             raise rebuild_exception(ready["error"])
         self.expect(ready, "ready")
+        if self.in_view:
+            self._find_worker(ready["pid"])
         self.import_cpu = self.tree.cpu(self.tree.scan())  # its whole tree's CPU until ready: start-up and import
+
+    def _find_worker(self, ns_pid: int) -> None:
+        """In a view, the process Popen started is bwrap: measure the worker itself (its host pid), and leave bwrap's
+        own processes (outside, and the namespace's init) out of the call's memory and process count."""
+        host = self.tree.host_pid(ns_pid)
+        if host is None:
+            self.kill()
+            raise WorkerCrashed("the worker started in its view but could not be found from outside")
+        self.tree.set_worker(host)
+        self.pid, self.ps = host, psutil.Process(host)
+        self.sampler.close()
+        self.sampler = Sampler(self.ps, self.tree, set(), self.tree_cap, on_over_cap=self._over_cap)
 
     def exit_code(self) -> int | None:
         try:
-            return self.proc.wait(timeout=5)
+            code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             return None
+        if self.in_view and code is not None and code > 128:
+            return -(code - 128)  # bwrap passes a signal on as 128 + its number
+        return code
 
     def below(self) -> None:
         return None  # the whole tree: helpers started at import and orphans too
@@ -382,7 +411,10 @@ class Zygote(Endpoint):
         finally:
             theirs.close()
         forked = self.expect(self.receive("fork", time.monotonic() + CONTROL_TIMEOUT), "forked")
-        child = Child(ours, forked["pid"], self)
+        host = self.tree.host_pid(forked["pid"]) if self.in_view else forked["pid"]
+        if host is None:
+            raise WorkerCrashed("the worker forked a child that could not be found from outside")
+        child = Child(ours, host, self, ns_pid=forked["pid"])
         child.started, child.allowed = time.monotonic(), CONTROL_TIMEOUT
         child.expect(child.receive("starting a fresh worker", time.monotonic() + CONTROL_TIMEOUT), "ready")
         return child
@@ -394,8 +426,9 @@ class Zygote(Endpoint):
 class Child(Endpoint):
     """A fork of the zygote serving one test on a socket of its own."""
 
-    def __init__(self, sock: socket.socket, pid: int, zygote: Zygote):
+    def __init__(self, sock: socket.socket, pid: int, zygote: Zygote, ns_pid: int | None = None):
         self.zygote, self._code, self._reaped = zygote, None, False
+        self.ns_pid = pid if ns_pid is None else ns_pid  # the pid the zygote knows it by (in its PID namespace)
         super().__init__(
             sock, pid, zygote.stderr, zygote.channel.cap, zygote.tree, zygote.tree_cap, exclude={zygote.pid}
         )
@@ -404,7 +437,7 @@ class Child(Endpoint):
         if not self._reaped and self.zygote.alive:
             self._reaped = True
             with contextlib.suppress(WorkerFailure):
-                self._code = self.zygote.reap(self.pid)
+                self._code = self.zygote.reap(self.ns_pid)
         return self._code
 
     def exit_code(self) -> int | None:

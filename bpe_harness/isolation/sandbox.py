@@ -8,25 +8,36 @@ namespaces), and as an ordinary user (a student's or a TA's laptop, Linux or mac
 here, once, and the sandbox uses the strongest tier that works; a failed probe falls back with a note, never fails.
 
   tier  where                        isolation                                                  accounting (tree.py)
-  full  root with CAP_SYS_ADMIN      a uid per worker; no network (new net namespace); secret   every process of the
-                                     paths covered by an empty tmpfs (mount namespace)          worker's uid
-  root  root without CAP_SYS_ADMIN   a uid per worker; secret paths made private to their       every process of the
-                                     owner (chmod o-rwx on the top folder, said in the notes)   worker's uid
+  full  root with CAP_SYS_ADMIN      a uid per worker in an allowlisted view (view.py: bwrap as   every process of the
+                                     root, the uid taken inside): only the interpreter, the     worker's uid, and of
+                                     kit's public files, its inputs and scratch; own PID, IPC   its PID namespace
+                                     and net namespaces. Without bwrap: secret paths covered
+                                     by an empty tmpfs (mount namespace), no network
+  root  root without CAP_SYS_ADMIN   a uid per worker; the same view where the kernel lets a    every process of the
+                                     sandbox uid make a user namespace (bwrap as that uid);     worker's uid
+                                     else (Gradescope's Docker) permissions only: secret paths
+                                     made private (chmod o-rwx, said in the notes), network open
   user  not root, or not Linux       the code runs as you; where unprivileged user namespaces   the worker's session,
-                                     are allowed (most Linux), no network and secret paths      descendants, orphans
-                                     covered; elsewhere limits only: it can read your files
+                                     are allowed (most Linux), the same view (or, without       descendants, orphans
+                                     bwrap, no network and secret paths covered); elsewhere
+                                     limits only: it can read your files
+
+A root judge never runs the submission as root: where no sandbox uid can run the interpreter (a Python under /root
+0700 and no namespaces to bind it in), the Sandbox refuses (SandboxRefused) with the fix, and grading says so.
 
 Every tier: a scrubbed environment (no secrets, no CS336_* but the worker's own), HOME/TMPDIR/cwd in a private
 directory, umask 077, rlimits set before Python starts (address space, file size, no core dumps; in the uid tiers the
 process count of the worker's uid), its own session, and the CPU count the worker may use (os.cpu_count() inside
 reports it, so a pool sized by it fits). The worker's whole tree is bounded in memory by the Client (tree_memory).
 In the uid tiers the workers of one sandbox share a group of their own, so a private scratch folder can be opened to
-them and to no other judge's workers; whatever their uids leave in /tmp, /var/tmp or /dev/shm goes in cleanup().
+them and to no other judge's workers; whatever their uids leave in /tmp, /var/tmp or /dev/shm (links removed, never
+followed), their POSIX message queues and System V objects go in cleanup(); in a view, its IPC namespace takes them.
 
 `sandbox_from_environment(os.environ)` builds one from CS336_SANDBOX=1 (and CS336_SANDBOX_UID, _DIR, _MEMORY_MB,
-_TREE_MEMORY_MB, _NPROC, _FSIZE_MB, _CPUS, _HIDE, _SCRATCH, _TIER): the graders set these for their child pytest,
-whose plugin passes it to every Client. CS336_SANDBOX_TIER=root|user caps the tier, CS336_SANDBOX_USERNS=0 turns off
-user namespaces in the user tier (staff: rehearse a weaker machine).
+_TREE_MEMORY_MB, _NPROC, _FSIZE_MB, _CPUS, _HIDE, _SCRATCH, _READABLE, _TIER): the graders set these for their child
+pytest, whose plugin passes it to every Client. CS336_SANDBOX_TIER=root|user caps the tier, CS336_SANDBOX_USERNS=0
+turns off user namespaces (user and root tiers), CS336_SANDBOX_VIEW=0 the allowlisted view (staff: rehearse a weaker
+machine).
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +75,7 @@ UIDS_PER_SANDBOX = 32  # uids in one sandbox's block, used round-robin by its wo
 
 
 TIERS = ("full", "root", "user")  # strongest first
+KIT_PUBLIC = ("bpe_harness", "leaderboard", "tests", "cs336_basics", "conftest.py", "pyproject.toml")  # in the view
 TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")  # where any uid can leave files behind
 
 
@@ -125,6 +138,8 @@ class Tier:
     name: str  # one of TIERS
     notes: tuple[str, ...] = ()  # why a stronger tier did not hold, what was forced
     user_namespaces: bool = False  # user tier: namespaces of an unprivileged user namespace (Linux, where allowed)
+    refused: str | None = None  # root, but no sandbox uid can run the worker: why no sandbox is built (never as root)
+    view: bool = False  # the worker sees an allowlisted view (view.py, bubblewrap), in PID/IPC/net namespaces
 
     @property
     def switches_uid(self) -> bool:
@@ -132,7 +147,8 @@ class Tier:
 
     @property
     def namespaces(self) -> bool:
-        return self.name == "full" or self.user_namespaces
+        """The kit's own mount/net namespaces with secret paths covered (where no allowlisted view holds)."""
+        return not self.view and (self.name == "full" or self.user_namespaces)
 
     @property
     def label(self) -> str:
@@ -164,6 +180,65 @@ def _remove_ipc(uid: int, gid: int, objects: list[tuple[str, int]]) -> None:
             libc.semctl(ident, 0, ipc_rmid)
         else:
             (libc.shmctl if kind == "shm" else libc.msgctl)(ident, ipc_rmid, None)
+
+
+MQUEUE = "/dev/mqueue"  # where the POSIX message queue file system is usually mounted
+
+
+def _mounted_mqueue() -> str | None:
+    """Where this mount namespace shows the POSIX message queues, if anywhere."""
+    with contextlib.suppress(OSError):
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 2 and fields[2] == "mqueue":
+                    return fields[1]
+    return None
+
+
+def _unlink_owned(folder: str, uids) -> list[str]:
+    removed = []
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        with contextlib.suppress(OSError):
+            if os.lstat(path).st_uid in uids:
+                os.unlink(path)
+                removed.append(f"mqueue:/{name}")
+    return removed
+
+
+def sweep_message_queues(uids) -> list[str]:
+    """Remove the POSIX message queues (mq_open) of `uids`: like System V IPC they outlive every process. Listed
+    where the mqueue file system is mounted, else through a private mount of it in a forked child (root with
+    CAP_SYS_ADMIN); elsewhere they cannot be listed (the workers' RLIMIT_MSGQUEUE of 0 keeps them from making any)."""
+    if not _on_linux():
+        return []
+    mounted = _mounted_mqueue()
+    if mounted is not None:
+        return _unlink_owned(mounted, uids)
+    if os.geteuid() != 0:
+        return []
+    folder = tempfile.mkdtemp(prefix="cs336-mqueue-")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read)
+            libc = _libc()
+            if libc.unshare(CLONE_NEWNS) == 0 and libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0:
+                if libc.mount(b"mqueue", folder.encode(), b"mqueue", 0, None) == 0:
+                    os.write(write, "\n".join(_unlink_owned(folder, uids)).encode())
+                    code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        text = f.read().decode()
+    os.waitpid(pid, 0)
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)
+    return text.split("\n") if text else []
 
 
 def _try_namespaces() -> None:
@@ -248,6 +323,38 @@ def keep_out_of_reach() -> None:
 _PROBED: dict[str, Tier] = {}
 
 
+def _drop_to(uid: int, gid: int) -> None:
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def _view_holds(notes: list[str], privileged: bool, uid: int | None = None) -> bool:
+    """Whether the worker's Python starts in an allowlisted view here (view.py): as root with bwrap dropping to
+    `uid` inside (privileged), or as `uid` (or this user) in a user namespace. Why not goes into `notes`."""
+    from bpe_harness.isolation import view
+
+    if os.environ.get("CS336_SANDBOX_VIEW") == "0":
+        notes.append("allowlisted view turned off (CS336_SANDBOX_VIEW=0)")
+        return False
+    missing = view.have_tools(as_root=privileged)
+    if missing is None:  # nothing writable needed: the probe must not depend on where this process's TMPDIR is
+        probe = view.View(
+            readable=view.interpreter_roots(),
+            writable=[],
+            home="/",
+            user_namespace=not privileged,
+            drop_to=(uid, uid) if privileged and uid is not None else None,
+        )
+        preexec = None if privileged or uid is None else functools.partial(_drop_to, uid, uid)
+        missing = view.probe(probe, sys.executable, preexec)
+    if missing is not None:
+        notes.append(
+            f"no allowlisted view ({missing}): the worker sees the machine's files as far as its tier hides them"
+        )
+    return missing is None
+
+
 def probe_tier(cap: str | None = None) -> Tier:
     """The strongest tier that works on this machine, at most `cap` (a tier name; default $CS336_SANDBOX_TIER).
     Probed once per process."""
@@ -262,20 +369,40 @@ def probe_tier(cap: str | None = None) -> Tier:
     elif os.geteuid() != 0:
         userns = os.environ.get("CS336_SANDBOX_USERNS") != "0" and _works_in_child(_try_user_namespaces)
         why = "" if userns else "; user namespaces refused here, so no network or mount isolation"
-        tier = Tier("user", (*notes, f"not root: the worker runs as you{why}"), user_namespaces=userns)
+        view = userns and _view_holds(notes, privileged=False)
+        tier = Tier("user", (*notes, f"not root: the worker runs as you{why}"), user_namespaces=userns, view=view)
     else:
+        probe_uid = SANDBOX_UID_BASE + UIDS_PER_SANDBOX * 127
         ns = cap == "full" and _works_in_child(_try_namespaces)
         if cap == "full" and not ns:
             notes.append("namespaces refused here (no CAP_SYS_ADMIN, as in Docker): no network or mount isolation")
-        problem = None if ns else _python_runs_as(SANDBOX_UID_BASE + UIDS_PER_SANDBOX * 127)
+        problem = None if ns else _python_runs_as(probe_uid)
         if ns:
-            tier = Tier("full", tuple(notes))
+            view = _view_holds(notes, privileged=True, uid=probe_uid)
+            tier = Tier("full", tuple(notes), view=view)
         elif cap in ("full", "root") and problem is None:
-            tier = Tier("root", tuple(notes))
+            userns = os.environ.get("CS336_SANDBOX_USERNS") != "0"
+            view = userns and _view_holds(notes, privileged=False, uid=probe_uid)
+            if view and cap == "full":  # the view holds all the same, in a user namespace of the sandbox uid
+                notes[-1] = "no CAP_SYS_ADMIN (as in Docker): the view is built in a user namespace of the sandbox uid"
+            tier = Tier("root", tuple(notes), view=view)
         else:
-            tier = Tier("user", (*notes, *([problem] if problem else []), "running as root without a sandbox uid"))
+            why = problem or f"CS336_SANDBOX_TIER={cap} leaves no sandbox uid"
+            tier = Tier("user", (*notes, why), refused=f"refusing to run the submission as root: {why}")
     _PROBED[cap] = tier
     return tier
+
+
+class SandboxRefused(RuntimeError):
+    """Running as root, and no sandbox uid can run the worker: the submission would run as root. Never done; the
+    message says why and how to fix it."""
+
+    def __init__(self, why: str):
+        super().__init__(
+            f"{why}. Student code never runs as root: install Python and the kit's environment where other users can "
+            "read them (e.g. /opt: uv venv with UV_PYTHON_INSTALL_DIR=/opt/..., as the Gradescope setup.sh does; or "
+            "chmod o+rx the folders on the way to the interpreter), or grade as an unprivileged user."
+        )
 
 
 @dataclass
@@ -294,11 +421,14 @@ class Sandbox:
     scratch: Path | None = None  # the judge's own folder among all judges' (judges_base()): the others are hidden
     block_network: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    readable: tuple[str, ...] = ()  # with an allowlisted view: more folders the worker may read (its inputs)
 
     def __post_init__(self):
         from bpe_harness.isolation.measure import default_tree_cap
 
         self.tier = self.tier or probe_tier()
+        if self.tier.refused or (hasattr(os, "geteuid") and os.geteuid() == 0 and not self.tier.switches_uid):
+            raise SandboxRefused(self.tier.refused or "refusing to run the submission as root: no sandbox uid")
         self.is_root = self.tier.switches_uid
         self._block_lock: int | None = None  # held while this sandbox owns its block (see reserve_uid_block)
         if self.uid is None and self.tier.switches_uid:
@@ -316,12 +446,14 @@ class Sandbox:
         self.open_to_workers(self.workdir)
         self._next = 0
         self.last_uid: int | None = None
-        self._hidden = _hidden_ancestors(interpreter_paths(), self.gid) if self.tier.name == "full" else {}
+        self._hidden = _hidden_ancestors(interpreter_paths(), self.gid) if self.tier.namespaces and self.is_root else {}
         if self.scratch is not None and self.tier.namespaces:  # other judges' folders: an empty tmpfs in between
             self.scratch = Path(self.scratch).resolve()
             self._hidden.setdefault(str(self.scratch.parent), set()).add(self.scratch.name)
         # bind mounts wait here while a tmpfs covers their parent: outside every folder that may be covered
-        self._holders = Path(tempfile.mkdtemp(prefix="cs336-mounts-")) if self._hidden else None
+        # (the machine's temporary folder, not TMPDIR: a judge's test process has its own inside its covered scratch)
+        machine_temp = "/tmp" if os.path.isdir("/tmp") else None
+        self._holders = Path(tempfile.mkdtemp(prefix="cs336-mounts-", dir=machine_temp)) if self._hidden else None
         self.hide = tuple(str(Path(p).resolve()) for p in self.hide if Path(p).exists())
         if self.hide and self.tier.name == "root":
             self._make_private(self.hide)
@@ -362,6 +494,7 @@ class Sandbox:
         env = dict(options.get("env") or os.environ)
         kit_root = str(options.get("cwd") or os.getcwd())
         clean = {k: env[k] for k in (*KEEP_ENV, *WORKER_ENV) if k in env}
+        self._last_home, self._kit_root = str(home), kit_root
         clean["PYTHONPATH"] = os.pathsep.join(p for p in (kit_root, clean.get("PYTHONPATH")) if p)
         threads = str(self.cpus)
         clean.update(
@@ -389,6 +522,39 @@ class Sandbox:
                 (self._holders / str(i)).mkdir(exist_ok=True)
         return options
 
+    def wrap(self, command: list[str], visible=()) -> tuple[list[str], list[int]]:
+        """The worker's command as the last popen_kwargs() prepared it, in its allowlisted view where the tier has
+        one (view.py; `visible`: the implementation's own folders), and the fds to pass (close them here after the
+        start). Unchanged elsewhere."""
+        if not self.tier.view:
+            return command, []
+        from bpe_harness.isolation.view import View, interpreter_roots
+        from bpe_harness.settings import cache_dir
+
+        kit = Path(self._kit_root)
+        cache = cache_dir()
+        with contextlib.suppress(OSError):
+            cache.mkdir(parents=True, exist_ok=True)
+        readable = [*interpreter_roots(), *(str(kit / name) for name in KIT_PUBLIC), *visible, *self.readable]
+        readable.append(str(cache))
+        temp = tempfile.gettempdir()
+        if not os.stat(temp).st_mode & stat.S_IWOTH:  # a private temporary folder (a judge's): its inputs are there
+            readable.append(temp)
+        resolved = [os.path.realpath(p) for p in readable if p and os.path.exists(p)]
+        covered = [p for p in self.hide if any(p == r or p.startswith(r + os.sep) for r in resolved)]
+        view = View(
+            readable=resolved,
+            writable=[self._last_home],
+            home=self._last_home,
+            covered=covered,
+            network=not self.block_network,
+            user_namespace=self.tier.name != "full",
+            drop_to=(self.last_uid, self.gid) if self.tier.name == "full" else None,
+            die_with_parent=threading.current_thread() is threading.main_thread(),
+        )
+        wrapped, fd = view.command(command)
+        return wrapped, [fd]
+
     def environment(self) -> dict[str, str]:
         """The CS336_SANDBOX_* variables that hand this sandbox to a child process (a judge's pytest), where
         sandbox_from_environment builds it again: the same workdir, tier, hidden paths, scratch and uid block."""
@@ -396,10 +562,13 @@ class Sandbox:
             "CS336_SANDBOX": "1",
             "CS336_SANDBOX_DIR": str(self.workdir),
             "CS336_SANDBOX_TIER": self.tier.name,
+            "CS336_SANDBOX_VIEW": "1" if self.tier.view else "0",
             "CS336_SANDBOX_HIDE": os.pathsep.join(self.hide),
         }
         if self.scratch is not None:
             env["CS336_SANDBOX_SCRATCH"] = str(self.scratch)
+        if self.readable:
+            env["CS336_SANDBOX_READABLE"] = os.pathsep.join(self.readable)
         if self.uid is not None:
             env["CS336_SANDBOX_UID"] = str(self.uid)
         return env
@@ -414,6 +583,13 @@ class Sandbox:
         }[self.tier.name]
         if self.tier.user_namespaces:
             isolation = "runs as the current user, in namespaces of its own: no network, secret paths covered"
+        if self.tier.view:
+            who = "runs as the current user" if self.uid is None else "own uid per worker"
+            isolation = (
+                f"{who}, in an allowlisted view (the interpreter, the kit's public files, its inputs and its own "
+                "scratch; nothing else of this machine), own PID and IPC namespaces, "
+                + ("no network" if self.block_network else "network allowed")
+            )
         return {
             "tier": self.tier.label,
             "isolation": isolation,
@@ -456,7 +632,7 @@ class Sandbox:
         orphans = []
         for p in procs:
             try:
-                if p.ppid() not in ours and p.status() != psutil.STATUS_ZOMBIE:
+                if p.ppid() not in ours and p.status() != psutil.STATUS_ZOMBIE and not _descends(p, set(parents)):
                     orphans.append(p)
             except (psutil.Error, OSError):
                 continue
@@ -485,7 +661,8 @@ class Sandbox:
         return len(leftovers)
 
     def sweep_temp(self) -> list[str]:
-        """Remove what the sandbox's uids left in the shared temporary folders (a later judge must not find it)."""
+        """Remove what the sandbox's uids left in the shared temporary folders (a later judge must not find it), and
+        their POSIX message queues. A symbolic link is removed itself, never followed (one to a folder too)."""
         if self.uid is None:
             return []
         uids = range(self.uid, self.uid + UIDS_PER_SANDBOX)
@@ -497,17 +674,19 @@ class Sandbox:
                 for name in [*dirnames, *filenames]:
                     path = os.path.join(dirpath, name)
                     try:
-                        owner = os.lstat(path).st_uid
+                        info = os.lstat(path)
                     except OSError:
                         continue
-                    if owner in uids:
+                    if info.st_uid in uids:
                         removed.append(path)
                         if name in dirnames:
                             dirnames.remove(name)
+                        if stat.S_ISDIR(info.st_mode):
                             shutil.rmtree(path, ignore_errors=True)
-                        else:
+                        else:  # a file, or a link (to a folder too: os.walk lists those among the folders)
                             with contextlib.suppress(OSError):
                                 os.unlink(path)
+        removed += sweep_message_queues(uids)
         return removed
 
     def sweep_ipc(self) -> int:
@@ -584,12 +763,13 @@ class Sandbox:
             (resource.RLIMIT_CORE, 0),
             (resource.RLIMIT_FSIZE, self.fsize_mb << 20),
             (resource.RLIMIT_AS, self.memory_mb << 20),
+            (resource.RLIMIT_MSGQUEUE, 0),  # no POSIX message queue: it would outlive the worker
         ]
         if uid is not None:
             limits.append((resource.RLIMIT_NPROC, self.nproc))
         for which, value in limits:
             resource.setrlimit(which, (value, value))
-        if uid is not None:
+        if uid is not None and not (self.tier.view and self.tier.name == "full"):  # full view: setpriv, inside
             os.setgroups([])
             os.setgid(self.gid)
             os.setuid(uid)
@@ -618,15 +798,31 @@ class Sandbox:
             raise OSError(errno, f"sandbox: {what} failed: {os.strerror(errno)}")
 
 
+def _descends(process, ancestors: set[int]) -> bool:
+    """Whether one of `ancestors` is above `process` (through bwrap's processes, which are not the sandbox uid's)."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error, OSError):
+        for parent in process.parents()[:16]:
+            if parent.pid in ancestors:
+                return True
+    return False
+
+
 def reserve_uid_block() -> tuple[int, int]:
     """(first uid, lock) of a block of UIDS_PER_SANDBOX uids that no live process uses and no other sandbox holds,
     in this process or any other: each block has a lock file (flock, released when `lock` is closed or the holder
     dies), so two judges never share a block, and one's sweep never kills the other's workers."""
     import fcntl
 
-    folder = Path(tempfile.gettempdir()) / "cs336-uid-blocks"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.lstat().st_uid != os.getuid() or not stat.S_ISDIR(folder.lstat().st_mode):
+    folder = Path("/run/cs336-uid-blocks")  # root's: no other user can plant anything there
+    with contextlib.suppress(OSError):
+        folder.mkdir(mode=0o700)
+    if not _own_folder(folder):
+        folder = Path(tempfile.gettempdir()) / "cs336-uid-blocks"
+        with contextlib.suppress(OSError):
+            folder.mkdir(mode=0o700)
+    if not _own_folder(folder):
         raise RuntimeError(f"{folder} is not this user's folder: remove it and grade again")
     used = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -648,16 +844,34 @@ def reserve_uid_block() -> tuple[int, int]:
     raise RuntimeError("no free block of sandbox uids")
 
 
+_JUDGES_BASE: Path | None = None
+
+
 def judges_base() -> Path:
     """Where every judge of this user makes its scratch folder: one parent, so a worker in namespaces can be shown
-    its own judge's folder and none of the others (Sandbox.scratch). Other users may pass through, not list."""
+    its own judge's folder and none of the others (Sandbox.scratch). Other users may pass through, not list. When
+    the usual place is not this user's folder (someone planted a file or a link there), a fresh private one is used
+    for this process instead: never someone else's, never a crash."""
+    global _JUDGES_BASE
+    if _JUDGES_BASE is not None and _own_folder(_JUDGES_BASE):
+        return _JUDGES_BASE
     base = Path(tempfile.gettempdir()) / f"cs336-judges-{os.getuid()}"
-    base.mkdir(mode=0o711, exist_ok=True)
-    info = base.lstat()
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise RuntimeError(f"{base} is not a folder of this user's: remove it (someone else made it) and grade again")
+    with contextlib.suppress(OSError):
+        base.mkdir(mode=0o711)
+    if not _own_folder(base):
+        base = Path(tempfile.mkdtemp(prefix=f"cs336-judges-{os.getuid()}-"))
     os.chmod(base, 0o711)
+    _JUDGES_BASE = base
     return base
+
+
+def _own_folder(path: Path) -> bool:
+    """A real folder (not a link to one) of this user's."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
 
 
 def sandbox_from_environment(environ=None) -> Sandbox | None:
@@ -674,6 +888,10 @@ def sandbox_from_environment(environ=None) -> Sandbox | None:
             raise ValueError(f"{name}={value!r} is not an integer") from None
 
     uid = environ.get("CS336_SANDBOX_UID")
+    tier = probe_tier(environ.get("CS336_SANDBOX_TIER") or None)
+    if environ.get("CS336_SANDBOX_VIEW") == "1" and not tier.view:
+        why = "; ".join(tier.notes)
+        raise SandboxRefused(f"the judge's allowlisted view does not hold in its test process ({why})")
     return Sandbox(
         workdir=Path(environ["CS336_SANDBOX_DIR"]) if environ.get("CS336_SANDBOX_DIR") else None,
         uid=int(uid) if uid else None,
@@ -684,5 +902,6 @@ def sandbox_from_environment(environ=None) -> Sandbox | None:
         cpus=number("CS336_SANDBOX_CPUS", None),
         hide=tuple(p for p in environ.get("CS336_SANDBOX_HIDE", "").split(os.pathsep) if p),
         scratch=Path(environ["CS336_SANDBOX_SCRATCH"]) if environ.get("CS336_SANDBOX_SCRATCH") else None,
-        tier=probe_tier(environ.get("CS336_SANDBOX_TIER") or None),
+        readable=tuple(p for p in environ.get("CS336_SANDBOX_READABLE", "").split(os.pathsep) if p),
+        tier=tier,
     )

@@ -9,7 +9,10 @@ Who is in the tree (checked from outside, at every scan):
   * with a sandbox uid (grading as root): every process of that uid, wherever it went;
   * on Linux the harness makes itself a child subreaper (prctl, no privilege needed), so an orphan that escaped both
     is re-parented to the harness instead of init, and is found there: a harness child seen in the tree before, or
-    of the sandbox uid.
+    of the sandbox uid;
+  * in an allowlisted view (view.py) the harness starts bwrap, and the worker runs below it in a PID namespace of its
+    own: bwrap's processes are launchers (never members, never charged), the worker is found by its NSpid
+    (host_pid), and an orphan goes to the namespace's init instead of the harness: it is a member there, and ended.
 
 What they cost: CPU is the sum over live members of their own time plus the time of the children they reaped
 (the kernel's cutime/cstime), plus a ledger of members that vanished where no live member could have reaped them
@@ -169,6 +172,18 @@ def parked_memory(pids, uids: frozenset[int] | None) -> int:
     return sum(files.values())
 
 
+def _ns_pids(pid: int) -> list[int]:
+    """The process's pid in each PID namespace it is in, outermost first (Linux: NSpid in /proc/PID/status)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"NSpid:"):
+                    return [int(x) for x in line.split()[1:]]
+    except (OSError, ValueError):
+        pass
+    return []
+
+
 def _all_pids() -> list[int]:
     if LINUX:
         return [int(name) for name in os.listdir("/proc") if name.isdigit()]
@@ -207,6 +222,8 @@ class Tree:
     def __init__(self, root: int, uids: frozenset[int] | None = None, cpus: int | None = None):
         self.root, self.uids = root, uids
         self.cpus = cpus or _cpus()  # how many CPUs the worker may use: os.cpu_count() in it
+        self.top = root  # the process the harness started: the worker, or bwrap around it (view.py)
+        self.launchers: set[int] = set()  # bwrap's own processes around the worker: not members, never charged
         self.harness = os.getpid()
         self.session = os.getsid(root) if hasattr(os, "getsid") else -1
         if hasattr(os, "getsid") and self.session == os.getsid(0):
@@ -225,7 +242,9 @@ class Tree:
         for pid, r in readings.items():
             if self._belongs(r, readings):
                 members[(pid, r.start)] = r
-        adopted = [r for r in members.values() if r.ppid == self.harness and r.pid != self.root]
+        adopted = [
+            r for r in members.values() if (r.ppid == self.harness or r.ppid in self.launchers) and r.pid != self.root
+        ]
         live_pids = {key[0] for key in members}
         for key, last in self.known.items():
             if key not in members and last.ppid not in live_pids:
@@ -243,7 +262,7 @@ class Tree:
         (no /proc/PID/task/*/children, not a subreaper, or a uid to find wherever it went without one)."""
         if not (_HAS_CHILDREN_FILE and _subreaper):
             return _all_pids()
-        found, todo = set(), [self.root, *(_children(self.harness) or [])]
+        found, todo = set(), [self.top, self.root, *(_children(self.harness) or [])]
         while todo:
             pid = todo.pop()
             if pid in found:
@@ -256,8 +275,10 @@ class Tree:
         return list(found)
 
     def _belongs(self, r: Reading, readings: dict[int, Reading]) -> bool:
-        if r.pid == self.root or r.pid == self.harness:
+        if r.pid == self.root or r.pid == self.harness or r.pid in self.launchers:
             return r.pid == self.root
+        if r.ppid in self.launchers:
+            return True  # an orphan of the tree, adopted by the PID namespace's init (ended at this scan)
         if r.session == self.session and self.session > 0:
             return True
         if self.uids is not None and real_uid(r.pid) in self.uids:
@@ -273,6 +294,37 @@ class Tree:
                 return False
             pid, hops = parent.ppid, hops + 1
         return False
+
+    # --- in a PID namespace (view.py) ------------------------------------------------------------------------
+
+    def host_pid(self, ns_pid: int, wait: float = 2.0) -> int | None:
+        """The host pid of the process below `top` that its PID namespace calls `ns_pid` (from /proc/PID/status
+        NSpid); None when there is none."""
+        deadline = time.monotonic() + wait
+        while True:
+            for pid in self._descendants(self.top):
+                if _ns_pids(pid)[-1:] == [ns_pid] and len(_ns_pids(pid)) > 1:
+                    return pid
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
+
+    def set_worker(self, pid: int) -> None:
+        """The worker runs as `pid` below `top` (bwrap's processes in between): measure it as the root."""
+        chain, at = [], pid
+        while at not in (self.top, 0, 1) and len(chain) < 16:
+            at = read(at).ppid if read(at) is not None else 0
+            chain.append(at)
+        self.launchers = {p for p in chain if p not in (0, 1)} | {self.top}
+        self.root = pid
+
+    def _descendants(self, pid: int) -> list[int]:
+        found, todo = [], [pid]
+        while todo:
+            at = todo.pop()
+            found.append(at)
+            todo += _children(at) or []
+        return found
 
     def _reap_adopted(self, r: Reading) -> None:
         """An orphan of the tree re-parented to the harness: it is a leftover, so end it, and collect its exact CPU."""

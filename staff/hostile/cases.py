@@ -48,7 +48,7 @@ def tier_key() -> str:
     from bpe_harness.isolation.sandbox import probe_tier
 
     tier = probe_tier()
-    return tier.name + ("+ns" if tier.user_namespaces else "")
+    return tier.name + ("+ns" if tier.user_namespaces else "") + ("+view" if tier.view else "")
 
 
 CASES = [
@@ -91,6 +91,12 @@ CASES = [
     Case("reads_checkout_reference", {"*": 0, "user": WEAK}, r"no staff reference|cannot read|Permission|No module|the grader.s",
          tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
     Case("pool_for_96_cpus", FULL, "", base="reference", tests=TRAINING, env=(("CS336_SANDBOX_CPUS", "96"),)),
+    # the worker's view (issue 24): where an allowlisted view holds (+view), nothing of the machine is seen; with
+    # permissions only, other checkouts and other processes' command lines are (not a boundary there: tier table)
+    Case("batch_parasite", {"*": WEAK, "full+view": 0, "root+view": 0, "user+ns+view": 0}, r"batch parasite",
+         tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
+    Case("sees_only_its_own", {"*": WEAK, "full+view": FULL, "root+view": FULL, "user+ns+view": FULL}, "",
+         base="reference", tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
 ]
 
 

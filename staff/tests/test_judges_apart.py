@@ -65,6 +65,9 @@ def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
         tier_key() == "user"
     ):  # same user, no namespaces: not a boundary (staff/README.md's tier table); only grading held
         assert "tried" in output or spied["score"] > 0, output[:1000]
+    elif tier_key().endswith("+view"):  # an allowlisted view: neither the other judge nor the hint is there at all
+        assert spied["score"] == 0, output[:1000]
+        assert re.search(r"tried \d+ other judge folder\(s\), could read none", output), output[:1000]
     else:
         assert spied["score"] == 0, output[:1000]
         assert re.search(r"tried [1-9]\d* other judge folder\(s\), could read none", output), output[:1000]

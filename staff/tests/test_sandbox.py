@@ -258,3 +258,84 @@ def test_secret_folders_and_files_are_out_of_reach(module_dir):
     finally:
         box.cleanup()
     assert "the answer" not in seen.values(), seen
+
+
+VIEW_PROBE = """
+import glob, json, os
+def run_train_bpe(input_path, vocab_size, special_tokens, checkout="", **kw):
+    seen = {"cmdlines": {}, "listed": {}, "opened": {}}
+    for path in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            seen["cmdlines"][path.split("/")[2]] = open(path, "rb").read().decode("latin-1")[:80]
+        except OSError:
+            pass
+    for folder in ("/", "/tmp", "/home", "/root", checkout, os.path.dirname(checkout)):
+        try:
+            seen["listed"][folder] = sorted(os.listdir(folder))
+        except OSError as e:
+            seen["listed"][folder] = type(e).__name__
+    for path in (checkout + "/staff/reference/adapters.py", checkout + "/staff/hidden/test_hidden.py", input_path):
+        try:
+            seen["opened"][path] = len(open(path).read())
+        except OSError as e:
+            seen["opened"][path] = type(e).__name__
+    raise ValueError(json.dumps(seen))
+def get_tokenizer(*a, **k):
+    raise NotImplementedError
+"""
+
+
+@as_root_on_linux
+def test_the_worker_sees_only_its_own(module_dir):
+    """The allowlisted view: a worker that lists /, /tmp, /home, /root and the kit's own checkout, reads every
+    /proc/*/cmdline and opens the staff reference and the hidden tests finds only what it needs: no other process,
+    no host folder, no staff file. The honest twin: its own input (in its implementation's folder) and the kit's
+    public files are there. (Without the view, as before, it saw every process, /home and the checkout's staff/.)"""
+    from bpe_harness.settings import ROOT
+
+    box = Sandbox(memory_mb=1024)
+    if not box.tier.view:
+        box.cleanup()
+        pytest.skip(f"no allowlisted view in this tier: {box.tier.notes}")
+    corpus = module_dir / "input.txt"
+    corpus.write_text("its own input")
+    corpus.chmod(0o644)
+    try:
+        with Client(_adapters(module_dir, "view_probe", VIEW_PROBE), sandbox=box) as impl:
+            with pytest.raises(ValueError) as err:
+                impl.train(corpus, 300, [], checkout=str(ROOT), timeout=60)
+        seen = json.loads(str(err.value))
+    finally:
+        box.cleanup()
+    others = {pid: cmd for pid, cmd in seen["cmdlines"].items() if "bpe_harness.isolation.server" not in cmd}
+    assert set(others) <= {"1"} and "bwrap" in others.get("1", "bwrap"), others  # pid 1: bwrap's init, no paths
+    assert all(not cmd.startswith("/usr/bin/bwrap --ro-bind") for cmd in others.values())
+    listed = seen["listed"]
+    assert set(listed["/"]) <= {
+        "bin",
+        "dev",
+        "etc",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "proc",
+        "sbin",
+        "tmp",
+        "usr",
+        *(
+            p.split("/")[1]
+            for p in (str(ROOT), str(module_dir), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix))
+        ),
+    }, listed["/"]
+    assert listed["/home"] == "FileNotFoundError", listed
+    assert listed["/root"] in ("FileNotFoundError", [".pyenv"]) or not any(
+        n for n in listed["/root"] if n not in os.path.realpath(sys.base_prefix)
+    ), listed["/root"]
+    assert "staff" not in listed[str(ROOT)] and ".git" not in listed[str(ROOT)], listed[str(ROOT)]
+    assert set(listed["/tmp"]) <= {module_dir.name, box.workdir.name, *str(ROOT).split("/")}, listed["/tmp"]
+    opened = seen["opened"]
+    assert opened[str(ROOT / "staff/reference/adapters.py")] == "FileNotFoundError", opened
+    assert opened[str(ROOT / "staff/hidden/test_hidden.py")] == "FileNotFoundError", opened
+    assert opened[str(corpus)] == len("its own input"), opened  # the twin: what is its own is there
+    assert {"bpe_harness", "tests", "cs336_basics"} <= set(listed[str(ROOT)]), listed[str(ROOT)]
