@@ -26,7 +26,7 @@ from typing import Any
 import psutil
 
 from bpe_harness.adapter import ROOT, ImplError, ImplSpec
-from bpe_harness.isolation.busy_machine import LoadWatch
+from bpe_harness.isolation.busy_machine import LoadWatch, note_load_affected
 from bpe_harness.isolation.measure import Call, Progress, Sampler, default_tree_cap, mb
 from bpe_harness.isolation.protocol import DEFAULT_CAP, Channel, ProtocolError
 from bpe_harness.isolation.tree import Tree, become_subreaper
@@ -163,7 +163,7 @@ class Endpoint:
             except TimeoutError:
                 now = time.monotonic()
                 if now >= deadline + self.extension:
-                    grace = self.load.grace(now) if self.load is not None else 0.0
+                    grace = self.load.grace(now) if self.load is not None and self.busy_grace else 0.0
                     if grace:
                         self.extension += grace
                         continue
@@ -196,7 +196,10 @@ class Endpoint:
         __tracebackhide__ = True
         self.kill()
         self.dead_reason = f"stopped: {how}"
-        busy = self.load.describe(time.monotonic()) if self.load is not None else ""
+        now = time.monotonic()
+        busy = self.load.describe(now) if self.load is not None else ""
+        if self.load is not None and self.load.machine_busy(now):
+            note_load_affected(f"{what} {how}")
         extra = "".join("\n" + line for line in (busy, advice(seconds) if advice is not None else "") if line)
         raise WorkerTimeout(f"{what} {how}; the worker was stopped.{extra}{self.tail()}", seconds)
 
@@ -251,6 +254,7 @@ class Endpoint:
         """A process-control request (fork, reap): not measured, short timeout."""
         __tracebackhide__ = True
         self.started, self.allowed, self.progress_count = time.monotonic(), CONTROL_TIMEOUT, 0
+        self.load = None  # not a measured call: no grace, no load note
         self.send({"op": op, "args": args})
         return self.expect(self.receive(op, self.started + CONTROL_TIMEOUT), event)
 
@@ -282,7 +286,7 @@ class Endpoint:
         self.expect(self.receive(what, deadline, on_timeout=advice), "start")
         sampler = self.sampler
         sampler.begin(on_progress)
-        self.load = LoadWatch.start(timeout, self.tree.cpu, self.started) if self.busy_grace else None
+        self.load = LoadWatch.start(timeout, self.tree.cpu, self.started)  # extra time only with busy_grace
         t0 = time.perf_counter()
         self.send({"go": True})
         try:
@@ -297,6 +301,7 @@ class Endpoint:
             self.expect(done, "done")
         finally:
             wall = time.perf_counter() - t0
+            busy = self.load.machine_busy(time.monotonic())
             cost = sampler.finish()
         reply = self.expect(self.receive(what, deadline, on_timeout=advice), "result")
         if not reply["ok"]:
@@ -317,6 +322,7 @@ class Endpoint:
             cost["tree_peak"],
             cost["allowance"],
             profile=profile,
+            machine_busy=busy,
         )
 
 

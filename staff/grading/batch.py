@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bpe_harness.files import write_atomically
 from bpe_harness.grade import ROOT, GradeOptions, grade, kit_version
+from staff.grading import load
 from staff.grading.staff_judge import HIDDEN_SEED_ENV
 
 RECORDS = "records"  # the batch's own bookkeeping (digest, kit, seed, outcome), beside the students' results.json
@@ -218,15 +219,24 @@ def batch(folder: Path, out_dir: Path, jobs: int, options: GradeOptions, regrade
         f"{jobs} at a time"
     )
 
+    judges = load.Judges()
+
     def one(item):
         name, sub, key, why = item
         start = time.monotonic()
-        results, code = grade(sub, results_dir / f"{name}.json", options)
+        with judges.running():
+            results, code = grade(sub, results_dir / f"{name}.json", options)
         how = f"graded ({why})"
         if code != 0:
             print(f"  {name}: grading failed (exit code {code}); retrying once", flush=True)
-            results, code = grade(sub, results_dir / f"{name}.json", options)
+            with judges.running():
+                results, code = grade(sub, results_dir / f"{name}.json", options)
             how = f"retried ({why})"
+        if load.load_affected(results):  # a busy machine may have decided a verdict: grade it with no other judge
+            print(f"  {name}: load-affected; grading it again alone", flush=True)
+            with judges.alone():
+                results, code = grade(sub, results_dir / f"{name}.json", options)
+            how = load.REGRADED
         print(
             f"  {name}: {results['score']:g}/{results['extra_data']['max_score']:g} "
             f"({time.monotonic() - start:.1f} s){'' if code == 0 else ' GRADING FAILED'}",
