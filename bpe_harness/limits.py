@@ -323,13 +323,18 @@ class SpeedLimit:
 
     def _timed_out(self, error: WorkerTimeout, allowed: float, calibration: Calibration) -> str:
         return "\n".join(
-            [
-                f"{self.what} did not finish within {error.seconds:.1f} s ({TIMEOUT_FACTOR:g} x its limit): stopped",
-                self._budget(allowed, calibration),
-                f"Hint: {self.hint}",
-                _SLOW_MACHINE,
-                _stderr_tail(error),
-            ]
+            filter(
+                None,
+                [
+                    f"{self.what} did not finish within {error.seconds:.1f} s ({TIMEOUT_FACTOR:g} x its limit): "
+                    "stopped",
+                    error.where,
+                    self._budget(allowed, calibration),
+                    f"Hint: {self.hint}",
+                    _SLOW_MACHINE,
+                    _stderr_tail(error),
+                ],
+            )
         ).rstrip()
 
 

@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 
 from bpe_harness import adapter
-from bpe_harness.isolation import allowed_imports, worker_environment
+from bpe_harness.isolation import allowed_imports, where_stopped, worker_environment
 from bpe_harness.isolation.measure import OsPeak, calibration_workload, profile_call
 from bpe_harness.isolation.protocol import Channel, Ids, Merges, StreamDigest, Vocab, pack_ids
 from bpe_harness.settings import WORKER_SYS_PATH
@@ -373,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     channel = Channel(socket.socket(fileno=args.channel_fd))
     _quiet_stdio()
+    where_stopped.arm()  # a call stopped for time shows where it was
     _exit_when_orphaned()
     _report_allowed_cpus()
     for path in json.loads(os.environ.get(WORKER_SYS_PATH, "[]")):
