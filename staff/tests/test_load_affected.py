@@ -125,3 +125,53 @@ def _rows(out):
     import csv
 
     return list(csv.DictReader((out / "gradebook.csv").open(encoding="utf-8")))
+
+
+CLASS_TESTS = [
+    "tests/test_train_bpe.py::test_training_matches_reference[multilingual]",
+    "tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",
+]
+NAIVE_ADAPTERS = """from pathlib import Path
+
+from cs336_basics.adapters import get_tokenizer  # noqa: F401
+from cs336_basics.naive import naive_merges
+
+
+def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
+    specials = list(dict.fromkeys(special_tokens))
+    text = Path(input_path).read_bytes().decode("utf-8")
+    merges = naive_merges(text, vocab_size - 256 - len(specials), specials)
+    vocab = {i: s.encode("utf-8") for i, s in enumerate(specials)}
+    vocab.update({len(specials) + b: bytes([b]) for b in range(256)})
+    for a, b in merges:
+        vocab[len(vocab)] = a + b
+    return vocab, merges
+"""
+
+
+def naive_submission(into):
+    """The lecture's naive trainer (staff/bad/naive_trainer.py) as a student would hand it in: correct, slow."""
+    from bpe_harness.settings import ROOT
+
+    reference_submission(into)
+    naive = (ROOT / "staff" / "naive.py").read_text().replace("from staff.reference.", "from cs336_basics.")
+    (into / "cs336_basics" / "naive.py").write_text(naive)
+    (into / "tests" / "adapters.py").write_text(NAIVE_ADAPTERS)
+    return into
+
+
+def test_the_same_class_grades_the_same_quiet_and_under_load(tmp_path, request):
+    """A class (the reference, a correct naive trainer) graded on a quiet machine and again with two CPU hogs per
+    core: each row scores the same, or it says it was graded again alone because load may have decided it."""
+    subs = tmp_path / "subs"
+    reference_submission(subs / "alice")
+    naive_submission(subs / "bob")
+    options = staff_options(tests=CLASS_TESTS, hidden=False)
+    assert batch_module.batch(subs, tmp_path / "quiet", 2, options) == 0
+    request.getfixturevalue("busy")  # hogs from here to the end of the test
+    assert batch_module.batch(subs, tmp_path / "busy", 2, options) == 0
+    quiet = {r["submission"]: r for r in _rows(tmp_path / "quiet")}
+    busy_rows = {r["submission"]: r for r in _rows(tmp_path / "busy")}
+    assert float(quiet["alice"]["score"]) == float(quiet["alice"]["max_score"]) > 0
+    for name, row in busy_rows.items():
+        assert row["score"] == quiet[name]["score"] or row["how"] == load.REGRADED, (name, row, quiet[name])
