@@ -10,6 +10,7 @@ test's frames only (the harness's own are left out), most recent first.
 from __future__ import annotations
 
 import faulthandler
+import os
 import re
 import signal
 import sys
@@ -39,6 +40,12 @@ def _threads(dump: str) -> list[list[tuple[str, str, str]]]:
     return threads
 
 
+def _shown(filename: str) -> str:
+    """A file under the current folder (the checkout, or the judge's staged copy) by its path from there."""
+    here = os.getcwd() + os.sep
+    return filename[len(here) :] if filename.startswith(here) else filename
+
+
 def describe(dump: str) -> str:
     """The lines for the message ("" when the dump shows nothing of the code under test)."""
     threads = _threads(dump)
@@ -50,7 +57,7 @@ def describe(dump: str) -> str:
     theirs = [(f, line, name) for f, line, name in candidates[0] if not f.startswith((HARNESS, "<frozen"))]
     if not theirs:
         return ""
-    lines = [f"  {f}, line {line}, in {name}" for f, line, name in theirs[:SHOWN]]
+    lines = [f"  {_shown(f)}, line {line}, in {name}" for f, line, name in theirs[:SHOWN]]
     if len(theirs) > SHOWN:
         lines.append(f"  ... ({len(theirs) - SHOWN} more)")
     return "Where your code was when it was stopped (most recent call first):\n" + "\n".join(lines)
