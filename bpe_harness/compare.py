@@ -203,11 +203,23 @@ def describe_ids_difference(
     if vocab is not None:
         offset = len(b"".join(vocab.get(t, b"") for t in expected[:i]).decode("utf-8", errors="replace"))
         where = f" (text offset ~{offset}: {text[max(0, offset - 30) : offset]!r} | {text[offset : offset + 30]!r})"
-    return (
+    message = (
         f"{what + ': ' if what else ''}token ids differ at position {i} of {len(expected)} expected "
         f"({len(actual)} produced){where}\n"
         f"  expected: {show_ids(expected, lo, hi, i, vocab)}\n"
         f"  got:      {show_ids(actual, lo, hi, i, vocab)}"
+    )
+    if i == len(actual) < len(expected):
+        message += "\n" + ended_early(len(expected) - len(actual))
+    return message
+
+
+def ended_early(missing: int) -> str:
+    """The note for output that is a strict prefix of the expected ids: nothing is wrong but the end is missing."""
+    return (
+        f"Every id produced is right, but the output stops early: the last {missing:,} expected ids are missing. "
+        "A stream that ends early usually forgets what is still in its buffer when the chunks run out: after the "
+        "loop over the chunks, encode and yield the rest."
     )
 
 

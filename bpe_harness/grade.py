@@ -490,6 +490,7 @@ def _valid_verdicts(path: Path) -> dict[str, dict]:
             "reason": v["reason"][:300],
             "output": v["output"][:4000],
             "duration": max(0.0, float(v["duration"])),
+            "load_affected": v.get("load_affected") is True,
         }
         previous = verdicts.get(v["nodeid"])
         if previous is None or previous["status"] == "passed":  # the first failure of a test wins
@@ -504,6 +505,12 @@ def _judge_failure_reason(run: JudgeRun) -> str:
     return f"the judge stopped (exit code {run.returncode}) before this test reported" + (
         f": {last[-1][:200]}" if last else ""
     )
+
+
+LOAD_AFFECTED_NOTE = (
+    "load-affected: a call of this test timed out or was charged its wall time while the machine had no idle CPU "
+    "(other programs had it), so this verdict may be the machine's, not your code's"
+)
 
 
 def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: JudgeRun, meta: dict) -> dict:
@@ -529,11 +536,17 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
     skipped = []  # left out of Gradescope's tests (it would show a red "failed 0/0"); named in the output instead
     for t in manifest or []:
         v = verdicts.get(t["nodeid"])
+        load_affected, retried, note = False, False, ""
         if v is None:
             status, reason, output, score, duration = "failed", _judge_failure_reason(run), "", 0.0, 0.0
         else:
             status, reason, output, duration = v["status"], v["reason"], v["output"], v["duration"]
             score = t["points"] if status == "passed" else 0.0
+            load_affected, retried = v.get("load_affected", False), v.get("retried_for_load", False)
+            if load_affected:
+                note = f"{LOAD_AFFECTED_NOTE}{' (also when graded again alone)' if retried else ''}\n\n"
+            elif retried:
+                note = f"graded again alone: its first run was load-affected ({LOAD_AFFECTED_NOTE[15:]})\n\n"
         if status == "skipped":
             skipped.append({"name": t["nodeid"], "reason": reason, "points": float(t["points"])})
             continue
@@ -545,11 +558,13 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
                 "score": float(score),
                 "max_score": max_score,
                 "status": "passed" if status == "passed" else "failed",
-                "output": (f"{status}: {reason}\n\n{output}" if reason or output else status).strip(),
+                "output": note + (f"{status}: {reason}\n\n{output}" if reason or output else status).strip(),
                 "visibility": t["visibility"],
                 "reason": reason,
                 "outcome": status,
                 "execution_time": round(duration, 3),
+                "load_affected": load_affected,
+                "retried_for_load": retried,
             }
         )
     score = sum(t["score"] for t in tests)
@@ -606,6 +621,7 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
             "leftover_processes_killed": run.leftovers,
             "skipped": skipped,
             "sandbox": run.sandbox,
+            "load_affected": any(t.get("load_affected") for t in tests),
         },
     }
 
@@ -689,7 +705,27 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         if options.stop is not None and options.stop.is_set():
             raise GradingStopped(f"grading of {submission_path} was stopped")
         manifest = _valid_manifest(private / "manifest.json")
-        results = build_results(manifest, _valid_verdicts(private / "verdicts.jsonl"), run, meta)
+        verdicts = _valid_verdicts(private / "verdicts.jsonl")
+        affected = [name for name, v in verdicts.items() if v["load_affected"]]
+        if affected and manifest is not None:  # graded again alone: a busy machine does not decide a grade
+            again = scratch / "private-again"
+            again.mkdir(mode=0o700)
+            run_judge(
+                staged,
+                again,
+                affected,
+                timeout=options.timeout,
+                env_extra=options.env,
+                sandbox=options.sandbox,
+                hide=secrets,
+                stop=options.stop,
+            )
+            if options.stop is not None and options.stop.is_set():
+                raise GradingStopped(f"grading of {submission_path} was stopped")
+            for name, v in _valid_verdicts(again / "verdicts.jsonl").items():
+                if name in affected:
+                    verdicts[name] = {**v, "retried_for_load": True}
+        results = build_results(manifest, verdicts, run, meta)
         if out:
             write_atomically(out, json.dumps(results, indent=1))
         return results, 0 if manifest is not None else 2

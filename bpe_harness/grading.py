@@ -6,7 +6,9 @@ trusted pytest process (which never imports student code) and writes, into a dir
 * `manifest.json` after collection: every test's node id, points and visibility, so a test that never reports (the
   run was killed) still shows up, scored 0;
 * `verdicts.jsonl`, one line per finished test, appended and flushed as each test ends, so verdicts of tests that
-  finished survive a judge that dies later.
+  finished survive a judge that dies later. A failure that a busy machine may have decided (a call timed out or was
+  charged its wall time while no CPU was idle: isolation/busy_machine.py) is marked `load_affected`, and the grader
+  runs that test again alone (bpe_harness/grade.py).
 
 Points are declared next to the tests: `@pytest.mark.points(3)` on a test (each collected case of a parametrized
 test gets that many), or `pytest.param(..., marks=pytest.mark.points(2))` on one case. Unmarked tests are worth
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from bpe_harness.files import write_atomically
+from bpe_harness.isolation.busy_machine import take_load_notes
 
 DEFAULT_POINTS = 1.0
 REASON_CHARS = 300
@@ -83,6 +86,10 @@ def _reason(report) -> str:
     return str(report.longrepr or "")
 
 
+def pytest_runtest_logstart(nodeid, location):
+    take_load_notes()  # what earlier tests left is theirs
+
+
 def pytest_runtest_logreport(report):
     """One verdict per test: the first failure (setup, call or teardown) wins, else the call's outcome."""
     if _log is None:
@@ -100,6 +107,10 @@ def pytest_runtest_logreport(report):
             "output": (report.longreprtext or "")[-OUTPUT_CHARS:] if report.failed else "",
             "duration": float(report.duration),
         }
+        notes = take_load_notes()
+        if report.failed and notes:
+            record["load_affected"] = True
+            record["load_notes"] = [n[:REASON_CHARS] for n in notes[:3]]
         _log.write(json.dumps(record) + "\n")
         _log.flush()
 

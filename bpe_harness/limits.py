@@ -58,6 +58,7 @@ from dataclasses import dataclass
 
 from bpe_harness import settings
 from bpe_harness.isolation import WorkerTimeout
+from bpe_harness.isolation.busy_machine import note_load_affected
 from bpe_harness.isolation.endpoint import Zygote
 from bpe_harness.isolation.measure import Call, mb, memory_unsupported_reason
 
@@ -281,6 +282,8 @@ class SpeedLimit:
             report(
                 f"{self.what}: {best.seconds:.2f} s; allowed {allowed:.2f} s  <-- {best.seconds / allowed:.1f} x over"
             )
+            if best.charged_wall and best.machine_busy:
+                note_load_affected(f"{self.what}: charged {best.wall_s:.2f} s of wall time on a busy machine")
             raise AssertionError(self._too_slow(best, allowed, calibration))
         finally:
             client.busy_grace = True
@@ -298,7 +301,15 @@ class SpeedLimit:
                     f"{self.what} took {call.seconds:.2f} s (CPU {call.cpu_s:.2f} s, wall {call.wall_s:.2f} s; "
                     f"best of {ATTEMPTS}), {call.seconds / allowed:.1f} x the limit"
                     + (
-                        "; charged its wall time: it waited on processes whose CPU the kernel does not report"
+                        "; charged its wall time: a pool's children (or other processes it started) could not be "
+                        "measured, since their CPU is far below the wall time"
+                        + (
+                            ", and the machine had no idle CPU (this test is graded again alone)"
+                            if call.machine_busy
+                            else ""
+                        )
+                        + ". Start them from the call and end them with it (a `with` block or shutdown()), and do "
+                        "not ignore SIGCHLD: the kernel then reports their CPU"
                         if call.waited
                         else ""
                     )
@@ -317,13 +328,18 @@ class SpeedLimit:
 
     def _timed_out(self, error: WorkerTimeout, allowed: float, calibration: Calibration) -> str:
         return "\n".join(
-            [
-                f"{self.what} did not finish within {error.seconds:.1f} s ({TIMEOUT_FACTOR:g} x its limit): stopped",
-                self._budget(allowed, calibration),
-                f"Hint: {self.hint}",
-                _SLOW_MACHINE,
-                _stderr_tail(error),
-            ]
+            filter(
+                None,
+                [
+                    f"{self.what} did not finish within {error.seconds:.1f} s ({TIMEOUT_FACTOR:g} x its limit): "
+                    "stopped",
+                    error.where,
+                    self._budget(allowed, calibration),
+                    f"Hint: {self.hint}",
+                    _SLOW_MACHINE,
+                    _stderr_tail(error),
+                ],
+            )
         ).rstrip()
 
 

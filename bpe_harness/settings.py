@@ -6,6 +6,7 @@ CS336_ALLOW_DOWNLOAD  1: let tiktoken download encodings it cannot find offline
 CS336_LIMITS_LOG      staff: append one JSON line per limited call to this file (staff/stability.py reads it)
 CS336_SANDBOX         1: start every worker in the grader's sandbox (bpe_harness/isolation/sandbox.py)
 CS336_WORKER_SYS_PATH internal: the harness's sys.path, handed to the worker process
+CS336_WORKER_CHILD    internal: set by the worker for the processes its code starts (isolation/worker_environment.py)
 """
 
 from __future__ import annotations

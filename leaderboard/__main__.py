@@ -127,7 +127,7 @@ def submit(args) -> int:
         f"{rec['train']['peak_bytes'] / 1e6:,.0f} MB, encode_iterable "
         f"{rec['encode_iterable']['peak_bytes'] / 1e6:,.1f} MB (tokenizer + streaming)"
     )
-    for line in record.hints(rec):
+    for line in record.hints(rec, profile=benchmark.last_profile if profile else None):
         print(f"hint: {line}")
     if profile:
         print(profile)

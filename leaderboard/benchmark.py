@@ -34,6 +34,7 @@ import json
 import os
 import statistics
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -489,7 +490,10 @@ def measure(
     rounds_out, inputs = [], []
     first = None  # round 0's (vocab, merges, text path, ids sha256): encode_iterable is measured on it
     expected_merges = spec.vocab_size - 256 - len(set(spec.special_tokens))
+    started = time.monotonic()
     for r in range(spec.rounds):
+        if r == 1:
+            warn_if_slow(progress, time.monotonic() - started, spec)
         label = f"round {r + 1}/{spec.rounds}"
         with _worker(PACER, None) as pacer:  # first, in its own worker
             _call("starting the pace-setter", pacer.ping, spec=spec)
@@ -628,9 +632,30 @@ def steps(spec: Spec) -> int:
     return len(GATE_TRAINING) + 1 + 3 * spec.rounds + 1
 
 
+last_profile: dict | None = None  # the latest profile_training's data (record.hints bases its hint on it)
+SLOW_RUN = 120  # seconds: a run whose first round says it will take longer than this is warned about
+
+
+def warn_if_slow(progress: ProgressLine, first_round_s: float, spec: Spec) -> str | None:
+    """After round 1: if the whole run will take far longer than a good solution's (~30 s), say so at once, with
+    what to do, instead of leaving the student to wait minutes without a word. The warning, or None."""
+    expected = first_round_s * spec.rounds
+    if expected <= SLOW_RUN:
+        return None
+    warning = (
+        f"warning: round 1 took {first_round_s:.0f} s, so all {spec.rounds} rounds will take about "
+        f"{expected / 60:.0f} min (at the default size a good solution needs about 30 s in all). Usually the "
+        "training is slow: stop with Ctrl-C and run "
+        "`uv run python -m leaderboard submit --name try --size 1MB --rounds 1 --profile` "
+        "to see where its time goes, then fix that first; or let this run finish."
+    )
+    progress.finish(warning)
+    return warning
+
+
 def profile_training(impl_value: str, spec: Spec, *, sandbox=None, top: int = 12) -> str:
     """Where the training time goes: one extra (untimed) training on round 0's corpus under cProfile, in a fresh
-    worker; the top functions by cumulative time, as lines to print."""
+    worker; the top functions by cumulative time, as lines to print (the profile itself: `last_profile`)."""
     corpus = round_input(spec, 0)[0]
     expose(spec, 0)
     with _worker(impl_value, sandbox) as impl:
@@ -644,6 +669,8 @@ def profile_training(impl_value: str, spec: Spec, *, sandbox=None, top: int = 12
             profile=True,
         )
         prof = impl.last.profile or {}
+    global last_profile
+    last_profile = prof
     _after_round(sandbox)
     lines = [
         f"profile of one training on {corpus.name} ({prof.get('total_s', 0):.2f} s under cProfile; "

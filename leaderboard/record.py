@@ -252,8 +252,47 @@ def load(path: Path) -> dict:
 HINT_RATIO = 3.0  # a time ratio from which the board and `submit` say what dominates
 
 
-def hints(rec: dict, short: bool = False) -> list[str]:
-    """What to look at when a ratio is large, or when a call waited far longer than it was charged."""
+# what a profile's top function by own time says about a trainer, checked in order (the function's name as cProfile
+# shows it, e.g. "<built-in method builtins.max>", "train.py:40(merge)")
+PROFILE_CAUSES = (
+    (
+        ("builtins.max", "builtins.min", "builtins.sorted", "heapify", ".sort'"),
+        "choosing the best pair by a max() (or sort) over every pair count for every merge is O(merges x pairs): "
+        "keep the pairs in a heap (heapq with (-count, ...) entries, skipping stale ones) so each merge costs a few "
+        "pushes and pops",
+    ),
+    (
+        ("findall", "finditer", "split", "match", "search", "regex", "pretoken"),
+        "pre-tokenization dominates: pre-tokenize the corpus once (not once per merge), count distinct pre-tokens "
+        "with their frequency, and run the regex per document (or in a pool over chunks cut at special tokens)",
+    ),
+)
+NO_PROFILE = (
+    "Run `submit --profile` to see which function takes it. Usual causes: recounting all pairs after every merge "
+    "(keep pair counts and update only the words containing the merged pair), or a max() over every pair for "
+    "every merge (keep a heap)."
+)
+
+
+def training_hint(profile: dict | None) -> str:
+    """The hint for a slow trainer: from its profile (the function with the most own time) when there is one."""
+    rows = (profile or {}).get("top") or []
+    if not rows:
+        return NO_PROFILE
+    top = max(rows, key=lambda r: r.get("tottime", 0))
+    function = str(top.get("function", ""))
+    share = top.get("tottime", 0) / max(profile.get("total_s", 0) or 0, 1e-9)
+    where = f"most of the time is in {function} ({top.get('tottime', 0):.2f} s own time, {share:.0%} of the profile, "
+    where += f"{top.get('ncalls', '?')} calls)"
+    for needles, cause in PROFILE_CAUSES:
+        if any(n in function for n in needles):
+            return f"{where}: {cause}."
+    return f"{where}: look there first. If it is your merge loop: {TRAINING_SPEED.hint}"
+
+
+def hints(rec: dict, short: bool = False, profile: dict | None = None) -> list[str]:
+    """What to look at when a ratio is large, or when a call waited far longer than it was charged. `profile`:
+    `submit --profile`'s training profile, which the training hint is then based on."""
     out = []
     ratios = {"train": rec["train"]["ratio"], "encode": rec["encode"]["ratio"]}
     worst = max(ratios, key=ratios.get)
@@ -265,8 +304,7 @@ def hints(rec: dict, short: bool = False) -> list[str]:
         elif worst == "train":
             out.append(
                 f"training dominates the score: {ratios['train']:.1f}x the pace-setter's time (encode "
-                f"{ratios['encode']:.1f}x). Run `submit --profile` to see which function takes it. The usual "
-                f"cause: {TRAINING_SPEED.hint}"
+                f"{ratios['encode']:.1f}x). {training_hint(profile)}"
             )
         else:
             out.append(

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from bpe_harness.compare import describe_ids_difference
+from bpe_harness.compare import describe_ids_difference, ended_early
 from bpe_harness.encodings import get_encoding
 from bpe_harness.isolation import repeat_lines
 from tests.common import (
@@ -72,6 +72,10 @@ def stream_tokenizer(get_tokenizer):
     itself."""
     tok = tinystories_tokenizer(get_tokenizer, special_tokens=(EOT, DOUBLE))
     double = tok.encode_iterable([DOUBLE])
+    if not double and len(tok.encode(DOUBLE)) == 1:
+        raise AssertionError(
+            f"encode_iterable([{DOUBLE!r}]) gave no ids, while encode() of the same text gives one. " + ended_early(1)
+        )
     assert len(double) == 1, (
         f"encode_iterable([{DOUBLE!r}]) gave {double}; a special token given to the tokenizer must be exactly one id, "
         "even when it is missing from the vocab (it is appended): tests/test_special_tokens.py checks the details"

@@ -8,6 +8,10 @@ the limit; the timeout's message then says the machine was busy.
 
 A call that is merely waiting (a sleep, a deadlock) on an idle machine still stops at its limit: the machine had CPU
 to give and the call did not use it.
+
+A verdict that a busy machine may have decided is not final: a call that timed out, or was charged its wall time,
+while no CPU was idle is noted here (`note_load_affected`); the grading plugin marks the test's verdict load-affected
+and the grader runs that test again with nothing else running (bpe_harness/grade.py, staff/grading/load.py).
 """
 
 from __future__ import annotations
@@ -18,6 +22,21 @@ import psutil
 
 WALL_STOP = 3.0  # a call is stopped at this many times its limit in wall time, however busy the machine
 BUSY_IDLE = 0.25  # busy: on average less than a quarter of one CPU was idle during the call
+
+
+_load_notes: list[str] = []  # this test's load-affected calls (read and cleared by the grading plugin)
+
+
+def note_load_affected(what: str) -> None:
+    """A call of the current test timed out or was charged wall time while the machine had no idle CPU."""
+    _load_notes.append(what)
+
+
+def take_load_notes() -> list[str]:
+    """The notes since the last take (the grading plugin takes them at the start and end of each test)."""
+    notes = list(_load_notes)
+    _load_notes.clear()
+    return notes
 
 
 def machine_idle_seconds() -> float:
@@ -51,6 +70,11 @@ class LoadWatch:
             except RuntimeError:  # its membership changed while being summed
                 continue
         return self.cpu_at_start
+
+    def machine_busy(self, now: float) -> bool:
+        """Whether the machine had (on average) no idle CPU since the call started."""
+        wall = now - self.started
+        return wall > 0 and machine_idle_seconds() - self.idle_at_start <= BUSY_IDLE * wall
 
     def grace(self, now: float) -> float:
         """Extra wall seconds the call gets now that it has reached its deadline (0: stop it). Given in steps of a

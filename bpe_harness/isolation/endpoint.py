@@ -26,7 +26,8 @@ from typing import Any
 import psutil
 
 from bpe_harness.adapter import ROOT, ImplError, ImplSpec
-from bpe_harness.isolation.busy_machine import LoadWatch
+from bpe_harness.isolation import where_stopped
+from bpe_harness.isolation.busy_machine import LoadWatch, note_load_affected
 from bpe_harness.isolation.measure import Call, Progress, Sampler, default_tree_cap, mb
 from bpe_harness.isolation.protocol import DEFAULT_CAP, Channel, ProtocolError
 from bpe_harness.isolation.tree import Tree, become_subreaper
@@ -34,6 +35,7 @@ from bpe_harness.settings import WORKER_SYS_PATH
 
 START_TIMEOUT = 120.0  # seconds for the worker to import the implementation and say it is ready
 CONTROL_TIMEOUT = 30.0  # seconds for fork / reap / exit
+DUMP_WAIT = 1.0  # seconds a stopped worker has to write its stacks (where_stopped.py) before it is killed
 STDERR_TAIL = 4000  # characters of the worker's stderr shown when it crashes or hangs
 CAN_FORK = hasattr(os, "fork") and hasattr(socket, "send_fds")
 
@@ -46,9 +48,10 @@ class WorkerFailure(AssertionError):
 
 
 class WorkerTimeout(WorkerFailure):
-    def __init__(self, message: str, seconds: float):
+    def __init__(self, message: str, seconds: float, where: str = ""):
         super().__init__(message)
         self.seconds = seconds
+        self.where = where  # where the worker's Python was when it was stopped (where_stopped.py), or ""
 
 
 class WorkerCrashed(WorkerFailure):
@@ -104,9 +107,13 @@ class StderrTail:
                 while len(self.chunks) > 1 and self.total - self.chunks[1][0] > STDERR_TAIL:
                     self.chunks.popleft()
 
-    def since(self, position: int) -> str:
+    def raw(self, position: int, end: int | None = None) -> str:
+        """What was written from `position` (to `end`), as far as it is kept."""
         text = "".join(t[max(0, position - start) :] for start, t in list(self.chunks) if start + len(t) > position)
-        text = text[-STDERR_TAIL:].rstrip()
+        return text if end is None else text[: max(0, end - position)]
+
+    def since(self, position: int, end: int | None = None) -> str:
+        text = self.raw(position, end)[-STDERR_TAIL:].rstrip()
         return ("\n--- worker stderr (last lines) ---\n" + text) if text else "\n(the worker wrote nothing to stderr)"
 
 
@@ -163,7 +170,7 @@ class Endpoint:
             except TimeoutError:
                 now = time.monotonic()
                 if now >= deadline + self.extension:
-                    grace = self.load.grace(now) if self.load is not None else 0.0
+                    grace = self.load.grace(now) if self.load is not None and self.busy_grace else 0.0
                     if grace:
                         self.extension += grace
                         continue
@@ -194,11 +201,35 @@ class Endpoint:
 
     def _timed_out(self, what: str, how: str, seconds: float, advice: Callable[[float], str] | None) -> None:
         __tracebackhide__ = True
+        dumped_at = self.stderr.total
+        where = self._where_stopped()
         self.kill()
         self.dead_reason = f"stopped: {how}"
-        busy = self.load.describe(time.monotonic()) if self.load is not None else ""
+        now = time.monotonic()
+        busy = self.load.describe(now) if self.load is not None else ""
+        if self.load is not None and self.load.machine_busy(now):
+            note_load_affected(f"{what} {how}")
         extra = "".join("\n" + line for line in (busy, advice(seconds) if advice is not None else "") if line)
-        raise WorkerTimeout(f"{what} {how}; the worker was stopped.{extra}{self.tail()}", seconds)
+        shown = f"\n{where}" if where else ""
+        tail = self.stderr.since(self.stderr_from, end=dumped_at)
+        raise WorkerTimeout(f"{what} {how}; the worker was stopped.{shown}{extra}{tail}", seconds, where)
+
+    def _where_stopped(self) -> str:
+        """Ask the worker for its Python stacks (where_stopped.py) and wait briefly for them on stderr."""
+        if where_stopped.SIGNAL is None or not self.alive:
+            return ""
+        start = self.stderr.total
+        try:
+            os.kill(self.pid, where_stopped.SIGNAL)
+        except OSError:
+            return ""
+        deadline, seen = time.monotonic() + DUMP_WAIT, start
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            if seen > start and self.stderr.total == seen:
+                break  # written, and nothing more is coming
+            seen = self.stderr.total
+        return where_stopped.describe(self.stderr.raw(start))
 
     def _died(self, what: str) -> None:
         __tracebackhide__ = True
@@ -251,6 +282,7 @@ class Endpoint:
         """A process-control request (fork, reap): not measured, short timeout."""
         __tracebackhide__ = True
         self.started, self.allowed, self.progress_count = time.monotonic(), CONTROL_TIMEOUT, 0
+        self.load = None  # not a measured call: no grace, no load note
         self.send({"op": op, "args": args})
         return self.expect(self.receive(op, self.started + CONTROL_TIMEOUT), event)
 
@@ -282,7 +314,7 @@ class Endpoint:
         self.expect(self.receive(what, deadline, on_timeout=advice), "start")
         sampler = self.sampler
         sampler.begin(on_progress)
-        self.load = LoadWatch.start(timeout, self.tree.cpu, self.started) if self.busy_grace else None
+        self.load = LoadWatch.start(timeout, self.tree.cpu, self.started)  # extra time only with busy_grace
         t0 = time.perf_counter()
         self.send({"go": True})
         try:
@@ -297,6 +329,7 @@ class Endpoint:
             self.expect(done, "done")
         finally:
             wall = time.perf_counter() - t0
+            busy = self.load.machine_busy(time.monotonic())
             cost = sampler.finish()
         reply = self.expect(self.receive(what, deadline, on_timeout=advice), "result")
         if not reply["ok"]:
@@ -317,6 +350,7 @@ class Endpoint:
             cost["tree_peak"],
             cost["allowance"],
             profile=profile,
+            machine_busy=busy,
         )
 
 

@@ -83,6 +83,7 @@ class Call:
     profile: dict | None = None  # with train(profile=True): the top functions by cumulative time
     inputs: tuple | None = None  # the arguments it was made with, where the caller drew them fresh (limits.py)
     import_s: float = 0.0  # speed limits: CPU its fresh worker spent importing beyond what an import may take
+    machine_busy: bool = False  # the machine had no idle CPU during the call (busy_machine.LoadWatch)
 
     @property
     def had_children(self) -> bool:
@@ -93,6 +94,11 @@ class Call:
         """It started processes and its tree's CPU is far below its wall time: it waited on work whose CPU the
         kernel does not report (children reaped by the kernel itself, with SIGCHLD ignored, leave no figure)."""
         return self.had_children and self.cpu_s * WAIT_RATIO < self.wall_s
+
+    @property
+    def charged_wall(self) -> bool:
+        """Its charge is its wall time (see `seconds`): what a busy machine stretches."""
+        return self.cpu_s <= 0 or self.waited or self.wall_s < self.cpu_s
 
     @property
     def seconds(self) -> float:

@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 
 from bpe_harness import adapter
-from bpe_harness.isolation import allowed_imports
+from bpe_harness.isolation import allowed_imports, where_stopped, worker_environment
 from bpe_harness.isolation.measure import OsPeak, calibration_workload, profile_call
 from bpe_harness.isolation.protocol import Channel, Ids, Merges, StreamDigest, Vocab, pack_ids
 from bpe_harness.settings import WORKER_SYS_PATH
@@ -373,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     channel = Channel(socket.socket(fileno=args.channel_fd))
     _quiet_stdio()
+    where_stopped.arm()  # a call stopped for time shows where it was
     _exit_when_orphaned()
     _report_allowed_cpus()
     for path in json.loads(os.environ.get(WORKER_SYS_PATH, "[]")):
@@ -380,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.path.append(path)
     spec = adapter.ImplSpec.from_json(json.loads(args.spec)) if args.spec else None
     if spec is not None:
-        allowed_imports.install(spec.search_path, spec.module.partition(".")[0] if spec.module else None)
+        own_package = spec.module.partition(".")[0] if spec.module else None
+        worker_environment.hand_down(spec.search_path, own_package)  # pool children started by spawn/forkserver
+        allowed_imports.install(spec.search_path, own_package)
     try:
         module = adapter.load(spec) if spec is not None else None
     except BaseException as e:  # noqa: BLE001 - an import that fails is reported, whatever it raised

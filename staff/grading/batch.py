@@ -29,6 +29,7 @@ from pathlib import Path
 from bpe_harness.files import write_atomically
 from bpe_harness.grade import ROOT, GradeOptions, GradingStopped, grade, kit_version
 from bpe_harness.isolation.sandbox import judges_base
+from staff.grading import load
 from staff.grading.staff_judge import HIDDEN_SEED_ENV
 
 RECORDS = "records"  # the batch's own bookkeeping (digest, kit, seed, outcome), beside the students' results.json
@@ -282,6 +283,8 @@ def batch(
     stop = stop or threading.Event()
     options = dataclasses.replace(options, stop=stop)
 
+    judges = load.Judges()
+
     def one(item):
         name, sub, key, why = item
         if stop.is_set():
@@ -290,17 +293,25 @@ def batch(
         try:
             with tempfile.TemporaryDirectory(prefix="cs336-batch-", dir=judges_base()) as private:
                 copy = private_copy(sub, Path(private))
-                results, code = grade(copy, None, options)
+                with judges.running():
+                    results, code = grade(copy, None, options)
                 how = f"graded ({why})"
                 if code != 0 and not stop.is_set():
                     print(f"  {name}: grading failed (exit code {code}); retrying once", flush=True)
-                    results, code = grade(copy, None, options)
+                    with judges.running():
+                        results, code = grade(copy, None, options)
                     how = f"retried ({why})"
+                if load.load_affected(results) and not stop.is_set():  # a busy machine may have decided a verdict
+                    print(f"  {name}: load-affected; grading it again with no other judge beside it", flush=True)
+                    with judges.alone():
+                        results, code = grade(copy, None, options)
+                    how = load.REGRADED
         except GradingStopped:
             return name, None
         write_private(results_dir / f"{name}.json", json.dumps(results, indent=1))
         row = gradebook_row(name, results, code, how, key)
-        write_private(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
+        write_private(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "
+")
         print(
             f"  {name}: {results['score']:g}/{results['extra_data']['max_score']:g} "
             f"({time.monotonic() - start:.1f} s){'' if code == 0 else ' GRADING FAILED'}",

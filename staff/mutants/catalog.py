@@ -441,6 +441,15 @@ MUTANTS: list[Mutant] = [
         '        buffer, rescan_at = "", 0\n',
         "        yield from self.encode(''.join(iterable))\n        return\n        buffer, rescan_at = \"\", 0\n",
     ),
+    edit(
+        "iterable_drops_tail",
+        "forgets what is left in its buffer when the chunks run out: the stream ends early",
+        [f"{ITER}::test_every_split_point[paragraphs]"],
+        "tokenizer.py",
+        "            rescan_at = 2 * len(buffer) if len(buffer) > STREAM_RESCAN_CHARS else 0\n"
+        "        if buffer:\n            yield from self.encode(buffer)\n",
+        "            rescan_at = 2 * len(buffer) if len(buffer) > STREAM_RESCAN_CHARS else 0\n",
+    ),
     # --- slow or hungry but correct: whole modules in staff/bad, caught by the limits -----------------------------
     *[
         Mutant(variant.rsplit(".", 1)[-1], bug, (f"{LIMITS}::{test}",), module=variant)
