@@ -310,8 +310,7 @@ def batch(
             return name, None
         write_private(results_dir / f"{name}.json", json.dumps(results, indent=1))
         row = gradebook_row(name, results, code, how, key)
-        write_private(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "
-")
+        write_private(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
         print(
             f"  {name}: {results['score']:g}/{results['extra_data']['max_score']:g} "
             f"({time.monotonic() - start:.1f} s){'' if code == 0 else ' GRADING FAILED'}",
