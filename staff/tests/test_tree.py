@@ -318,12 +318,14 @@ def run_train_bpe(input_path, vocab_size, special_tokens, where="memfd", files=3
     for i in range(files):  # several files: each is under the sandbox's file size limit (64 MB)
         if where == "memfd":  # an anonymous file in memory, never mapped: in no process's resident memory
             fds.append(os.memfd_create(f"parked-{i}"))
-        else:  # a file in the tmpfs /dev/shm (kept open, or closed: then only its owner's uid finds it)
-            paths.append(f"/dev/shm/parked-{os.getpid()}-{i}")
+        else:  # a file in the tmpfs /dev/shm (kept open, or closed: then only its owner's uid finds it), or in the
+            # view's own /tmp (a tmpfs too)
+            top = "/tmp" if where == "tmp-closed" else "/dev/shm"
+            paths.append(f"{top}/parked-{os.getpid()}-{i}")
             fds.append(os.open(paths[-1], os.O_CREAT | os.O_WRONLY, 0o600))
         for _ in range(mb):
             os.write(fds[-1], chunk)
-        if where == "shm-closed":
+        if where.endswith("-closed"):
             os.close(fds.pop())
     time.sleep(0.6)
     for fd in fds:
@@ -338,12 +340,15 @@ def get_tokenizer(*a, **k):
 
 
 @linux
-@pytest.mark.parametrize("where", ["memfd", "shm-open", "shm-closed"])
+@pytest.mark.parametrize("where", ["memfd", "shm-open", "shm-closed", "tmp-closed"])
 def test_memory_parked_in_a_memory_backed_file_is_charged(modules, box, where):
-    """150 MB written to unmapped memfds, or to /dev/shm files (open, or closed: found by their owner, a sandbox uid),
-    is in no process's resident memory; it is charged anyway. Before issue 24 each cost 0."""
-    if where == "shm-closed" and box.uid is None:
-        pytest.skip("a closed /dev/shm file is found by its owner's uid: only the uid tiers have one")
+    """150 MB written to unmapped memfds, or to /dev/shm files (open, or closed: found by their owner, a sandbox uid,
+    or in the view's own tmpfs), or to closed files in the view's own /tmp (a tmpfs), is in no process's resident
+    memory; it is charged anyway. Before issue 24 each cost 0."""
+    if where == "shm-closed" and box.uid is None and not box.tier.view:
+        pytest.skip("a closed /dev/shm file is found by its owner's uid or in a view: this tier has neither")
+    if where == "tmp-closed" and not box.tier.view:
+        pytest.skip("/tmp is a tmpfs of the worker's own only in an allowlisted view")
     with Client(modules("parked", PARKED), sandbox=box) as impl:
         impl.train(CORPUS, 300, [], where=where, timeout=120)
         call = impl.last
