@@ -132,23 +132,24 @@ def block_boundaries() -> list[tuple[str, int, int]]:
     return [(c, k, e) for c in CUTS for k in (1, 2, 0) if (e := buffer_end(c, k)) is not None]
 
 
-def boundary_at(block: int) -> tuple[str, int, int]:
+def boundary_at(block: int, first: int = 0) -> tuple[str, int, int]:
     """The cut placed at the end of block `block` (1-based). Every gather size sees every cut in turn: the ends of
-    blocks 16, 32, 48 (every 16K) hold the first cuts, and so do those of blocks 4, 8, 12 and of 1, 2, 3."""
+    blocks 16, 32, 48 (every 16K) hold the cuts from `first` on, and so do those of blocks 4, 8, 12 and of 1, 2, 3."""
     step = next(s for s in (64, 16, 4, 1) if block % s == 0)
     pairs = block_boundaries()
-    return pairs[(block // step - 1) % len(pairs)]
+    return pairs[(first + block // step - 1) % len(pairs)]
 
 
 @cache
-def long_tricky_text(blocks: int = 68) -> str:
+def long_tricky_text(first: int = 0, blocks: int = 68) -> str:
     """Past 64K characters, in blocks of GATHER: each block ends exactly at a place where an implementation that
     keeps back 0, 1 or 2 pre-tokens cuts wrongly (boundary_at), and is filled with the tricky pieces. An
-    implementation that gathers 1K, 4K, 16K or 64K characters from chunks of GATHER cuts at those block ends."""
+    implementation that gathers 1K, 4K, 16K or 64K characters from chunks of GATHER cuts at those block ends, and
+    one fed a character at a time cuts first at the end of block 1, 4, 16 or 64: `first` chooses the cut there."""
     filler = "".join(itertools.repeat("".join(TRICKY.values()) + "\r\n  \r\n\r\n we'l", 1 + GATHER // 100))
     text, tail = [], ""
     for block in range(1, blocks + 1):
-        cut, _kept, end = boundary_at(block)
+        cut, _kept, end = boundary_at(block, first)
         whole = cut.replace(MARK, "")
         head = tail + "\n"
         room = block * GATHER - sum(map(len, text)) - len(head) - end - 2
@@ -158,9 +159,10 @@ def long_tricky_text(blocks: int = 68) -> str:
     return "".join(text)
 
 
-# A text longer than any usual gather threshold (16K), put before each short text: an implementation that gathers up
-# to 16K characters before it cuts gets the whole first chunk and cuts near its end, inside the short text.
-PREFIX = "".join(itertools.repeat("Once upon a time, a cat sat on the mat.\n", 420))
+# A text longer than a typical gather threshold (1K), put before each short text: an implementation that gathers up
+# to 1K characters before it cuts gets the whole first chunk and cuts near its end, inside the short text. (Larger
+# thresholds meet their cuts in the long text, whose blocks end at wrong cuts.)
+PREFIX = "".join(itertools.repeat("Once upon a time, a cat sat on the mat.\n", 28))
 
 
 @pytest.mark.points(1)
@@ -176,7 +178,7 @@ def test_every_split_point(get_tokenizer, text):
         got = tok.encode_iterable([PREFIX + text[:i], text[i:]])
         what = (
             f"encode_iterable of chunks ({len(PREFIX):,} characters of story + {text[:i]!r}) + {text[i:]!r}: an "
-            "implementation that gathers up to 16K characters before it cuts must cut right here too"
+            "implementation that gathers up to 1K characters before it cuts must cut right here too"
         )
         assert_stream_equal(tok, got, expected, PREFIX + text, vocab, what)
 
@@ -195,7 +197,9 @@ def test_one_character_chunks(get_tokenizer, text):
 def test_cuts_in_a_long_text(get_tokenizer, chunking):
     """Past 64K characters, so an implementation that buffers before cutting still has to cut, many times; in blocks
     of 1024 characters, whose every end is a place where a cut keeping 0, 1 or 2 pre-tokens back is wrong."""
-    (tok, vocab, special_ids), text = stream_tokenizer(get_tokenizer), long_tricky_text()
+    # one character at a time, a gatherer's first cut keeps back 2 pre-tokens at a block end; in blocks, 1 then 2
+    text = long_tricky_text(first=1 if chunking == "one_character" else 0)
+    tok, vocab, special_ids = stream_tokenizer(get_tokenizer)
     if chunking == "one_character":
         chunks = list(text)
     elif chunking == "lines":

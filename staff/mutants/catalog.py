@@ -57,6 +57,41 @@ def edit(name, bug, caught_by, file, old, new, *more) -> Mutant:
     return Mutant(name, bug, tuple(caught_by), edits=((file, old, new), *more))
 
 
+# Stream cut rules students write after gathering a buffer: each is a mutant at every gather threshold.
+GATHER_THRESHOLDS = (1, 1024, 16384)
+NO_WHITESPACE_RULE = ("tokenizer.py", "            if not _WHITESPACE.match(buffer, start - 1):", "            if 1:")
+GATHERED_CUTS = [
+    (
+        "stream_cut_before_last_pretoken",
+        "cuts before the last pre-token of its buffer (holding back a tail that may start a special token): "
+        "'we'l' + 'l' and a whitespace run before a word re-split",
+        (("tokenizer.py", "PIECES_HELD_BACK = 2", "PIECES_HELD_BACK = 1"), NO_WHITESPACE_RULE),
+    ),
+    (
+        "stream_carry_two_no_whitespace_rule",
+        "carries its last two pre-tokens, cutting even right after a whitespace run, which the regex run on the "
+        "emitted slice alone splits differently ('\\n\\n\\n' alone vs '\\n\\n', '\\n' before a word)",
+        (NO_WHITESPACE_RULE,),
+    ),
+    (
+        "stream_slice_regex_space_rule_only",
+        "carries its last two pre-tokens and never cuts after a space, but does after '\\n', '\\t', '\\r\\n' or "
+        "U+3000: the regex run on the emitted slice alone splits that run differently",
+        (("tokenizer.py", '_WHITESPACE = regex.compile(r"\\s")', '_WHITESPACE = regex.compile(" ")'),),
+    ),
+]
+
+
+def caught_by(gather: int) -> list[str]:
+    """The graded tests a gathered-cut mutant must fail: short texts cut at every point (behind a 1K prefix) reach
+    thresholds up to 1K, the long text's block ends every threshold."""
+    if gather == 1:
+        return [f"{ITER}::test_every_split_point[whitespace]", f"{ITER}::test_one_character_chunks[whitespace]"]
+    if gather <= 1024:
+        return [f"{ITER}::test_every_split_point[whitespace]", f"{ITER}::test_cuts_in_a_long_text[blocks]"]
+    return [f"{ITER}::test_cuts_in_a_long_text[blocks]", f"{ITER}::test_cuts_in_a_long_text[one_character]"]
+
+
 MUTANTS: list[Mutant] = [
     # --- tie-breaking -------------------------------------------------------------------------------------------
     edit(
@@ -441,6 +476,20 @@ MUTANTS: list[Mutant] = [
         '        buffer, rescan_at = "", 0\n',
         "        yield from self.encode(''.join(iterable))\n        return\n        buffer, rescan_at = \"\", 0\n",
     ),
+    # --- streaming after gathering: each cut rule at gather thresholds 1, 1024 and 16384 characters ------------------
+    *[
+        edit(
+            f"{name}_{gather}",
+            f"encode_iterable gathers {gather} characters, then {bug}",
+            caught_by(gather),
+            "tokenizer.py",
+            "            if len(buffer) < rescan_at:\n",
+            f"            if len(buffer) < max(rescan_at, {gather}):\n",
+            *edits,
+        )
+        for name, bug, edits in GATHERED_CUTS
+        for gather in GATHER_THRESHOLDS
+    ],
     # --- slow or hungry but correct: whole modules in staff/bad, caught by the limits -----------------------------
     *[
         Mutant(variant.rsplit(".", 1)[-1], bug, (f"{LIMITS}::{test}",), module=variant)
