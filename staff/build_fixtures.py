@@ -46,13 +46,17 @@ def held_out() -> str:
 
 
 def multi_special() -> str:
-    """Several special tokens: adjacent, repeated, first thing in the file and last thing in it."""
+    """Several special tokens: adjacent, repeated, first thing in the file and last thing in it, between two letters
+    ('the<|pad|>n') and inside a whitespace run ('.  <|user|>  '): removing them instead of splitting at them joins
+    the text on both sides, and the merges differ."""
     rng = random.Random(6)
     docs = generate_text(seed=6, n_chars=64_000, style="tinystories", separator="\x00").split("\x00")
     asides = [" (3 > 2)", " <b>", " a<b", " x >= y", " ->", " endoftext"]  # '<', '>' and 'endoftext' as plain text
     parts = ["<|user|>"]
     for doc in (d for d in docs if d):
-        parts.append(doc + asides[int(rng.random() * len(asides))])
+        between_letters = rng.random() < 0.5
+        glued = doc.replace(" the ", " the<|pad|>n ", 1) if between_letters else doc.replace(". ", ".  <|user|>  ", 1)
+        parts.append(glued + asides[int(rng.random() * len(asides))])
         separators = ["<|assistant|>", "<|user|>", "<|endoftext|><|pad|>", "<|pad|><|pad|><|user|>"]
         parts.append(separators[int(rng.random() * len(separators))])
     parts.append("<|endoftext|>")
@@ -60,10 +64,11 @@ def multi_special() -> str:
 
 
 def blank_lines() -> str:
-    """Paragraph breaks as runs of blank lines and space-only lines: per-line pre-tokenization miscounts these."""
+    """Paragraph breaks as runs of blank lines and space-only lines: per-line pre-tokenization miscounts these. Some
+    runs hold <|endoftext|> ('\\n  <|endoftext|>  \\n'): removing it instead of splitting there joins the two runs."""
     rng = random.Random(7)
     text = generate_text(seed=7, n_chars=64_000, style="tinystories", mixed=False)
-    breaks = ["\n", "\n\n", "\n\n\n", "\n\n\n\n", " \n", "\n  \n", "\n\n \n\n"]
+    breaks = ["\n", "\n\n", "\n\n\n", "\n\n\n\n", " \n", "\n  \n", "\n\n \n\n", f"\n  {EOT}  \n"]
     return "".join(c if c != "\n" else breaks[int(rng.random() * len(breaks))] for c in text)
 
 

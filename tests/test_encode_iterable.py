@@ -196,18 +196,23 @@ def test_one_character_chunks(get_tokenizer, text):
 @pytest.mark.parametrize("chunking", ["one_character", "blocks", "lines"])
 def test_cuts_in_a_long_text(get_tokenizer, chunking):
     """Past 64K characters, so an implementation that buffers before cutting still has to cut, many times; in blocks
-    of 1024 characters, whose every end is a place where a cut keeping 0, 1 or 2 pre-tokens back is wrong."""
-    # one character at a time, a gatherer's first cut keeps back 2 pre-tokens at a block end; in blocks, 1 then 2
-    text = long_tricky_text(first=1 if chunking == "one_character" else 0)
+    of 1024 characters, whose every end is a place where a cut keeping 0, 1 or 2 pre-tokens back is wrong. In blocks,
+    a gatherer of 16K cuts at 16K (a wrong cut keeping 1 back) and 32K (keeping 2 back); one character at a time it
+    cuts first at exactly 16K, so that case streams two texts: one whose 16K holds each of those."""
     tok, vocab, special_ids = stream_tokenizer(get_tokenizer)
     if chunking == "one_character":
-        chunks = list(text)
-    elif chunking == "lines":
-        chunks = text.splitlines(keepends=True)
+        texts = [long_tricky_text(first=1), long_tricky_text(first=0, blocks=17)]
     else:
-        chunks = [text[at : at + GATHER] for at in range(0, len(text), GATHER)]
-    what = f"encode_iterable of {len(text):,} characters in {len(chunks):,} chunks ({chunking}); {RULE}"
-    assert_stream_equal(tok, tok.encode_iterable(chunks), stream_ids(text, special_ids), text, vocab, what)
+        texts = [long_tricky_text()]
+    for text in texts:
+        if chunking == "one_character":
+            chunks = list(text)
+        elif chunking == "lines":
+            chunks = text.splitlines(keepends=True)
+        else:
+            chunks = [text[at : at + GATHER] for at in range(0, len(text), GATHER)]
+        what = f"encode_iterable of {len(text):,} characters in {len(chunks):,} chunks ({chunking}); {RULE}"
+        assert_stream_equal(tok, tok.encode_iterable(chunks), stream_ids(text, special_ids), text, vocab, what)
 
 
 @pytest.mark.points(1)
