@@ -1,7 +1,7 @@
 """The stream tests' vocab makes every wrong cut visible: wherever tests/test_encode_iterable.py expects a wrong
 implementation to cut, encoding the two sides apart gives other ids than encoding the whole text. Under the
-tinystories vocab many of these cuts changed nothing (it has no '\\n\\n\\n' or '\\t\\t' token), so a stream that cut
-there passed. Cost: ~1 s (tiktoken over the 70K-character long text once per block end)."""
+tinystories vocab many of these cuts changed nothing (it has no '\\t\\t' or '\\r\\n' token), so a stream that cut
+there passed. Cost: ~5 s (tiktoken over the 70K-character long texts, twice per block end)."""
 
 from __future__ import annotations
 
