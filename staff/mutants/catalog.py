@@ -26,7 +26,7 @@ Where the bugs come from (facts gathered from public write-ups and issue threads
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from staff.bad import LIMIT_TESTS
 
@@ -56,6 +56,18 @@ def edit(name, bug, caught_by, file, old, new, *more) -> Mutant:
     """A mutant made of one edit (file, old, new), plus optional further (file, old, new) triples."""
     return Mutant(name, bug, tuple(caught_by), edits=((file, old, new), *more))
 
+
+# The standard: every mutant fails at least this many public graded tests (`mutants matrix` checks it; the declared
+# `caught_by` lists at least this many graded tests, which staff/tests/test_mutants.py checks).
+MIN_GRADED_KILLS = 2
+# Catalogued classes still below that standard, each with why; the matrix fails on any other mutant below it, and
+# says when a listed one reaches it (then remove it here).
+BELOW_STANDARD: dict[str, str] = {
+    "pattern_ascii_only": "only the multilingual training case has merges across an ASCII and a non-ASCII letter; "
+    "the tokenizer tests' vocabs are trained on English, where splitting 'né' as 'n', 'é' gives the same ids (the "
+    "hidden multilingual corpora catch it; a stream vocab trained on multilingual text would too)",
+    "hoarding_trainer": "correct but hungry: only the training memory test can see it",
+}
 
 # Stream cut rules students write after gathering a buffer: each is a mutant at every gather threshold.
 GATHER_THRESHOLDS = (1, 1024, 16384)
@@ -521,6 +533,47 @@ MUTANTS: list[Mutant] = [
         '.decode("utf-8")',
     ),
 ]
+
+
+# Further graded tests each mutant fails, read off `mutants matrix` (the whole graded suite per mutant), so that every
+# class declares at least MIN_GRADED_KILLS; the matrix re-checks that they still fail.
+ALSO_CAUGHT_BY: dict[str, tuple[str, ...]] = {
+    "tie_concatenated_bytes": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "tie_smallest_pair": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "tie_gpt2_unicode": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "tie_by_token_id": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "tie_second_element_first": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "buffered_cut": ("tests/test_encode_iterable.py::test_file_handle[documents]",),
+    "specials_replaced_by_space": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "specials_replaced_by_newline": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "split_on_first_special_only": ("tests/test_train_bpe.py::test_no_token_spans_a_special",),
+    "split_once_per_special": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "split_on_hardcoded_endoftext": ("tests/test_train_bpe.py::test_no_token_spans_a_special",),
+    "segments_stripped": ("tests/test_train_bpe.py::test_training_matches_reference[multi_special]",),
+    "split_per_line_then_special": ("tests/test_train_bpe.py::test_training_matches_reference[multi_special]",),
+    "corpus_newlines_translated": ("tests/test_limits.py::test_training_speed",),
+    "pretokenize_per_line": ("tests/test_train_bpe.py::test_training_matches_reference[multi_special]",),
+    "chunks_cut_anywhere": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "pair_counts_unweighted": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "stale_counts_after_merge": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "new_pairs_not_indexed": ("tests/test_train_bpe.py::test_no_token_spans_a_special",),
+    "merge_first_occurrence_only": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "stale_heap_entries_trusted": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
+    "merges_as_str": ("tests/test_train_bpe.py::test_no_token_spans_a_special",),
+    "vocab_ids_from_one": ("tests/test_train_bpe.py::test_no_token_spans_a_special",),
+    "specials_in_given_order": ("tests/test_encode_iterable.py::test_cuts_in_a_long_text[blocks]",),
+    "special_missing_not_added": ("tests/test_special_tokens.py::test_overlapping_specials_longest_wins",),
+    "cache_shared_by_all_tokenizers": ("tests/test_encode_iterable.py::test_file_handle[documents]",),
+    "iterable_holds_back_one_piece": ("tests/test_encode_iterable.py::test_cuts_in_a_long_text[blocks]",),
+    "iterable_cuts_after_whitespace": ("tests/test_encode_iterable.py::test_cuts_in_a_long_text[blocks]",),
+    "iterable_ignores_partial_special": ("tests/test_encode_iterable.py::test_cuts_in_a_long_text[blocks]",),
+    "iterable_joins_everything": ("tests/test_limits.py::test_encode_iterable_streams_in_bounded_memory",),
+    "naive_trainer": ("tests/test_tiktoken_parity.py::test_tokenizer_from_your_training_matches_tiktoken",),
+    "pool_naive_trainer": ("tests/test_tiktoken_parity.py::test_tokenizer_from_your_training_matches_tiktoken",),
+    "naive_encoder": ("tests/test_tiktoken_parity.py::test_matches_tiktoken[cl100k_base-documents]",),
+    "joining_iterable": ("tests/test_encode_iterable.py::test_is_lazy",),
+}
+MUTANTS = [replace(m, caught_by=(*m.caught_by, *ALSO_CAUGHT_BY.get(m.name, ()))) for m in MUTANTS]
 
 
 def by_name(name: str) -> Mutant:
