@@ -168,11 +168,9 @@ PREFIX = "".join(itertools.repeat("Once upon a time, a cat sat on the mat.\n", 2
 @pytest.mark.points(1)
 @pytest.mark.parametrize("text", TRICKY.values(), ids=TRICKY.keys())
 def test_every_split_point(get_tokenizer, text):
+    """The text cut in two at every point, behind PREFIX: an implementation that cuts at every chunk's end and one
+    that gathers up to 1K characters first both cut exactly there."""
     tok, vocab, special_ids = stream_tokenizer(get_tokenizer)
-    expected = stream_ids(text, special_ids)
-    for i in range(len(text) + 1):
-        got = tok.encode_iterable([text[:i], text[i:]])
-        assert_stream_equal(tok, got, expected, text, vocab, f"encode_iterable of chunks {text[:i]!r} + {text[i:]!r}")
     expected = stream_ids(PREFIX + text, special_ids)
     for i in range(len(text) + 1):
         got = tok.encode_iterable([PREFIX + text[:i], text[i:]])
