@@ -15,13 +15,14 @@ from typing import NamedTuple
 from bpe_harness.compare import assert_ids_equal
 from bpe_harness.encodings import encoding_for_vocab, get_encoding, vocab_and_merges
 from bpe_harness.rules import EOT, GPT2_PATTERN, split_on_specials, vocab_layout
-from bpe_harness.snapshots import SnapshotStore
+from bpe_harness.snapshots import SnapshotStore, TrainingSnapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPORA = FIXTURES / "corpora"
 SAMPLES = FIXTURES / "samples"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 TINYSTORIES = "tinystories_sample"  # the training snapshot whose vocab and merges the tokenizer tests use
+STREAM_VOCAB = FIXTURES / "stream_vocab.json"  # the stream tests' vocab: merges at every tricky boundary
 
 
 def sample_path(name: str) -> Path:
@@ -78,6 +79,29 @@ def assert_tinystories_ids(actual, expected, text: str, what: str) -> None:
     """assert_ids_equal for a tokenizer with the tinystories vocab: a difference is shown as its tokens."""
     __tracebackhide__ = True
     assert_ids_equal(actual, expected, text, tinystories().vocab, what)
+
+
+@cache
+def stream_vocab() -> Trained:
+    """The stream tests' vocab: the reference's training on corpora/stream_vocab.txt (vocab_size 1000,
+    <|endoftext|>), a corpus full of whitespace runs of every kind, contractions, digit groups and special tokens, so
+    a cut in the wrong place changes the ids (staff/tests/test_stream_vocab.py proves it)."""
+    snap = TrainingSnapshot.parse(STREAM_VOCAB.read_text(encoding="utf-8"))
+    return Trained(vocab_layout(snap.special_tokens, snap.merges), snap.merges)
+
+
+@cache
+def stream_tiktoken():
+    """tiktoken over the stream vocab, no special tokens: the true ids of plain text."""
+    return encoding_for_vocab("stream_vocab", stream_vocab().vocab, GPT2_PATTERN, [])
+
+
+def stream_ids(text: str, special_ids: dict[str, int]) -> list[int]:
+    """The ids a correct tokenizer with the stream vocab gives `text` when its special tokens have these ids."""
+    plain, ids = stream_tiktoken(), []
+    for segment, is_special in split_on_specials(text, special_ids):
+        ids += [special_ids[segment]] if is_special else plain.encode_ordinary(segment)
+    return ids
 
 
 class Real(NamedTuple):

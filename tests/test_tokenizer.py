@@ -42,11 +42,19 @@ def assert_roundtrip(tok, text: str, what: str) -> None:
 @pytest.mark.points(1)
 @pytest.mark.parametrize("text", ROUND_TRIPS.values(), ids=ROUND_TRIPS.keys())
 def test_roundtrip_short(get_tokenizer, text):
-    """Also the empty text: encode('') is [] and decode([]) is '' (checked with every case, worth no point alone)."""
+    """Also the empty text: encode('') is [] and decode([]) is '' (checked with every case, worth no point alone),
+    and the text's ids followed by a character cut off after its first byte decode to the text and U+FFFD."""
     tok = tinystories_tokenizer(get_tokenizer)
     assert_tinystories_ids(tok.encode(""), [], "", "encode('')")
     assert_text_equal(tok.decode([]), "", "decode([])")
     assert_roundtrip(tok, text, "text")
+    [lead_byte] = [i for i, t in tinystories().vocab.items() if t == b"\xe4"]  # the first of 3 bytes, e.g. of '你'
+    assert_text_equal(
+        tok.decode(tinystories_tiktoken().encode(text) + [lead_byte]),
+        text + "\ufffd",
+        "decode of the text's ids then the id of b'\\xe4' (a character cut off after its first byte): bytes that "
+        "are not valid UTF-8 decode to U+FFFD, never an error (errors='replace')",
+    )
 
 
 @pytest.mark.points(1)

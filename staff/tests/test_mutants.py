@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from staff.mutants.catalog import MUTANTS
+from staff.mutants.catalog import BELOW_STANDARD, MIN_GRADED_KILLS, MUTANTS
 from staff.mutants.run import grade, mutated_sources
 
 
@@ -12,6 +12,18 @@ def test_catalog_is_large_and_unique():
     names = [m.name for m in MUTANTS]
     assert len(names) >= 25 and len(set(names)) == len(names)
     assert all(m.caught_by and m.bug for m in MUTANTS)
+
+
+def test_every_mutant_declares_enough_graded_tests():
+    """Each bug class is caught by at least two public graded tests (the matrix checks they really fail), unless
+    catalog.BELOW_STANDARD lists it with why."""
+    short = [
+        m.name
+        for m in MUTANTS
+        if len({t for t in m.caught_by if t.startswith("tests/")}) < MIN_GRADED_KILLS and m.name not in BELOW_STANDARD
+    ]
+    assert not short, f"declare at least {MIN_GRADED_KILLS} graded tests (tests/...) for: {short}"
+    assert set(BELOW_STANDARD) <= {m.name for m in MUTANTS} and all(BELOW_STANDARD.values())
 
 
 def test_every_mutant_edit_still_applies():
