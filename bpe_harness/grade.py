@@ -35,7 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -129,9 +131,16 @@ def _extract_zip(path: Path, into: Path) -> None:
             if total > 10 * MAX_SUBMISSION_BYTES:
                 raise SubmissionError(f"{path}: more than {10 * MAX_SUBMISSION_BYTES >> 20} MB uncompressed")
             target = into / Path(*name.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
+                # a file and a folder of one name, a name too long, a corrupt or encrypted entry: the student's zip
+                raise SubmissionError(
+                    f"{path}: cannot extract {info.filename[:200]!r} ({type(e).__name__}: {e}); zip the folder "
+                    "holding cs336_basics/ and tests/ again, as it is on your disk"
+                ) from None
 
 
 def read_submission(path: Path, scratch: Path) -> Submission:
@@ -373,6 +382,7 @@ def run_judge(
         box = Sandbox(
             workdir=private.parent / "work", hide=tuple(str(p) for p in (*hide, private)), scratch=private.parent
         )
+        box.protect_interpreter()
         box.open_to_workers(private.parent)
         env.update(box.environment())
         # the judge's temporary files (the inputs hidden tests write for the worker) in its own scratch, not the
@@ -626,8 +636,18 @@ def build_results(manifest: list[dict] | None, verdicts: dict[str, dict], run: J
     }
 
 
+def printable(text: str) -> str:
+    """`text` with every control or format character (an ANSI escape, a carriage return, a right-to-left override)
+    written as its escape: a reason quotes the submission's own messages, and a terminal must not let them move the
+    cursor over the table (a failing row redrawn as "passed")."""
+    return "".join(
+        c if c in "\n\t" or not unicodedata.category(c).startswith("C") else c.encode("unicode_escape").decode()
+        for c in text
+    )
+
+
 def format_table(results: dict) -> str:
-    """The readable report: test, points, status, one-line reason; then the total."""
+    """The readable report: test, points, status, one-line reason; then the total (control characters escaped)."""
     rows = [
         (t["name"], f"{t['score']:g}/{t['max_score']:g}", t.get("outcome", t["status"]), t.get("reason", "")[:90])
         for t in results["tests"]
@@ -643,7 +663,7 @@ def format_table(results: dict) -> str:
     lines.append(f"{'total':<{width}}  {results['score']:g}/{total:g}")
     output = results["output"].splitlines()
     lines += [output[0], *(line for line in output if line.startswith("sandbox"))]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 # --- putting it together ---------------------------------------------------------------------------------------

@@ -223,6 +223,7 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
         from bpe_harness.isolation.sandbox import Sandbox, others_can_read
 
         box = Sandbox(memory_mb=max(2048, memory_bytes // 1_000_000 + 2048))
+        box.protect_interpreter()
     except Exception as e:  # noqa: BLE001 - no sandbox on this system: say so in the record
         _never_as_root(f"no sandbox here ({type(e).__name__}: {e})")
         print(f"leaderboard: no sandbox here ({type(e).__name__}: {e}); the worker runs as you", file=sys.stderr)

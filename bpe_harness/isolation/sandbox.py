@@ -299,6 +299,24 @@ def _python_runs_as(uid: int) -> str | None:
     )
 
 
+@functools.cache
+def close_world_writable(tops: tuple[str, ...]) -> tuple[str, ...]:
+    """Take other users' write permission off every file and folder below `tops` (links not followed); the ones
+    changed. A sandbox uid runs the interpreter from here: a file anyone may write (uv makes the venv's `.lock`
+    0666) would outlive the judge, and carry one submission's data to the next. Once per process."""
+    changed = []
+    for top in tops:
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in [*dirnames, *filenames]:
+                path = os.path.join(dirpath, name)
+                with contextlib.suppress(OSError):
+                    mode = os.lstat(path).st_mode
+                    if mode & stat.S_IWOTH and not stat.S_ISLNK(mode):
+                        os.chmod(path, stat.S_IMODE(mode) & ~stat.S_IWOTH)
+                        changed.append(path)
+    return tuple(changed)
+
+
 def others_can_read(path) -> bool:
     """Whether a user other than the owner can reach and read `path` (a sandbox uid must read the kit, the cache)."""
     path = Path(path).resolve()
@@ -463,6 +481,14 @@ class Sandbox:
                 "(grade untrusted code as root: Gradescope, CI)"
             )
         self._libc = _libc() if _on_linux() else None
+
+    def protect_interpreter(self) -> None:
+        """Where the workers run the judge's own interpreter as another uid, with no read-only view of it: no file
+        of it may be writable by them (close_world_writable; a walk of ~1-2 s, once per process, by the process
+        that owns the sandbox)."""
+        if self.tier.switches_uid and not self.tier.view:
+            for path in close_world_writable(tuple(sorted({sys.prefix, sys.base_prefix}))):
+                self.notes.append(f"made {path} writable by its owner only: a sandbox uid could write into it")
 
     def open_to_workers(self, folder: Path) -> None:
         """A folder only this user and (in the uid tiers) the sandbox's own workers may pass through."""

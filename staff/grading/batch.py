@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bpe_harness.files import write_atomically
-from bpe_harness.grade import ROOT, GradeOptions, GradingStopped, grade, kit_version
+from bpe_harness.grade import ROOT, GradeOptions, GradingStopped, grade, kit_version, printable
 from bpe_harness.isolation.sandbox import judges_base
 from staff.grading import load
 from staff.grading.staff_judge import HIDDEN_SEED_ENV
@@ -297,12 +297,12 @@ def batch(
                     results, code = grade(copy, None, options)
                 how = f"graded ({why})"
                 if code != 0 and not stop.is_set():
-                    print(f"  {name}: grading failed (exit code {code}); retrying once", flush=True)
+                    print(f"  {printable(name)}: grading failed (exit code {code}); retrying once", flush=True)
                     with judges.running():
                         results, code = grade(copy, None, options)
                     how = f"retried ({why})"
                 if load.load_affected(results) and not stop.is_set():  # a busy machine may have decided a verdict
-                    print(f"  {name}: load-affected; grading it again with no other judge beside it", flush=True)
+                    print(f"  {printable(name)}: load-affected; graded again with no other judge beside it", flush=True)
                     with judges.alone():
                         results, code = grade(copy, None, options)
                     how = load.REGRADED
@@ -312,7 +312,7 @@ def batch(
         row = gradebook_row(name, results, code, how, key)
         write_private(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
         print(
-            f"  {name}: {results['score']:g}/{results['extra_data']['max_score']:g} "
+            f"  {printable(name)}: {results['score']:g}/{results['extra_data']['max_score']:g} "
             f"({time.monotonic() - start:.1f} s){'' if code == 0 else ' GRADING FAILED'}",
             flush=True,
         )

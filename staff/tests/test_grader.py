@@ -173,6 +173,31 @@ def test_zip_submission_nested_folder_and_unsafe_paths(tmp_path):
     (tmp_path / "s2").mkdir()
     with pytest.raises(SubmissionError, match="unsafe path"):
         read_submission(bad, tmp_path / "s2")
+    clash, long_name = tmp_path / "clash.zip", tmp_path / "long.zip"
+    with zf.ZipFile(clash, "w") as z:  # a file and a folder of one name: extracting it used to crash the judge
+        z.writestr("cs336_basics", "x\n")
+        z.writestr("cs336_basics/a.py", "x\n")
+    with zf.ZipFile(long_name, "w") as z:
+        z.writestr("cs336_basics/" + "n" * 300 + ".py", "x\n")
+    for i, archive in enumerate((clash, long_name)):
+        (tmp_path / f"s{3 + i}").mkdir()
+        with pytest.raises(SubmissionError, match="cannot extract"):
+            read_submission(archive, tmp_path / f"s{3 + i}")
+
+
+def test_the_console_table_shows_control_characters_as_escapes():
+    """A reason quotes the submission's own message: an ANSI escape in it would redraw a failing row as passed."""
+    from bpe_harness.grade import format_table
+
+    forged = "\x1b[32D    2/2  passed   \x1b[K\u202e"
+    results = {
+        "tests": [{"name": "t", "score": 0, "max_score": 2, "status": "failed", "reason": forged}],
+        "extra_data": {"max_score": 2},
+        "score": 0,
+        "output": "0/2 points",
+    }
+    table = format_table(results)
+    assert "\x1b" not in table and "\u202e" not in table and "\\x1b[32D" in table, table
 
 
 def test_out_file_not_ours_is_not_overwritten(tmp_path):

@@ -149,3 +149,26 @@ def test_a_root_judge_without_a_sandbox_uid_refuses_instead_of_running_as_root(t
     text = (tmp_path / "refused.json").read_text()
     assert code == 2 and results["score"] == 0 and "refusing to run the submission as root" in text, text[:1000]
     assert "worker uid" not in text, "the submission ran"
+
+
+def test_no_file_of_the_interpreter_is_left_writable_by_others(tmp_path):
+    """A sandbox uid runs the judge's own interpreter where no view binds it read-only: a world-writable file there
+    (uv's venv `.lock` is 0666) would outlive the judge and carry data between submissions. Its twin: the owner's
+    own write bit, a link, and a file others could only read stay as they were."""
+    import os
+    import stat
+
+    from bpe_harness.isolation.sandbox import close_world_writable
+
+    lock, folder, own, link = tmp_path / ".lock", tmp_path / "open", tmp_path / "mine.py", tmp_path / "link"
+    lock.write_text("")
+    os.chmod(lock, 0o666)
+    folder.mkdir()
+    os.chmod(folder, 0o777)
+    own.write_text("")
+    os.chmod(own, 0o644)
+    link.symlink_to("/dev/null")
+    changed = close_world_writable((str(tmp_path),))
+    assert sorted(changed) == sorted([str(lock), str(folder)])
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o664 and stat.S_IMODE(folder.stat().st_mode) == 0o775
+    assert stat.S_IMODE(own.stat().st_mode) == 0o644 and stat.S_IMODE(os.stat("/dev/null").st_mode) & 0o002
