@@ -388,6 +388,7 @@ def run_judge(
         # the judge's temporary files (the inputs hidden tests write for the worker) in its own scratch, not the
         # machine's /tmp: a worker's allowlisted view shows this folder, and no other judge's worker reaches it
         own_temp = private.parent / "tmp"
+        shutil.rmtree(own_temp, ignore_errors=True)  # a second judge in one scratch (the load retry) starts empty
         own_temp.mkdir(mode=0o711)
         env["TMPDIR"] = str(own_temp)
         if box.tier.name == "root" and not others_can_read(cache_dir()):

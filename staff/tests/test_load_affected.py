@@ -94,20 +94,22 @@ def test_the_batch_regrades_a_load_affected_submission_alone(tmp_path, monkeypat
     subs = tmp_path / "subs"
     for name in ("alice", "bob", "carol"):
         reference_submission(subs / name)
+        (subs / name / "who.txt").write_text(name)  # the batch grades a private copy: its folder is not named so
     running, most_beside_bob, calls = [0], [], []
     lock = threading.Lock()
 
     def fake_grade(sub, out, options):
+        name = (sub / "who.txt").read_text()
         with lock:
             running[0] += 1
-            calls.append(sub.name)
-            again = calls.count(sub.name) > 1
+            calls.append(name)
+            again = calls.count(name) > 1
         time.sleep(0.2)
         with lock:
-            if sub.name == "bob" and again:
+            if name == "bob" and again:
                 most_beside_bob.append(running[0] - 1)
             running[0] -= 1
-        affected = sub.name == "bob" and not again
+        affected = name == "bob" and not again
         test = {"name": "t", "score": 0.0 if affected else 1.0, "max_score": 1.0, "status": "passed", "output": ""}
         test.update(load_affected=affected, reason="")
         extra = {"max_score": 1.0, "kit_version": "k", "python": "3", "load_affected": affected}
