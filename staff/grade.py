@@ -118,7 +118,7 @@ def main(argv=None) -> int:
         seed = secrets.randbits(32)
     options = staff_options(args.tests, args.keyword, args.timeout, seed, hidden=not args.no_hidden)
     if not args.no_hidden:
-        print(f"hidden seed: {seed} (staff only; rerun with --hidden-seed {seed} to reproduce)")
+        print(f"hidden seed: {seed} (staff only; CS336_HIDDEN_SEED={seed} reproduces it, off the command line)")
     if args.batch:
         try:
             regrade = True if args.regrade == [] else (args.regrade or False)
@@ -146,6 +146,8 @@ def write_reference_submission(parser: argparse.ArgumentParser, folder: Path, op
         parser.error(f"--reference-submission {folder}: not empty; choose a new folder (nothing was written)")
     reference_submission(folder)
     archive = shutil.make_archive(str(folder), "zip", root_dir=folder)
+    for path in [Path(archive), folder, *folder.rglob("*")]:  # the solution: readable by this user only
+        os.chmod(path, 0o700 if path.is_dir() else 0o600)
     print(f"wrote {folder} and {archive}: upload either to Gradescope (Submit, then Upload or drag the files)")
     with tempfile.TemporaryDirectory() as tmp:
         results, code = grade(folder, Path(tmp) / "results.json", options)

@@ -423,6 +423,9 @@ def stopped_by_signals(stop: threading.Event):
         return
 
     def handle(signum, _frame):
+        if received and time.monotonic() - received_at[0] < 1:
+            return  # the same stop twice: the terminal signals the whole group, and uv passes it on as well
+        received_at[0] = time.monotonic()
         if not received:
             print(
                 f"\n{signal.Signals(signum).name}: stopping: no new submission starts; ending the judges in flight...",
@@ -434,6 +437,7 @@ def stopped_by_signals(stop: threading.Event):
         received.append(signum)
         stop.set()
 
+    received_at = [0.0]
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield received
