@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import collections
 import contextlib
+import importlib.machinery
 import json
 import os
 import signal
@@ -354,6 +355,21 @@ class Endpoint:
         )
 
 
+def implementation_folders(spec: ImplSpec | None) -> list[str]:
+    """What a worker in an allowlisted view must see to import the implementation: its search path, an adapters
+    file's folder, and a dotted module's top-level package (found from here, on the same search path)."""
+    if spec is None:
+        return []
+    folders = [*spec.search_path, *([os.path.dirname(spec.path)] if spec.path else [])]
+    if spec.module:
+        top = spec.module.split(".")[0]
+        with contextlib.suppress(ImportError, ValueError):
+            found = importlib.machinery.PathFinder.find_spec(top, [*spec.search_path, *sys.path])
+            if found is not None:
+                folders += list(found.submodule_search_locations or [found.origin])
+    return [f for f in folders if f]
+
+
 class Zygote(Endpoint):
     """The worker process itself: imports the implementation once, forks a child per test."""
 
@@ -371,11 +387,7 @@ class Zygote(Endpoint):
             options = sandbox.popen_kwargs(options)
             uid = sandbox.last_uid
             if hasattr(sandbox, "wrap"):  # an allowlisted view (view.py): the worker runs under bwrap
-                own = [
-                    *(spec.search_path if spec else []),
-                    *([os.path.dirname(spec.path)] if spec and spec.path else []),
-                ]
-                command, extra_fds = sandbox.wrap(command, own)
+                command, extra_fds = sandbox.wrap(command, implementation_folders(spec))
         become_subreaper()  # orphans of the worker's tree come back to this process, where the tree finds them
         try:
             self.proc = subprocess.Popen(

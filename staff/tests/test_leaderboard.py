@@ -218,11 +218,18 @@ def test_digest_only_record_is_verified_from_the_students_code(tmp_path, world_r
         verification.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
 
 
-def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readable):
-    """Code that reaches for the staff side (the reference, the hidden tests) works in this checkout, which holds
-    staff/; verify stages a kit without it, so the same code cannot find it there."""
+def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readable, capsys):
+    """Code that reaches for the staff side (the reference, the hidden tests) cannot find it: where the worker has an
+    allowlisted view, not even in this checkout, which holds staff/; elsewhere it works here, and verify stages a kit
+    without staff/, so the same code cannot find it there."""
+    from bpe_harness.isolation.sandbox import probe_tier
+
     adapters = project(world_readable, "peeker", "from staff.reference.adapters import get_tokenizer, run_train_bpe\n")
     out = tmp_path / "subs"
+    if probe_tier().view:
+        assert submit("peeker", str(adapters), out) == 1
+        assert "No module named 'staff'" in capsys.readouterr().err
+        return
     assert submit("peeker", str(adapters), out) == 0  # here staff/ is importable
     rec = json.loads((out / "peeker.json").read_text())
     new, problems = verification.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
