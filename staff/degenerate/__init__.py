@@ -43,10 +43,13 @@ CATALOG = [
     Degenerate(
         "bytes_only",
         "specials and the 256 bytes, no merges; specials and decode correct",
-        21,
+        21.5,
         0,
         earns=(
             "tests/test_train_bpe.py::test_training_matches_reference[minimum_vocab]",
+            # no merge of the stream vocab (English) applies to that text: byte ids are its true ids, and what the
+            # test checks is that no chunk boundary splits a character's bytes
+            "tests/test_encode_iterable.py::test_one_character_chunks[unicode]",
             "tests/test_tokenizer.py::test_roundtrip_",
             "tests/test_tokenizer.py::test_decode_lone_continuation_byte_is_replacement_char",
             "tests/test_special_tokens.py::test_special_token_is_one_id",
