@@ -317,6 +317,22 @@ def close_world_writable(tops: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(changed)
 
 
+def _reachable(path: str, uid: int, gid: int | None) -> bool:
+    """Whether `uid` (in group `gid`) may pass through every folder on the way to `path` (bwrap, started as that uid,
+    cannot bind a path it cannot reach: a cache under root's private pytest folder, say)."""
+    for folder in [*reversed(Path(path).parents), Path(path)]:
+        try:
+            info = folder.stat()
+        except OSError:
+            return False
+        if not stat.S_ISDIR(info.st_mode):
+            continue
+        bit = stat.S_IXUSR if info.st_uid == uid else stat.S_IXGRP if info.st_gid == gid else stat.S_IXOTH
+        if not info.st_mode & bit:
+            return False
+    return True
+
+
 def others_can_read(path) -> bool:
     """Whether a user other than the owner can reach and read `path` (a sandbox uid must read the kit, the cache)."""
     path = Path(path).resolve()
@@ -567,6 +583,8 @@ class Sandbox:
         if not os.stat(temp).st_mode & stat.S_IWOTH:  # a private temporary folder (a judge's): its inputs are there
             readable.append(temp)
         resolved = [os.path.realpath(p) for p in readable if p and os.path.exists(p)]
+        if self.tier.name == "root" and self.last_uid is not None:  # bwrap runs as the worker's uid: it binds only
+            resolved = [p for p in resolved if _reachable(p, self.last_uid, self.gid)]  # what that uid may reach
         covered = [p for p in self.hide if any(p == r or p.startswith(r + os.sep) for r in resolved)]
         view = View(
             readable=resolved,
@@ -634,16 +652,17 @@ class Sandbox:
         }
 
     def processes(self, uids=None) -> list:
-        """Live processes running as one of `uids` (default: the sandbox's whole block; empty without a block)."""
+        """Live processes running as one of `uids` (default: the sandbox's whole block; empty without a block).
+        Zombies are not live: already dead, they hold nothing and cannot be killed, only reaped by their parent."""
         import psutil
 
         if self.uid is None:
             return []
         uids = set(uids) if uids is not None else set(range(self.uid, self.uid + UIDS_PER_SANDBOX))
         found = []
-        for p in psutil.process_iter(["uids"]):
+        for p in psutil.process_iter(["uids", "status"]):
             ids = p.info.get("uids")
-            if ids is not None and (ids.real in uids or ids.effective in uids):
+            if ids is not None and (ids.real in uids or ids.effective in uids) and p.info["status"] != "zombie":
                 found.append(p)
         return found
 

@@ -239,6 +239,7 @@ def test_no_secret_reaches_the_worker(modules, box, tmp_path):
     import subprocess
 
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip(), proc.stderr[-3000:]
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert not [
         k
