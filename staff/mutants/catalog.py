@@ -67,6 +67,9 @@ BELOW_STANDARD: dict[str, str] = {
     "the tokenizer tests' vocabs are trained on English, where splitting 'né' as 'n', 'é' gives the same ids (the "
     "hidden multilingual corpora catch it; a stream vocab trained on multilingual text would too)",
     "hoarding_trainer": "correct but hungry: only the training memory test can see it",
+    "corpus_newlines_translated": "only the tinystories training fixture has \\r\\n line ends; the training-speed "
+    "input that also caught it is now generated from a secret at run time (issue 24) and has none (a public corpus "
+    "with \\r\\n in another training case would make it two)",
 }
 
 # Stream cut rules students write after gathering a buffer: each is a mutant at every gather threshold.
@@ -560,7 +563,6 @@ ALSO_CAUGHT_BY: dict[str, tuple[str, ...]] = {
     "split_on_hardcoded_endoftext": ("tests/test_train_bpe.py::test_no_token_spans_a_special",),
     "segments_stripped": ("tests/test_train_bpe.py::test_training_matches_reference[multi_special]",),
     "split_per_line_then_special": ("tests/test_train_bpe.py::test_training_matches_reference[multi_special]",),
-    "corpus_newlines_translated": ("tests/test_limits.py::test_training_speed",),
     "pretokenize_per_line": ("tests/test_train_bpe.py::test_training_matches_reference[multi_special]",),
     "chunks_cut_anywhere": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
     "pair_counts_unweighted": ("tests/test_train_bpe.py::test_training_matches_reference[blank_lines]",),
@@ -577,8 +579,8 @@ ALSO_CAUGHT_BY: dict[str, tuple[str, ...]] = {
     "iterable_cuts_after_whitespace": ("tests/test_encode_iterable.py::test_cuts_in_a_long_text[blocks]",),
     "iterable_ignores_partial_special": ("tests/test_encode_iterable.py::test_cuts_in_a_long_text[blocks]",),
     "iterable_joins_everything": ("tests/test_limits.py::test_encode_iterable_streams_in_bounded_memory",),
-    "naive_trainer": ("tests/test_tiktoken_parity.py::test_tokenizer_from_your_training_matches_tiktoken",),
-    "pool_naive_trainer": ("tests/test_tiktoken_parity.py::test_tokenizer_from_your_training_matches_tiktoken",),
+    "naive_trainer": ("tests/test_train_bpe.py::test_training_matches_reference[webtext_sample]",),
+    "pool_naive_trainer": ("tests/test_train_bpe.py::test_training_matches_reference[webtext_sample]",),
     "naive_encoder": ("tests/test_tiktoken_parity.py::test_matches_tiktoken[cl100k_base-documents]",),
     "joining_iterable": ("tests/test_encode_iterable.py::test_is_lazy",),
 }
