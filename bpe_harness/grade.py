@@ -705,36 +705,13 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
         secrets = tuple(
             path for path in (*(kit / p for p in SECRET_PATHS), *(staged / p for p in PRIVATE_KIT)) if path.exists()
         )
-        try:
+
+        def judge(into: Path, selection: list[str]) -> JudgeRun:
+            """One judge on the staged kit, verdicts into `into`; GradingStopped when the batch stopped it."""
             run = run_judge(
                 staged,
-                private,
-                args,
-                timeout=options.timeout,
-                env_extra=options.env,
-                sandbox=options.sandbox,
-                hide=secrets,
-                stop=options.stop,
-            )
-        except SandboxRefused as e:
-            run = JudgeRun(None, False, 0.0, str(e), sandbox={"tier": "refused", "notes": [str(e)]})
-            results = build_results(None, {}, run, meta)
-            results["tests"][0]["output"] = f"grading refused: {e}"
-            if out:
-                write_atomically(out, json.dumps(results, indent=1))
-            return results, 2
-        if options.stop is not None and options.stop.is_set():
-            raise GradingStopped(f"grading of {submission_path} was stopped")
-        manifest = _valid_manifest(private / "manifest.json")
-        verdicts = _valid_verdicts(private / "verdicts.jsonl")
-        affected = [name for name, v in verdicts.items() if v["load_affected"]]
-        if affected and manifest is not None:  # graded again alone: a busy machine does not decide a grade
-            again = scratch / "private-again"
-            again.mkdir(mode=0o700)
-            run_judge(
-                staged,
-                again,
-                affected,
+                into,
+                selection,
                 timeout=options.timeout,
                 env_extra=options.env,
                 sandbox=options.sandbox,
@@ -743,6 +720,24 @@ def grade(submission_path: Path, out: Path | None, options: GradeOptions, kit: P
             )
             if options.stop is not None and options.stop.is_set():
                 raise GradingStopped(f"grading of {submission_path} was stopped")
+            return run
+
+        try:
+            run = judge(private, args)
+        except SandboxRefused as e:
+            run = JudgeRun(None, False, 0.0, str(e), sandbox={"tier": "refused", "notes": [str(e)]})
+            results = build_results(None, {}, run, meta)
+            results["tests"][0]["output"] = f"grading refused: {e}"
+            if out:
+                write_atomically(out, json.dumps(results, indent=1))
+            return results, 2
+        manifest = _valid_manifest(private / "manifest.json")
+        verdicts = _valid_verdicts(private / "verdicts.jsonl")
+        affected = [name for name, v in verdicts.items() if v["load_affected"]]
+        if affected and manifest is not None:  # graded again alone: a busy machine does not decide a grade
+            again = scratch / "private-again"
+            again.mkdir(mode=0o700)
+            judge(again, affected)
             for name, v in _valid_verdicts(again / "verdicts.jsonl").items():
                 if name in affected:
                     verdicts[name] = {**v, "retried_for_load": True}
