@@ -415,8 +415,8 @@ def private_copy(sub: Path, into: Path) -> Path:
 @contextlib.contextmanager
 def stopped_by_signals(stop: threading.Event):
     """While the batch runs, SIGINT and SIGTERM set `stop` instead of raising in the middle of the bookkeeping (a
-    second one only says it is stopping). Yields a list that receives the first signal's number. Off the main
-    thread (where signals cannot be handled) it only yields."""
+    second one only says it is stopping, also after the pool has ended: the process is on its way out). Yields a list
+    that receives the first signal's number. Off the main thread (where signals cannot be handled) it only yields."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
@@ -442,8 +442,9 @@ def stopped_by_signals(stop: threading.Event):
     try:
         yield received
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        if not received:  # once stopping, the handlers stay: a late second signal must not turn the stop into a kill
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def summary(rows: list[dict], version: str, seed: int | None = None, per_test: dict | None = None) -> str:
