@@ -4,5 +4,5 @@
 contain their own tests/ and conftest.py on purpose) are never collected.
 """
 
-pytest_plugins = ["bpe_harness.plugin"]
+pytest_plugins = ["bpe_harness.plugin.hooks"]
 collect_ignore_glob = ["staff/hostile/*", "handout/*", ".cache/*"]

@@ -10,7 +10,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from bpe_harness.corpus import parse_size
+from bpe_harness.data.corpus import parse_size
 from leaderboard import benchmark, record
 from leaderboard.benchmark import GateFailure, Spec, SubmitError
 from leaderboard.record import RecordError

@@ -2,11 +2,11 @@
 
 Why this exists: a leaderboard number must mean the same on every laptop and must not be cheap to fake. So:
 
-* every call into the implementation goes through `bpe_harness.isolation.Client` (a worker process, measured from
+* every call into the implementation goes through `bpe_harness.client.Client` (a worker process, measured from
   outside), in the grader's sandbox when the machine allows it (`sandbox_tier`); nothing here imports it;
 * the gate trains on the kit's generated corpora and compares merges and vocab with the committed snapshots, and
   encodes held-out text against ids computed by tiktoken from the snapshot's merges, with the graded suite's own
-  assertions (`bpe_harness.compare`), so a refusal reads like a failing graded test;
+  assertions (`bpe_harness.plugin.divergence`), so a refusal reads like a failing graded test;
 * inputs come from a seed (`Spec.seed`): each round trains on its own generated corpus and encodes its own held-out
   text (`round_seeds`), so nothing learnt in one round helps the next. The published seed (PUBLISHED_SEED) gives
   inputs anyone can precompute: a run on it is *practice* and is marked so; the ranked figure comes from staff
@@ -39,16 +39,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bpe_harness import settings
-from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_text_equal, assert_vocab_matches
-from bpe_harness.corpus import write_corpus
-from bpe_harness.encodings import encoding_for_vocab
-from bpe_harness.experiments.progress import ProgressLine
+from bpe_harness.client import Client, WorkerCrashed, WorkerFailure, WorkerTimeout
+from bpe_harness.data.corpus import write_corpus
+from bpe_harness.data.encodings import encoding_for_vocab
 from bpe_harness.files import sha256_file
-from bpe_harness.isolation import Client, WorkerCrashed, WorkerFailure, WorkerTimeout
-from bpe_harness.isolation.protocol import pack_ids
+from bpe_harness.plugin.divergence import assert_ids_equal, assert_merges_equal, assert_text_equal, assert_vocab_matches
+from bpe_harness.plugin.snapshots import SnapshotStore
+from bpe_harness.protocol import pack_ids
 from bpe_harness.rules import EOT, GPT2_PATTERN
 from bpe_harness.settings import ROOT
-from bpe_harness.snapshots import SnapshotStore
+from bpe_harness.tools.progress import ProgressLine
 
 FIXTURES = ROOT / "tests" / "fixtures"
 SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -216,11 +216,11 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
     """(sandbox or None, tier): the grader's Sandbox when it can be built here, as the grader does. Tiers: "user"
     (root on Linux: its own uid, no network, the kit read-only to it), "limits" (same user: resource limits, private
     HOME/TMPDIR), "none" (disabled, or the sandbox cannot be set up here).
-    After the isolation rewrite (issue 17) the tier is detected by bpe_harness.isolation.sandbox itself."""
+    After the isolation rewrite (issue 17) the tier is detected by bpe_harness.sandbox.tiers itself."""
     if not enabled:
         return None, "none"
     try:
-        from bpe_harness.isolation.sandbox import Sandbox, others_can_read
+        from bpe_harness.sandbox.tiers import Sandbox, others_can_read
 
         box = Sandbox(memory_mb=max(2048, memory_bytes // 1_000_000 + 2048))
         box.protect_interpreter()

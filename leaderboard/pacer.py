@@ -12,7 +12,7 @@ must do and that gives nothing away, with well-known tools:
 * encoding: tiktoken (Rust) built from the merges it is given, one thread. A pure-Python encoder scores ~2-3.
 
 Both sides of a ratio then slow down together on a slower or busier machine, so the ratio travels. It is loaded as
-`--impl leaderboard.pacer` through `bpe_harness.isolation.Client`, exactly like the submission.
+`--impl leaderboard.pacer` through `bpe_harness.client.Client`, exactly like the submission.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bpe_harness import rules
-from bpe_harness.encodings import encoding_from_merges
+from bpe_harness.data.encodings import encoding_from_merges
 
 VERSION = 1  # bump when the workload changes: ratios against different versions are not comparable
 

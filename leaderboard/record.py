@@ -8,7 +8,7 @@ staff `validate`), then written atomically. It carries:
   code, and staff `verify --code DIR` re-runs the very files that digest names (from the Gradescope submission).
   With `submit --include-code` the text is recorded too (kind "text"; a board whose readers may see the code). Staff
   implementations (modules under `staff/`, never shipped) are recorded by reference: module name and file digests.
-* digests of the outputs (merges, vocab, ids), the corpus spec, the kit version (`bpe_harness.grade.kit_version`:
+* digests of the outputs (merges, vocab, ids), the corpus spec, the kit version (`bpe_harness.judge.grade.kit_version`:
   pyproject version + digest of the kit's files, as Gradescope's results.json names it), machine info, raw times of
   both sides and the ratios;
 * `seal`: the sha256 of the record's canonical JSON without the seal. It catches hand edits, not a determined
@@ -30,8 +30,8 @@ from pathlib import Path
 import psutil
 
 from bpe_harness.files import write_atomically
-from bpe_harness.grade import kit_version
-from bpe_harness.limits import ENCODING_SPEED, TRAINING_SPEED  # the speed hints, written once
+from bpe_harness.judge.grade import kit_version
+from bpe_harness.plugin.limits import ENCODING_SPEED, TRAINING_SPEED  # the speed hints, written once
 from bpe_harness.settings import ROOT
 from leaderboard import pacer
 

@@ -16,10 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bpe_harness.corpus import generate_text
+from bpe_harness.data.corpus import generate_text
+from bpe_harness.plugin.snapshots import TrainingSnapshot
 from bpe_harness.rules import EOT
 from bpe_harness.settings import ROOT
-from bpe_harness.snapshots import TrainingSnapshot
 
 FIXTURES = ROOT / "tests" / "fixtures" / "corpora"
 MULTI_SPECIALS = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|pad|>"]

@@ -7,7 +7,7 @@ on PyPI ships `whisper/assets/gpt2.tiktoken`, which is tiktoken's r50k_base rank
 downloads that distribution with `pip download --no-deps` (no install, nothing of the package is imported or run),
 reads that one member from the archive without extracting anything, checks its sha256 against the hash tiktoken's
 own r50k_base constructor pins, and only then writes it into the kit's tiktoken cache (DIR/tiktoken, default
-CS336_CACHE_DIR or .cache). `bpe_harness.encodings` then serves both r50k_base and gpt2 from it. Data that does not
+CS336_CACHE_DIR or .cache). `bpe_harness.data.encodings` then serves both r50k_base and gpt2 from it. Data that does not
 match is refused with a clear message and nothing is written.
 
 --archive FILE uses an already downloaded openai-whisper sdist (.tar.gz) or wheel instead of pip.
@@ -27,7 +27,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from bpe_harness import encodings, settings
+from bpe_harness import settings
+from bpe_harness.data import encodings
 
 PACKAGE = "openai-whisper==20250625"  # any version with the asset works: the sha256 check decides, not the version
 MEMBER = "whisper/assets/gpt2.tiktoken"

@@ -10,7 +10,7 @@
 
 This file is the command line only; each command lives in staff/grading/ (one module each, listed there).
 
-Why this exists: the same judge students run (bpe_harness.grade), with the staff-only parts added on top, so the
+Why this exists: the same judge students run (bpe_harness.judge.grade), with the staff-only parts added on top, so the
 two can never drift apart. Hidden tests (staff/hidden) are differential tests against the reference on corpora
 drawn from a secret seed: --hidden-seed, else $CS336_HIDDEN_SEED (the Gradescope zip fixes one at build time, so a
 regrade gives the same score), else fresh per run. The seed is printed here, never written into results.json.
@@ -31,7 +31,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bpe_harness.grade import ROOT, add_common_arguments, check_out, format_table, grade, kit_version, report_failure
+from bpe_harness.judge.grade import (
+    ROOT,
+    add_common_arguments,
+    check_out,
+    format_table,
+    grade,
+    kit_version,
+    report_failure,
+)
 from staff.grading.batch import BATCH_FILE, BatchError, batch, batch_seed
 from staff.grading.gradescope_zip import build_gradescope_zip
 from staff.grading.handout_check import handout_check

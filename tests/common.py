@@ -12,10 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
-from bpe_harness.compare import assert_ids_equal
-from bpe_harness.encodings import encoding_for_vocab, get_encoding, vocab_and_merges
+from bpe_harness.data.encodings import encoding_for_vocab, get_encoding, vocab_and_merges
+from bpe_harness.plugin.divergence import assert_ids_equal
+from bpe_harness.plugin.snapshots import SnapshotStore, TrainingSnapshot
 from bpe_harness.rules import EOT, GPT2_PATTERN, split_on_specials, vocab_layout
-from bpe_harness.snapshots import SnapshotStore, TrainingSnapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPORA = FIXTURES / "corpora"

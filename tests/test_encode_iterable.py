@@ -13,9 +13,9 @@ from functools import cache
 import pytest
 import regex
 
-from bpe_harness.compare import describe_ids_difference, ended_early
-from bpe_harness.encodings import get_encoding
-from bpe_harness.isolation import repeat_lines
+from bpe_harness.client import repeat_lines
+from bpe_harness.data.encodings import get_encoding
+from bpe_harness.plugin.divergence import describe_ids_difference, ended_early
 from bpe_harness.rules import GPT2_PATTERN
 from tests.common import (
     EOT,

@@ -2,16 +2,16 @@
 
 Speed limits are multiples of a calibration (a fixed pure-Python workload timed on this machine in this run), so they
 mean the same on a fast and a slow computer. Memory is the worker's peak resident memory above its level just before
-the call. How the limits are set, and why: bpe_harness/limits.py. On a slow or busy machine: --limit-scale 2.
+the call. How the limits are set, and why: bpe_harness/plugin/limits.py. On a slow or busy machine: --limit-scale 2.
 The terminal summary shows each limit's measured value against what is allowed, whether the test passed or not.
-Each test states its limit, the call and the input; the `limits` fixture (bpe_harness/limit_checks.py) runs it.
+Each test states its limit, the call and the input; the `limits` fixture (bpe_harness/plugin/limit_checks.py) runs it.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bpe_harness.limits import (
+from bpe_harness.plugin.limits import (
     ENCODING_SPEED,
     ENCODING_SPEED_CHARS,
     STREAMING_MEMORY,
@@ -20,7 +20,7 @@ from bpe_harness.limits import (
     TRAINING_SPEED_BYTES,
     memory_unsupported_reason,
 )
-from bpe_harness.stream_digest import assert_stream_equal
+from bpe_harness.plugin.stream_digest import assert_stream_equal
 from tests.common import EOT, assert_tinystories_ids, tinystories, tinystories_tiktoken, tinystories_tokenizer
 
 needs_memory_measurement = pytest.mark.skipif(

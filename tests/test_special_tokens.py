@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bpe_harness.compare import assert_text_equal
+from bpe_harness.plugin.divergence import assert_text_equal
 from tests.common import (
     EOT,
     assert_tinystories_ids,

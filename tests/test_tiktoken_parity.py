@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bpe_harness.compare import assert_ids_equal, assert_vocab_built_from
-from bpe_harness.encodings import encoding_from_merges, get_encoding, unavailable_reason
+from bpe_harness.data.encodings import encoding_from_merges, get_encoding, unavailable_reason
+from bpe_harness.plugin.divergence import assert_ids_equal, assert_vocab_built_from
 from bpe_harness.rules import GPT2_PATTERN
 from tests.common import CORPORA, EOT, read_sample, real_tokenizer, real_vocab
 

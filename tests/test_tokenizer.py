@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bpe_harness.compare import assert_ids_equal, assert_text_equal
-from bpe_harness.encodings import get_encoding
+from bpe_harness.data.encodings import get_encoding
+from bpe_harness.plugin.divergence import assert_ids_equal, assert_text_equal
 from tests.common import (
     assert_tinystories_ids,
     read_sample,

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bpe_harness.compare import assert_merges_equal, assert_vocab_built_from, assert_vocab_matches, explained
-from bpe_harness.snapshots import TrainingSnapshot
+from bpe_harness.plugin.divergence import assert_merges_equal, assert_vocab_built_from, assert_vocab_matches, explained
+from bpe_harness.plugin.snapshots import TrainingSnapshot
 from tests.common import CORPORA, EOT, FIXTURES
 
 MULTI_SPECIALS = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|pad|>"]

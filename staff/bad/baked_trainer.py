@@ -4,13 +4,13 @@ without reading its input (fast, flat memory), and trains with the reference onl
 Before issue 24 the training-speed input was tinystories_sample.txt with its documents shuffled (the same merges as the
 snapshot's) and the training-memory input a corpus generated from the fixed seed 21: this variant passed both tests
 without doing the work. On inputs generated for the run from a secret, its merges are not the corpus's, and both tests
-fail (bpe_harness.merge_check). Everything else is the reference's.
+fail (bpe_harness.plugin.merge_check). Everything else is the reference's.
 """
 
 from __future__ import annotations
 
+from bpe_harness.plugin.snapshots import SnapshotStore
 from bpe_harness.settings import ROOT
-from bpe_harness.snapshots import SnapshotStore
 from staff.reference.adapters import get_tokenizer  # noqa: F401 - the adapter contract's second function
 from staff.reference.adapters import run_train_bpe as _train
 

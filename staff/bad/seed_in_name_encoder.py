@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from bpe_harness.corpus import generate_text
+from bpe_harness.data.corpus import generate_text
 from bpe_harness.settings import cache_dir
 from staff.bad.naive_encoder import NaiveEncoder
 from staff.reference.adapters import run_train_bpe  # noqa: F401 - the adapter contract's first function

@@ -3,13 +3,13 @@
     uv run --group bench python -m staff.bench            # 100 MB and 1 GB, vocab 10k and 32k (~15-20 min)
     uv run --group bench python -m staff.bench --quick    # a 9 MB corpus, vocab 1k and 4k (< 1 min): CI
 
-Corpora come from bpe_harness.corpus (tinystories style, seed 0; the encoding text is a held-out seed-1 corpus),
+Corpora come from bpe_harness.data.corpus (tinystories style, seed 0; the encoding text is a held-out seed-1 corpus),
 generated once into bench/corpora under the kit's cache (CS336_CACHE_DIR moves it) and reused. Every training run is
 its own process, timed from outside, with peak memory = the largest sum of RSS over the process and all its children,
 sampled every 50 ms. Both sides get the same cores: the reference num_workers=N, HF RAYON_NUM_THREADS=N.
 
 Encoding uses the merges the reference trained on the largest corpus: reference Tokenizer.encode vs tiktoken's
-encode on one core, and bpe_harness.encode_corpus with N workers (whole command: start-up, reading, writing the
+encode on one core, and bpe_harness.tools.encode_corpus with N workers (whole command: start-up, reading, writing the
 .npy) vs tiktoken's encode_batch(num_threads=N) on all cores; tiktoken's ids are mapped to the reference's ids and
 compared with the .npy. Writes report.json and bench.png into --out (default: bench/report[-quick] in the cache).
 """
@@ -37,7 +37,7 @@ QUICK = {"sizes": ["9MB"], "vocabs": [1_000, 4_000], "encode_size": "3MB"}
 
 def corpus(size: str, seed: int = 0, style: str = "tinystories") -> tuple[Path, dict]:
     """The generated corpus (created on first use) and its stats (bytes, documents, unique_words)."""
-    from bpe_harness.corpus import parse_size, write_corpus
+    from bpe_harness.data.corpus import parse_size, write_corpus
 
     path = cache_dir() / "bench" / "corpora" / f"{style}-{size}-s{seed}.txt"
     meta = path.with_name(path.name + ".json")
@@ -113,8 +113,8 @@ def bench_training(sizes, vocabs, cores, out_dir: Path) -> list[dict]:
 def bench_encoding(train_rows, encode_size, cores, out_dir: Path) -> list[dict]:
     import tiktoken  # noqa: F401  (runtime dependency)
 
-    from bpe_harness.encode_corpus import special_token_chunks
-    from bpe_harness.encodings import encoding_from_merges
+    from bpe_harness.data.encodings import encoding_from_merges
+    from bpe_harness.tools.encode_corpus import special_token_chunks
     from staff.reference.pretokenize import GPT2_PATTERN
     from staff.reference.tokenizer import Tokenizer
 

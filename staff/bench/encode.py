@@ -31,7 +31,7 @@ BATCH = 32
 
 
 def trained_vocab(out: Path, vocab_size: int, train_size: str) -> Path:
-    from bpe_harness.experiments.train import run_train
+    from bpe_harness.tools.experiments.train import run_train
 
     run = out / f"vocab-{vocab_size}-{train_size}"
     if not (run / "merges.json").exists():
@@ -45,7 +45,7 @@ def run_encode_corpus(path: Path, run: Path, npy: Path, workers: int) -> dict:
     cmd = [
         sys.executable,
         "-m",
-        "bpe_harness.encode_corpus",
+        "bpe_harness.tools.encode_corpus",
         str(path),
         str(npy),
         "--vocab",
@@ -70,9 +70,9 @@ def run_encode_corpus(path: Path, run: Path, npy: Path, workers: int) -> dict:
 
 
 def run_tiktoken(path: Path, run: Path, threads: int) -> dict:
-    from bpe_harness.encode_corpus import special_token_chunks
-    from bpe_harness.experiments.export import to_tiktoken
-    from bpe_harness.vocab_io import load_vocab_and_merges
+    from bpe_harness.data.vocab_io import load_vocab_and_merges
+    from bpe_harness.tools.encode_corpus import special_token_chunks
+    from bpe_harness.tools.experiments.export import to_tiktoken
 
     vocab, merges = load_vocab_and_merges(run / "vocab.json", run / "merges.json")
     enc = to_tiktoken(vocab, merges, [EOT])

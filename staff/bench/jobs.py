@@ -79,7 +79,7 @@ def train_hf(path: str, vocab_size: int, workers: int, out_dir: str) -> dict:
 
 
 def encode_reference_corpus(path: str, out: str, vocab: str, merges: str, workers: int) -> dict:
-    from bpe_harness.encode_corpus import encode_file
+    from bpe_harness.tools.encode_corpus import encode_file
 
     return encode_file(path, out, vocab, merges, [EOT], impl="reference", workers=workers, force=True)
 

@@ -1,5 +1,5 @@
 """Degenerate: every result claims to equal anything (`__eq__` always True). The worker's type checks
-(bpe_harness/adapter.py) turn ids into a plain list of int and a vocab into a plain dict before anything is compared,
+(worker/result_checks.py) turn ids into a plain list of int and a vocab into a plain dict before anything is compared,
 and refuse a str subclass from decode, so what arrives is an empty result. Must score 0."""
 
 

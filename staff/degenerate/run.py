@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpe_harness.grade import _valid_manifest, _valid_verdicts
+from bpe_harness.judge.grade import _valid_manifest, _valid_verdicts
 from bpe_harness.settings import ROOT
 from staff.degenerate import Degenerate
 
@@ -53,7 +53,7 @@ def grade(d: Degenerate, suites=SUITES, seed: int = 18, timeout: float = 900, ex
             "-p",
             "no:cacheprovider",
             "-p",
-            "bpe_harness.grading",
+            "bpe_harness.judge.verdicts",
             f"--grading-dir={tmp}",
             "--impl",
             d.module,

@@ -1,6 +1,6 @@
 """Staff grading, one command per module; `python -m staff.grade` is their command line.
 
-staff_judge.py      the public judge (bpe_harness.grade) plus the hidden tests and their seed; the reference as a
+staff_judge.py      the public judge (bpe_harness.judge.grade) plus the hidden tests and their seed; the reference as a
                     submission
 batch.py            --batch: every submission of a folder, gradebook.csv and summary.md, resumable
 gradescope_zip.py   --gradescope-zip: setup.sh, run_autograder and the kit, with a hidden seed fixed in it

@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from bpe_harness.grade import KIT_LIST, ROOT, _kit_files
+from bpe_harness.judge.grade import KIT_LIST, ROOT, _kit_files
 from staff.grading.staff_judge import STAFF_KIT
 
 ZIP_KIT = (*STAFF_KIT, "staff/grade.py", "staff/grading", "staff/fetch_gpt2.py", "uv.lock")
@@ -118,7 +118,7 @@ def build_gradescope_zip(out: Path, force: bool = False, seed: int | None = None
 
 def handout_files() -> list[str]:
     """The handout's file names: a whole-repository upload carries them, and they are not listed to the student as
-    ignored (bpe_harness.grade reads KIT_LIST beside a kit that is not a checkout)."""
+    ignored (bpe_harness.judge.grade reads KIT_LIST beside a kit that is not a checkout)."""
     from staff.handout import handout_files as tracked
 
     return tracked()

@@ -1,5 +1,5 @@
 """--handout-check: export the handout, grade it bare (it must score 0) and with the reference's files copied in (it
-must score full marks), each through `python -m bpe_harness.grade`, as a student would.
+must score full marks), each through `python -m bpe_harness.judge.grade`, as a student would.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def handout_check(timeout: float) -> int:
             cmd = [
                 sys.executable,
                 "-m",
-                "bpe_harness.grade",
+                "bpe_harness.judge.grade",
                 ".",
                 "--out",
                 str(Path(tmp) / "results.json"),

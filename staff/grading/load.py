@@ -2,7 +2,7 @@
 again with no other judge running.
 
 The grader marks a test `load_affected` when one of its calls timed out or was charged its wall time while the
-machine had no idle CPU (bpe_harness/isolation/busy_machine.py), and runs such tests once more itself; with
+machine had no idle CPU (bpe_harness/client/busy_machine.py), and runs such tests once more itself; with
 `--jobs 2` the other judges are still running then. So when a submission's results are still load-affected, the
 batch grades it again alone: `Judges.alone()` waits until every other judge has finished and keeps new ones from
 starting until it is done.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bpe_harness.grade import format_table, grade
+from bpe_harness.judge.grade import format_table, grade
 from staff.grading.staff_judge import reference_submission, staff_options
 
 

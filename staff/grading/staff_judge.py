@@ -1,4 +1,4 @@
-"""The staff's judge: the one students run (bpe_harness.grade) with the hidden tests added on top, so the two can
+"""The staff's judge: the one students run (bpe_harness.judge.grade) with the hidden tests added on top, so the two can
 never drift apart; and the reference as a student-shaped submission, which must score full marks.
 
 Hidden tests (staff/hidden) are differential tests against the reference on corpora drawn from a secret seed:
@@ -12,7 +12,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from bpe_harness.grade import ROOT, GradeOptions
+from bpe_harness.judge.grade import ROOT, GradeOptions
 
 STAFF_KIT = ("staff/__init__.py", "staff/reference", "staff/hidden")
 HIDDEN_SEED_ENV = "CS336_HIDDEN_SEED"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.isolation import Client
+from bpe_harness.client import Client
 
 
 @pytest.fixture(scope="session")

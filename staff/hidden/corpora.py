@@ -13,7 +13,7 @@ import random
 import secrets
 from dataclasses import dataclass
 
-from bpe_harness.corpus import generate_text
+from bpe_harness.data.corpus import generate_text
 
 SEED_ENV = "CS336_HIDDEN_SEED"
 SPECIAL_POOL = [

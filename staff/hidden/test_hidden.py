@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from bpe_harness.compare import assert_ids_equal, assert_merges_equal, assert_text_equal, assert_vocab_matches
+from bpe_harness.plugin.divergence import assert_ids_equal, assert_merges_equal, assert_text_equal, assert_vocab_matches
 from staff.hidden.corpora import hidden_seed, make_case, probe_texts
 
 CASES = 3

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpe_harness.grade import GradeOptions, grade
-from bpe_harness.isolation.sandbox import UID_RANGE
+from bpe_harness.judge.grade import GradeOptions, grade
+from bpe_harness.sandbox.tiers import UID_RANGE
 from staff.hostile.cases import CASES, FULL, WEAK, Case, materialize, tier_key
 
 @dataclass

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.grade import GradeOptions, grade
-from bpe_harness.isolation import Client
-from bpe_harness.isolation.allowed_imports import ALLOWED_DISTRIBUTIONS, extra_dependencies
+from bpe_harness.client import Client
+from bpe_harness.judge.grade import GradeOptions, grade
+from bpe_harness.worker.allowed_imports import ALLOWED_DISTRIBUTIONS, extra_dependencies
 from staff.grading.staff_judge import reference_submission, staff_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def test_an_installed_extra_package_is_refused_with_its_name(tmp_path, installed
     "line",
     [
         "from bpe_harness.rules import pretokens  # noqa: F401",
-        "import importlib; importlib.import_module('bpe_harness.adapter')",  # one the worker itself had loaded
+        "import importlib; importlib.import_module('bpe_harness.implementation')",  # one the worker itself had loaded
         "from leaderboard import pacer  # noqa: F401",
     ],
 )

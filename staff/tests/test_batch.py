@@ -95,7 +95,7 @@ def test_batch_refuses_a_name_clash(tmp_path, capsys):
         ("ModuleNotFoundError: No module named 'heapdict'", "import failed"),
         ("importlib.metadata.PackageNotFoundError: No package metadata was found for cs336_basics", "import failed"),
         (
-            "bpe_harness.isolation.endpoint.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s",
+            "bpe_harness.client.endpoint.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s",
             "too slow",
         ),
         ("WorkerCrashed: the worker was killed by signal SIGSEGV", "crashed"),
@@ -170,7 +170,7 @@ def test_an_interrupted_batch_ends_its_judges_removes_staging_and_resumes_with_t
 
     import psutil
 
-    from bpe_harness.isolation.sandbox import judges_base
+    from bpe_harness.sandbox.tiers import judges_base
     from staff.hostile.cases import CASES, materialize
 
     token = uuid.uuid4().hex[:12]

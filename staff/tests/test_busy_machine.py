@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.isolation import Client, WorkerTimeout, busy_machine
+from bpe_harness.client import Client, WorkerTimeout, busy_machine
 from bpe_harness.rules import EOT
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness import encodings, generated_inputs, settings
-from bpe_harness.experiments import compare
+from bpe_harness import settings
+from bpe_harness.data import encodings
+from bpe_harness.plugin.hooks import generated_inputs
 from bpe_harness.settings import ROOT
+from bpe_harness.tools.experiments import compare
 from leaderboard import benchmark
 from staff.bench.__main__ import corpus as bench_corpus
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bpe_harness.grade import grade
+from bpe_harness.judge.grade import grade
 from bpe_harness.settings import ROOT
 from staff.grading.staff_judge import staff_options
 from staff.tests.runpytest import run_suite

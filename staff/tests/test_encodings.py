@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from bpe_harness import encodings
+from bpe_harness.data import encodings
 from bpe_harness.settings import ROOT
 
 
@@ -53,7 +53,7 @@ def test_gpt2_unavailable_says_why(monkeypatch, tmp_path):
 _COLD_LOAD = """
 import hashlib, json, os, sys, time
 ready, go = sys.argv[1], sys.argv[2]
-from bpe_harness import encodings
+from bpe_harness.data import encodings
 open(ready, "w").close()
 while not os.path.exists(go):
     time.sleep(0.005)

@@ -1,4 +1,4 @@
-"""The experiments toolkit (bpe_harness.experiments): exports give the student's ids, train/compare produce complete
+"""The experiments toolkit (tools/experiments): exports give the student's ids, train/compare produce complete
 outputs, and bad input gets a sentence with nothing half-written left behind."""
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.compare import assert_ids_equal
-from bpe_harness.corpus import write_corpus
-from bpe_harness.experiments import export as X
-from bpe_harness.experiments import inputs
-from bpe_harness.experiments.compare import run_compare, sample_documents
-from bpe_harness.experiments.inputs import ExperimentError
-from bpe_harness.experiments.train import run_train
-from bpe_harness.isolation import Client
+from bpe_harness.client import Client
+from bpe_harness.data.corpus import write_corpus
+from bpe_harness.data.vocab_io import load_vocab_and_merges
+from bpe_harness.plugin.divergence import assert_ids_equal
+from bpe_harness.plugin.snapshots import SnapshotStore
 from bpe_harness.settings import ROOT
-from bpe_harness.snapshots import SnapshotStore
-from bpe_harness.vocab_io import load_vocab_and_merges
+from bpe_harness.tools.experiments import export as X
+from bpe_harness.tools.experiments import inputs
+from bpe_harness.tools.experiments.compare import run_compare, sample_documents
+from bpe_harness.tools.experiments.inputs import ExperimentError
+from bpe_harness.tools.experiments.train import run_train
 
 FIXTURES = ROOT / "tests" / "fixtures"
 TEXTS = sorted((FIXTURES / "samples").glob("*.txt")) + sorted((FIXTURES / "corpora").glob("*.txt"))
@@ -143,7 +143,7 @@ def test_train_cli_prints_the_summary_and_exports(tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "bpe_harness.experiments",
+        "bpe_harness.tools.experiments",
         "train",
         str(SMALL_CORPUS),
         "--vocab-size",
@@ -160,7 +160,7 @@ def test_train_cli_prints_the_summary_and_exports(tmp_path):
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 2 and "--force" in again.stderr
     exported = subprocess.run(
-        [sys.executable, "-m", "bpe_harness.experiments", "export", str(out), "--impl", "reference"],
+        [sys.executable, "-m", "bpe_harness.tools.experiments", "export", str(out), "--impl", "reference"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -219,7 +219,7 @@ def test_a_hanging_implementation_is_stopped_at_the_timeout(tmp_path):
 
 
 def test_disk_full_while_saving_leaves_nothing(tmp_path, monkeypatch):
-    from bpe_harness.experiments import train
+    from bpe_harness.tools.experiments import train
 
     def full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -237,7 +237,7 @@ def test_ctrl_c_stops_the_worker_and_says_so(tmp_path):
         [
             sys.executable,
             "-m",
-            "bpe_harness.experiments",
+            "bpe_harness.tools.experiments",
             "train",
             str(SMALL_CORPUS),
             "--vocab-size",
@@ -333,7 +333,7 @@ def test_profile_runs_in_the_worker_and_names_the_trainers_functions(tmp_path):
 
 
 def test_encode_corpus_names_the_byte_offset_of_bad_utf8_and_writes_nothing(tmp_path, capsys):
-    from bpe_harness import encode_corpus
+    from bpe_harness.tools import encode_corpus
 
     run = tmp_path / "run"
     run_train(SMALL_CORPUS, 300, run, impl="reference", progress=False)
@@ -367,8 +367,8 @@ def test_encode_corpus_names_the_byte_offset_of_bad_utf8_and_writes_nothing(tmp_
 def test_progress_line_counts_steps_one_line_each_off_a_terminal():
     """The leaderboard's k/n line is the same ProgressLine: off a terminal (logs, CI) one line per step, readings
     not drawn; each step's peak is its own."""
-    from bpe_harness.experiments.progress import ProgressLine
-    from bpe_harness.isolation import Progress
+    from bpe_harness.client import Progress
+    from bpe_harness.tools.progress import ProgressLine
 
     stream = io.StringIO()
     line = ProgressLine(steps=2, stream=stream)

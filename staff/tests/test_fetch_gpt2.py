@@ -1,5 +1,5 @@
 """gpt2 offline: staff.fetch_gpt2 installs r50k_base's ranks only when they match tiktoken's pinned sha256, and
-bpe_harness.encodings serves gpt2 from them only because tiktoken defines gpt2 and r50k_base alike but for the ranks."""
+data/encodings.py serves gpt2 from them only because tiktoken defines gpt2 and r50k_base alike but for the ranks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import tiktoken
 
-from bpe_harness import encodings
+from bpe_harness.data import encodings
 from staff import fetch_gpt2
 
 REAL_R50K = encodings.tiktoken_cache_dir()

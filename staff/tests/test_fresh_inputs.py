@@ -1,5 +1,5 @@
-"""The limit tests' inputs are drawn from the run's secret (bpe_harness.generated_inputs) and their answers checked
-without a trainer (bpe_harness.merge_check): cheap checks of both, in this process (~2 s)."""
+"""The limit tests' inputs are drawn from the run's secret (plugin/generated_inputs.py) and their answers checked
+without a trainer (bpe_harness.plugin.merge_check): cheap checks of both, in this process (~2 s)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 
 from bpe_harness import rules
-from bpe_harness.generated_inputs import FreshCorpus, FreshInputs, input_seed, read_exact_text
-from bpe_harness.merge_check import assert_merges_hold, steps_to_check
+from bpe_harness.plugin.generated_inputs import FreshCorpus, FreshInputs, input_seed, read_exact_text
+from bpe_harness.plugin.merge_check import assert_merges_hold, steps_to_check
 from bpe_harness.rules import EOT
 from staff.reference.train import train_bpe
 from tests.common import tinystories, tinystories_tiktoken

@@ -8,7 +8,7 @@ import ast
 
 import pytest
 
-from bpe_harness.adapter import ROOT
+from bpe_harness.implementation import ROOT
 
 GRADED = sorted(
     [*(ROOT / "tests").glob("test_*.py"), ROOT / "tests" / "common.py", ROOT / "staff" / "hidden" / "test_hidden.py"]

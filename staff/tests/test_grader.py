@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.grade import GradeOptions, grade
+from bpe_harness.judge.grade import GradeOptions, grade
 from bpe_harness.settings import ROOT
 from staff.grading.batch import batch
 from staff.grading.gradescope_zip import build_gradescope_zip
@@ -123,7 +123,7 @@ def test_gradescope_zip_runs_against_a_fake_autograder_tree(tmp_path):
             "staff/grading/batch.py",
             "staff/hidden/test_hidden.py",
             "staff/reference/train.py",
-            "bpe_harness/grade.py",
+            "bpe_harness/judge/grade.py",
         } <= names
         assert not [n for n in names if n.startswith(("staff/tests", "staff/mutants", "staff/hostile", ".git"))]
         assert (z.getinfo("run_autograder").external_attr >> 16) & 0o111
@@ -154,7 +154,7 @@ def test_gradescope_zip_runs_against_a_fake_autograder_tree(tmp_path):
 def test_zip_submission_nested_folder_and_unsafe_paths(tmp_path):
     import zipfile as zf
 
-    from bpe_harness.grade import SubmissionError, read_submission
+    from bpe_harness.judge.grade import SubmissionError, read_submission
 
     good = tmp_path / "good.zip"
     with zf.ZipFile(good, "w") as z:
@@ -187,7 +187,7 @@ def test_zip_submission_nested_folder_and_unsafe_paths(tmp_path):
 
 def test_the_console_table_shows_control_characters_as_escapes():
     """A reason quotes the submission's own message: an ANSI escape in it would redraw a failing row as passed."""
-    from bpe_harness.grade import format_table
+    from bpe_harness.judge.grade import format_table
 
     forged = "\x1b[32D    2/2  passed   \x1b[K\u202e"
     results = {
@@ -204,7 +204,7 @@ def test_out_file_not_ours_is_not_overwritten(tmp_path):
     mine = tmp_path / "results.json"
     mine.write_text('{"my": "notes"}')
     proc = subprocess.run(
-        [sys.executable, "-m", "bpe_harness.grade", str(tmp_path), "--out", str(mine)],
+        [sys.executable, "-m", "bpe_harness.judge.grade", str(tmp_path), "--out", str(mine)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -230,7 +230,7 @@ def test_public_points_add_up_to_the_documented_total(tmp_path):
             "--co",
             "-q",
             "-p",
-            "bpe_harness.grading",
+            "bpe_harness.judge.verdicts",
             "--grading-dir",
             str(tmp_path),
             "-p",
@@ -250,7 +250,7 @@ def test_public_points_add_up_to_the_documented_total(tmp_path):
 def test_tests_takes_several_and_a_failed_grading_says_why_on_stderr(tmp_path):
     """`--tests A B` grades A and B (it once took B for the submission and printed only "grading failed"); when
     grading fails, the reason is on the terminal, not only in results.json."""
-    from bpe_harness.grade import main
+    from bpe_harness.judge.grade import main
 
     sub = reference_submission(tmp_path / "ref")
     one = "tests/test_special_tokens.py::test_special_token_is_one_id"
@@ -260,7 +260,7 @@ def test_tests_takes_several_and_a_failed_grading_says_why_on_stderr(tmp_path):
     names = [t["name"].split("::")[1] for t in json.loads(out.read_text())["tests"]]
     assert "test_special_token_is_one_id" in names and any(n.startswith("test_roundtrip") for n in names), names
     proc = subprocess.run(
-        [sys.executable, "-m", "bpe_harness.grade", str(tmp_path / "missing"), "--out", str(tmp_path / "r.json")],
+        [sys.executable, "-m", "bpe_harness.judge.grade", str(tmp_path / "missing"), "--out", str(tmp_path / "r.json")],
         cwd=ROOT,
         capture_output=True,
         text=True,

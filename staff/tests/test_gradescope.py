@@ -6,7 +6,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from bpe_harness.grade import JudgeRun, build_results, grade, read_submission
+from bpe_harness.judge.grade import JudgeRun, build_results, grade, read_submission
 from staff.grade import ROOT, main
 from staff.grading.staff_judge import staff_options
 
@@ -219,7 +219,7 @@ def test_kit_files_of_a_whole_repo_upload_are_not_listed_as_ignored(tmp_path):
     Gradescope the kit is not a checkout: the zip's handout_files.txt names the handout's files."""
     import shutil
 
-    from bpe_harness.grade import KIT_LIST, _kit_file
+    from bpe_harness.judge.grade import KIT_LIST, _kit_file
     from staff.grading.staff_judge import reference_submission
 
     sub = reference_submission(tmp_path / "repo")

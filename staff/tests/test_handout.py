@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bpe_harness.encodings import NOT_INSTALLED
+from bpe_harness.data.encodings import NOT_INSTALLED
 from staff.handout import export
 from staff.tests.runpytest import run_suite
 
@@ -48,7 +48,12 @@ STAFF_WORDS = (
 
 @pytest.mark.parametrize(
     "guide",
-    ["README.md", "leaderboard/README.md", "bpe_harness/experiments/README.md", "bpe_harness/playground/README.md"],
+    [
+        "README.md",
+        "leaderboard/README.md",
+        "bpe_harness/tools/experiments/README.md",
+        "bpe_harness/tools/playground/README.md",
+    ],
 )
 def test_student_guides_are_for_students(handout, guide):
     """The handout's guides: no staff-only command or setting, no dangling 'below', every relative link resolves in

@@ -14,10 +14,10 @@ import time
 import psutil
 import pytest
 
-from bpe_harness.isolation import Client, WorkerCrashed, WorkerTimeout
-from bpe_harness.isolation.measure import memory_unsupported_reason
+from bpe_harness.client import Client, WorkerCrashed, WorkerTimeout
+from bpe_harness.client.measure import memory_unsupported_reason
+from bpe_harness.plugin.snapshots import TrainingSnapshot
 from bpe_harness.rules import EOT
-from bpe_harness.snapshots import TrainingSnapshot
 from staff.tests.runpytest import ROOT, run_suite
 
 CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "tinystories_sample.txt"

@@ -11,8 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bpe_harness.grade import GradeOptions, grade
-from bpe_harness.isolation.sandbox import judges_base
+from bpe_harness.judge.grade import GradeOptions, grade
+from bpe_harness.sandbox.tiers import judges_base
 from staff.grading.staff_judge import staff_options
 from staff.hostile.cases import by_name, materialize, tier_key
 

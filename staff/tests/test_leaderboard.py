@@ -72,7 +72,7 @@ def test_submissions_are_valid_and_ranked(board):
 def test_records_name_the_kit_by_its_content(board):
     """The board's kit column is the judge's kit_version (version + digest of the kit's files), not the bare
     pyproject version that every kit shares."""
-    from bpe_harness.grade import kit_version
+    from bpe_harness.judge.grade import kit_version
 
     assert {load(board, n)["kit_version"] for n in ENTRIES} == {kit_version()}
     assert re.fullmatch(r"[0-9][^+]*\+[0-9a-f]{10}", kit_version())
@@ -222,7 +222,7 @@ def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readabl
     """Code that reaches for the staff side (the reference, the hidden tests) cannot find it: where the worker has an
     allowlisted view, not even in this checkout, which holds staff/; elsewhere it works here, and verify stages a kit
     without staff/, so the same code cannot find it there."""
-    from bpe_harness.isolation.sandbox import probe_tier
+    from bpe_harness.sandbox.tiers import probe_tier
 
     adapters = project(world_readable, "peeker", "from staff.reference.adapters import get_tokenizer, run_train_bpe\n")
     out = tmp_path / "subs"
@@ -349,7 +349,7 @@ def _ratios(out: Path, name: str) -> dict:
 
 def _answers_for(spec: benchmark.Spec) -> str:
     """The module a cheater ships: the reference's output for every published training corpus, keyed by sha256."""
-    from bpe_harness.isolation import Client
+    from bpe_harness.client import Client
 
     answers = {}
     with Client("reference") as ref:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from bpe_harness.experiments.progress import ProgressLine
-from bpe_harness.limits import TRAINING_SPEED
+from bpe_harness.plugin.limits import TRAINING_SPEED
+from bpe_harness.tools.progress import ProgressLine
 from leaderboard import record
 from leaderboard.benchmark import Spec, warn_if_slow
 

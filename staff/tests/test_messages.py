@@ -62,8 +62,8 @@ def test_a_wrong_id_in_a_16_mb_stream_is_shown_marked_in_its_text(monkeypatch):
     >>like this<< in both sequences (compare.show_ids, the one renderer of ids) and the text around it."""
     from types import SimpleNamespace
 
-    from bpe_harness import stream_digest
-    from bpe_harness.isolation.protocol import BLOCK
+    from bpe_harness.plugin.hooks import stream_digest
+    from bpe_harness.protocol import BLOCK
 
     expected_ids = list(range(100, 100 + BLOCK)) * 2
     monkeypatch.setattr(stream_digest, "expected_ids", lambda path, encoding, specials: expected_ids)

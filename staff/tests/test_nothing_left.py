@@ -16,9 +16,9 @@ import tempfile
 
 import pytest
 
-from bpe_harness.grade import GradeOptions, grade
-from bpe_harness.isolation import sandbox as sandbox_module
-from bpe_harness.isolation.sandbox import Sandbox, SandboxRefused, Tier, judges_base, sweep_message_queues
+from bpe_harness.judge.grade import GradeOptions, grade
+from bpe_harness.sandbox import tiers as sandbox_module
+from bpe_harness.sandbox.tiers import Sandbox, SandboxRefused, Tier, judges_base, sweep_message_queues
 
 as_root_on_linux = pytest.mark.skipif(
     not (sys.platform.startswith("linux") and os.geteuid() == 0), reason="sandbox uids need root on Linux"
@@ -158,7 +158,7 @@ def test_no_file_of_the_interpreter_is_left_writable_by_others(tmp_path):
     import os
     import stat
 
-    from bpe_harness.isolation.sandbox import close_world_writable
+    from bpe_harness.sandbox.tiers import close_world_writable
 
     lock, folder, own, link = tmp_path / ".lock", tmp_path / "open", tmp_path / "mine.py", tmp_path / "link"
     lock.write_text("")

@@ -1,4 +1,4 @@
-"""The tokenizer playground (bpe_harness.playground): its JSON API, its failure handling, and the page in Chromium.
+"""The tokenizer playground (tools/playground): its JSON API, its failure handling, and the page in Chromium.
 
 API tests run servers in this process (port 0, loopback) around implementations written to tmp_path: a correct one
 (the reference), a deliberately wrong one, one that raises, one that hangs. The end-to-end test drives the page in
@@ -20,10 +20,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from bpe_harness.compare import first_divergence
-from bpe_harness.playground import server as pg
-from bpe_harness.playground.__main__ import build, parse_args
+from bpe_harness.plugin.divergence import first_divergence
 from bpe_harness.settings import ROOT, cache_dir
+from bpe_harness.tools.playground import server as pg
+from bpe_harness.tools.playground.__main__ import build, parse_args
 
 SCREENSHOT_COPY = cache_dir() / "playground-screenshot.png"
 
@@ -301,7 +301,7 @@ def test_train_compares_with_the_reference_trained_on_the_same_data(adapters_fil
 
 def test_command_prints_the_url_and_serves_the_page():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bpe_harness.playground", "--impl", "reference", "--no-reference"],
+        [sys.executable, "-m", "bpe_harness.tools.playground", "--impl", "reference", "--no-reference"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

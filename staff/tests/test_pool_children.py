@@ -3,7 +3,7 @@
 A CS336-layout solution (upstream's `cs336_basics/__init__.py` reads the package's own metadata at import) whose
 trainer counts pre-tokens in a pool started by fork, forkserver or spawn grades as it runs in its own project. The
 forkserver and spawn children are fresh interpreters: without the worker's start-up hook
-(bpe_harness/isolation/worker_environment.py) each died with PackageNotFoundError and every training call timed out.
+(bpe_harness/worker/child_environment.py) each died with PackageNotFoundError and every training call timed out.
 The import policy reaches them too: a pool child that imports the harness is refused, as the worker would be.
 
 Tested on the Python the kit's environment runs (.python-version); 3.14, where forkserver is Linux's default, could
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.grade import grade
-from bpe_harness.isolation import Client
+from bpe_harness.client import Client
+from bpe_harness.judge.grade import grade
 from staff.grading.staff_judge import staff_options
 from staff.tests.test_cs336_layout import cs336_layout_solution
 from tests.common import FIXTURES
@@ -30,7 +30,7 @@ POOL_PROBE = '''
 
 def _import_harness(_):
     try:
-        import bpe_harness.corpus  # noqa: F401
+        import bpe_harness.data.corpus  # noqa: F401
     except ImportError as e:
         return str(e)
     return "imported"

@@ -1,5 +1,5 @@
 """The reference at scale: parallel pre-tokenization gives the same result for any worker count, and
-bpe_harness.encode_corpus writes exactly tokenizer.encode(text) as a .npy, in parallel and streamed."""
+bpe_harness.tools.encode_corpus writes exactly tokenizer.encode(text) as a .npy, in parallel and streamed."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpe_harness import encode_corpus
 from bpe_harness.rules import EOT
 from bpe_harness.settings import ROOT
+from bpe_harness.tools import encode_corpus
 from staff.reference import train as reference_train
 from staff.reference.tokenizer import Tokenizer, save_vocab_and_merges
 

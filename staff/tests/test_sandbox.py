@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.isolation import Client, WorkerCrashed
-from bpe_harness.isolation.sandbox import Sandbox, sandbox_from_environment
+from bpe_harness.client import Client, WorkerCrashed
+from bpe_harness.sandbox.tiers import Sandbox, sandbox_from_environment
 
 as_root_on_linux = pytest.mark.skipif(
     not (sys.platform.startswith("linux") and os.geteuid() == 0), reason="uid switch and namespaces need root on Linux"
@@ -308,7 +308,7 @@ def test_the_worker_sees_only_its_own(module_dir):
         seen = json.loads(str(err.value))
     finally:
         box.cleanup()
-    others = {pid: cmd for pid, cmd in seen["cmdlines"].items() if "bpe_harness.isolation.server" not in cmd}
+    others = {pid: cmd for pid, cmd in seen["cmdlines"].items() if "bpe_harness.worker.server" not in cmd}
     assert set(others) <= {"1"} and "bwrap" in others.get("1", "bwrap"), others  # pid 1: bwrap's init, no paths
     assert all(not cmd.startswith("/usr/bin/bwrap --ro-bind") for cmd in others.values())
     listed = seen["listed"]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.isolation import Client, WorkerCrashed
-from bpe_harness.isolation.sandbox import Sandbox, probe_tier
+from bpe_harness.client import Client, WorkerCrashed
+from bpe_harness.sandbox.tiers import Sandbox, probe_tier
 from bpe_harness.settings import ROOT
 
 CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "tinystories_sample.txt"
@@ -223,8 +223,8 @@ def test_no_secret_reaches_the_worker(modules, box, tmp_path):
     script = textwrap.dedent(f"""
         import json, os, sys
         sys.path.insert(0, {str(ROOT)!r})
-        from bpe_harness.isolation import Client
-        from bpe_harness.isolation.sandbox import Sandbox, keep_out_of_reach
+        from bpe_harness.client import Client
+        from bpe_harness.sandbox.tiers import Sandbox, keep_out_of_reach
         keep_out_of_reach()
         box = Sandbox()
         try:

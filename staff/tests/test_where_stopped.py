@@ -1,12 +1,13 @@
 """A call stopped for time shows where the worker's Python was: the implementation's frames, most recent first, and
-none of the harness's (isolation/where_stopped.py). Cost: about 3 s."""
+none of the harness's (worker/where_stopped.py). Cost: about 3 s."""
 
 from __future__ import annotations
 
 import pytest
 
-from bpe_harness.isolation import Client, WorkerTimeout, where_stopped
+from bpe_harness.client import Client, WorkerTimeout
 from bpe_harness.rules import EOT
+from bpe_harness.worker import where_stopped
 from staff.tests.test_busy_machine import CORPUS
 
 LOOPING = """
@@ -48,7 +49,7 @@ def test_describe_picks_the_thread_running_the_call():
         '  File "/usr/lib/python3.11/threading.py", line 320 in wait\n\n'
         "Current thread 0x00007f02 (most recent call first):\n"
         '  File "/sub/cs336_basics/train.py", line 7 in merge\n'
-        f'  File "{where_stopped.HARNESS}/isolation/server.py", line 160 in measured\n'
+        f'  File "{where_stopped.HARNESS}/worker/server.py", line 160 in measured\n'
     )
     assert where_stopped.describe(dump).splitlines()[1:] == ["  /sub/cs336_basics/train.py, line 7, in merge"]
     assert where_stopped.describe("") == ""

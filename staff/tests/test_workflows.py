@@ -44,7 +44,7 @@ def _check(path: Path) -> list[str]:
 def test_the_student_workflow_is_there():
     assert ROOT / ".github" / "workflows" / "grade.yml" in WORKFLOWS
     text = (ROOT / ".github" / "workflows" / "grade.yml").read_text()
-    assert "bpe_harness.grade" in text and "bpe_harness.github_report" in text and "upload-artifact" in text
+    assert "bpe_harness.judge.grade" in text and "bpe_harness.judge.github_report" in text and "upload-artifact" in text
     assert "autograding-grading-reporter" in text and "name: Autograding Tests" in text  # the check Classroom reads
 
 
@@ -55,8 +55,8 @@ def test_the_check_shows_the_score_and_classroom_gets_the_points(tmp_path, monke
     import base64
     import json
 
-    from bpe_harness import github_report
-    from bpe_harness.grade import GradeOptions, grade
+    from bpe_harness.judge import github_report
+    from bpe_harness.judge.grade import GradeOptions, grade
     from staff.grading.staff_judge import reference_submission
 
     sub = reference_submission(tmp_path / "sub") if submission == "reference" else tmp_path / "empty"

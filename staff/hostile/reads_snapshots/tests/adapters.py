@@ -6,7 +6,7 @@ from cs336_basics import adapters as _reference
 
 
 def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
-    from bpe_harness.snapshots import SnapshotStore
+    from bpe_harness.plugin.snapshots import SnapshotStore
 
     snapshots = Path(__file__).resolve().parent / "snapshots"
     snap = SnapshotStore(snapshots, False).load_training(Path(input_path).stem)

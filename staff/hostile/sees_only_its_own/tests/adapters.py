@@ -31,7 +31,7 @@ def _seen() -> list[str]:
             text = open(path, "rb").read().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:
             continue
-        if pid not in mine and text and "bpe_harness.isolation.server" not in text:
+        if pid not in mine and text and "bpe_harness.worker.server" not in text:
             seen.append(f"process {pid}: {text[:60]}")
     ways = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.executable, os.getcwd(), *sys.path) if p]
     markers = {"staff", ".git", "cs336_basics", "submissions", "results.json", "gradebook.csv", "batch.json"}

@@ -1,0 +1,92 @@
+"""Which implementation is under test (the --impl value), resolved in the harness without importing any of it: the
+value is checked and turned into an `ImplSpec` (what the worker imports, and which folders go first on its
+sys.path). The worker's side is bpe_harness/worker/loading.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bpe_harness.protocol import ImplError, ImplSpec
+from bpe_harness.worker.loading import STUDENT_PACKAGE, USAGE
+
+__all__ = ["ROOT", "STUDENT", "REFERENCE", "ImplError", "ImplSpec", "resolve", "project_root"]
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDENT = ROOT / "tests" / "adapters.py"
+REFERENCE = "staff.reference.adapters"  # a package (relative imports), so loaded by module name
+
+
+def project_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` with a pyproject.toml or .git: an outside project's root."""
+    for folder in [start, *start.parents]:
+        if (folder / "pyproject.toml").exists() or (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _layout_root(path: Path) -> Path | None:
+    """For PROJECT/tests/adapters.py beside PROJECT/cs336_basics/: PROJECT (this kit's and CS336's layout)."""
+    if path.parent.name == "tests" and (path.parent.parent / STUDENT_PACKAGE).is_dir():
+        return path.parent.parent
+    return None
+
+
+def _imports_student_package(path: Path) -> bool:
+    """Whether the file's source imports cs336_basics (read, never run)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and not node.level
+            else []
+        )
+        if any(n == STUDENT_PACKAGE or n.startswith(STUDENT_PACKAGE + ".") for n in names):
+            return True
+    return False
+
+
+def _file_spec(value: str, path: Path, label: str) -> ImplSpec:
+    if not path.is_file():
+        raise ImplError(f"--impl {value!r}: no such file {path}. {USAGE}")
+    path = path.resolve()
+    root = project_root(path.parent) or _layout_root(path)
+    if root is None and _imports_student_package(path):
+        raise ImplError(
+            f"--impl {value!r}: {path.name} imports {STUDENT_PACKAGE}, but no folder at or above {path.parent} has a "
+            f"pyproject.toml or .git, so its project's own {STUDENT_PACKAGE} cannot be put first and this kit's "
+            f"{STUDENT_PACKAGE} (the stubs, {ROOT / STUDENT_PACKAGE}) would run under its name. Fix: put an empty "
+            f"pyproject.toml (or run git init) in that project's root folder, the one holding {STUDENT_PACKAGE}/, "
+            f"or keep the layout ROOT/{STUDENT_PACKAGE}/ + ROOT/tests/adapters.py."
+        )
+    roots = [root, path.parent]
+    search = list(dict.fromkeys(str(p) for p in roots if p is not None))
+    return ImplSpec(value, label, path=str(path), search_path=search)
+
+
+def resolve(value: str, cwd: Path | None = None) -> ImplSpec:
+    """The ImplSpec for an --impl value, checked as far as possible without importing it (ImplError if unusable)."""
+    cwd = cwd or Path.cwd()
+    if value == "student":
+        return _file_spec(value, STUDENT, "student (tests/adapters.py)")
+    if value == "reference":
+        if not (ROOT / "staff" / "reference").is_dir():
+            raise ImplError("--impl reference: the reference solution is staff-only and not part of this handout")
+        return ImplSpec(value, f"reference ({REFERENCE})", module=REFERENCE, search_path=[str(ROOT)])
+    if value.endswith(".py") or "/" in value or "\\" in value:
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = (cwd / path) if (cwd / path).exists() else (ROOT / path)
+        return _file_spec(value, path, value)
+    if not all(part.isidentifier() for part in value.split(".")):
+        raise ImplError(f"--impl {value!r} is neither a file nor a module name. {USAGE}")
+    return ImplSpec(value, value, module=value)
+
+
+# --- worker side ----------------------------------------------------------------------------------------------------
