@@ -12,7 +12,7 @@ import pytest
 
 from bpe_harness import settings
 from bpe_harness.data import encodings
-from bpe_harness.plugin.hooks import generated_inputs
+from bpe_harness.plugin import generated_inputs
 from bpe_harness.settings import ROOT
 from bpe_harness.tools.experiments import compare
 from leaderboard import benchmark

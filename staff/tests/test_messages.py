@@ -62,7 +62,7 @@ def test_a_wrong_id_in_a_16_mb_stream_is_shown_marked_in_its_text(monkeypatch):
     >>like this<< in both sequences (compare.show_ids, the one renderer of ids) and the text around it."""
     from types import SimpleNamespace
 
-    from bpe_harness.plugin.hooks import stream_digest
+    from bpe_harness.plugin import stream_digest
     from bpe_harness.protocol import BLOCK
 
     expected_ids = list(range(100, 100 + BLOCK)) * 2
