@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bpe_harness.protocol import ImplError, ImplSpec
+from bpe_harness.settings import ROOT
 from bpe_harness.worker.loading import STUDENT_PACKAGE, USAGE
 
 __all__ = ["ROOT", "STUDENT", "REFERENCE", "ImplError", "ImplSpec", "resolve", "project_root"]
 
-ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / "tests" / "adapters.py"
 REFERENCE = "staff.reference.adapters"  # a package (relative imports), so loaded by module name
 

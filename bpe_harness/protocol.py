@@ -28,6 +28,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 WORKER_SYS_PATH = "CS336_WORKER_SYS_PATH"  # JSON list of folders the client puts on the worker's sys.path
+WORKER_CHILD = "CS336_WORKER_CHILD"  # JSON {"search_path", "own_package"}: set by the worker for its children
+WORKER_NPROC = "CS336_WORKER_NPROC"  # the sandbox's process limit for the worker's uid (for its EAGAIN message)
+WORKER_CPUS = "CS336_WORKER_CPUS"  # the CPUs the worker may use, comma-separated
 
 HEAD = struct.Struct("<II")
 LENGTH = struct.Struct("<Q")

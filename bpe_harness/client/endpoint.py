@@ -30,8 +30,7 @@ from bpe_harness.client.busy_machine import LoadWatch, note_load_affected
 from bpe_harness.client.measure import Call, Progress, Sampler, default_tree_cap, mb
 from bpe_harness.client.tree import Tree, become_subreaper
 from bpe_harness.implementation import ROOT, ImplError, ImplSpec
-from bpe_harness.protocol import DEFAULT_CAP, Channel, ProtocolError
-from bpe_harness.settings import WORKER_SYS_PATH
+from bpe_harness.protocol import DEFAULT_CAP, WORKER_SYS_PATH, Channel, ProtocolError
 from bpe_harness.worker import where_stopped
 
 START_TIMEOUT = 120.0  # seconds for the worker to import the implementation and say it is ready

@@ -63,8 +63,8 @@ def pytest_addoption(parser):
     group.addoption(
         "--limit-scale",
         default=None,
-        help=f"multiply every time limit by this factor, for a slow or busy machine (default: ${settings.LIMIT_SCALE}, "
-        "else 1). Memory budgets do not change.",
+        help="multiply every time limit by this factor, for a slow or busy machine "
+        f"(default: ${settings.LIMIT_SCALE.name}, else 1). Memory budgets do not change.",
     )
 
 

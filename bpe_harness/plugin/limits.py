@@ -62,7 +62,7 @@ from bpe_harness.client.busy_machine import note_load_affected
 from bpe_harness.client.endpoint import Zygote
 from bpe_harness.client.measure import Call, mb, memory_unsupported_reason
 
-SCALE_OPTION, SCALE_ENV = "--limit-scale", settings.LIMIT_SCALE
+SCALE_OPTION, SCALE_ENV = "--limit-scale", settings.LIMIT_SCALE.name
 CALIBRATION_RUNS = 3
 TIMEOUT_FACTOR = 3.0  # a limited call is stopped after this many times its limit
 IMPORT_ALLOWANCE = 3  # calibrations a speed test's fresh worker may spend starting and importing, uncharged (the

@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-CHILD = "CS336_WORKER_CHILD"  # JSON {"search_path": [...], "own_package": ...}: set by the worker for its children
+CHILD = "CS336_WORKER_CHILD"  # protocol.WORKER_CHILD, named here: children load this file alone, before any import
 HOOK_FOLDER = str(Path(__file__).resolve().parent / "child_startup")
 KIT_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 

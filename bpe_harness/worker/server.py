@@ -34,6 +34,8 @@ import traceback
 from pathlib import Path
 
 from bpe_harness.protocol import (
+    WORKER_CPUS,
+    WORKER_NPROC,
     WORKER_SYS_PATH,
     Channel,
     Ids,
@@ -57,10 +59,10 @@ HARNESS = str(Path(__file__).resolve().parent.parent)
 
 def describe_exception(e: BaseException) -> dict:
     message = str(e)
-    if isinstance(e, OSError) and e.errno == errno.EAGAIN and os.environ.get("CS336_WORKER_NPROC"):
+    if isinstance(e, OSError) and e.errno == errno.EAGAIN and os.environ.get(WORKER_NPROC):
         message += (
             f"\n(This is most likely the sandbox's process limit: your code may run "
-            f"{os.environ['CS336_WORKER_NPROC']} processes and threads at once, and os.cpu_count() says "
+            f"{os.environ[WORKER_NPROC]} processes and threads at once, and os.cpu_count() says "
             f"{os.cpu_count()} here. Size a pool by os.cpu_count(), and shut it down when you are done.)"
         )
     return {
@@ -368,7 +370,7 @@ def _exit_when_orphaned() -> None:
 def _report_allowed_cpus() -> None:
     """os.cpu_count() (and what is built on it: multiprocessing.cpu_count, ProcessPoolExecutor's default) says how
     many CPUs this worker may use, as the sandbox set it, not how many the machine has."""
-    allowed = os.environ.get("CS336_WORKER_CPUS")
+    allowed = os.environ.get(WORKER_CPUS)
     if allowed:
         count = int(allowed)
         os.cpu_count = lambda: count

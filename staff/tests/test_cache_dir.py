@@ -31,7 +31,7 @@ def _snapshot(folder):
 @pytest.fixture
 def moved_cache(tmp_path, monkeypatch):
     cache = tmp_path / "moved-cache"
-    monkeypatch.setenv(settings.CACHE_DIR, str(cache))
+    monkeypatch.setenv(settings.CACHE_DIR.name, str(cache))
     before = _snapshot(REPO_CACHE)
     yield cache
     assert _snapshot(REPO_CACHE) == before, "a cache writer wrote into the checkout's .cache"
