@@ -177,7 +177,7 @@ class Server:
             if method is None:
                 raise ValueError(f"unknown worker operation {op!r}")
             finish = method(**args)  # the measured part; returns how to build the reply
-        except BaseException as e:  # noqa: BLE001 - everything goes back to the harness
+        except BaseException as e:  # everything goes back to the harness
             self.send({"event": "done", **peak.after()})
             self.send({"event": "result", "ok": False, "error": describe_exception(e)})
             if isinstance(e, (SystemExit, KeyboardInterrupt)) and self.is_child:
@@ -349,7 +349,7 @@ def _quiet_stdio() -> None:
     sys.stdout.flush()
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the worker
+    sys.stdin = open(os.devnull)  # lives as long as the worker
 
 
 def _exit_when_orphaned() -> None:
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         allowed_imports.install(spec.search_path, own_package)
     try:
         module = loading.load(spec) if spec is not None else None
-    except BaseException as e:  # noqa: BLE001 - an import that fails is reported, whatever it raised
+    except BaseException as e:  # an import that fails is reported, whatever it raised
         channel.send({"event": "fatal", "error": describe_exception(e)})
         return 2
     Server(channel, module).serve()
