@@ -24,6 +24,7 @@ import struct
 import sys
 import time
 from array import array
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,7 +55,7 @@ class Merges(list):
     """A list of (bytes, bytes) pairs to send packed."""
 
 
-def _uint32(values) -> bytes:
+def _uint32(values: Iterable[int]) -> bytes:
     arr = array("I", values)  # OverflowError / TypeError for anything that is not an id in 0..2**32-1
     if sys.byteorder == "big":
         arr.byteswap()
@@ -86,7 +87,7 @@ def _split(lengths: list[int], data: bytes) -> list[bytes]:
 
 
 class _Encoder:
-    def __init__(self):
+    def __init__(self) -> None:
         self.blobs: list[bytes] = []
 
     def blob(self, data: bytes) -> int:
@@ -208,7 +209,10 @@ class Channel:
         for n in sizes:
             blobs.append(frame[at : at + n])
             at += n
-        return _decode(header, blobs)
+        message = _decode(header, blobs)
+        if not isinstance(message, dict):  # a header that is one encoded value ({"$ids": 0}), not a message
+            raise ProtocolError("a frame header is not a message")
+        return message
 
     def send_fd(self, fd: int) -> None:
         socket.send_fds(self.sock, [b"F"], [fd])
@@ -237,7 +241,7 @@ def block_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def block_digests(ids) -> list[str]:
+def block_digests(ids: Iterable[int]) -> list[str]:
     data = _uint32(ids)
     return [block_digest(data[i : i + 4 * BLOCK]) for i in range(0, len(data), 4 * BLOCK)]
 

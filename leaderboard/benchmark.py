@@ -224,7 +224,7 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
 
         box = Sandbox(memory_mb=max(2048, memory_bytes // 1_000_000 + 2048))
         box.protect_interpreter()
-    except Exception as e:  # noqa: BLE001 - no sandbox on this system: say so in the record
+    except Exception as e:  # no sandbox on this system: say so in the record
         _never_as_root(f"no sandbox here ({type(e).__name__}: {e})")
         print(f"leaderboard: no sandbox here ({type(e).__name__}: {e}); the worker runs as you", file=sys.stderr)
         return None, "none"
@@ -357,7 +357,7 @@ def _call(what: str, fn, *args, spec: Spec, **kwargs):
         raise GateFailure(f"{what} is not written yet: {e}") from None
     except MemoryError:
         raise SubmitError(f"{what} ran out of memory (MemoryError in the implementation)") from None
-    except Exception as e:  # noqa: BLE001 - the implementation's own exception, rebuilt by the Client
+    except Exception as e:  # the implementation's own exception, rebuilt by the Client
         raise GateFailure(f"{what} raised {type(e).__name__}: {e}") from None
 
 

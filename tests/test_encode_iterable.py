@@ -53,7 +53,7 @@ def assert_stream_equal(tok, got, expected, text, vocab, what):
         return
     try:
         whole = tok.encode(text)
-    except Exception:  # noqa: BLE001 - only a hint for the message; the stream's own verdict stands
+    except Exception:  # only a hint for the message; the stream's own verdict stands
         whole = None
     if whole is None:
         note = f"(Your encode() of the joined text failed, so it cannot be compared.) {RULE}."

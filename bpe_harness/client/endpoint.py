@@ -79,7 +79,7 @@ def rebuild_exception(error: dict) -> BaseException:
     if isinstance(cls, type) and issubclass(cls, Exception):
         try:
             exc = cls(error["message"])
-        except Exception:  # noqa: BLE001 - a builtin whose constructor wants other arguments
+        except Exception:  # a builtin whose constructor wants other arguments
             exc = RemoteError(f"{error['type']}: {error['message']}")
     else:
         exc = RemoteError(f"{error['module']}.{error['type']}: {error['message']}")

@@ -17,10 +17,26 @@ from __future__ import annotations
 import json
 
 from bpe_harness.files import write_atomically
-from bpe_harness.plugin.snapshots import token_to_json
 
 Vocab = dict[int, bytes]
 Merges = list[tuple[bytes, bytes]]
+
+
+def token_to_json(token: bytes) -> str | dict[str, str]:
+    """A token as JSON: a string when its bytes are valid UTF-8, else {"hex": ...} (lossless; the snapshots' form)."""
+    try:
+        return token.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"hex": token.hex()}
+
+
+def token_from_json(value: object) -> bytes:
+    """The inverse of token_to_json; ValueError for anything else."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, dict) and set(value) == {"hex"}:
+        return bytes.fromhex(value["hex"])
+    raise ValueError(f"not a snapshot token: {value!r}")
 
 
 class VocabFormatError(ValueError):

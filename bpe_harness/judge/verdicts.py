@@ -74,7 +74,7 @@ def pytest_collection_modifyitems(session, config, items):
     manifest = [{"nodeid": it.nodeid, "points": test_points(it), "visibility": _visibility(it.nodeid)} for it in items]
     write_atomically(folder / "manifest.json", json.dumps(manifest))
     global _log
-    _log = open(folder / "verdicts.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - closed in pytest_unconfigure
+    _log = open(folder / "verdicts.jsonl", "a", encoding="utf-8")  # closed in pytest_unconfigure
 
 
 def _reason(report) -> str:

@@ -12,20 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def token_to_json(token: bytes):
-    try:
-        return token.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"hex": token.hex()}
-
-
-def token_from_json(value) -> bytes:
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, dict) and set(value) == {"hex"}:
-        return bytes.fromhex(value["hex"])
-    raise ValueError(f"not a snapshot token: {value!r}")
+from bpe_harness.data.vocab_io import token_from_json, token_to_json
 
 
 def _line(value) -> str:

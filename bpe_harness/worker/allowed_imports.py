@@ -18,8 +18,9 @@ import os
 import re
 import sys
 import sysconfig
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import FrameType, ModuleType
 
 # The kit's [project].dependencies (pyproject.toml), by distribution name; staff/tests/test_allowed_imports.py keeps
 # the two equal. Written here, not read from pyproject.toml: the student's copy is the one `uv add` changes.
@@ -82,7 +83,9 @@ class ImportPolicy:
         # the kit's own code (the harness, the leaderboard's pace-setter, staff implementations) is not graded code
         self.not_graded = tuple(str(Path(p).resolve()) + os.sep for p in library) + KIT_CODE
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         top = fullname.partition(".")[0]
         if top == self.own_package or top in self.allowed and top not in KIT_PACKAGES:
             return None
@@ -106,7 +109,7 @@ class ImportPolicy:
 
 def _importing_file() -> str | None:
     """The file whose code asked for the import: the first frame outside the import machinery."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         name = frame.f_code.co_filename
         if not (name.startswith("<frozen importlib") or name.endswith(("importlib/__init__.py", "importlib/util.py"))):

@@ -21,6 +21,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 CHILD = "CS336_WORKER_CHILD"  # protocol.WORKER_CHILD, named here: children load this file alone, before any import
 HOOK_FOLDER = str(Path(__file__).resolve().parent / "child_startup")
@@ -61,10 +62,13 @@ def install_from_environment() -> None:
     allowed_imports.install(search_path, settings.get("own_package"))
 
 
-def _sibling(name: str):
+def _sibling(name: str) -> ModuleType:
     """A module of this folder, loaded from its file without importing bpe_harness.client (client, psutil...):
     a pool child pays only for what it uses."""
-    spec = importlib.util.spec_from_file_location(f"_cs336_worker_{name}", Path(__file__).with_name(name + ".py"))
+    path = Path(__file__).with_name(name + ".py")
+    spec = importlib.util.spec_from_file_location(f"_cs336_worker_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -6,9 +6,10 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -39,10 +40,14 @@ class _StudentPackageMetadata(importlib.metadata.DistributionFinder):
     def __init__(self, version: str):
         self.version = version
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         return None  # finds no modules, only metadata
 
-    def find_distributions(self, context=None):
+    def find_distributions(
+        self, context: importlib.metadata.DistributionFinder.Context | None = None
+    ) -> Iterator[importlib.metadata.Distribution]:
         context = context if context is not None else importlib.metadata.DistributionFinder.Context()
         name = context.name
         if name is not None and re.sub(r"[-_.]+", "_", name).lower() == STUDENT_PACKAGE:
@@ -53,10 +58,10 @@ class _SyntheticDistribution(importlib.metadata.Distribution):
     def __init__(self, name: str, version: str):
         self._metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
 
-    def read_text(self, filename):
+    def read_text(self, filename: str) -> str | None:
         return self._metadata if filename in ("METADATA", "PKG-INFO") else None
 
-    def locate_file(self, path):
+    def locate_file(self, path: str | os.PathLike[str]) -> Path:
         return Path(path)
 
 
@@ -95,11 +100,15 @@ def load(spec: ImplSpec) -> ModuleType:
         if spec.path is not None:
             name = "cs336_impl_under_test"
             module_spec = importlib.util.spec_from_file_location(name, spec.path)
+            if module_spec is None or module_spec.loader is None:
+                raise ImplError(f"--impl {spec.value!r}: {spec.path} cannot be loaded as a Python module. {USAGE}")
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[name] = module
             module_spec.loader.exec_module(module)
-        else:
+        elif spec.module is not None:
             module = importlib.import_module(spec.module)
+        else:
+            raise ImplError(f"--impl {spec.value!r} names neither an adapters file nor a module. {USAGE}")
     except ModuleNotFoundError as e:
         if spec.module and e.name and spec.module.startswith(e.name):
             raise ImplError(f"--impl {spec.value!r}: no module named {e.name!r}. {USAGE}") from None

@@ -6,16 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
-def _is_int(x) -> bool:
+def _is_int(x: object) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) or type(x).__module__ == "numpy" and hasattr(x, "__index__")
 
 
-def _preview(x) -> str:
+def _preview(x: object) -> str:
     text = repr(x)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_ids(ids, where: str) -> list[int]:
+def check_ids(ids: object, where: str) -> list[int]:
     """`ids` as a list of ints in 0..2**32-1, or AssertionError naming what is wrong and where."""
     if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
         raise AssertionError(f"{where} returned {type(ids).__name__} {_preview(ids)}; expected a list of int token ids")
@@ -30,13 +30,13 @@ def check_ids(ids, where: str) -> list[int]:
     return [int(x) for x in out]
 
 
-def check_text(text, where: str) -> str:
+def check_text(text: object, where: str) -> str:
     if type(text) is not str:
         raise AssertionError(f"{where} returned {type(text).__name__} {_preview(text)}; expected str")
     return text
 
 
-def check_training_result(result) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+def check_training_result(result: object) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
     """(vocab, merges) as exactly dict[int, bytes] and list[tuple[bytes, bytes]], or AssertionError saying why."""
     where = "run_train_bpe()"
     if not isinstance(result, tuple | list) or len(result) != 2:

@@ -8,6 +8,7 @@ import itertools
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -22,9 +23,10 @@ def _proc_status_kb(key: str) -> int:
 class OsPeak:
     """The worker's own OS record of its peak memory: reset before a call, read after."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.source: str | None = None
         self.rss_before = 0
+        self.maxrss_before = 0  # macOS only: ru_maxrss before the call
 
     def before(self) -> None:
         import resource
@@ -96,7 +98,7 @@ def _where(key: tuple[str, int, str]) -> str:
     return f"{'/'.join(parts[-2:])}:{line}({name})"
 
 
-def profile_call(fn, *args, top: int = TOP_FUNCTIONS, **kwargs) -> tuple[Any, dict]:
+def profile_call(fn: Callable[..., Any], *args: Any, top: int = TOP_FUNCTIONS, **kwargs: Any) -> tuple[Any, dict]:
     """(fn(*args, **kwargs), profile), run in the worker: the `top` functions by cumulative time, each {"function",
     "ncalls", "tottime", "cumtime"} (seconds), plus "total_s" (wall time under the profiler). Plain data."""
     import cProfile
@@ -106,7 +108,8 @@ def profile_call(fn, *args, top: int = TOP_FUNCTIONS, **kwargs) -> tuple[Any, di
     started = time.perf_counter()
     result = profiler.runcall(fn, *args, **kwargs)
     total = time.perf_counter() - started
-    stats = pstats.Stats(profiler).stats  # {(file, line, name): (primitive calls, calls, tottime, cumtime, callers)}
+    # {(file, line, name): (primitive calls, calls, tottime, cumtime, callers)}; typeshed does not declare `stats`
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     rows = sorted(stats.items(), key=lambda kv: kv[1][3], reverse=True)[:top]
     return result, {
         "total_s": round(total, 4),

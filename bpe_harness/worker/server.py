@@ -31,7 +31,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from bpe_harness.protocol import (
     WORKER_CPUS,
@@ -55,6 +58,8 @@ STREAM_BATCH = 1024  # ids taken from encode_iterable at a time when digesting a
 SEND_BATCH = 1 << 16  # ids per "ids" event when a stream's ids are sent on
 PROGRESS_PERIOD = 0.5  # seconds between progress reports while streaming
 HARNESS = str(Path(__file__).resolve().parent.parent)
+
+Finish = Callable[[], object]  # what a measured operation returns: builds the reply once the measurement is over
 
 
 def describe_exception(e: BaseException) -> dict:
@@ -93,7 +98,7 @@ class Repeat:
     def __init__(self, lines: list[str], max_chars: int, message: str):
         self.lines, self.max_chars, self.message = lines, max_chars, message
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         handed = 0
         for line in itertools.cycle(self.lines):
             handed += len(line)
@@ -103,9 +108,9 @@ class Repeat:
 
 
 class Server:
-    def __init__(self, channel: Channel, module):
-        self.channel, self.module = channel, module
-        self.tokenizers: dict[int, object] = {}
+    def __init__(self, channel: Channel, module: ModuleType | None):
+        self.channel, self.module = channel, module  # module: None in a worker started for calibration only
+        self.tokenizers: dict[int, Any] = {}  # whatever get_tokenizer returned; what its methods return is checked
         self.prepared: dict[str, int] = {}  # content key -> handle of a tokenizer built before forking
         self.handles = itertools.count(1)
         self.is_child = False
@@ -179,7 +184,7 @@ class Server:
             if method is None:
                 raise ValueError(f"unknown worker operation {op!r}")
             finish = method(**args)  # the measured part; returns how to build the reply
-        except BaseException as e:  # noqa: BLE001 - everything goes back to the harness
+        except BaseException as e:  # everything goes back to the harness
             self.send({"event": "done", **peak.after()})
             self.send({"event": "result", "ok": False, "error": describe_exception(e)})
             if isinstance(e, (SystemExit, KeyboardInterrupt)) and self.is_child:
@@ -191,18 +196,23 @@ class Server:
         except (TypeError, OverflowError, ValueError) as e:
             self.send({"event": "result", "ok": False, "error": describe_exception(e)})
 
-    def op_ping(self):
+    def _implementation(self) -> ModuleType:
+        if self.module is None:
+            raise ValueError("this worker was started for calibration only: it has no implementation to call")
+        return self.module
+
+    def op_ping(self) -> Finish:
         return lambda: "pong"
 
-    def op_calibrate(self, rounds: int = 6):
+    def op_calibrate(self, rounds: int = 6) -> Finish:
         checksum = calibration_workload(rounds)
         return lambda: checksum
 
     def op_train(
         self, input_path: str, vocab_size: int, special_tokens: list[str], kwargs: dict, profile: bool = False
-    ):
+    ) -> Finish:
         """run_train_bpe; with profile=True under cProfile, its top functions returned as plain data."""
-        call = (self.module.run_train_bpe, input_path, vocab_size, list(special_tokens))
+        call = (self._implementation().run_train_bpe, input_path, vocab_size, list(special_tokens))
         result, top = profile_call(*call, **kwargs) if profile else (call[0](*call[1:], **kwargs), None)
         vocab, merges = check_training_result(result)
         return lambda: {"vocab": Vocab(vocab), "merges": Merges(merges), "profile": top}
@@ -211,22 +221,25 @@ class Server:
         self,
         vocab: dict | None = None,
         merges: list | None = None,
-        special_tokens=None,
-        pattern=None,
+        special_tokens: list[str] | None = None,
+        pattern: str | None = None,
         key: str | None = None,
-    ):
+    ) -> Finish:
         """Build a tokenizer; a handle for it. Given only a key: the handle of the one built earlier from the same
         content, or None when there is none yet."""
         if key is not None and (key in self.prepared or vocab is None):
             handle = self.prepared.get(key)
             return lambda: {"handle": handle, "mutated": []}
+        if vocab is None or merges is None:
+            raise ValueError("tokenizer: vocab and merges are needed to build a tokenizer")
         given_vocab, given_merges = dict(vocab), list(merges)
         specials = None if special_tokens is None else list(special_tokens)
+        get_tokenizer = self._implementation().get_tokenizer
         if pattern is None:
-            tokenizer = self.module.get_tokenizer(vocab, merges, specials)
+            tokenizer = get_tokenizer(vocab, merges, specials)
         else:
-            _require_pattern_argument(self.module.get_tokenizer)
-            tokenizer = self.module.get_tokenizer(vocab, merges, specials, pattern=pattern)
+            _require_pattern_argument(get_tokenizer)
+            tokenizer = get_tokenizer(vocab, merges, specials, pattern=pattern)
         mutated = [
             name
             for name, now, before in (("vocab", vocab, given_vocab), ("merges", merges, given_merges))
@@ -238,23 +251,24 @@ class Server:
             self.prepared[key] = handle
         return lambda: {"handle": handle, "mutated": mutated}
 
-    def op_encode(self, handle: int, text: str):
+    def op_encode(self, handle: int, text: str) -> Finish:
         ids = check_ids(self.tokenizers[handle].encode(text), "encode()")
         return lambda: Ids(ids)
 
-    def op_decode(self, handle: int, ids: list[int]):
+    def op_decode(self, handle: int, ids: list[int]) -> Finish:
         text = check_text(self.tokenizers[handle].decode(ids), "decode()")
         return lambda: text
 
-    def _stream(self, handle: int, chunks):
+    def _stream(self, handle: int, chunks: Iterable[str]) -> Iterator[Any]:
         stream = self.tokenizers[handle].encode_iterable(chunks)
         if isinstance(stream, (str, bytes)) or not hasattr(stream, "__iter__"):
             raise AssertionError(f"encode_iterable() returned {type(stream).__name__}; expected an iterable of ids")
         return iter(stream)
 
-    def op_encode_iterable(self, handle: int, source: dict, take: int | None = None):
+    def op_encode_iterable(self, handle: int, source: dict, take: int | None = None) -> Finish:
         """encode_iterable over a list of chunks, an open file, or endlessly repeated lines; `take` ids at most."""
         with contextlib.ExitStack() as stack:
+            chunks: Iterable[str]
             if "chunks" in source:
                 chunks = iter(source["chunks"])
             elif "file" in source:
@@ -266,8 +280,8 @@ class Server:
         return lambda: Ids(ids)
 
     def op_encode_iterable_file(
-        self, handle: int, path: str, head: int = 16, expected_blocks=None, send_ids: bool = False
-    ):
+        self, handle: int, path: str, head: int = 16, expected_blocks: list[str] | None = None, send_ids: bool = False
+    ) -> Finish:
         """Consume encode_iterable(open file) a batch at a time, keeping only digests, the first ids and (given the
         expected block digests) the first block that differs. send_ids: also send the ids on, SEND_BATCH at a time
         (as packed uint32 in "ids" events), for a caller that writes them somewhere."""
@@ -295,7 +309,7 @@ class Server:
         result = digest.finish()
         return lambda: result
 
-    def op_encode_range(self, handle: int, path: str, start: int, end: int):
+    def op_encode_range(self, handle: int, path: str, start: int, end: int) -> Finish:
         """encode() of bytes start..end of a file (cut at special tokens by the caller): the ids as packed uint32."""
         with open(path, "rb") as f:
             f.seek(start)
@@ -333,7 +347,7 @@ def _reap_finished_children() -> None:
             del _exit_codes[next(iter(_exit_codes))]
 
 
-def _require_pattern_argument(get_tokenizer) -> None:
+def _require_pattern_argument(get_tokenizer: Callable[..., object]) -> None:
     parameters = inspect.signature(get_tokenizer).parameters
     if "pattern" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         raise AssertionError(
@@ -351,14 +365,14 @@ def _quiet_stdio() -> None:
     sys.stdout.flush()
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the worker
+    sys.stdin = open(os.devnull)  # lives as long as the worker
 
 
 def _exit_when_orphaned() -> None:
     """Stop if the process that started us goes away without stopping us (killed, crashed)."""
     parent = os.getppid()
 
-    def watch():
+    def watch() -> None:
         while True:
             time.sleep(0.5)
             if os.getppid() != parent:
@@ -398,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         allowed_imports.install(spec.search_path, own_package)
     try:
         module = loading.load(spec) if spec is not None else None
-    except BaseException as e:  # noqa: BLE001 - an import that fails is reported, whatever it raised
+    except BaseException as e:  # an import that fails is reported, whatever it raised
         channel.send({"event": "fatal", "error": describe_exception(e)})
         return 2
     Server(channel, module).serve()

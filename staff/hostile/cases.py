@@ -22,8 +22,11 @@ TIMEOUT = r"did not finish|timed out|time limit|stopped after|no progress"
 
 
 SPEED = ("tests/test_limits.py::test_training_speed", "tests/test_limits.py::test_encoding_speed")
-TRAINING = ("tests/test_train_bpe.py", "tests/test_limits.py::test_training_speed",
-            "tests/test_limits.py::test_training_in_bounded_memory")
+TRAINING = (
+    "tests/test_train_bpe.py",
+    "tests/test_limits.py::test_training_speed",
+    "tests/test_limits.py::test_training_in_bounded_memory",
+)
 TOO_SLOW = r"x the limit|" + TIMEOUT
 
 
@@ -66,8 +69,13 @@ CASES = [
     Case("conftest_hook", 0, r"NotImplementedError"),
     Case("eq_always_true", 0, r"expected|differ"),
     Case("wrong_types", 0, r"expected"),
-    Case("reads_snapshots", {"*": 0, "user": WEAK}, r"PermissionError|Permission denied|No such file|the grader's", base="reference",
-         tests=("tests/test_train_bpe.py::test_training_matches_reference",)),
+    Case(
+        "reads_snapshots",
+        {"*": 0, "user": WEAK},
+        r"PermissionError|Permission denied|No such file|the grader's",
+        base="reference",
+        tests=("tests/test_train_bpe.py::test_training_matches_reference",),
+    ),
     Case("import_error", 0, r"cannot be imported"),
     Case("syntax_error", 0, r"SyntaxError"),
     Case("missing_functions", 0, r"lacks|run_train_bpe|get_tokenizer"),
@@ -79,24 +87,57 @@ CASES = [
     Case("memoised_retry", 0, TOO_SLOW, base="reference", tests=SPEED[:1], twin="slow_in_process"),
     Case("auto_reaped_children", 0, TOO_SLOW, base="reference", tests=SPEED, twin="slow_in_process"),
     Case("answers_at_import", 0, TOO_SLOW + r"|importing", base="reference", tests=SPEED[:1], twin="slow_in_process"),
-    Case("memory_in_child", 0, r"budget|MB", base="reference",
-         tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
-    Case("memory_in_children", 0, r"budget|MB", base="reference",  # issue 24: the hoard split over 12 children
-         tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
-    Case("balloon_at_import", 0, r"budget|MB", base="reference",
-         tests=("tests/test_limits.py::test_training_in_bounded_memory",)),
-    Case("tree_memory_bomb", 0, r"whole process tree", base="reference",  # a grader with ~3 GB: a 1.5 GB cap
-         tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",),
-         env=(("CS336_SANDBOX_TREE_MEMORY_MB", "1500"),)),
-    Case("reads_checkout_reference", {"*": 0, "user": WEAK}, r"no staff reference|cannot read|Permission|No module|the grader.s",
-         tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
+    Case(
+        "memory_in_child",
+        0,
+        r"budget|MB",
+        base="reference",
+        tests=("tests/test_limits.py::test_training_in_bounded_memory",),
+    ),
+    Case(
+        "memory_in_children",
+        0,
+        r"budget|MB",
+        base="reference",  # issue 24: the hoard split over 12 children
+        tests=("tests/test_limits.py::test_training_in_bounded_memory",),
+    ),
+    Case(
+        "balloon_at_import",
+        0,
+        r"budget|MB",
+        base="reference",
+        tests=("tests/test_limits.py::test_training_in_bounded_memory",),
+    ),
+    Case(
+        "tree_memory_bomb",
+        0,
+        r"whole process tree",
+        base="reference",  # a grader with ~3 GB: a 1.5 GB cap
+        tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",),
+        env=(("CS336_SANDBOX_TREE_MEMORY_MB", "1500"),),
+    ),
+    Case(
+        "reads_checkout_reference",
+        {"*": 0, "user": WEAK},
+        r"no staff reference|cannot read|Permission|No module|the grader.s",
+        tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",),
+    ),
     Case("pool_for_96_cpus", FULL, "", base="reference", tests=TRAINING, env=(("CS336_SANDBOX_CPUS", "96"),)),
     # the worker's view (issue 24): where an allowlisted view holds (+view), nothing of the machine is seen; with
     # permissions only, other checkouts and other processes' command lines are (not a boundary there: tier table)
-    Case("batch_parasite", {"*": WEAK, "full+view": 0, "root+view": 0, "user+ns+view": 0}, r"batch parasite",
-         tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
-    Case("sees_only_its_own", {"*": WEAK, "full+view": FULL, "root+view": FULL, "user+ns+view": FULL}, "",
-         base="reference", tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",)),
+    Case(
+        "batch_parasite",
+        {"*": WEAK, "full+view": 0, "root+view": 0, "user+ns+view": 0},
+        r"batch parasite",
+        tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",),
+    ),
+    Case(
+        "sees_only_its_own",
+        {"*": WEAK, "full+view": FULL, "root+view": FULL, "user+ns+view": FULL},
+        "",
+        base="reference",
+        tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",),
+    ),
 ]
 
 

@@ -19,6 +19,7 @@ from bpe_harness.judge.grade import GradeOptions, grade
 from bpe_harness.sandbox.tiers import UID_RANGE
 from staff.hostile.cases import CASES, FULL, WEAK, Case, materialize, tier_key
 
+
 @dataclass
 class Outcome:
     case: Case

@@ -50,7 +50,7 @@ def test_no_process_left_behind(hostile_outcomes):
     def describe(p):
         try:
             return f"{p.pid} (uid {p.uids().real}, parent {p.ppid()}, {p.status()}): {' '.join(p.cmdline())[:200]}"
-        except Exception:  # noqa: BLE001 - gone meanwhile
+        except Exception:  # gone meanwhile
             return f"{p.pid} (gone)"
 
     left = [describe(p) for p in hostile_outcomes[1]]

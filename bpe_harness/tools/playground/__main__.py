@@ -83,7 +83,7 @@ def train(impl: str, corpus: str, vocab_size: int, specials: list[str], timeout:
     try:
         with Client(impl) as client:
             vocab, merges = client.train(corpus, vocab_size, specials, timeout=timeout)
-    except Exception as e:  # noqa: BLE001 - whatever training did, reported in the terminal and the page
+    except Exception as e:  # whatever training did, reported in the terminal and the page
         raise PlaygroundError(
             f"training {impl} on {corpus} failed: {type(e).__name__}: {str(e).splitlines()[0]}"
         ) from e

@@ -204,7 +204,7 @@ class ImplRunner:
             self.tokenizer = None  # its worker was stopped; the next request builds a new one
             head, _, tail = str(e).partition("\n")
             return None, head + " A new worker starts with the next request.", tail.strip() or None, None
-        except Exception as e:  # noqa: BLE001 - whatever the implementation raised, shown in its column
+        except Exception as e:  # whatever the implementation raised, shown in its column
             cause = e.__cause__
             return None, f"{stage} raised {type(e).__name__}: {e}", str(cause) if cause else None, None
         finally:
@@ -447,7 +447,7 @@ class Handler(BaseHTTPRequestHandler):
             )
         try:
             return self._json(HTTPStatus.OK, self.playground.tokenize(text, [str(e) for e in encodings]))
-        except Exception as e:  # noqa: BLE001 - a bug of ours: say so in the page, keep serving
+        except Exception as e:  # a bug of ours: say so in the page, keep serving
             return self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"playground error: {type(e).__name__}: {e}"})
 
 
