@@ -20,6 +20,7 @@ from pathlib import Path
 from bpe_harness import protocol
 
 ROOT = Path(__file__).resolve().parent.parent
+Value = str | bool | int | float | Path | tuple[str, ...] | None  # what Setting.read returns, by kind
 AUDIENCES = (
     "anyone",
     "staff",
@@ -40,7 +41,7 @@ class Setting:
     def raw(self, environ: Mapping[str, str] | None = None) -> str:
         return (os.environ if environ is None else environ).get(self.name, "")
 
-    def read(self, environ: Mapping[str, str] | None = None):
+    def read(self, environ: Mapping[str, str] | None = None) -> Value:
         """The typed value, or None when unset or empty. A number that is not one raises ValueError naming the
         variable; a flag is true for 1/true/yes and false for anything else."""
         text = self.raw(environ).strip()
@@ -113,7 +114,7 @@ SETTINGS = tuple(v for v in list(globals().values()) if isinstance(v, Setting))
 def cache_dir() -> Path:
     """The one place the cache location is decided: every cache the kit writes (limits/, leaderboard/,
     experiments/, bench/, tiktoken/, merges/) is a folder under it."""
-    return CACHE_DIR.read() or ROOT / ".cache"
+    return Path(CACHE_DIR.raw().strip() or ROOT / ".cache")
 
 
 def allow_download() -> bool:
@@ -121,8 +122,7 @@ def allow_download() -> bool:
 
 
 def limits_log() -> str | None:
-    path = LIMITS_LOG.read()
-    return str(path) if path else None
+    return LIMITS_LOG.raw().strip() or None
 
 
 def sandbox_requested(environ: Mapping[str, str] | None = None) -> bool:
