@@ -1,9 +1,9 @@
 """A trainer with answers prepared in advance: it returns the merges of the inputs the limit tests used to measure on,
 without reading its input (fast, flat memory), and trains with the reference only on anything else.
 
-Before issue 24 the training-speed input was tinystories_sample.txt with its documents shuffled (the same merges as the
-snapshot's) and the training-memory input a corpus generated from the fixed seed 21: this variant passed both tests
-without doing the work. On inputs generated for the run from a secret, its merges are not the corpus's, and both tests
+The attack assumes a harness whose training-speed input is a public fixture reshuffled (the same merges as its
+snapshot's) and whose training-memory input comes from a fixed seed: there it passes both tests without doing the
+work. On inputs generated for the run from a secret, its merges are not the corpus's, and both tests
 fail (bpe_harness.plugin.merge_check). Everything else is the reference's.
 """
 

@@ -1,8 +1,8 @@
 """A slow encoder that answers the encoding-speed test from text it generated in advance, from a seed it found in the
 name of another test's input file.
 
-Before issue 24 the training-speed test wrote its fresh input as `.cache/limits/fresh/<stem>-<seed>-<pid>.txt`, and
-the encoding-speed text was `generate_text(seed + attempt, 97_000)`: at import (within the import allowance) this
+The attack assumes a harness that names a fresh input after its seed (`.cache/limits/fresh/<stem>-<seed>-<pid>.txt`) and
+draws the encoding-speed text as `generate_text(seed + attempt, 97_000)`: at import (within the import allowance) this
 module lists that folder and generates both attempts' texts, and its tokenizer encodes them with the reference when it
 is built, so the timed encode() is a look-up. Any other text goes through the naive encoder (every merge for every
 pre-token: far too slow). Its honest twin is staff.bad.naive_encoder. With inputs drawn from a secret (no seed in any

@@ -81,7 +81,7 @@ CASES = [
     Case("missing_functions", 0, r"lacks|run_train_bpe|get_tokenizer"),
     Case("grandchild", FULL, "", base="reference"),
     Case("hang_everywhere", 0, TIMEOUT, tests=("tests",)),
-    # the whole process tree (issue 17): each gains nothing over its honest twin, in every tier
+    # the whole process tree: each gains nothing over its honest twin, in every tier
     Case("slow_in_process", 0, TOO_SLOW, base="reference", tests=SPEED),
     Case("helper_at_import", 0, TOO_SLOW, base="reference", tests=SPEED, twin="slow_in_process"),
     Case("memoised_retry", 0, TOO_SLOW, base="reference", tests=SPEED[:1], twin="slow_in_process"),
@@ -98,7 +98,7 @@ CASES = [
         "memory_in_children",
         0,
         r"budget|MB",
-        base="reference",  # issue 24: the hoard split over 12 children
+        base="reference",  # the hoard split over 12 children
         tests=("tests/test_limits.py::test_training_in_bounded_memory",),
     ),
     Case(
@@ -123,7 +123,7 @@ CASES = [
         tests=("tests/test_train_bpe.py::test_vocab_has_specials_and_every_byte",),
     ),
     Case("pool_for_96_cpus", FULL, "", base="reference", tests=TRAINING, env=(("CS336_SANDBOX_CPUS", "96"),)),
-    # the worker's view (issue 24): where an allowlisted view holds (+view), nothing of the machine is seen; with
+    # the worker's view: where an allowlisted view holds (+view), nothing of the machine is seen; with
     # permissions only, other checkouts and other processes' command lines are (not a boundary there: tier table)
     Case(
         "batch_parasite",

@@ -68,7 +68,7 @@ BELOW_STANDARD: dict[str, str] = {
     "hidden multilingual corpora catch it; a stream vocab trained on multilingual text would too)",
     "hoarding_trainer": "correct but hungry: only the training memory test can see it",
     "corpus_newlines_translated": "only the tinystories training fixture has \\r\\n line ends; the training-speed "
-    "input that also caught it is now generated from a secret at run time (issue 24) and has none (a public corpus "
+    "input, generated from a secret at run time, has none (a public corpus "
     "with \\r\\n in another training case would make it two)",
 }
 

@@ -1,5 +1,5 @@
 """The leaderboard end to end on small inputs: submit (gate, refusals, bad input), validate, verify, render, and the
-four cheap cheats of issue 19, each against its honest twin.
+four cheap cheats, each against its honest twin.
 
 Sizes are tiny (1 MB corpus, 300 KB held-out, 2 rounds) so each submission takes seconds; the ratios are then noisy,
 so tests that re-measure use a wide tolerance and forge by a factor far outside it. The tolerance itself is measured
@@ -236,7 +236,7 @@ def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readabl
     assert new is None and any("No module named 'staff'" in p for p in problems), problems
 
 
-# --- the four cheats of issue 19, each against its honest twin ------------------------------------------------------
+# --- four cheap cheats, each against its honest twin ------------------------------------------------------
 
 ANSWERS = """import hashlib
 

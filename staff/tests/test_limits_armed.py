@@ -67,7 +67,7 @@ def test_limits_show_measured_vs_allowed_in_the_summary(tmp_path):
     assert "allowed" in encode_line and ("x over" in encode_line or "too slow" in encode_line), summary
 
 
-# --- answers prepared ahead gain nothing (issue 24) ----------------------------------------------------------------
+# --- answers prepared ahead gain nothing ----------------------------------------------------------------
 
 # variant -> (the limit tests it passed before issue 24 and must fail now, words of each failure); its honest twin
 # (the reference for the trainer, staff.bad.naive_encoder for the encoder) is tested above

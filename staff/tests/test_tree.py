@@ -250,7 +250,7 @@ def test_no_secret_reaches_the_worker(modules, box, tmp_path):
     assert seen["harness_environ"] in ("PermissionError", "FileNotFoundError"), seen
 
 
-# --- every child's memory counted (issue 24) -----------------------------------------------------------------------
+# --- every child's memory counted -----------------------------------------------------------------------
 
 SPLIT = """
 import os, time
