@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from bpe_harness.sandbox.tiers import others_can_read
+from bpe_harness.sandbox import others_can_read
 from bpe_harness.settings import ROOT
 
 TIERS = ("full", "root", "user", "user-plain")

@@ -33,6 +33,7 @@ import signal
 import stat
 import sys
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import psutil
@@ -106,21 +107,30 @@ def _read_psutil(pid: int) -> Reading | None:
 read = _read_linux if LINUX else _read_psutil
 
 
-def real_uid(pid: int) -> int | None:
-    """The process's real uid (from /proc status on Linux: the owner of /proc/PID lies for non-dumpable processes)."""
+def process_uids(pid: int) -> tuple[int, int] | None:
+    """The process's (real, effective) uid (from /proc status on Linux: the owner of /proc/PID lies for
+    non-dumpable processes); None when it is gone."""
     if LINUX:
         try:
             with open(f"/proc/{pid}/status", "rb") as f:
                 for line in f:
                     if line.startswith(b"Uid:"):
-                        return int(line.split()[1])
+                        fields = line.split()
+                        return int(fields[1]), int(fields[2])
         except OSError:
             return None
         return None
     try:
-        return psutil.Process(pid).uids().real
+        ids = psutil.Process(pid).uids()
     except (psutil.Error, OSError):
         return None
+    return ids.real, ids.effective
+
+
+def real_uid(pid: int) -> int | None:
+    """The process's real uid (see process_uids)."""
+    ids = process_uids(pid)
+    return None if ids is None else ids[0]
 
 
 def unique_memory(pid: int, fallback: int) -> int:
@@ -219,7 +229,8 @@ def _ns_pids(pid: int) -> list[int]:
     return []
 
 
-def _all_pids() -> list[int]:
+def running_pids() -> list[int]:
+    """Every process of this machine (of this PID namespace)."""
     if LINUX:
         return [int(name) for name in os.listdir("/proc") if name.isdigit()]
     return psutil.pids()
@@ -296,7 +307,7 @@ class Tree:
         back to, with the harness as subreaper), found from the root down; every process where that cannot be done
         (no /proc/PID/task/*/children, not a subreaper, or a uid to find wherever it went without one)."""
         if not (_HAS_CHILDREN_FILE and _subreaper):
-            return _all_pids()
+            return running_pids()
         found, todo = set(), [self.top, self.root, *(_children(self.harness) or [])]
         while todo:
             pid = todo.pop()
@@ -305,7 +316,7 @@ class Tree:
             found.add(pid)
             children = _children(pid)
             if children is None:
-                return _all_pids()
+                return running_pids()
             todo += children
         return list(found)
 
@@ -421,21 +432,47 @@ class Tree:
     def kill(self, below: int | None = None, rounds: int = 20) -> int:
         """SIGKILL every live member (or those below the process `below`), again until none is left: a fork bomb
         forks while it is being killed. How many distinct processes were killed."""
-        killed: set[tuple[int, int]] = set()
-        for _ in range(rounds):
-            members = self.scan()
-            targets = list(members.values()) if below is None else self.below(below, members)
-            targets = [r for r in targets if r.state not in ("Z", "X") and (r.pid, r.start) not in killed]
-            if not targets:
+
+        def members() -> list[Reading]:
+            found = self.scan()
+            return list(found.values()) if below is None else self.below(below, found)
+
+        # only the process itself left, which is gone now: nothing of it can fork any more
+        return kill_until_none_left(members, rounds, alone={self.root} if below is None else {below, self.root})
+
+
+def kill_until_none_left(
+    find: Callable[[], list[Reading]],
+    rounds: int = 20,
+    pause: float = 0.01,
+    alone: Collection[int] = (),
+    settle: float = 0.0,
+) -> int:
+    """SIGKILL every live process `find()` returns, and look again until it returns none not yet killed: a fork bomb
+    forks while it is being killed. Stops early when the processes just killed were all in `alone` (a process
+    whose descendants were killed with it); with `settle`, waits up to that many seconds for the killed ones to be
+    gone from `find()`. How many distinct processes were killed. The one place the kit kills a group of processes."""
+    killed: set[tuple[int, int]] = set()
+    deadline: float | None = None
+    for _ in range(rounds):
+        live = [r for r in find() if r.state not in ("Z", "X")]
+        targets = [r for r in live if (r.pid, r.start) not in killed]
+        if not targets:
+            if not live or settle <= 0:
                 break
-            for r in targets:
-                with contextlib.suppress(OSError):
-                    os.kill(r.pid, signal.SIGKILL)
-                killed.add((r.pid, r.start))
-            if all(r.pid in (below, self.root) for r in targets):
-                break  # only the process itself, which is gone now: nothing of it can fork any more
-            time.sleep(0.01)
-        return len(killed)
+            deadline = deadline if deadline is not None else time.monotonic() + settle
+            if time.monotonic() >= deadline:
+                break  # killed, still dying (in the kernel): nothing of it runs any more
+            time.sleep(pause)
+            continue
+        for r in targets:
+            with contextlib.suppress(OSError):
+                os.kill(r.pid, signal.SIGKILL)
+            killed.add((r.pid, r.start))
+        if alone and all(r.pid in alone for r in targets):
+            break
+        time.sleep(pause)
+    return len(killed)
 
 
 def _cpus() -> int:

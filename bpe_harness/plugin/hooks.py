@@ -73,7 +73,7 @@ def _sandbox(session: Session):
     if not settings.sandbox_requested():
         return None
     if session.sandbox is None:
-        from bpe_harness.sandbox.tiers import keep_out_of_reach, sandbox_from_environment
+        from bpe_harness.sandbox import keep_out_of_reach, sandbox_from_environment
 
         keep_out_of_reach()  # a grader's pytest holds the hidden seed: not readable through /proc by the workers
         session.sandbox = sandbox_from_environment()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def interpreter_roots() -> list[str]:
     return sorted(r for r in roots if not _under(r, SYSTEM) and r != "/")
 
 
-def _under(path: str, tops) -> bool:
+def _under(path: str, tops: Iterable[str]) -> bool:
     return any(path == top or path.startswith(top.rstrip("/") + "/") for top in tops)
 
 
@@ -137,7 +138,10 @@ class View:
         inner = list(argv)
         if self.drop_to is not None:
             uid, gid = self.drop_to
-            inner = [setpriv(), f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs", "--", *inner]
+            dropper = setpriv()
+            if dropper is None:
+                raise RuntimeError("setpriv (util-linux) is not installed")
+            inner = [dropper, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs", "--", *inner]
         data = b"".join(a.encode() + b"\0" for a in self.arguments())
         read, write = os.pipe()
         try:
@@ -149,7 +153,7 @@ class View:
         return [tool, "--args", str(read), "--", *inner], read
 
 
-def _outermost(paths) -> list[str]:
+def _outermost(paths: Iterable[str]) -> list[str]:
     """The paths that are not inside another one of them (binding the outer one shows the inner one too)."""
     real = sorted({os.path.realpath(p) for p in paths if p and os.path.exists(p)})
     kept: list[str] = []
@@ -159,7 +163,7 @@ def _outermost(paths) -> list[str]:
     return kept
 
 
-def probe(view: View, python: str, preexec_fn=None) -> str | None:
+def probe(view: View, python: str, preexec_fn: Callable[[], None] | None = None) -> str | None:
     """None when `python` starts in `view` (and imports the kit's packages); else why not."""
     command, fd = view.command([python, "-c", "import psutil, regex"])
     try:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bpe_harness.files import write_atomically
 from bpe_harness.judge.grade import ROOT, GradeOptions, GradingStopped, grade, kit_version, printable
-from bpe_harness.sandbox.tiers import judges_base
+from bpe_harness.sandbox import judges_base
 from staff.grading import load
 from staff.grading.staff_judge import HIDDEN_SEED_ENV
 

@@ -48,7 +48,7 @@ class Case:
 
 def tier_key() -> str:
     """This machine's sandbox tier, as the expectations name it."""
-    from bpe_harness.sandbox.tiers import probe_tier
+    from bpe_harness.sandbox import probe_tier
 
     tier = probe_tier()
     return tier.name + ("+ns" if tier.user_namespaces else "") + ("+view" if tier.view else "")

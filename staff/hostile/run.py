@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpe_harness.judge.grade import GradeOptions, grade
-from bpe_harness.sandbox.tiers import UID_RANGE
+from bpe_harness.sandbox import UID_RANGE
 from staff.hostile.cases import CASES, FULL, WEAK, Case, materialize, tier_key
 
 

@@ -170,7 +170,7 @@ def test_an_interrupted_batch_ends_its_judges_removes_staging_and_resumes_with_t
 
     import psutil
 
-    from bpe_harness.sandbox.tiers import judges_base
+    from bpe_harness.sandbox import judges_base
     from staff.hostile.cases import CASES, materialize
 
     token = uuid.uuid4().hex[:12]

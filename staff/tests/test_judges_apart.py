@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bpe_harness.judge.grade import GradeOptions, grade
-from bpe_harness.sandbox.tiers import judges_base
+from bpe_harness.sandbox import judges_base
 from staff.grading.staff_judge import staff_options
 from staff.hostile.cases import by_name, materialize, tier_key
 

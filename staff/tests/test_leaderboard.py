@@ -222,7 +222,7 @@ def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readabl
     """Code that reaches for the staff side (the reference, the hidden tests) cannot find it: where the worker has an
     allowlisted view, not even in this checkout, which holds staff/; elsewhere it works here, and verify stages a kit
     without staff/, so the same code cannot find it there."""
-    from bpe_harness.sandbox.tiers import probe_tier
+    from bpe_harness.sandbox import probe_tier
 
     adapters = project(world_readable, "peeker", "from staff.reference.adapters import get_tokenizer, run_train_bpe\n")
     out = tmp_path / "subs"

@@ -17,8 +17,8 @@ import tempfile
 import pytest
 
 from bpe_harness.judge.grade import GradeOptions, grade
-from bpe_harness.sandbox import tiers as sandbox_module
-from bpe_harness.sandbox.tiers import Sandbox, SandboxRefused, Tier, judges_base, sweep_message_queues
+from bpe_harness.sandbox import Sandbox, SandboxRefused, Tier, judges_base, sweep_message_queues
+from bpe_harness.sandbox import uids as sandbox_uids
 
 as_root_on_linux = pytest.mark.skipif(
     not (sys.platform.startswith("linux") and os.geteuid() == 0), reason="sandbox uids need root on Linux"
@@ -108,7 +108,7 @@ def test_a_link_planted_as_the_judges_folder_does_not_stop_grading(tmp_path, mon
     trap.mkdir(mode=0o777)
     (temp / f"cs336-judges-{os.getuid()}").symlink_to(trap)
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    monkeypatch.setattr(sandbox_module, "_JUDGES_BASE", None)
+    monkeypatch.setattr(sandbox_uids, "_JUDGES_BASE", None)
     base = judges_base()
     assert not base.is_symlink() and base.parent == temp and base.stat().st_uid == os.getuid(), base
     submission = tmp_path / "sub"
@@ -158,7 +158,7 @@ def test_no_file_of_the_interpreter_is_left_writable_by_others(tmp_path):
     import os
     import stat
 
-    from bpe_harness.sandbox.tiers import close_world_writable
+    from bpe_harness.sandbox import close_world_writable
 
     lock, folder, own, link = tmp_path / ".lock", tmp_path / "open", tmp_path / "mine.py", tmp_path / "link"
     lock.write_text("")

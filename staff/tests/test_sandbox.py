@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bpe_harness.client import Client, WorkerCrashed
-from bpe_harness.sandbox.tiers import Sandbox, sandbox_from_environment
+from bpe_harness.sandbox import Sandbox, sandbox_from_environment
 
 as_root_on_linux = pytest.mark.skipif(
     not (sys.platform.startswith("linux") and os.geteuid() == 0), reason="uid switch and namespaces need root on Linux"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bpe_harness.client import Client, WorkerCrashed
-from bpe_harness.sandbox.tiers import Sandbox, probe_tier
+from bpe_harness.sandbox import Sandbox, probe_tier
 from bpe_harness.settings import ROOT
 
 CORPUS = ROOT / "tests" / "fixtures" / "corpora" / "tinystories_sample.txt"
@@ -224,7 +224,7 @@ def test_no_secret_reaches_the_worker(modules, box, tmp_path):
         import json, os, sys
         sys.path.insert(0, {str(ROOT)!r})
         from bpe_harness.client import Client
-        from bpe_harness.sandbox.tiers import Sandbox, keep_out_of_reach
+        from bpe_harness.sandbox import Sandbox, keep_out_of_reach
         keep_out_of_reach()
         box = Sandbox()
         try:
