@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bpe_harness.client.tree import process_uids, running_pids
 from bpe_harness.sandbox.permissions import own_folder
 
 SANDBOX_UID_BASE = 61000
@@ -46,10 +47,7 @@ def reserve_uid_block() -> tuple[int, int]:
     import fcntl  # POSIX only: the uid tiers exist on Linux alone, and this module must import everywhere
 
     folder = _locks_folder()
-    used = set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        with contextlib.suppress(OSError):
-            used.add(os.stat(f"/proc/{pid}").st_uid)
+    used = {uid for pid in running_pids() for uid in process_uids(pid) or ()}  # real and effective, from /proc status
     blocks = len(UID_RANGE) // UIDS_PER_SANDBOX
     first = (os.getpid() * 7919 + time.monotonic_ns()) % blocks
     for k in range(blocks):
