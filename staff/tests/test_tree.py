@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from bpe_harness.client import Client, WorkerCrashed
+from bpe_harness.client.tree import Reading, kill_until_none_left, read
 from bpe_harness.sandbox import Sandbox, probe_tier
 from bpe_harness.settings import ROOT
 
@@ -355,3 +358,34 @@ def test_memory_parked_in_a_memory_backed_file_is_charged(modules, box, where):
         impl.train(CORPUS, 300, [], where=where, timeout=120)
         call = impl.last
     assert call.peak_bytes > 140e6, (where, call.describe_memory())
+
+
+# --- ending a group of processes: kill until none is left ------------------------------------------------------------
+
+
+def _finder(*views: list[subprocess.Popen]):
+    """find() for kill_until_none_left: the processes of each view in turn (a tree seen growing), then the last."""
+    remaining = list(views)
+
+    def find() -> list[Reading]:
+        procs = remaining.pop(0) if len(remaining) > 1 else remaining[0]
+        return [r for r in (read(p.pid) for p in procs) if r is not None]
+
+    return find
+
+
+@linux
+def test_killing_looks_again_for_what_was_started_meanwhile():
+    """A fork bomb forks while it is being killed: a process that appears after the first pass is killed too (one
+    pass would leave it running). The honest twin: once only the process itself was left (`alone`), nothing below
+    it can fork any more, and what is not below it is left alone. (~0.1 s)"""
+    first, second, third, bystander = (subprocess.Popen(["sleep", "60"]) for _ in range(4))
+    try:
+        assert kill_until_none_left(_finder([first], [first, second])) == 2
+        assert first.wait(timeout=5) == -signal.SIGKILL and second.wait(timeout=5) == -signal.SIGKILL
+        assert kill_until_none_left(_finder([third], [bystander]), alone={third.pid}) == 1
+        assert third.wait(timeout=5) == -signal.SIGKILL and bystander.poll() is None
+    finally:
+        for p in (first, second, third, bystander):
+            p.kill()
+            p.wait()
