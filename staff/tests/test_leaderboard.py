@@ -162,6 +162,7 @@ def project(folder: Path, name: str, adapters: str = HONEST, extra: dict[str, st
     for f in (ROOT / "staff" / "reference").glob("*.py"):
         shutil.copy(f, root / "cs336_basics" / "ref" / f.name)
     for rel, text in (extra or {}).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     (root / "tests" / "adapters.py").write_text(adapters)
     for dirpath, _, filenames in os.walk(root):
@@ -465,11 +466,15 @@ def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
 
 
 def _generator_files() -> dict[str, str]:
-    """The public corpus generator, copied into a submission (it may not import the harness)."""
+    """The public corpus generator (bpe_harness/data/corpus/ and the rules it uses), copied into a submission as
+    cs336_basics/corpus/ and cs336_basics/rules.py (it may not import the harness)."""
+    sources = sorted((ROOT / "bpe_harness" / "data" / "corpus").glob("*.py")) + [ROOT / "bpe_harness" / "rules.py"]
     files = {}
-    for name in ("corpus", "corpus_words", "pseudo_words", "rules"):
-        text = (ROOT / "bpe_harness" / f"{name}.py").read_text(encoding="utf-8")
-        files[f"cs336_basics/{name}.py"] = text.replace("from bpe_harness.", "from cs336_basics.")
+    for path in sources:
+        rel = "rules.py" if path.name == "rules.py" else f"corpus/{path.name}"
+        text = path.read_text(encoding="utf-8")
+        text = text.replace("bpe_harness.data.corpus", "cs336_basics.corpus").replace("bpe_harness.", "cs336_basics.")
+        files[f"cs336_basics/{rel}"] = text
     return files
 
 
