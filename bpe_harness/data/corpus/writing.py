@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from bpe_harness.data.corpus.draft import Batch
 from bpe_harness.data.corpus.generator import batch
@@ -95,63 +95,90 @@ def write_corpus(
     """
     batches = _iter_batches(seed, style, mixed, track=True)  # validates seed and style
     path = os.fspath(path)
-    sep = EOT + "\n"
     tracker = Tracker(tables_for(style))
-    total = 0
-    n_docs = 0
-    t0 = time.perf_counter()
-    last_report = 0.0
+    meter = _Meter(n_bytes) if progress else None
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = os.path.join(parent, f".{os.path.basename(path)}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as f:  # encode once ourselves; no newline translation
-            if n_bytes > 0:
-                for b in batches:
-                    data = _encode_docs(b.docs, sep)
-                    if total + len(data) < n_bytes:
-                        f.write(data)
-                        total += len(data)
-                        n_docs += len(b.docs)
-                        tracker.add(b, len(b.docs))
-                    else:  # last batch: stop right after the document that reaches n_bytes
-                        k = 0
-                        for doc in b.docs:
-                            data = (doc + sep).encode("utf-8")
-                            f.write(data)
-                            total += len(data)
-                            k += 1
-                            if total >= n_bytes:
-                                break
-                        n_docs += k
-                        tracker.add(b, k)
-                    now = time.perf_counter()
-                    if progress and now - last_report >= 0.2 and total < n_bytes:
-                        last_report = now
-                        _progress(total, n_bytes, now - t0)
-                    if total >= n_bytes:
-                        break
+            total, n_docs = _write_documents(f, batches, n_bytes, tracker, meter)
         os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        if progress:
+        if meter:
             sys.stderr.write("\n")
         raise
-    if progress:
-        _progress(total, n_bytes, time.perf_counter() - t0)
-        sys.stderr.write("\n")
-        sys.stderr.flush()
+    if meter:
+        meter.finish(total)
     return {"bytes": total, "documents": n_docs, "unique_words": tracker.unique_words()}
 
 
-def _progress(done: int, target: int, elapsed: float) -> None:
-    rate = done / elapsed / 1e6 if elapsed > 0 else 0.0
-    pct = 100.0 * min(done, target) / target if target else 100.0
-    eta = (target - done) / (rate * 1e6) if rate > 0 and done < target else 0.0
-    sys.stderr.write(
-        f"\rcorpus: {done / 1e6:9.1f} / {target / 1e6:.1f} MB  {pct:5.1f}%  {rate:6.1f} MB/s  ETA {eta:5.0f}s "
-    )
-    sys.stderr.flush()
+def _write_documents(
+    f: BinaryIO, batches: Iterator[Batch], n_bytes: int, tracker: Tracker, meter: _Meter | None
+) -> tuple[int, int]:
+    """Write whole batches while they fit below ``n_bytes``, then the last one's documents up to the one that reaches
+    it; (bytes, documents) written."""
+    sep = EOT + "\n"
+    total = n_docs = 0
+    if n_bytes <= 0:
+        return total, n_docs
+    for b in batches:
+        data = _encode_docs(b.docs, sep)
+        k = len(b.docs)
+        if total + len(data) >= n_bytes:  # the last batch: stop right after the document that reaches n_bytes
+            k, data = _first_documents(b.docs, sep, n_bytes - total)
+        f.write(data)
+        total += len(data)
+        n_docs += k
+        tracker.add(b, k)
+        if meter and total < n_bytes:
+            meter.tick(total)
+        if total >= n_bytes:
+            break
+    return total, n_docs
+
+
+def _first_documents(docs: list[str], sep: str, n_bytes: int) -> tuple[int, bytes]:
+    """(k, the UTF-8 of the first k documents and their separators): the fewest that make at least ``n_bytes``."""
+    parts: list[bytes] = []
+    size = 0
+    for doc in docs:
+        parts.append((doc + sep).encode("utf-8"))
+        size += len(parts[-1])
+        if size >= n_bytes:
+            break
+    return len(parts), b"".join(parts)
+
+
+class _Meter:
+    """The progress line on stderr: at most five updates a second, and a last one when the file is complete."""
+
+    def __init__(self, target: int):
+        self.target = target
+        self.t0 = time.perf_counter()
+        self.last_report = 0.0
+
+    def tick(self, done: int) -> None:
+        now = time.perf_counter()
+        if now - self.last_report >= 0.2:
+            self.last_report = now
+            self._show(done, now - self.t0)
+
+    def finish(self, done: int) -> None:
+        self._show(done, time.perf_counter() - self.t0)
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def _show(self, done: int, elapsed: float) -> None:
+        target = self.target
+        rate = done / elapsed / 1e6 if elapsed > 0 else 0.0
+        pct = 100.0 * min(done, target) / target if target else 100.0
+        eta = (target - done) / (rate * 1e6) if rate > 0 and done < target else 0.0
+        sys.stderr.write(
+            f"\rcorpus: {done / 1e6:9.1f} / {target / 1e6:.1f} MB  {pct:5.1f}%  {rate:6.1f} MB/s  ETA {eta:5.0f}s "
+        )
+        sys.stderr.flush()
