@@ -81,7 +81,7 @@ def check_record(rec: dict, path: Path) -> list[str]:
             continue
         for t in sub + pace:
             # each call is charged its CPU time (or its wall time when lower), or its wall time once it started
-            # processes or waited (benchmark.charge); a step sums its calls: never more than its wall time, plus the
+            # processes or waited (rounds.charge); a step sums its calls: never more than its wall time, plus the
             # CPU its worker spent importing beyond the allowance (import_s)
             if not 0 < t["seconds"] <= t["wall_s"] + t.get("import_s", 0) + 1e-3 or (
                 t["waited"] and t["seconds"] < t["cpu_s"] - 1e-3 and t["seconds"] < t["wall_s"] - 1e-3
