@@ -62,7 +62,7 @@ class Spec:
 
 
 def round_seeds(seed: int, r: int) -> tuple[int, int]:
-    """(corpus seed, held-out seed) of round r (0-based). Seed 0, round 0 gives the kit's earlier inputs (0, 1)."""
+    """(corpus seed, held-out seed) of round r (0-based). Seed 0, round 0 gives (0, 1)."""
     return seed * 1000 + 2 * r, seed * 1000 + 2 * r + 1
 
 
