@@ -9,9 +9,12 @@ A student's record (digests of the code, not the code) travels with their Grades
 re-runs exactly that code in a staged kit without staff/, on inputs nobody saw, and only such entries are ranked
 (leaderboard/README.md).
 
-Student side (shipped): `benchmark.py` (gate and measuring, through the isolated worker only), `record.py` (the
-JSON record, schema-checked), `pacer.py` (the yardstick), `schema.json`. Staff side (not in the handout):
-`staff.py` (validate, verify, list), `render.py`.
+Student side (shipped): `benchmark.py` (a run: the gate, then the timed rounds, the kit's files guarded), with
+`inputs.py` (what is measured and each round's inputs), `gate.py`, `rounds.py` (timing and charging), `results.py`
+(the numbers as record fields), `calls.py` and `errors.py` (calling the worker, and why a run stops), `sandboxing.py`,
+`profiling.py` (`submit --profile`, the slow-run warning); `record.py` (the JSON record, schema-checked), `pacer.py`
+(the yardstick), `schema.json`. Staff side (not in the handout): `staff_commands.py` (validate, verify, list,
+stability, render), `validation.py`, `verification.py`, `render.py`.
 
 `gradescope_leaderboard(record)` turns a record into Gradescope's `leaderboard` entries for the grader.
 """

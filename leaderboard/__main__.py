@@ -12,8 +12,11 @@ from pathlib import Path
 
 from bpe_harness.data.corpus import parse_size
 from leaderboard import benchmark, record
-from leaderboard.benchmark import GateFailure, Spec, SubmitError
+from leaderboard.errors import GateFailure, SubmitError
+from leaderboard.inputs import Spec, corpus_path, drop_inputs
+from leaderboard.profiling import profile_training
 from leaderboard.record import RecordError
+from leaderboard.sandboxing import make_sandbox
 
 STAFF = ("validate", "verify", "render", "list")
 
@@ -102,23 +105,25 @@ def submit(args) -> int:
         raise RecordError(f"{out} already exists; pass --force to replace it (nothing was run or written)")
     spec = spec_from(args)
     try:
-        benchmark.corpus_path(spec)  # a missing --corpus fails now, not after the gate
+        corpus_path(spec)  # a missing --corpus fails now, not after the gate
         code = record.collect_code(args.impl, with_text=args.include_code)
-        box, tier = benchmark.make_sandbox(args.sandbox, spec.max_memory, args.impl)
+        box, sandbox_kind = make_sandbox(args.sandbox, spec.max_memory, args.impl)
         kind = "practice, published inputs" if spec.practice else "inputs drawn now"
         print(
             f"leaderboard: gate, then {spec.rounds} rounds of yours vs the pace-setter, each in fresh workers on "
-            f"its own inputs (seed {spec.seed}: {kind}; sandbox: {tier}; --impl {args.impl})",
+            f"its own inputs (seed {spec.seed}: {kind}; sandbox: {sandbox_kind}; --impl {args.impl})",
             file=sys.stderr,
         )
         try:
-            result = benchmark.run(args.impl, spec, sandbox=box, sandbox_tier=tier, show_progress=not args.quiet)
-            profile = benchmark.profile_training(args.impl, spec, sandbox=box) if args.profile else None
+            result = benchmark.run(
+                args.impl, spec, sandbox=box, sandbox_kind=sandbox_kind, show_progress=not args.quiet
+            )
+            profiled, profile = profile_training(args.impl, spec, sandbox=box) if args.profile else (None, None)
         finally:
             if box is not None:
                 box.cleanup()
     finally:
-        benchmark.drop_inputs(spec)
+        drop_inputs(spec)
     rec = record.build(name, args.impl, code, result, ["python -m leaderboard", *sys.argv[1:]])
     record.write(rec, out, args.force)
     print(
@@ -127,7 +132,7 @@ def submit(args) -> int:
         f"{rec['train']['peak_bytes'] / 1e6:,.0f} MB, encode_iterable "
         f"{rec['encode_iterable']['peak_bytes'] / 1e6:,.1f} MB (tokenizer + streaming)"
     )
-    for line in record.hints(rec, profile=benchmark.last_profile if profile else None):
+    for line in record.hints(rec, profile=profiled):
         print(f"hint: {line}")
     if profile:
         print(profile)

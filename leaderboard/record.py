@@ -30,6 +30,7 @@ from pathlib import Path
 import psutil
 
 from bpe_harness.files import write_atomically
+from bpe_harness.implementation import project_root
 from bpe_harness.judge.grade import kit_version
 from bpe_harness.plugin.limits import ENCODING_SPEED, TRAINING_SPEED  # the speed hints, written once
 from bpe_harness.settings import ROOT
@@ -37,7 +38,7 @@ from leaderboard import pacer
 
 SUBMISSIONS = ROOT / "leaderboard" / "submissions"
 SCHEMA = ROOT / "leaderboard" / "schema.json"
-SCHEMA_VERSION = 2  # 2: per-round inputs from a seed, fresh workers, tokenizer build timed, sandbox tier
+SCHEMA_VERSION = 2  # 2: per-round inputs from a seed, fresh workers, tokenizer build timed, which sandbox held
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 MAX_CODE_BYTES = 1_000_000
 
@@ -96,13 +97,6 @@ def code_digest(files: list[dict]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
-def _project_root(start: Path) -> Path:
-    for folder in [start, *start.parents]:
-        if (folder / "pyproject.toml").exists() or (folder / ".git").exists():
-            return folder
-    return start
-
-
 def _read_code(root: Path, paths: list[Path], with_text: bool = True) -> list[dict]:
     files, total = [], 0
     for p in sorted(set(paths)):
@@ -151,7 +145,7 @@ def collect_code(impl: str, with_text: bool = False) -> dict:
         adapters = ROOT / "tests" / "adapters.py" if impl == "student" else Path(impl).expanduser().resolve()
         if not adapters.is_file():
             raise RecordError(f"--impl {impl}: no such file {adapters}")
-        root = _project_root(adapters.parent)
+        root = project_root(adapters.parent) or adapters.parent
         files = _read_code(root, student_code_paths(root, adapters), with_text)
         return {
             "kind": "text" if with_text else "digest",

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bpe_harness.settings import ROOT
 from leaderboard import TOLERANCE, benchmark, record
-from leaderboard.benchmark import Spec
+from leaderboard.inputs import Spec
 from leaderboard.record import RecordError
 from leaderboard.validation import submission_files, validate
 from leaderboard.verification import ranked_record, verify

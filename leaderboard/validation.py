@@ -57,6 +57,14 @@ def check_record(rec: dict, path: Path) -> list[str]:
     errors = record.schema_errors(rec)
     if errors:
         return [f"schema: {e}" for e in errors]
+    problems = _provenance_problems(rec, path)
+    for part in ("train", "encode"):
+        problems += _timing_problems(rec, part)
+    return problems + _rounds_problems(rec)
+
+
+def _provenance_problems(rec: dict, path: Path) -> list[str]:
+    """Its name, seal, code digests and pace-setter version."""
     problems = []
     if rec["name"] != path.stem:
         problems.append(f"name {rec['name']!r} does not match the file name {path.name}")
@@ -74,31 +82,43 @@ def check_record(rec: dict, path: Path) -> list[str]:
             f"measured against pace-setter v{rec['pacer_version']}, this kit's is v{pacer.VERSION}: "
             "ratios are not comparable; re-submit"
         )
-    for part in ("train", "encode"):
-        sub, pace = rec[part]["submission"], rec[part]["pacer"]
-        if not len(sub) == len(pace) == rec["rounds"]:
-            problems.append(f"{part}: {len(sub)} and {len(pace)} timings for {rec['rounds']} rounds")
-            continue
-        for t in sub + pace:
-            # each call is charged its CPU time (or its wall time when lower), or its wall time once it started
-            # processes or waited (benchmark.charge); a step sums its calls: never more than its wall time, plus the
-            # CPU its worker spent importing beyond the allowance (import_s)
-            if not 0 < t["seconds"] <= t["wall_s"] + t.get("import_s", 0) + 1e-3 or (
-                t["waited"] and t["seconds"] < t["cpu_s"] - 1e-3 and t["seconds"] < t["wall_s"] - 1e-3
-            ):
-                problems.append(
-                    f"{part}: a timing's seconds {t['seconds']} does not follow from its wall time "
-                    f"{t['wall_s']} and CPU time {t['cpu_s']}"
-                )
-                break
-        ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(sub, pace, strict=False))
-        if not _close(ratio, rec[part]["ratio"]):
+    return problems
+
+
+def _timing_problems(rec: dict, part: str) -> list[str]:
+    """The raw times of `part` ("train" or "encode"): one per round and side, each consistent with its wall and
+    CPU time, and the ratio their median, within PLAUSIBLE."""
+    sub, pace = rec[part]["submission"], rec[part]["pacer"]
+    if not len(sub) == len(pace) == rec["rounds"]:
+        return [f"{part}: {len(sub)} and {len(pace)} timings for {rec['rounds']} rounds"]
+    problems = []
+    for t in sub + pace:
+        # each call is charged its CPU time (or its wall time when lower), or its wall time once it started
+        # processes or waited (rounds.charge); a step sums its calls: never more than its wall time, plus the
+        # CPU its worker spent importing beyond the allowance (import_s)
+        if not 0 < t["seconds"] <= t["wall_s"] + t.get("import_s", 0) + 1e-3 or (
+            t["waited"] and t["seconds"] < t["cpu_s"] - 1e-3 and t["seconds"] < t["wall_s"] - 1e-3
+        ):
             problems.append(
-                f"{part}: ratio {rec[part]['ratio']} does not follow from the raw times (median of "
-                f"the rounds' ratios is {ratio:.4f})"
+                f"{part}: a timing's seconds {t['seconds']} does not follow from its wall time "
+                f"{t['wall_s']} and CPU time {t['cpu_s']}"
             )
-        if not PLAUSIBLE[0] <= rec[part]["ratio"] <= PLAUSIBLE[1]:
-            problems.append(f"{part}: ratio {rec[part]['ratio']} is outside the plausible {PLAUSIBLE}")
+            break
+    ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(sub, pace, strict=False))
+    if not _close(ratio, rec[part]["ratio"]):
+        problems.append(
+            f"{part}: ratio {rec[part]['ratio']} does not follow from the raw times (median of "
+            f"the rounds' ratios is {ratio:.4f})"
+        )
+    if not PLAUSIBLE[0] <= rec[part]["ratio"] <= PLAUSIBLE[1]:
+        problems.append(f"{part}: ratio {rec[part]['ratio']} is outside the plausible {PLAUSIBLE}")
+    return problems
+
+
+def _rounds_problems(rec: dict) -> list[str]:
+    """The inputs' standing, one corpus, held-out text and output per round, and the figures derived from the
+    times (score, MB/s)."""
+    problems = []
     inputs = rec["inputs"]
     if inputs["ranked"] and inputs["practice"]:
         problems.append(

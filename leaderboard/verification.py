@@ -27,8 +27,9 @@ from pathlib import Path
 from bpe_harness.files import sha256_file
 from bpe_harness.settings import ROOT, cache_dir
 from leaderboard import TOLERANCE, benchmark, record
-from leaderboard.benchmark import Spec
+from leaderboard.inputs import Spec, drop_inputs, round_inputs
 from leaderboard.record import RecordError
+from leaderboard.rounds import merges_sha256, vocab_sha256
 from leaderboard.validation import inputs_key
 
 # the leaderboard files a staged kit needs (the staff side and the submissions stay out)
@@ -36,8 +37,16 @@ LEADERBOARD_KIT = (
     "leaderboard/__init__.py",
     "leaderboard/__main__.py",
     "leaderboard/benchmark.py",
+    "leaderboard/calls.py",
+    "leaderboard/errors.py",
+    "leaderboard/gate.py",
+    "leaderboard/inputs.py",
     "leaderboard/pacer.py",
+    "leaderboard/profiling.py",
     "leaderboard/record.py",
+    "leaderboard/results.py",
+    "leaderboard/rounds.py",
+    "leaderboard/sandboxing.py",
     "leaderboard/schema.json",
 )
 STAFF_MODULES = ("staff/__init__.py", "staff/reference", "staff/bad")  # staff entries (kind "module") only
@@ -143,7 +152,7 @@ def reference_outputs(spec: Spec, inputs: list[tuple[Path, Path]]) -> list[tuple
     with Client("reference") as ref:
         for corpus, _ in inputs:
             vocab, merges = ref.train(corpus, spec.vocab_size, spec.special_tokens, timeout=spec.timeout)
-            out.append((benchmark.merges_sha256(merges), benchmark.vocab_sha256(vocab)))
+            out.append((merges_sha256(merges), vocab_sha256(vocab)))
             ref.reset()
     return out
 
@@ -234,7 +243,7 @@ def verify(
         kit = scratch / "kit"
         impl = stage_kit(rec, sub, kit)
         before = benchmark.kit_digest(benchmark.kit_files(kit))
-        inputs = benchmark.round_inputs(spec)
+        inputs = round_inputs(spec)
         expected = reference_outputs(spec, inputs)
         private = scratch / "out"
         private.mkdir(mode=0o700)
@@ -263,7 +272,7 @@ def verify(
         problems += compare(rec, new, tolerance)
         return new, problems
     finally:
-        benchmark.drop_inputs(spec)
+        drop_inputs(spec)
         for dirpath, dirnames, _ in os.walk(scratch):
             for d in dirnames:
                 with contextlib.suppress(OSError):

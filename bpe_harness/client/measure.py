@@ -30,6 +30,8 @@ from typing import Any
 
 import psutil
 
+from bpe_harness.client.tree import unique_memory
+
 SAMPLE_PERIOD = 0.002  # seconds between RSS samples of the worker
 TREE_SCAN_PERIOD = 0.025  # seconds between scans of the worker's whole process tree (0.1 s beyond 8 processes)
 PARKED_EVERY = 4  # tree scans between two counts of its memory-backed files (they list every open file of the tree)
@@ -139,6 +141,17 @@ def _rss(proc: psutil.Process) -> int | None:
         return proc.memory_info().rss
     except (psutil.Error, OSError):
         return None
+
+
+def tree_memory_now(proc: psutil.Process) -> tuple[int, int]:
+    """(resident memory of `proc`, private memory of its descendants summed), counted as a call's memory is: for a
+    progress line watching processes the harness did not start through a Client (encode_corpus's own pool)."""
+    rss = _rss(proc) or 0
+    children = 0
+    with contextlib.suppress(psutil.Error, OSError):
+        for child in proc.children(recursive=True):
+            children += unique_memory(child.pid, _rss(child) or 0)
+    return rss, children
 
 
 class Sampler:

@@ -9,8 +9,9 @@ The last form is a run of `steps` calls (`step(label)` starts the next one); off
 step instead (logs, CI).
 
 A `ProgressLine` is a callable taking `bpe_harness.client.Progress` readings (elapsed_s, rss_bytes, peak_bytes,
-children_bytes, count), so it plugs straight into the Client's `on_progress=` callback. Memory is read by psutil
-from another process (never `ru_maxrss` inside the measured one, which misses child processes and cannot be reset).
+children_bytes, count), so it plugs straight into the Client's `on_progress=` callback. Memory is read from
+another process, as the Client measures a call (never `ru_maxrss` inside the measured one, which misses child
+processes and cannot be reset).
 
 During a Client call, pass the ProgressLine as `on_progress=`: the Client samples its worker and calls it. `Sampler`
 feeds one from a thread instead, for a process tree the caller watches itself (encode_corpus's several workers).
@@ -18,7 +19,6 @@ feeds one from a thread instead, for a process tree the caller watches itself (e
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 import time
@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import psutil
 
-from bpe_harness.client import Progress
+from bpe_harness.client.measure import Progress, tree_memory_now
 
 PERIOD = 0.25  # seconds between readings / redraws
 
@@ -146,19 +146,9 @@ class ProgressLine:
 
 
 def reading(proc: psutil.Process, started: float, peak: int, count: int = 0) -> Progress:
-    """One Progress reading of `proc` (RSS) and its descendants (unique memory, summed)."""
-    try:
-        rss = proc.memory_info().rss
-    except (psutil.Error, OSError):
-        rss = 0
-    children = 0
-    with contextlib.suppress(psutil.Error, OSError):
-        for child in proc.children(recursive=True):
-            with contextlib.suppress(psutil.Error, OSError):
-                try:
-                    children += child.memory_full_info().uss
-                except (psutil.AccessDenied, NotImplementedError):
-                    children += child.memory_info().rss
+    """One Progress reading of `proc` (RSS) and its descendants (private memory, summed), measured as the Client
+    measures a call (bpe_harness.client.measure.tree_memory_now)."""
+    rss, children = tree_memory_now(proc)
     return Progress(time.monotonic() - started, rss, max(peak, rss), children, count)
 
 

@@ -15,7 +15,7 @@ from bpe_harness.data import encodings
 from bpe_harness.plugin import generated_inputs
 from bpe_harness.settings import ROOT
 from bpe_harness.tools.experiments import compare
-from leaderboard import benchmark
+from leaderboard import inputs
 from staff.bench.__main__ import corpus as bench_corpus
 
 REPO_CACHE = ROOT / ".cache"
@@ -42,14 +42,14 @@ def test_every_cache_path_follows_the_setting(moved_cache):
     for where in (
         encodings.tiktoken_cache_dir(),
         generated_inputs.cache_root(),
-        benchmark.cache_folder(),
+        inputs.cache_folder(),
         compare.corpora_folder(),
     ):
         assert where.is_relative_to(moved_cache), where
 
 
 def test_every_cache_writer_writes_under_the_setting(moved_cache, monkeypatch):
-    written = [benchmark.generated(2_000, seed=7)]
+    written = [inputs.generated(2_000, seed=7)]
     monkeypatch.setattr(compare, "DEFAULT_CORPORA", ((("tinystories", 0), "2KB"),))
     written += compare.default_corpora()
     written.append(bench_corpus("2KB")[0])

@@ -27,7 +27,7 @@ import pytest
 
 from bpe_harness.files import sha256_file
 from bpe_harness.settings import ROOT
-from leaderboard import benchmark, gradescope_leaderboard, record, render, validation, verification
+from leaderboard import gate, gradescope_leaderboard, inputs, record, render, validation, verification
 from leaderboard.__main__ import main
 
 SMALL = ["--size", "1MB", "--held-out-size", "300KB", "--vocab-size", "1000", "--rounds", "2", "--quiet"]
@@ -162,6 +162,7 @@ def project(folder: Path, name: str, adapters: str = HONEST, extra: dict[str, st
     for f in (ROOT / "staff" / "reference").glob("*.py"):
         shutil.copy(f, root / "cs336_basics" / "ref" / f.name)
     for rel, text in (extra or {}).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     (root / "tests" / "adapters.py").write_text(adapters)
     for dirpath, _, filenames in os.walk(root):
@@ -347,13 +348,13 @@ def _ratios(out: Path, name: str) -> dict:
     return {"train": rec["train"]["ratio"], "encode": rec["encode"]["ratio"], "score": rec["score"], "rec": rec}
 
 
-def _answers_for(spec: benchmark.Spec) -> str:
+def _answers_for(spec: inputs.Spec) -> str:
     """The module a cheater ships: the reference's output for every published training corpus, keyed by sha256."""
     from bpe_harness.client import Client
 
     answers = {}
     with Client("reference") as ref:
-        for corpus, _ in benchmark.round_inputs(spec):
+        for corpus, _ in inputs.round_inputs(spec):
             vocab, merges = ref.train(corpus, spec.vocab_size, spec.special_tokens)
             answers[sha256_file(corpus)] = (
                 {i: t.hex() for i, t in vocab.items()},
@@ -365,7 +366,7 @@ def _answers_for(spec: benchmark.Spec) -> str:
 def test_cheat_answers_for_the_published_inputs_are_practice_only(tmp_path, world_readable):
     """(a) Answers keyed by the published corpora's sha256 win the practice run, which is marked as such and not
     ranked; verify, on inputs drawn when it measures, refuses the entry (its score does not reproduce)."""
-    spec = benchmark.Spec(size=1_000_000, held_out_size=300_000, vocab_size=1000, rounds=2)
+    spec = inputs.Spec(size=1_000_000, held_out_size=300_000, vocab_size=1000, rounds=2)
     cheat = project(world_readable, "cheat", ANSWERS, {"cs336_basics/answers.py": _answers_for(spec)})
     honest = project(world_readable, "honest")
     out = tmp_path / "subs"
@@ -465,11 +466,15 @@ def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
 
 
 def _generator_files() -> dict[str, str]:
-    """The public corpus generator, copied into a submission (it may not import the harness)."""
+    """The public corpus generator (bpe_harness/data/corpus/ and the rules it uses), copied into a submission as
+    cs336_basics/corpus/ and cs336_basics/rules.py (it may not import the harness)."""
+    sources = sorted((ROOT / "bpe_harness" / "data" / "corpus").glob("*.py")) + [ROOT / "bpe_harness" / "rules.py"]
     files = {}
-    for name in ("corpus", "corpus_words", "pseudo_words", "rules"):
-        text = (ROOT / "bpe_harness" / f"{name}.py").read_text(encoding="utf-8")
-        files[f"cs336_basics/{name}.py"] = text.replace("from bpe_harness.", "from cs336_basics.")
+    for path in sources:
+        rel = "rules.py" if path.name == "rules.py" else f"corpus/{path.name}"
+        text = path.read_text(encoding="utf-8")
+        text = text.replace("bpe_harness.data.corpus", "cs336_basics.corpus").replace("bpe_harness.", "cs336_basics.")
+        files[f"cs336_basics/{rel}"] = text
     return files
 
 
@@ -509,7 +514,7 @@ def test_cheat_memo_across_rounds_gains_nothing(tmp_path, world_readable):
 def test_cheat_helper_process_forked_at_import_gains_nothing(tmp_path, world_readable, capfd):
     """(c) Training done by a helper forked (twice) at import, outside the worker's process tree, while the worker
     waits: the worker's tree ends such orphans (issue 17), so the cheat is refused at the gate; where it still runs,
-    its wall time is charged (benchmark.charge) and the step is flagged, and its CPU counts as the tree's."""
+    its wall time is charged (rounds.charge) and the step is flagged, and its CPU counts as the tree's."""
     out = tmp_path / "subs"
     assert submit("honest", str(project(world_readable, "honest", HONEST)), out) == 0
     capfd.readouterr()
@@ -678,5 +683,5 @@ def test_gate_cases_are_graded_cases():
         text=True,
         timeout=120,
     )
-    for name in benchmark.GATE_TRAINING:
+    for name in gate.GATE_TRAINING:
         assert f"tests/test_train_bpe.py::test_training_matches_reference[{name}]" in proc.stdout, proc.stdout[-2000:]

@@ -8,7 +8,8 @@ import io
 from bpe_harness.plugin.limits import TRAINING_SPEED
 from bpe_harness.tools.progress import ProgressLine
 from leaderboard import record
-from leaderboard.benchmark import Spec, warn_if_slow
+from leaderboard.inputs import Spec
+from leaderboard.profiling import warn_if_slow
 
 
 def _profile(function: str, own: float) -> dict:

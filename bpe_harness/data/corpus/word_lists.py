@@ -2,7 +2,7 @@
 English words in order of frequency rank (one list per style), names, speech verbs, story openers and closers,
 everyday sentences in nine other languages, emoji, code snippets, months and top-level domains.
 
-Changing any of it changes every generated corpus: bump corpus._GENERATOR_VERSION and rebuild the fixtures.
+Changing any of it changes every generated corpus: bump GENERATOR_VERSION (corpus/state.py) and rebuild the fixtures.
 """
 
 from __future__ import annotations

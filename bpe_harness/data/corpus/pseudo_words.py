@@ -3,7 +3,7 @@ of one or more syllables plus an optional coda, so the number of distinct words 
 
 `pseudo_word(t)` computes one with Python integers; `pseudo_words(array)` gives the same words for many indices
 with exact int64 arithmetic. Changing the inventory or the map changes every generated corpus: bump
-corpus._GENERATOR_VERSION and rebuild the fixtures.
+GENERATOR_VERSION (corpus/state.py) and rebuild the fixtures.
 """
 
 from __future__ import annotations
