@@ -13,6 +13,8 @@ import pytest
 from staff.bad import LIMIT_TESTS
 from staff.tests.runpytest import run_suite
 
+pytest_plugins = ["pytester"]
+
 # --- the graded limit tests, run in a child pytest -----------------------------------------------------------------
 
 
@@ -53,9 +55,10 @@ def test_limit_scale_relaxes_the_time_limits(tmp_path, monkeypatch, how):
     assert [o.status for o in outcomes] == ["passed"], proc.stdout[-3000:]
 
 
-def test_a_bad_limit_scale_is_a_usage_error(tmp_path):
-    proc, _ = run_suite(tmp_path, "tests/test_limits.py", "--limit-scale", "fast", "--co")
-    assert proc.returncode == 4 and "--limit-scale must be a number" in proc.stderr, proc.stderr
+def test_a_bad_limit_scale_is_a_usage_error(pytester):
+    pytester.makepyfile("def test_x(): pass\n")
+    result = pytester.runpytest_inprocess("-p", "bpe_harness.plugin.hooks", "--limit-scale", "fast", "--co")
+    assert result.ret == 4 and "--limit-scale must be a number" in result.stderr.str(), result.stderr.str()
 
 
 def test_limits_show_measured_vs_allowed_in_the_summary(tmp_path):
