@@ -29,6 +29,7 @@ def test_every_degenerate_implementation_scores_what_the_catalog_says():
         assert s.totals.get("staff/hidden", 0) > 0 and s.totals.get("tests", 0) > 0, (d.name, s.totals)
 
 
+@pytest.mark.slow
 def test_a_stream_as_wrong_as_its_encode_says_so(tmp_path):
     """encode_iterable is compared with the true ids; when it equals the implementation's own (wrong) encode, the
     message points at encode."""

@@ -38,6 +38,7 @@ def test_snapshot_update_refuses_non_reference(pytester):
     assert result.ret == 4 and "only runs with --impl reference" in result.stderr.str(), result.stderr.str()
 
 
+@pytest.mark.slow
 def test_outside_solution_with_its_own_package(tmp_path):
     """A CS336-style project elsewhere, whose adapters import its own cs336_basics (not this repo's stubs)."""
     project = tmp_path / "their_solution"
@@ -87,6 +88,7 @@ def _planted_project(root, adapters_rel):
     return adapters
 
 
+@pytest.mark.slow
 def test_impl_in_the_kits_layout_without_a_project_file_runs_that_project(tmp_path):
     """ROOT/tests/adapters.py beside ROOT/cs336_basics/: ROOT is the project, even without pyproject.toml or .git."""
     adapters = _planted_project(tmp_path / "theirs", "tests/adapters.py")
@@ -100,6 +102,7 @@ def test_impl_in_the_kits_layout_without_a_project_file_runs_that_project(tmp_pa
     )
 
 
+@pytest.mark.slow
 def test_impl_without_a_project_root_is_refused_with_the_fix(pytester, tmp_path):
     adapters = _planted_project(tmp_path / "theirs", "glue/adapters.py")
     result = _plugin(pytester, f"--impl={adapters}", "--co")
@@ -115,6 +118,7 @@ def test_impl_without_a_project_root_is_refused_with_the_fix(pytester, tmp_path)
     assert [o.status for o in outcomes] == ["failed"] and "planted" in outcomes[0].message, proc.stdout[-2000:]
 
 
+@pytest.mark.slow
 def test_an_outside_path_works_in_the_documented_spellings(tmp_path):
     """`--impl=PATH`, and `--impl PATH` when the tests are named (README: a lone `--impl /outside/path` is read by
     pytest as the tests to run, before the kit's options exist)."""
