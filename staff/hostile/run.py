@@ -52,7 +52,7 @@ def run_case(case: Case, timeout: float = 540) -> Outcome:
         submission = materialize(case, Path(tmp) / case.name)
         out = Path(tmp) / "out" / "results.json"
         start = time.monotonic()
-        options = GradeOptions(tests=list(case.tests), timeout=timeout, env=dict(case.env))
+        options = GradeOptions(tests=list(case.tests_in(tier_key())), timeout=timeout, env=dict(case.env))
         results, code = grade(submission, out, options)
         seconds = time.monotonic() - start
         problems = []
@@ -94,7 +94,8 @@ def run_cases(cases: list[Case], jobs: int = 3) -> tuple[list[Outcome], list]:
     import psutil
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    longest_first = sorted(cases, key=lambda c: c.tests != ("tests",))  # the whole-suite case is the long pole
+    tier = tier_key()
+    longest_first = sorted(cases, key=lambda c: c.tests_in(tier) != ("tests",))  # a whole-suite case: the long pole
     with ThreadPoolExecutor(jobs) as pool:
         done = {o.case.name: o for o in pool.map(run_case, longest_first)}
     outcomes = [done[c.name] for c in cases]
