@@ -61,6 +61,7 @@ def test_a_skipped_test_is_left_out_and_named():
     ]
 
 
+@pytest.mark.slow
 def test_loose_files_are_placed_where_they_belong(tmp_path):
     loose = tmp_path / "loose"
     loose.mkdir()
@@ -129,6 +130,7 @@ def test_loose_files_in_a_zips_one_folder_are_placed(tmp_path):
     assert "my-work/notes/todo.py" in sub.ignored
 
 
+@pytest.mark.slow
 def test_a_package_without_adapters_keeps_the_stubs_it_lacks(tmp_path):
     """Only cs336_basics/tokenizer.py (+ its helper) submitted: the handout's adapters still import train_bpe, so its
     stub is staged, and the tokenizer's points are earned."""

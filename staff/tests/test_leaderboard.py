@@ -55,6 +55,7 @@ def reseal(rec: dict) -> dict:
     return rec
 
 
+@pytest.mark.slow
 def test_submissions_are_valid_and_ranked(board):
     results = validation.validate(validation.submission_files(board))
     assert all(not p for p in results.values()), results
@@ -69,6 +70,7 @@ def test_submissions_are_valid_and_ranked(board):
         assert rec["code"]["kind"] == "module" and all("text" not in f for f in rec["code"]["files"])
 
 
+@pytest.mark.slow
 def test_records_name_the_kit_by_its_content(board):
     """The board's kit column is the judge's kit_version (version + digest of the kit's files), not the bare
     pyproject version that every kit shares."""
@@ -127,6 +129,7 @@ def test_memory_cap(tmp_path, capsys):
     assert "more than the 0 MB allowed (--max-memory)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_tampering_is_detected(board, tmp_path):
     rec = load(board, "reference")
     rec["train"]["ratio"] = round(rec["train"]["ratio"] / 2, 4)  # a better number, typed in
@@ -602,6 +605,7 @@ def test_render_and_check(board, tmp_path, capsys):
     assert "out of date" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_gradescope_entries(board):
     entries = gradescope_leaderboard(load(board, "reference"))
     assert entries and all(set(e) == {"name", "value", "order"} and e["order"] == "asc" for e in entries)
