@@ -5,7 +5,7 @@
     uv run --group staff python -m staff.grade --similarity DIR [--compare-with DIR] [--out-dir DIR]  # flags copies
     uv run python -m staff.grade --gradescope-zip OUT.zip [--force] [--hidden-seed N]  # prints the seed it fixes
     uv run python -m staff.grade --handout-check                           # bare handout = 0, with reference = full
-    uv run python -m staff.grade --self-test                               # the reference graded: full marks
+    uv run python -m staff.grade --self-test [--json]                      # the reference graded: full marks
     uv run python -m staff.grade --reference-submission DIR                # the reference as a submission to upload
 
 This file is the command line only; each command lives in staff/grading/ (one module each, listed there).
@@ -77,6 +77,7 @@ def main(argv=None) -> int:
     parser.add_argument("--gradescope-zip", type=Path, metavar="OUT.zip", help="build the Gradescope autograder zip")
     parser.add_argument("--handout-check", action="store_true", help="bare handout scores 0, with reference full")
     parser.add_argument("--self-test", action="store_true", help="grade the reference: must be full marks")
+    parser.add_argument("--json", action="store_true", help="--self-test: print one JSON document (table on stderr)")
     parser.add_argument(
         "--reference-submission",
         type=Path,
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
     if args.self_test:
-        return self_test(args.timeout)
+        return self_test(args.timeout, as_json=args.json)
     if args.reference_submission:
         options = staff_options(args.tests, args.keyword, args.timeout, args.hidden_seed, hidden=not args.no_hidden)
         return write_reference_submission(parser, args.reference_submission, options)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
-import re
 import shlex
 import shutil
 import stat
@@ -37,14 +37,11 @@ from bpe_harness.settings import ROOT
 TIERS = ("full", "root", "user", "user-plain")
 CHECKS = {
     "gradescope": [],  # root tier only: setup.sh + run_autograder in /autograder (rehearse_gradescope)
-    "self-test": ["-m", "staff.grade", "--self-test"],
-    "hostile": ["-m", "staff.hostile", "--jobs", "2"],
+    "self-test": ["-m", "staff.grade", "--self-test", "--json"],
+    "hostile": ["-m", "staff.hostile", "--jobs", "2", "--json"],
     "tree": [
         "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
+        "staff.tests.runpytest",
         "staff/tests/test_tree.py",
         "staff/tests/test_sandbox.py",
         "staff/tests/test_judges_apart.py",
@@ -164,7 +161,6 @@ def rehearse_gradescope(drop: list[str]) -> subprocess.CompletedProcess:
 
 
 def _rehearse_in(drop: list[str], marker: Path) -> subprocess.CompletedProcess:
-    import json
     import tempfile
     import zipfile
 
@@ -198,35 +194,54 @@ def _rehearse_in(drop: list[str], marker: Path) -> subprocess.CompletedProcess:
 
 
 def outcome(check: str, proc: subprocess.CompletedProcess) -> str:
-    """A short summary of what a check printed."""
-    text = proc.stdout + proc.stderr
-    if check == "self-test":
-        found = re.search(r"^total\s+(\d+(?:\.\d+)?/\d+(?:\.\d+)?)$", text, re.M)  # public + hidden
-        tier = re.search(r"sandbox: tier ([^(\n]+)", text)
-        return f"{found.group(1) if found else '?'} points, tier {tier.group(1).strip() if tier else '?'}"
-    if check == "hostile":
-        cases = [ln for ln in text.splitlines() if re.match(r"^\w+\s+(full|\d+|\(weak\))\s+\S+/\S+", ln)]
-        wrong = [ln.split()[0] for ln in cases if "<--" in ln]
-        weak = [ln.split()[0] for ln in cases if "(weak)" in ln]
-        return (
-            f"{len(cases) - len(wrong)}/{len(cases)} cases as expected"
-            + (f"; wrong: {wrong}" if wrong else "")
-            + (f"; not a boundary here: {', '.join(weak)}" if weak else "")
-        )
-    if check == "gradescope":
-        import json
+    """A short summary of what a check printed: each check's command prints one JSON document last on stdout (the
+    gradescope rehearsal: the results.json run_autograder wrote)."""
+    try:
+        found = json.loads(proc.stdout[proc.stdout.rfind("\n{") + 1 :])
+    except ValueError:
+        return "no JSON report: " + (proc.stdout + proc.stderr).strip()[-300:].replace("\n", " ")
+    try:
+        return SUMMARIES[check](found)
+    except (KeyError, TypeError) as e:
+        return f"unexpected JSON report ({type(e).__name__}: {e}): " + json.dumps(found)[:300]
 
-        try:
-            results = json.loads(proc.stdout[proc.stdout.rindex("\n{") + 1 :])
-            extra = results["extra_data"]
-            return (
-                f"results.json {results['score']:g}/{extra['max_score']:g}, tier {extra['sandbox']['tier']}, "
-                f"{len(results['tests'])} tests"
-            )
-        except (ValueError, KeyError, TypeError):
-            return "no valid results.json: " + proc.stderr[-300:].replace("\n", " ")
-    found = re.search(r"(\d+ passed[^\n]*)", text)
-    return found.group(1) if found else text.strip().splitlines()[-1][:120] if text.strip() else "no output"
+
+def self_test_summary(found: dict) -> str:
+    return f"{found['score']:g}/{found['max_score']:g} points, tier {found['tier']}"  # public + hidden
+
+
+def hostile_summary(found: dict) -> str:
+    cases = found["cases"]
+    wrong = [c["case"] for c in cases if not c["ok"]]
+    weak = [c["case"] for c in cases if c["expected"] == "(weak)"]
+    return (
+        f"{len(cases) - len(wrong)}/{len(cases)} cases as expected"
+        + (f"; wrong: {wrong}" if wrong else "")
+        + (f"; not a boundary here: {', '.join(weak)}" if weak else "")
+        + (f"; processes left running: {found['left_running'][:10]}" if found["left_running"] else "")
+    )
+
+
+def gradescope_summary(results: dict) -> str:
+    extra = results["extra_data"]
+    return (
+        f"results.json {results['score']:g}/{extra['max_score']:g}, tier {extra['sandbox']['tier']}, "
+        f"{len(results['tests'])} tests"
+    )
+
+
+def tree_summary(found: dict) -> str:
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(found["counts"].items()))
+    failed = [t["test"].rsplit("::", 1)[-1] for t in found["not_passed"]]
+    return (counts or "no tests ran") + (f"; not passed: {', '.join(failed)}" if failed else "")
+
+
+SUMMARIES = {
+    "self-test": self_test_summary,
+    "hostile": hostile_summary,
+    "gradescope": gradescope_summary,
+    "tree": tree_summary,
+}
 
 
 def main(argv=None) -> int:

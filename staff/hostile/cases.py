@@ -4,8 +4,9 @@ Each case is a folder here holding only its hostile files; `materialize` lays th
 handout's stubs, or the reference copied in as cs336_basics so a case can be "hostile but correct"). Expected score
 is 0 or FULL (every point of the graded tests, whatever their markers say), or one per sandbox tier where a weaker
 tier cannot hold (said in staff/README.md's tier table). `tests` is the subset graded, to keep
-the staff suite fast; `hang_everywhere` is graded on the whole public suite to prove a submission that hangs in every
-call is still fully graded well inside Gradescope's 10 minutes.
+the staff suite fast; `hang_everywhere` is graded on the whole public suite in Gradescope's tier (root) to prove a
+submission that hangs in every call is still fully graded well inside Gradescope's 10 minutes (the catalog's long
+pole, ~280 s on 2 cores), and on the special-token tests in the other tiers, where a hang is stopped the same way.
 """
 
 from __future__ import annotations
@@ -39,11 +40,16 @@ class Case:
     tests: tuple[str, ...] = SPECIAL
     env: tuple[tuple[str, str], ...] = ()  # for the judge (e.g. a many-core host)
     twin: str | None = None  # the honest case it must not beat
+    tests_by_tier: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (tier name, tests) graded there instead of `tests`
 
     def expected_in(self, tier: str):
         if isinstance(self.expected, dict):
             return self.expected.get(tier, self.expected.get("*", 0))
         return self.expected
+
+    def tests_in(self, tier: str) -> tuple[str, ...]:
+        """The tests graded in `tier` (a tier key such as root+view: its name is what precedes the first +)."""
+        return dict(self.tests_by_tier).get(tier.split("+")[0], self.tests)
 
 
 def tier_key() -> str:
@@ -80,7 +86,7 @@ CASES = [
     Case("syntax_error", 0, r"SyntaxError"),
     Case("missing_functions", 0, r"lacks|run_train_bpe|get_tokenizer"),
     Case("grandchild", FULL, "", base="reference"),
-    Case("hang_everywhere", 0, TIMEOUT, tests=("tests",)),
+    Case("hang_everywhere", 0, TIMEOUT, tests_by_tier=(("root", ("tests",)),)),  # whole suite: Gradescope's tier
     # the whole process tree: each gains nothing over its honest twin, in every tier
     Case("slow_in_process", 0, TOO_SLOW, base="reference", tests=SPEED),
     Case("helper_at_import", 0, TOO_SLOW, base="reference", tests=SPEED, twin="slow_in_process"),

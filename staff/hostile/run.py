@@ -1,6 +1,7 @@
 """Grade hostile cases with the real judge and check each outcome: score, reason, valid JSON, no process left.
 
     uv run python -m staff.hostile [NAME ...] [--jobs N]     # table: case, expected, score, seconds, reason
+    uv run python -m staff.hostile --json                   # the same as one JSON document (staff.tiers reads it)
 
 Used by staff/tests/test_grader.py; the command prints the measured table (staff/README.md names it, quotes none).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -50,7 +52,7 @@ def run_case(case: Case, timeout: float = 540) -> Outcome:
         submission = materialize(case, Path(tmp) / case.name)
         out = Path(tmp) / "out" / "results.json"
         start = time.monotonic()
-        options = GradeOptions(tests=list(case.tests), timeout=timeout, env=dict(case.env))
+        options = GradeOptions(tests=list(case.tests_in(tier_key())), timeout=timeout, env=dict(case.env))
         results, code = grade(submission, out, options)
         seconds = time.monotonic() - start
         problems = []
@@ -92,7 +94,8 @@ def run_cases(cases: list[Case], jobs: int = 3) -> tuple[list[Outcome], list]:
     import psutil
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    longest_first = sorted(cases, key=lambda c: c.tests != ("tests",))  # the whole-suite case is the long pole
+    tier = tier_key()
+    longest_first = sorted(cases, key=lambda c: c.tests_in(tier) != ("tests",))  # a whole-suite case: the long pole
     with ThreadPoolExecutor(jobs) as pool:
         done = {o.case.name: o for o in pool.map(run_case, longest_first)}
     outcomes = [done[c.name] for c in cases]
@@ -107,16 +110,46 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m staff.hostile", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="cases to run (default: all)")
     parser.add_argument("--jobs", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print one JSON document (the table goes to stderr)")
     args = parser.parse_args(argv)
     cases = [by_name(n) for n in args.names] if args.names else CASES
     outcomes, left = run_cases(cases, args.jobs)
-    print(f"sandbox tier: {tier_key()}")
-    print(f"{'case':24} {'expected':>8} {'score':>9} {'time s':>7}  reason")
+    table = sys.stderr if args.json else sys.stdout
+    tier = tier_key()
+    print(f"sandbox tier: {tier}", file=table)
+    print(f"{'case':24} {'expected':>8} {'score':>9} {'time s':>7}  reason", file=table)
     for o in outcomes:
         flag = "" if o.ok else "   <-- " + "; ".join(o.problems)
-        wanted = o.case.expected_in(tier_key())
-        expected = {FULL: "full", WEAK: "(weak)"}.get(wanted, str(wanted))
-        print(f"{o.case.name:24} {expected:>8} {o.score:>4g}/{o.max_score:<4g} {o.seconds:7.1f}  {o.reason[:80]}{flag}")
+        expected = expected_label(o.case.expected_in(tier))
+        line = f"{o.case.name:24} {expected:>8} {o.score:>4g}/{o.max_score:<4g} {o.seconds:7.1f}  {o.reason[:80]}{flag}"
+        print(line, file=table)
     if left:
-        print(f"PROCESSES LEFT RUNNING: {[p.pid for p in left][:10]}")
+        print(f"PROCESSES LEFT RUNNING: {[p.pid for p in left][:10]}", file=table)
+    if args.json:
+        print(json.dumps(report(outcomes, left, tier)))
     return 0 if all(o.ok for o in outcomes) and not left else 1
+
+
+def expected_label(wanted) -> str:
+    return {FULL: "full", WEAK: "(weak)"}.get(wanted, str(wanted))
+
+
+def report(outcomes: list[Outcome], left: list, tier: str) -> dict:
+    """What `--json` prints: the tier, each case's expected and measured outcome, the processes left running."""
+    return {
+        "tier": tier,
+        "cases": [
+            {
+                "case": o.case.name,
+                "expected": expected_label(o.case.expected_in(tier)),
+                "score": o.score,
+                "max_score": o.max_score,
+                "seconds": round(o.seconds, 1),
+                "reason": o.reason,
+                "ok": o.ok,
+                "problems": o.problems,
+            }
+            for o in outcomes
+        ],
+        "left_running": [p.pid for p in left],
+    }

@@ -50,3 +50,32 @@ def run_suite(
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={report}", *args]
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     return proc, read_junit(report, cwd) if report.exists() else []
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m staff.tests.runpytest PYTEST_ARGS...`: run pytest, its output on stderr, and on stdout one JSON
+    document of the outcomes (exit code, count per status, each test that did not pass): how staff.tiers reads a
+    child pytest without parsing its summary line."""
+    import json
+    import tempfile
+    from collections import Counter
+
+    args = sys.argv[1:] if argv is None else argv
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, outcomes = run_suite(Path(tmp), *args, timeout=1800)
+    sys.stderr.write(proc.stdout + proc.stderr)
+    summary = {
+        "exit": proc.returncode,
+        "counts": dict(Counter(o.status for o in outcomes)),
+        "not_passed": [
+            {"test": o.test, "status": o.status, "message": o.message[:500]}
+            for o in outcomes
+            if o.status in ("failed", "error")
+        ],
+    }
+    print(json.dumps(summary))
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

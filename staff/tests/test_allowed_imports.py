@@ -85,6 +85,7 @@ def test_own_modules_stdlib_and_allowed_packages_import_as_usual(tmp_path):
     assert len(vocab) == 300 and merges
 
 
+@pytest.mark.slow
 def test_self_grade_and_staff_grader_refuse_the_same_way(tmp_path, installed_heapdict):
     """The issue's case: after `uv add heapdict` the self-grade gave 10/10 and the grader 0/130 with a bare
     ModuleNotFoundError. Now both give the same score, with the same sentence, and the report says why."""

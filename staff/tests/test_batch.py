@@ -26,6 +26,7 @@ def _gradebook(out):
     return {r["submission"]: r for r in csv.DictReader((out / "gradebook.csv").open(encoding="utf-8"))}
 
 
+@pytest.mark.slow
 def test_batch_resume_regrade_seed_and_names(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("CS336_HIDDEN_SEED", raising=False)
     subs, out = tmp_path / "subs", tmp_path / "grading"
@@ -73,6 +74,7 @@ def test_batch_resume_regrade_seed_and_names(tmp_path, capsys, monkeypatch):
     assert "2 to grade, 0 already graded" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_batch_refuses_a_name_clash(tmp_path, capsys):
     subs = tmp_path / "subs"
     (subs / "alice").mkdir(parents=True)
@@ -112,6 +114,7 @@ def test_failure_classes(reason, cls):
     assert failure_class(reason) == cls and cls in REASONS
 
 
+@pytest.mark.slow
 def test_an_exception_at_import_is_import_failed(tmp_path):
     """A submission whose package raises at import (left-over debug code): "import failed", with the exception in
     the detail column, not a class of its own."""
@@ -124,6 +127,7 @@ def test_an_exception_at_import_is_import_failed(tmp_path):
     assert "| import failed | 1 |" in (out / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_failed_batch_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
     """The batch's files are written whole or not at all: a write that fails midway (here summary.md, whose text
     cannot be encoded) leaves the previous summary.md as it was and no temporary file beside it."""
@@ -157,6 +161,7 @@ def _own_staging(base, token):
     return found
 
 
+@pytest.mark.slow
 def test_an_interrupted_batch_ends_its_judges_removes_staging_and_resumes_with_the_rest(tmp_path):
     """Ctrl-C (then SIGTERM, as `timeout` sends) in the middle of a batch: no traceback, every judge in flight and
     its workers ended (no process of the run left), no staging left, the finished submissions recorded; a rerun
@@ -243,6 +248,7 @@ def test_an_interrupted_batch_ends_its_judges_removes_staging_and_resumes_with_t
     assert "2 to grade, 2 already graded" in printed.getvalue(), printed.getvalue()
 
 
+@pytest.mark.slow
 def test_regrade_names_only_those(tmp_path, capsys):
     subs, out = tmp_path / "subs", tmp_path / "grading"
     reference_submission(subs / "alice")
@@ -262,6 +268,7 @@ def test_regrade_names_only_those(tmp_path, capsys):
     assert "2 to grade, 0 already graded" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_gradebook_is_private_and_its_cells_are_not_formulas(tmp_path):
     """The batch's outputs are the grader's alone (0700 folders, 0600 files: they hold the hidden seed and every
     student's results), the submissions folder is made private, and a submission named like a formula lands in
@@ -314,6 +321,7 @@ from cs336_basics.adapters import get_tokenizer, run_train_bpe  # noqa: E402,F40
 """
 
 
+@pytest.mark.slow
 def test_a_worker_finds_neither_the_batch_nor_the_class(tmp_path):
     """The batch parasite (issue 24): a submission that looks for `--batch DIR` in every process's command line,
     lists the class's folder and the batch's outputs, and reads batch.json (the hidden seed) and the gradebook. It

@@ -48,6 +48,7 @@ def test_every_cache_path_follows_the_setting(moved_cache):
         assert where.is_relative_to(moved_cache), where
 
 
+@pytest.mark.slow
 def test_every_cache_writer_writes_under_the_setting(moved_cache, monkeypatch):
     written = [inputs.generated(2_000, seed=7)]
     monkeypatch.setattr(compare, "DEFAULT_CORPORA", ((("tinystories", 0), "2KB"),))

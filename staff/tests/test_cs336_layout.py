@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bpe_harness.judge.grade import grade
 from bpe_harness.settings import ROOT
 from staff.grading.staff_judge import staff_options
@@ -43,6 +45,7 @@ def cs336_layout_solution(into: Path) -> Path:
     return into
 
 
+@pytest.mark.slow
 def test_cs336_layout_under_plain_pytest(tmp_path):
     project = cs336_layout_solution(tmp_path / "theirs")
     proc, outcomes = run_suite(
@@ -56,6 +59,7 @@ def test_cs336_layout_under_plain_pytest(tmp_path):
     assert outcomes and all(o.status == "passed" for o in outcomes), proc.stdout[-3000:]
 
 
+@pytest.mark.slow
 def test_cs336_layout_grades_to_full_marks(tmp_path):
     project = cs336_layout_solution(tmp_path / "theirs")
     results, code = grade(project, tmp_path / "results.json", staff_options(seed=18))

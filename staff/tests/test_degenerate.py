@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from staff.degenerate import CATALOG, by_name
 from staff.degenerate.run import grade
 from staff.tests.runpytest import run_suite
@@ -16,6 +18,8 @@ def test_catalog_covers_the_cheap_answers():
     assert all(d.public == 0 and d.hidden == 0 for d in CATALOG if d.name in ("empty", "equal_to_anything", "identity"))
 
 
+@pytest.mark.slow
+@pytest.mark.own_step("python -m staff.degenerate")
 def test_every_degenerate_implementation_scores_what_the_catalog_says():
     with ThreadPoolExecutor(2) as pool:
         graded = list(pool.map(lambda d: (d, grade(d)), CATALOG))
@@ -25,6 +29,7 @@ def test_every_degenerate_implementation_scores_what_the_catalog_says():
         assert s.totals.get("staff/hidden", 0) > 0 and s.totals.get("tests", 0) > 0, (d.name, s.totals)
 
 
+@pytest.mark.slow
 def test_a_stream_as_wrong_as_its_encode_says_so(tmp_path):
     """encode_iterable is compared with the true ids; when it equals the implementation's own (wrong) encode, the
     message points at encode."""

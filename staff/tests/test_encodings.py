@@ -62,6 +62,7 @@ print(hashlib.sha256(json.dumps([[a.hex(), b.hex()] for a, b in merges]).encode(
 """
 
 
+@pytest.mark.slow
 def test_two_cold_cache_loads_at_once(tmp_path):
     """Two processes fill the same empty cache at the same moment: both succeed, and the cache is whole."""
     cache = tmp_path / "cache"

@@ -212,6 +212,7 @@ def test_a_crashing_implementation_leaves_nothing(tmp_path):
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_hanging_implementation_is_stopped_at_the_timeout(tmp_path):
     with pytest.raises(ExperimentError, match="--timeout 2 s"):
         run_train(SMALL_CORPUS, 300, tmp_path / "out", impl="staff.bad.hanging_trainer", timeout=2, progress=False)
@@ -230,6 +231,7 @@ def test_disk_full_while_saving_leaves_nothing(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery")
 def test_ctrl_c_stops_the_worker_and_says_so(tmp_path):
     out = tmp_path / "out"
@@ -284,6 +286,7 @@ def test_sampling_is_seeded_and_uniform_over_documents(tmp_path):
     assert sample_documents(corpus, 5000, seed=0) == [f"doc {i}" for i in range(1000)]
 
 
+@pytest.mark.slow
 def test_compare_writes_table_json_and_plot(tmp_path):
     run = tmp_path / "run"
     run_train(SMALL_CORPUS, 400, run, impl="reference", progress=False)

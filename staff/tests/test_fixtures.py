@@ -17,6 +17,7 @@ def test_fixture_corpora_match_their_builders():
     assert differences(FIXTURES) == [], "run `uv run python -m staff.build_fixtures` and commit the result"
 
 
+@pytest.mark.slow
 def test_snapshots_match_a_fresh_reference_run(tmp_path):
     fresh = tmp_path / "snapshots"
     proc, _ = run_suite(

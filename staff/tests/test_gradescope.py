@@ -6,6 +6,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from bpe_harness.judge.grade import JudgeRun, build_results, grade, read_submission
 from staff.grade import ROOT, main
 from staff.grading.staff_judge import staff_options
@@ -14,6 +16,7 @@ ONE_TEST = "tests/test_special_tokens.py::test_special_token_is_one_id"
 META = {"kit_version": "0+test", "python": "3"}
 
 
+@pytest.mark.slow
 def test_hidden_tests_are_shown_after_the_due_date(tmp_path):
     (tmp_path / "empty").mkdir()
     results, code = grade(
@@ -58,6 +61,7 @@ def test_a_skipped_test_is_left_out_and_named():
     ]
 
 
+@pytest.mark.slow
 def test_loose_files_are_placed_where_they_belong(tmp_path):
     loose = tmp_path / "loose"
     loose.mkdir()
@@ -126,6 +130,7 @@ def test_loose_files_in_a_zips_one_folder_are_placed(tmp_path):
     assert "my-work/notes/todo.py" in sub.ignored
 
 
+@pytest.mark.slow
 def test_a_package_without_adapters_keeps_the_stubs_it_lacks(tmp_path):
     """Only cs336_basics/tokenizer.py (+ its helper) submitted: the handout's adapters still import train_bpe, so its
     stub is staged, and the tokenizer's points are earned."""
@@ -154,6 +159,7 @@ WRONG_TRAINER = (
 HIDDEN_ONE = "staff/hidden/test_hidden.py::test_hidden_training_without_specials"
 
 
+@pytest.mark.slow
 def test_before_the_due_date_no_student_visible_field_adds_hidden_points(tmp_path):
     """A Gradescope rehearsal (the zip's run_autograder on a fake /autograder tree) of a submission that passes the
     public test and fails the hidden one: the student-visible fields (top-level output, visible tests, leaderboard)
@@ -198,6 +204,7 @@ def test_before_the_due_date_no_student_visible_field_adds_hidden_points(tmp_pat
     assert "test_hidden" not in shown
 
 
+@pytest.mark.slow
 def test_a_submission_zip_in_the_submission_folder_is_graded(tmp_path):
     """Gradescope's upload of a .zip can leave it unextracted in /autograder/submission: it is extracted and
     graded, with a note."""
@@ -214,6 +221,7 @@ def test_a_submission_zip_in_the_submission_folder_is_graded(tmp_path):
     assert "submission.zip was extracted and graded" in results["output"]
 
 
+@pytest.mark.slow
 def test_kit_files_of_a_whole_repo_upload_are_not_listed_as_ignored(tmp_path):
     """A whole-repository upload carries the kit's files: the student is told only about their own extras. On
     Gradescope the kit is not a checkout: the zip's handout_files.txt names the handout's files."""
@@ -237,6 +245,7 @@ def test_kit_files_of_a_whole_repo_upload_are_not_listed_as_ignored(tmp_path):
     assert _kit_file(kit, "README.md") and not _kit_file(kit, "my_notes.txt")
 
 
+@pytest.mark.slow
 def test_reference_submission_command(tmp_path, capsys):
     out = tmp_path / "reference"
     assert main(["--reference-submission", str(out), "--tests", ONE_TEST, "--no-hidden"]) == 0

@@ -21,6 +21,7 @@ def handout(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_handout_has_no_staff_material(handout):
     assert not (handout / "staff").exists() and not (handout / ".ci").exists()
     workflows = sorted(p.name for p in (handout / ".github" / "workflows").iterdir())
@@ -46,6 +47,7 @@ STAFF_WORDS = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "guide",
     [
@@ -72,6 +74,7 @@ def test_student_guides_are_for_students(handout, guide):
             assert (handout / guide).parent.joinpath(link).resolve().exists(), f"{guide} links to missing {link}"
 
 
+@pytest.mark.slow
 def test_every_graded_test_fails_on_the_stubs(handout, tmp_path):
     proc, outcomes = run_suite(tmp_path, "--impl", "student", cwd=handout)
     assert outcomes, f"no tests ran:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
@@ -88,12 +91,14 @@ def test_every_graded_test_fails_on_the_stubs(handout, tmp_path):
     assert "still to write" in proc.stdout
 
 
+@pytest.mark.slow
 def test_reference_is_not_in_the_handout(handout):
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--impl", "reference", "--co", "-q"]
     proc = subprocess.run(cmd, cwd=handout, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 4 and "staff-only" in proc.stderr, proc.stderr
 
 
+@pytest.mark.slow
 def test_generated_outputs_are_ignored(handout):
     """`git add .` after the README's experiments or a self-grade commits none of their outputs."""
     subprocess.run(["git", "init", "-q"], cwd=handout, check=True)
@@ -128,12 +133,14 @@ def _kit_copy(tmp_path, files):
 SHIPPED_PY = ["cs336_basics/tokenizer.py", "cs336_basics/train_bpe.py", "tests/adapters.py", "bpe_harness/rules.py"]
 
 
+@pytest.mark.slow
 def test_the_handout_as_it_is_carries_no_staff_content():
     from staff.handout import handout_files, staff_content
 
     assert staff_content(handout_files()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("plant", ["copy", "paste", "twice", "zip", "seed"])
 def test_the_exporter_refuses_staff_content(tmp_path, plant):
     """A file carrying staff content, planted among the shipped ones, is refused: the reference copied (once or

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-from staff.tests.runpytest import ROOT, run_suite
+from staff.tests.runpytest import run_suite
+
+pytest_plugins = ["pytester"]
 
 
-def _pytest(*args):
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+def _plugin(pytester, *args):
+    """The kit's pytest plugin on a one-test file, in process (pytester): how it answers its options."""
+    pytester.makepyfile("def test_x(): pass\n")
+    return pytester.runpytest_inprocess("-p", "bpe_harness.plugin.hooks", "-p", "no:cacheprovider", *args)
 
 
 @pytest.mark.parametrize(
@@ -24,18 +25,20 @@ def _pytest(*args):
         ("json", "lacks run_train_bpe, get_tokenizer"),
     ],
 )
-def test_bad_impl_is_a_usage_error(value, says):
-    proc = _pytest("tests", "--impl", value, "--co")
-    assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert says in proc.stderr and "--impl accepts" in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
+def test_bad_impl_is_a_usage_error(pytester, value, says):
+    result = _plugin(pytester, "--impl", value, "--co")
+    stderr = result.stderr.str()
+    assert result.ret == 4, result.stdout.str() + stderr
+    assert says in stderr and "--impl accepts" in stderr, stderr
+    assert "Traceback" not in stderr, stderr
 
 
-def test_snapshot_update_refuses_non_reference():
-    proc = _pytest("tests", "--impl", "student", "--snapshot-update", "--co")
-    assert proc.returncode == 4 and "only runs with --impl reference" in proc.stderr, proc.stderr
+def test_snapshot_update_refuses_non_reference(pytester):
+    result = _plugin(pytester, "--impl", "student", "--snapshot-update", "--co")
+    assert result.ret == 4 and "only runs with --impl reference" in result.stderr.str(), result.stderr.str()
 
 
+@pytest.mark.slow
 def test_outside_solution_with_its_own_package(tmp_path):
     """A CS336-style project elsewhere, whose adapters import its own cs336_basics (not this repo's stubs)."""
     project = tmp_path / "their_solution"
@@ -85,6 +88,7 @@ def _planted_project(root, adapters_rel):
     return adapters
 
 
+@pytest.mark.slow
 def test_impl_in_the_kits_layout_without_a_project_file_runs_that_project(tmp_path):
     """ROOT/tests/adapters.py beside ROOT/cs336_basics/: ROOT is the project, even without pyproject.toml or .git."""
     adapters = _planted_project(tmp_path / "theirs", "tests/adapters.py")
@@ -98,12 +102,14 @@ def test_impl_in_the_kits_layout_without_a_project_file_runs_that_project(tmp_pa
     )
 
 
-def test_impl_without_a_project_root_is_refused_with_the_fix(tmp_path):
+@pytest.mark.slow
+def test_impl_without_a_project_root_is_refused_with_the_fix(pytester, tmp_path):
     adapters = _planted_project(tmp_path / "theirs", "glue/adapters.py")
-    proc = _pytest("tests", f"--impl={adapters}", "--co")
-    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr
-    assert "no folder at or above" in proc.stderr and "empty pyproject.toml" in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stderr
+    result = _plugin(pytester, f"--impl={adapters}", "--co")
+    stderr = result.stderr.str()
+    assert result.ret == 4, result.stdout.str()[-2000:] + stderr
+    assert "no folder at or above" in stderr and "empty pyproject.toml" in stderr, stderr
+    assert "Traceback" not in stderr
     # with the fix the message gives, that project's own package runs
     (tmp_path / "theirs" / "pyproject.toml").write_text("")
     proc, outcomes = run_suite(
@@ -112,6 +118,7 @@ def test_impl_without_a_project_root_is_refused_with_the_fix(tmp_path):
     assert [o.status for o in outcomes] == ["failed"] and "planted" in outcomes[0].message, proc.stdout[-2000:]
 
 
+@pytest.mark.slow
 def test_an_outside_path_works_in_the_documented_spellings(tmp_path):
     """`--impl=PATH`, and `--impl PATH` when the tests are named (README: a lone `--impl /outside/path` is read by
     pytest as the tests to run, before the kit's options exist)."""

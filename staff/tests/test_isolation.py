@@ -31,6 +31,7 @@ def _own_tokenizer(client: Client):
 # --- the boundary ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_test_process_never_imports_the_submission(tmp_path, monkeypatch):
     """A submission that would replace the comparisons at import (so everything passes) still fails every test:
     it is imported only in worker processes, never where the verdicts are decided."""
@@ -44,6 +45,7 @@ def test_the_test_process_never_imports_the_submission(tmp_path, monkeypatch):
     assert lines and all(line.endswith("pytest loaded: False") for line in lines), lines
 
 
+@pytest.mark.slow
 def test_each_test_starts_from_fresh_state(tmp_path):
     """An encoder that breaks after 30 calls in one process passes every test: no test inherits another's state."""
     proc, outcomes = run_suite(
@@ -58,6 +60,7 @@ def test_each_test_starts_from_fresh_state(tmp_path):
     assert len(outcomes) >= 20 and all(o.status == "passed" for o in outcomes), proc.stdout[-3000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("variant", "words"),
     [
@@ -80,6 +83,7 @@ def test_a_slow_implementation_cannot_stall_the_suite(tmp_path, variant, words):
     assert sum(o.status == "passed" for o in outcomes) >= 30, proc.stdout[-3000:]
 
 
+@pytest.mark.slow
 def test_a_start_that_fails_is_reported_once_per_test_without_retrying(tmp_path):
     """A submission whose import fails makes each test fail fast with the import's own message."""
     adapters = tmp_path / "project" / "tests" / "adapters.py"
@@ -107,6 +111,7 @@ def test_no_pickle_in_the_harness():
             assert not used, f"{path.relative_to(ROOT)} imports {used}"
 
 
+@pytest.mark.slow
 def test_the_graded_suite_collects_from_the_root():
     """`pytest .` from the repository root collects the graded and staff tests with no error."""
     proc = subprocess.run(
@@ -177,6 +182,7 @@ def test_a_stub_not_implemented_error_comes_back_as_itself():
         assert "cs336_basics/train_bpe.py" in str(caught.value.__cause__)  # the worker's traceback, chained
 
 
+@pytest.mark.slow
 def test_cpu_of_a_forkserver_pool_is_counted():
     """The naive trainer run in a forkserver pool: its CPU is spent in a grandchild that has exited by the time the
     call returns, and is still charged (the tree's accounting), so it cannot look fast."""

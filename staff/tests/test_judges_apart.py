@@ -11,6 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from bpe_harness.judge.grade import GradeOptions, grade
 from bpe_harness.sandbox import judges_base
 from staff.grading.staff_judge import staff_options
@@ -37,6 +39,7 @@ def get_tokenizer(*args, **kwargs):
 """
 
 
+@pytest.mark.slow
 def test_a_submission_cannot_read_the_judge_beside_it(tmp_path):
     """Batch grading, two at a time: a submission with no code of its own looks for the other judge's staged kit
     (and is even told its path, as if it had guessed it), to run the other student's code as its own. It can read
@@ -91,6 +94,7 @@ def _spy_case():
     return Case("reads_other_judge", 0, "")
 
 
+@pytest.mark.slow
 def test_the_hidden_seed_never_reaches_the_submission(tmp_path):
     """A submission that prints its whole environment and every /proc environ it can read into the test output:
     the hidden seed appears nowhere in results.json (students see that file on Gradescope)."""

@@ -55,6 +55,7 @@ def reseal(rec: dict) -> dict:
     return rec
 
 
+@pytest.mark.slow
 def test_submissions_are_valid_and_ranked(board):
     results = validation.validate(validation.submission_files(board))
     assert all(not p for p in results.values()), results
@@ -69,6 +70,7 @@ def test_submissions_are_valid_and_ranked(board):
         assert rec["code"]["kind"] == "module" and all("text" not in f for f in rec["code"]["files"])
 
 
+@pytest.mark.slow
 def test_records_name_the_kit_by_its_content(board):
     """The board's kit column is the judge's kit_version (version + digest of the kit's files), not the bare
     pyproject version that every kit shares."""
@@ -78,6 +80,7 @@ def test_records_name_the_kit_by_its_content(board):
     assert re.fullmatch(r"[0-9][^+]*\+[0-9a-f]{10}", kit_version())
 
 
+@pytest.mark.slow
 def test_wrong_implementation_is_refused_with_the_suites_message(tmp_path, capsys):
     assert submit("wrong", "staff.bad.sampling_trainer", tmp_path) == 1
     err = capsys.readouterr().err
@@ -85,12 +88,14 @@ def test_wrong_implementation_is_refused_with_the_suites_message(tmp_path, capsy
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["../evil", "a b", "", "x" * 41, "-dash"])
 def test_bad_name(tmp_path, capsys, name):
     assert submit(name, "reference", tmp_path) == 2
     assert "--name" in capsys.readouterr().err and not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_existing_submission_is_not_overwritten(tmp_path, capsys):
     target = tmp_path / "mine.json"
     target.write_text("keep me")
@@ -98,11 +103,13 @@ def test_existing_submission_is_not_overwritten(tmp_path, capsys):
     assert "--force" in capsys.readouterr().err and target.read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_missing_corpus(tmp_path, capsys):
     assert submit("c", "reference", tmp_path, "--corpus", str(tmp_path / "nope.txt")) == 1
     assert "no such file" in capsys.readouterr().err and not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "impl, expected",
     [
@@ -116,11 +123,13 @@ def test_hang_and_crash(tmp_path, capsys, impl, expected):
     assert expected in err and not list(tmp_path.iterdir()), err
 
 
+@pytest.mark.slow
 def test_memory_cap(tmp_path, capsys):
     assert submit("m", "reference", tmp_path, "--max-memory", "1KB") == 1
     assert "more than the 0 MB allowed (--max-memory)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_tampering_is_detected(board, tmp_path):
     rec = load(board, "reference")
     rec["train"]["ratio"] = round(rec["train"]["ratio"] / 2, 4)  # a better number, typed in
@@ -172,6 +181,7 @@ def project(folder: Path, name: str, adapters: str = HONEST, extra: dict[str, st
     return root / "tests" / "adapters.py"
 
 
+@pytest.mark.slow
 def test_text_code_is_recorded_checked_and_reverified(tmp_path, world_readable):
     adapters = project(world_readable, "student")
     out = tmp_path / "subs"
@@ -203,6 +213,7 @@ def test_text_code_is_recorded_checked_and_reverified(tmp_path, world_readable):
     assert any("does not match its sha256" in p for p in validation.check_record(reseal(rec), out / "student.json"))
 
 
+@pytest.mark.slow
 def test_digest_only_record_is_verified_from_the_students_code(tmp_path, world_readable):
     """The default record carries digests, not code: verify needs the submission (--code) and runs exactly it."""
     adapters = project(world_readable, "student")
@@ -219,6 +230,7 @@ def test_digest_only_record_is_verified_from_the_students_code(tmp_path, world_r
         verification.verify(rec, code_dir=adapters.parent.parent, show_progress=False)
 
 
+@pytest.mark.slow
 def test_verify_runs_student_code_in_a_kit_without_staff(tmp_path, world_readable, capsys):
     """Code that reaches for the staff side (the reference, the hidden tests) cannot find it: where the worker has an
     allowlisted view, not even in this checkout, which holds staff/; elsewhere it works here, and verify stages a kit
@@ -363,6 +375,7 @@ def _answers_for(spec: inputs.Spec) -> str:
     return f"ANSWERS = {answers!r}\n"
 
 
+@pytest.mark.slow
 def test_cheat_answers_for_the_published_inputs_are_practice_only(tmp_path, world_readable):
     """(a) Answers keyed by the published corpora's sha256 win the practice run, which is marked as such and not
     ranked; verify, on inputs drawn when it measures, refuses the entry (its score does not reproduce)."""
@@ -409,6 +422,7 @@ def run_train_bpe(input_path, vocab_size, special_tokens, **kwargs):
 """
 
 
+@pytest.mark.slow
 def test_cheat_reading_the_inputs_at_import_gains_nothing(tmp_path, world_readable):
     """(a') Import is not timed: an implementation that trains at import on whatever inputs it finds. A round's
     inputs are generated only after the round's worker has imported the implementation (and, drawn ones, stay
@@ -478,6 +492,7 @@ def _generator_files() -> dict[str, str]:
     return files
 
 
+@pytest.mark.slow
 def test_cheat_reading_the_drawn_seed_at_import_gains_nothing(tmp_path, world_readable):
     """(e) verify used to pass the seed it drew as `--drawn-seed S` on the staged submit's command line, which the
     worker can read in /proc; round r's corpus is the public generator's `write_corpus(size, S * 1000 + 2r)`, and
@@ -499,6 +514,7 @@ def test_cheat_reading_the_drawn_seed_at_import_gains_nothing(tmp_path, world_re
     assert s["score"] > NO_GAIN * h["score"], (s["score"], h["score"])
 
 
+@pytest.mark.slow
 def test_cheat_memo_across_rounds_gains_nothing(tmp_path, world_readable):
     """(b) A module-level memo of training and encoding results: every round runs in a fresh worker on its own
     inputs, so it never hits (with the old single worker and one input, rounds 2..3 were look-ups)."""
@@ -511,6 +527,7 @@ def test_cheat_memo_across_rounds_gains_nothing(tmp_path, world_readable):
     assert len(set(m["rec"]["corpus"]["rounds_sha256"])) == 3 and len(set(m["rec"]["held_out"]["rounds_sha256"])) == 3
 
 
+@pytest.mark.slow
 def test_cheat_helper_process_forked_at_import_gains_nothing(tmp_path, world_readable, capfd):
     """(c) Training done by a helper forked (twice) at import, outside the worker's process tree, while the worker
     waits: the worker's tree ends such orphans (issue 17), so the cheat is refused at the gate; where it still runs,
@@ -535,6 +552,7 @@ def test_cheat_helper_process_forked_at_import_gains_nothing(tmp_path, world_rea
         assert any("waited" in n for n in record.hints(c["rec"], short=True))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "no-sandbox"])
 def test_cheat_writing_into_the_kit_is_refused(world_readable, sandbox):
     """(d) At import it appends a sleep to leaderboard/pacer.py of the kit it runs from (a handout copy here, never
@@ -566,6 +584,7 @@ def test_cheat_writing_into_the_kit_is_refused(world_readable, sandbox):
         assert "leaderboard/pacer.py" in proc.stderr and not written.exists()
 
 
+@pytest.mark.slow
 def test_render_and_check(board, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     subs = tmp_path / "subs"
@@ -591,6 +610,7 @@ def test_render_and_check(board, tmp_path, capsys):
     assert "out of date" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_gradescope_entries(board):
     entries = gradescope_leaderboard(load(board, "reference"))
     assert entries and all(set(e) == {"name", "value", "order"} and e["order"] == "asc" for e in entries)
@@ -598,6 +618,7 @@ def test_gradescope_entries(board):
     assert entries[0]["value"] == load(board, "reference")["score"]
 
 
+@pytest.mark.slow
 def test_submit_works_in_the_handout_without_the_staff_side(tmp_path):
     import subprocess
     import sys
@@ -634,6 +655,7 @@ def test_submit_works_in_the_handout_without_the_staff_side(tmp_path):
     assert reference.returncode == 2 and "staff-only" in reference.stderr
 
 
+@pytest.mark.slow
 def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable):
     """A student's checkout made from the handout (no staff side): their solution, `submit`, a record of digests only;
     staff `verify --code` on that checkout (as the Gradescope upload) ranks it; the board shows it ranked."""
@@ -674,6 +696,7 @@ def test_course_path_end_to_end_from_a_handout_checkout(tmp_path, world_readable
     assert "## Ranked (inputs drawn when measured)" in text and "| 1 | ada |" in text
 
 
+@pytest.mark.slow
 def test_gate_cases_are_graded_cases():
     """The gate names its cases by snapshot and points a failing student at the graded test of the same name."""
     proc = subprocess.run(

@@ -13,9 +13,12 @@ import pytest
 from staff.bad import LIMIT_TESTS
 from staff.tests.runpytest import run_suite
 
+pytest_plugins = ["pytester"]
+
 # --- the graded limit tests, run in a child pytest -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_reference_passes_every_limit_with_room_to_spare(tmp_path, monkeypatch):
     """All pass, and not narrowly: the reference stays under a quarter of each time limit and 3/4 of each budget."""
     log = tmp_path / "limits.jsonl"
@@ -30,6 +33,7 @@ def test_reference_passes_every_limit_with_room_to_spare(tmp_path, monkeypatch):
     assert not tight, f"the reference is close to a limit: {tight}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", LIMIT_TESTS)
 def test_bad_variant_fails_its_limit(tmp_path, variant):
     test, words, _bug = LIMIT_TESTS[variant]
@@ -41,6 +45,7 @@ def test_bad_variant_fails_its_limit(tmp_path, variant):
     assert not missing, f"{test}'s message lacks {missing}:\n{outcome.message[:3000]}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["option", "env"])
 def test_limit_scale_relaxes_the_time_limits(tmp_path, monkeypatch, how):
     """With limits x 40, even the naive encoder (~9 calibrations against a limit of 3) passes."""
@@ -53,11 +58,13 @@ def test_limit_scale_relaxes_the_time_limits(tmp_path, monkeypatch, how):
     assert [o.status for o in outcomes] == ["passed"], proc.stdout[-3000:]
 
 
-def test_a_bad_limit_scale_is_a_usage_error(tmp_path):
-    proc, _ = run_suite(tmp_path, "tests/test_limits.py", "--limit-scale", "fast", "--co")
-    assert proc.returncode == 4 and "--limit-scale must be a number" in proc.stderr, proc.stderr
+def test_a_bad_limit_scale_is_a_usage_error(pytester):
+    pytester.makepyfile("def test_x(): pass\n")
+    result = pytester.runpytest_inprocess("-p", "bpe_harness.plugin.hooks", "--limit-scale", "fast", "--co")
+    assert result.ret == 4 and "--limit-scale must be a number" in result.stderr.str(), result.stderr.str()
 
 
+@pytest.mark.slow
 def test_limits_show_measured_vs_allowed_in_the_summary(tmp_path):
     """Pass or fail, each limit test's figure and its limit are in the terminal summary."""
     proc, _ = run_suite(tmp_path, "tests/test_limits.py", "--impl", "staff.bad.naive_encoder", "-k", "speed")
@@ -80,6 +87,7 @@ AHEAD = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", AHEAD)
 def test_answers_prepared_ahead_gain_nothing(tmp_path, variant):
     """The baked trainer returns the merges of the old inputs (the shuffled fixture, the seed-21 corpus); the encoder

@@ -41,6 +41,7 @@ def _submission(into, adapters: str):
     return into
 
 
+@pytest.mark.slow
 def test_a_timeout_on_a_busy_machine_is_noted(tmp_path, busy):  # noqa: F811 - the fixture
     path = tmp_path / "fixed_work.py"
     path.write_text(FIXED_WORK)
@@ -51,6 +52,7 @@ def test_a_timeout_on_a_busy_machine_is_noted(tmp_path, busy):  # noqa: F811 - t
     assert notes and "did not finish" in notes[0], notes
 
 
+@pytest.mark.slow
 def test_a_timeout_on_an_idle_machine_is_not_noted(monkeypatch):
     """The twin: the same kind of stop while the machine had CPU to give is the code's own verdict."""
     clock = time.monotonic
@@ -61,6 +63,7 @@ def test_a_timeout_on_an_idle_machine_is_not_noted(monkeypatch):
     assert busy_machine.take_load_notes() == []
 
 
+@pytest.mark.slow
 def test_a_busy_timeout_is_marked_and_graded_again_alone(tmp_path, busy):  # noqa: F811 - the fixture
     """Under two hogs per core, an endless loop's timeout is load-affected: marked in the test and at the top of
     results.json, and graded again (still busy here, so still marked, and said to be so)."""
@@ -76,6 +79,7 @@ def test_a_busy_timeout_is_marked_and_graded_again_alone(tmp_path, busy):  # noq
     assert load.load_affected(results)
 
 
+@pytest.mark.slow
 def test_a_wrong_answer_under_load_is_not_load_affected(tmp_path, busy):  # noqa: F811 - the fixture
     """The twin: a failure that is not a timeout or a wall-time charge is the code's, however busy the machine."""
     submission = _submission(tmp_path / "stub", STUB)
@@ -88,6 +92,7 @@ def test_a_wrong_answer_under_load_is_not_load_affected(tmp_path, busy):  # noqa
     assert not load.load_affected(results)
 
 
+@pytest.mark.slow
 def test_the_batch_regrades_a_load_affected_submission_alone(tmp_path, monkeypatch):
     """A stand-in grade (no judge): bob's first results are load-affected; the batch grades him again while no other
     judge runs, and his row says so. alice is graded once."""
@@ -162,6 +167,7 @@ def naive_submission(into):
     return into
 
 
+@pytest.mark.slow
 def test_the_same_class_grades_the_same_quiet_and_under_load(tmp_path, request):
     """A class (the reference, a correct naive trainer) graded on a quiet machine and again with two CPU hogs per
     core: each row scores the same, or it says it was graded again alone because load may have decided it."""

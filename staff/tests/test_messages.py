@@ -13,6 +13,7 @@ BY_NAME = {m.name: m for m in MUTANTS}
 TRAIN = "tests/test_train_bpe.py::test_training_matches_reference"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mutant", "test", "words"),
     [
@@ -44,12 +45,14 @@ def test_a_typical_mistake_gets_a_message_naming_its_rule(mutant, test, words):
     assert not missing, f"{test}'s message for {mutant} lacks {missing}:\n{message[:3000]}"
 
 
+@pytest.mark.slow
 def test_a_buffering_encoder_passes_the_short_split_point_tests():
     """Why the long text is needed: the short split-point texts never make a 16K buffer cut."""
     graded = grade(BY_NAME["buffered_cut"], ["tests/test_encode_iterable.py::test_every_split_point"])
     assert graded.passed and not graded.failed, graded.output[-2000:]
 
 
+@pytest.mark.slow
 def test_changing_the_vocab_given_is_a_warning_not_a_failure(tmp_path):
     proc, outcomes = run_suite(tmp_path, "tests/test_special_tokens.py", "--impl", "staff.bad.mutating_vocab")
     assert outcomes and all(o.status == "passed" for o in outcomes), proc.stdout[-3000:]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from staff.mutants.catalog import BELOW_STANDARD, MIN_GRADED_KILLS, MUTANTS
 from staff.mutants.run import grade, mutated_sources
 
@@ -33,6 +35,8 @@ def test_every_mutant_edit_still_applies():
             mutated_sources(mutant)
 
 
+@pytest.mark.slow
+@pytest.mark.own_step("python -m staff.mutants matrix")
 def test_every_mutant_is_killed_by_its_declared_tests():
     with ThreadPoolExecutor(2) as pool:
         graded = list(pool.map(lambda m: (m, grade(m, list(m.caught_by))), MUTANTS))

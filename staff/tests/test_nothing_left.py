@@ -97,6 +97,7 @@ def test_a_posix_message_queue_of_a_sandbox_uid_is_removed():
     assert sweep_message_queues(range(box.uid, box.uid + 32)) == []
 
 
+@pytest.mark.slow
 @as_root_on_linux
 def test_a_link_planted_as_the_judges_folder_does_not_stop_grading(tmp_path, monkeypatch):
     """Someone plants /tmp/cs336-judges-<uid> as a link to a folder of theirs: the judge grades anyway, in a fresh
@@ -129,6 +130,7 @@ def get_tokenizer(*args, **kwargs):
 """
 
 
+@pytest.mark.slow
 @as_root_on_linux
 def test_a_root_judge_without_a_sandbox_uid_refuses_instead_of_running_as_root(tmp_path, monkeypatch):
     """Root, but no sandbox uid can run the worker (here: the tier capped at 'user', as a Python under /root 0700

@@ -384,6 +384,7 @@ def _rendered(driver, key: str) -> list[tuple[str, str]]:
     )
 
 
+@pytest.mark.slow
 def test_page_in_headless_chromium(browser, adapters_file, tmp_path):
     from selenium.webdriver.common.by import By
 

@@ -87,6 +87,7 @@ def test_pool_children_get_the_import_policy(tmp_path, method):
     assert "is the grader's, not part of your submission" in str(caught.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["forkserver", "spawn"])
 def test_pooled_cs336_layout_grades_as_it_runs(tmp_path, method):
     project = pooled_solution(tmp_path / "theirs", method)

@@ -23,6 +23,7 @@ def _pairs(result):
     return {tuple(sorted((m.a, m.b))): m for m in result.matches}
 
 
+@pytest.mark.slow
 def test_synthetic_class_every_copy_flagged_no_independent_pair(tmp_path):
     truth = build(tmp_path)
     result = sim.similarity(tmp_path / "class", tmp_path / "collected")
@@ -50,6 +51,7 @@ def test_synthetic_class_every_copy_flagged_no_independent_pair(tmp_path):
     assert page.count("<section class='pair'") == 6 and "<mark>" in page
 
 
+@pytest.mark.slow
 def test_the_handout_alone_scores_zero_and_boilerplate_is_why(tmp_path, monkeypatch):
     subs = tmp_path / "subs"
     _write(subs / "stub1", {})
@@ -63,6 +65,7 @@ def test_the_handout_alone_scores_zero_and_boilerplate_is_why(tmp_path, monkeypa
     assert bare.score == 1.0 and bare.flagged, "the boilerplate defence is what keeps the stubs out"
 
 
+@pytest.mark.slow
 def test_disguise_changes_the_text_not_the_normalised_shape(tmp_path, monkeypatch):
     files = _independent("heapclass")
     hidden = disguise(files, seed=7)
@@ -87,6 +90,7 @@ def _file_order_normalise(files, boilerplate=frozenset()):
     return "".join(code + "\n" for key, code in found if key not in boilerplate), notes
 
 
+@pytest.mark.slow
 def test_report_escapes_code_cli_and_gradebook_column(tmp_path, capsys):
     hostile = 'def banner(size):\n    return "</pre><script>alert(1)</script>" * size\n'
     files = _independent("tuples")
@@ -111,6 +115,7 @@ def test_report_escapes_code_cli_and_gradebook_column(tmp_path, capsys):
     assert rows[1]["highest_match"].endswith("alice (flagged)")
 
 
+@pytest.mark.slow
 def test_without_the_detector_the_batch_still_writes_its_gradebook(tmp_path, monkeypatch, capsys):
     def missing():
         raise sim.DetectorMissing("the similarity pass needs copydetect, in the staff dependency group")
@@ -121,6 +126,7 @@ def test_without_the_detector_the_batch_still_writes_its_gradebook(tmp_path, mon
     assert rows[0]["highest_match"].startswith("not run") and "staff dependency group" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["wordlist", "tuples", "heapclass"])
 def test_the_independent_solutions_are_correct(variant):
     """staff/independent's solutions must stay correct, or 'two correct solutions are not flagged' proves nothing:

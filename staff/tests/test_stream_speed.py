@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from staff.tests.runpytest import run_suite
 
 
+@pytest.mark.slow
 def test_a_far_too_slow_encoder_is_named_quickly_in_the_streaming_test(tmp_path):
     start = time.monotonic()
     proc, outcomes = run_suite(tmp_path, "tests/test_limits.py", "--impl", "staff.bad.naive_encoder", "-k", "streams")
@@ -26,6 +29,7 @@ def test_a_far_too_slow_encoder_is_named_quickly_in_the_streaming_test(tmp_path)
     assert "<-- encoder speed" in proc.stdout
 
 
+@pytest.mark.slow
 def test_the_reference_is_not_held_up_by_the_speed_check(tmp_path):
     proc, outcomes = run_suite(tmp_path, "tests/test_limits.py", "--impl", "reference", "-k", "streams")
     assert [o.status for o in outcomes] == ["passed"], proc.stdout[-3000:]

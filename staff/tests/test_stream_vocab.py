@@ -26,6 +26,7 @@ def test_every_listed_cut_changes_the_ids(cut):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first", [0, 1])
 def test_every_block_end_of_the_long_text_holds_a_wrong_cut(first):
     """At each block end, an implementation keeping back the scheduled number of pre-tokens cuts exactly at a listed

@@ -48,6 +48,7 @@ def test_the_student_workflow_is_there():
     assert "autograding-grading-reporter" in text and "name: Autograding Tests" in text  # the check Classroom reads
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("submission", ["reference", "stubs"])
 def test_the_check_shows_the_score_and_classroom_gets_the_points(tmp_path, monkeypatch, capsys, submission):
     """The student workflow's report step: score on the check (red until full marks), the table in the job
@@ -78,12 +79,14 @@ def test_the_check_shows_the_score_and_classroom_gets_the_points(tmp_path, monke
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_is_valid(workflow):
     problems = _check(workflow)
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_the_checks_reject_a_broken_workflow(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text(
@@ -93,6 +96,7 @@ def test_the_checks_reject_a_broken_workflow(tmp_path):
     assert len(_check(bad)) == 3
 
 
+@pytest.mark.slow
 def test_zizmor_rejects_an_unpinned_action_and_a_persisted_token(tmp_path):
     """The security check can fail: a tag-pinned action and a checkout that keeps its token are both reported."""
     bad = tmp_path / "unpinned.yml"
