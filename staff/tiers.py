@@ -260,68 +260,78 @@ def main(argv=None) -> int:
         return rehearse(tiers, checks)
 
 
+def tier_problem(tier: str, python) -> tuple[str, str] | None:
+    """("skipped" or "FAILED", why) when this machine cannot rehearse the tier; None when it can."""
+    if tier != "full" and python is None:
+        return "skipped", "no Python >= 3.11 that every user can read (install python3 from the OS packages)"
+    if tier == "root" and shutil.which("capsh") is None:
+        return "skipped", "capsh missing (apt-get install libcap2-bin)"
+    if tier == "root" and not others_can_read(ROOT):
+        return "FAILED", (
+            f"{ROOT} is not readable by other users (a folder on the way is "
+            "private, as mktemp -d makes it): the root tier's workers run as other uids and import the "
+            "kit from here; clone it where others can read it, or chmod o+rx the folders on the way"
+        )
+    return None
+
+
+def launcher(tier: str, python, uv):
+    """launch(cmd, extra_env) running `python cmd...` in the tier: this process (full), root without
+    CAP_SYS_ADMIN (root), or an unprivileged user's own checkout (user, user-plain). RuntimeError if not ready."""
+    if tier == "full":
+
+        def launch(cmd, extra=None):
+            return run([sys.executable, *cmd], cwd=ROOT, env=dict(os.environ, **(extra or {})))
+
+        return launch
+    if tier == "root":
+        shared = prepare_root_venv(python, uv)
+
+        def launch_root(cmd, extra=None):
+            line = shlex.join([str(shared), *cmd])
+            return run(
+                ["capsh", "--drop=cap_sys_admin", "--", "-c", f"cd {shlex.quote(str(ROOT))} && {line}"],
+                env=dict(os.environ, **(extra or {})),
+            )
+
+        return launch_root
+    checkout, _ = prepare_user(python, uv)
+    plain = {"CS336_SANDBOX_USERNS": "0"} if tier == "user-plain" else {}
+
+    def launch_user(cmd, extra=None):
+        return as_user([str(checkout / ".venv" / "bin" / "python"), *cmd], checkout, {**plain, **(extra or {})})
+
+    return launch_user
+
+
+def run_check(check: str, launch) -> subprocess.CompletedProcess:
+    if check != "gradescope":
+        return launch(CHECKS[check])
+    try:
+        return rehearse_gradescope(["capsh", "--drop=cap_sys_admin", "--", "-c"])
+    except RuntimeError as e:
+        return subprocess.CompletedProcess([], 1, "", str(e))
+
+
 def rehearse(tiers: list[str], checks: list[str]) -> int:
     """Play each tier's checks; print the per-tier table. 1 when anything failed."""
     python, uv = shared_python(), uv_binary()
     rows, failed = [], False
     for tier in tiers:
-        skip = None
-        if tier != "full" and python is None:
-            skip = "no Python >= 3.11 that every user can read (install python3 from the OS packages)"
-        elif tier == "root" and shutil.which("capsh") is None:
-            skip = "capsh missing (apt-get install libcap2-bin)"
-        elif tier == "root" and not others_can_read(ROOT):
-            rows.append(
-                (
-                    tier,
-                    "-",
-                    "FAILED",
-                    0.0,
-                    f"{ROOT} is not readable by other users (a folder on the way is "
-                    "private, as mktemp -d makes it): the root tier's workers run as other uids and import the "
-                    "kit from here; clone it where others can read it, or chmod o+rx the folders on the way",
-                )
-            )
-            failed = True
-            continue
-        if skip:
-            rows.append((tier, "-", "skipped", 0.0, skip))
+        problem = tier_problem(tier, python)
+        if problem:
+            rows.append((tier, "-", problem[0], 0.0, problem[1]))
+            failed |= problem[0] == "FAILED"
             continue
         try:
-            if tier == "full":
-
-                def launch(cmd, extra=None):
-                    return run([sys.executable, *cmd], cwd=ROOT, env=dict(os.environ, **(extra or {})))
-            elif tier == "root":
-                shared = prepare_root_venv(python, uv)
-
-                def launch(cmd, extra=None, shared=shared):
-                    line = shlex.join([str(shared), *cmd])
-                    return run(
-                        ["capsh", "--drop=cap_sys_admin", "--", "-c", f"cd {shlex.quote(str(ROOT))} && {line}"],
-                        env=dict(os.environ, **(extra or {})),
-                    )
-            else:
-                checkout, _ = prepare_user(python, uv)
-                plain = {"CS336_SANDBOX_USERNS": "0"} if tier == "user-plain" else {}
-
-                def launch(cmd, extra=None, checkout=checkout, plain=plain):
-                    return as_user(
-                        [str(checkout / ".venv" / "bin" / "python"), *cmd], checkout, {**plain, **(extra or {})}
-                    )
+            launch = launcher(tier, python, uv)
         except RuntimeError as e:
             rows.append((tier, "-", "FAILED", 0.0, str(e)[:300]))
             failed = True
             continue
         for check in checks:
             started = time.monotonic()
-            if check == "gradescope":
-                try:
-                    proc = rehearse_gradescope(["capsh", "--drop=cap_sys_admin", "--", "-c"])
-                except RuntimeError as e:
-                    proc = subprocess.CompletedProcess([], 1, "", str(e))
-            else:
-                proc = launch(CHECKS[check])
+            proc = run_check(check, launch)
             seconds = time.monotonic() - started
             ok = proc.returncode == 0
             failed |= not ok

@@ -83,6 +83,20 @@ class View:
     die_with_parent: bool = True  # bwrap's --die-with-parent: its "parent" is the starting thread (PDEATHSIG)
 
     def arguments(self) -> list[str]:
+        """bwrap's options, in order: namespaces, the system read-only, a fresh /proc, /dev and tmpfs, the
+        implementation's own folders, then the secret paths covered."""
+        made: set[str] = {"/"}  # folders that exist in the view
+        bound: list[str] = []  # folders bound in whole (what is inside them is there already)
+        return [
+            *self._namespaces(),
+            *self._system(made, bound),
+            *self._own_folders(made, bound),
+            *self._covered(),
+            "--chdir",
+            self.home,
+        ]
+
+    def _namespaces(self) -> list[str]:
         args = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
         if self.die_with_parent:
             args.append("--die-with-parent")
@@ -90,8 +104,11 @@ class View:
             args.append("--unshare-net")
         if self.user_namespace:
             args += ["--unshare-user", "--disable-userns"]
-        made: set[str] = {"/"}  # folders that exist in the view
-        bound: list[str] = []  # folders bound in whole (what is inside them is there already)
+        return args
+
+    @staticmethod
+    def _system(made: set[str], bound: list[str]) -> list[str]:
+        args: list[str] = []
         for top in SYSTEM:
             if os.path.isdir(top):
                 args += ["--ro-bind", top, top]
@@ -110,6 +127,10 @@ class View:
         args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/dev/shm"]
         args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         made |= {*bound, "/proc", "/dev", "/dev/shm", "/tmp"}
+        return args
+
+    def _own_folders(self, made: set[str], bound: list[str]) -> list[str]:
+        args: list[str] = []
         binds = [(p, "--ro-bind") for p in _outermost(self.readable)] + [(p, "--bind") for p in self.writable]
         for path, how in sorted(binds, key=lambda b: b[0].count("/")):
             if how == "--ro-bind" and _under(path, bound):
@@ -121,12 +142,15 @@ class View:
             args += [how, path, path]
             made.add(path)
             bound.append(path)
+        return args
+
+    def _covered(self) -> list[str]:
+        args: list[str] = []
         for path in self.covered:
             if os.path.isdir(path):
                 args += ["--perms", "0000", "--size", "4096", "--tmpfs", path]
             else:
                 args += ["--ro-bind", "/dev/null", path]
-        args += ["--chdir", self.home]
         return args
 
     def command(self, argv: list[str]) -> tuple[list[str], int]:
