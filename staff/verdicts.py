@@ -2,7 +2,7 @@
 no verdict (issue 28: "verdicts identical before and after on the reference, the stubs, every mutant, the degenerate
 and hostile catalogs").
 
-    uv run python -m staff.verdicts snapshot OUT.json [--jobs 2] [--only PREFIX ...]
+    uv run python -m staff.verdicts snapshot OUT.json [--jobs 2] [--only PREFIX ...] [--resume]
     uv run python -m staff.verdicts compare BEFORE.json AFTER.json    # differences; exit 1 if any
 
 What is graded, each the way its own command grades it, with one fixed hidden seed (the hidden tests are the same
@@ -30,8 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+
+from bpe_harness.files import write_atomically
+from bpe_harness.settings import ROOT
+from staff.grading.staff_judge import reference_submission, staff_options
 
 try:  # the layout after issue 28's move
     judge = importlib.import_module("bpe_harness.judge.grade")
@@ -39,9 +43,6 @@ try:  # the layout after issue 28's move
 except ImportError:  # before it
     judge = importlib.import_module("bpe_harness.grade")
     VERDICT_PLUGIN = "bpe_harness.grading"
-
-from bpe_harness.settings import ROOT  # noqa: E402 - after the layout is known
-from staff.grading.staff_judge import reference_submission, staff_options  # noqa: E402
 
 SEED = 2028  # the hidden seed of every snapshot: the hidden tests' corpora are the same before and after
 TIMEOUT = 900.0  # seconds per child pytest (the mutant and degenerate commands' own bound)
@@ -153,19 +154,29 @@ def _safely(name: str, grade_one) -> dict:
         return {"score": 0.0, "max_score": 0.0, "exit": -1, "tests": {"(snapshot)": f"crashed: {type(e).__name__}"}}
 
 
-def snapshot(out: Path, jobs: int, only: list[str]) -> int:
+def snapshot(out: Path, jobs: int, only: list[str], resume: bool) -> int:
+    """Grade the chosen implementations; OUT is rewritten after each one (an interrupted run keeps what it graded,
+    and --resume grades only what OUT lacks)."""
     from staff.hostile.cases import tier_key
 
-    with tempfile.TemporaryDirectory() as tmp:
-        chosen = {n: f for n, f in implementations(Path(tmp)).items() if not only or n.startswith(tuple(only))}
-        order = sorted(chosen, key=lambda n: n != "hostile/hang_everywhere")  # the long pole first
-        with ThreadPoolExecutor(max(1, jobs)) as pool:
-            graded = dict(zip(order, pool.map(lambda n: _safely(n, chosen[n]), order), strict=True))
-    for name in order:
-        print(f"{name:40} {graded[name]['score']:g}/{graded[name]['max_score']:g}", flush=True)
     meta = {"seed": SEED, "tier": tier_key(), "judge": judge.__name__, "python": sys.version.split()[0]}
-    out.write_text(json.dumps({"meta": meta, "implementations": dict(sorted(graded.items()))}, indent=1) + "\n")
-    print(f"{len(graded)} implementations, {sum(len(g['tests']) for g in graded.values())} verdicts written to {out}")
+    graded = json.loads(out.read_text(encoding="utf-8"))["implementations"] if resume and out.exists() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        every = implementations(Path(tmp))
+        chosen = [n for n in every if (not only or n.startswith(tuple(only))) and n not in graded]
+        chosen.sort(key=lambda n: n != "hostile/hang_everywhere")  # the long pole first
+        with ThreadPoolExecutor(max(1, jobs)) as pool:
+            running = {pool.submit(_safely, name, every[name]): name for name in chosen}
+            for done in as_completed(running):
+                graded[running[done]] = done.result()
+                meta["complete"] = graded.keys() >= every.keys()
+                text = json.dumps({"meta": meta, "implementations": dict(sorted(graded.items()))}, indent=1)
+                write_atomically(out, text + "\n")
+    for name in chosen:
+        print(f"{name:40} {graded[name]['score']:g}/{graded[name]['max_score']:g}", flush=True)
+    print(
+        f"{len(graded)}/{len(every)} implementations, {sum(len(g['tests']) for g in graded.values())} verdicts in {out}"
+    )
     return 0
 
 
@@ -175,8 +186,11 @@ def compare(before: Path, after: Path) -> int:
     if old["meta"]["seed"] != new["meta"]["seed"] or old["meta"]["tier"] != new["meta"]["tier"]:
         print(f"warning: not comparable runs: {old['meta']} vs {new['meta']}")
     a, b = old["implementations"], new["implementations"]
-    differences = 0
-    for name in sorted(a.keys() | b.keys()):
+    differences, names = 0, a.keys() | b.keys()
+    if not (old["meta"].get("complete", True) and new["meta"].get("complete", True)):
+        names = a.keys() & b.keys()
+        print(f"incomplete snapshot: only the {len(names)} implementations graded in both are compared")
+    for name in sorted(names):
         x, y = a.get(name), b.get(name)
         if x is None or y is None:
             print(f"{name}: {'missing' if x is None else 'graded'} -> {'missing' if y is None else 'graded'}")
@@ -202,12 +216,13 @@ def main(argv=None) -> int:
     take.add_argument("out", type=Path)
     take.add_argument("--jobs", type=int, default=2, help="implementations graded at once (default 2)")
     take.add_argument("--only", nargs="+", default=[], help="names starting with these (reference, mutant/, ...)")
+    take.add_argument("--resume", action="store_true", help="keep what OUT holds; grade only the rest")
     diff = sub.add_parser("compare", help="the differences between two snapshots; exit 1 if any")
     diff.add_argument("before", type=Path)
     diff.add_argument("after", type=Path)
     args = parser.parse_args(argv)
     if args.command == "snapshot":
-        return snapshot(args.out, args.jobs, args.only)
+        return snapshot(args.out, args.jobs, args.only, args.resume)
     return compare(args.before, args.after)
 
 

@@ -37,3 +37,17 @@ def test_category_keeps_the_exception_or_kind_not_the_numbers():
     assert category("the worker was killed by SIGSEGV") == "signal"
     assert verdict("passed", "") == "passed"
     assert verdict("skipped", "no ranks in /tmp/x") == "skipped"
+
+
+def test_an_incomplete_snapshot_is_compared_on_what_both_graded(tmp_path, capsys):
+    before = _snapshot(tmp_path / "a.json", {"tests/a.py::t": "passed"})
+    data = json.loads(before.read_text())
+    data["implementations"]["reference"] = data["implementations"]["mutant/x"]
+    before.write_text(json.dumps(data))
+    after = _snapshot(tmp_path / "b.json", {"tests/a.py::t": "passed"})
+    assert compare(before, after) == 1  # both say complete: the missing reference is a difference
+    data = json.loads(after.read_text())
+    data["meta"]["complete"] = False
+    after.write_text(json.dumps(data))
+    assert compare(before, after) == 0
+    assert "only the 1 implementations graded in both" in capsys.readouterr().out
