@@ -19,13 +19,15 @@ WorkerCrashed, and the next call starts a new process.
     endpoint.py      one worker process or forked child: start, call with a deadline, kill its tree, report a crash
     measure.py       time and memory of a call, from outside (the whole process tree, sampled)
     tree.py          which processes are the worker's, what they cost together, ending all of them
+    parked_memory.py memory held in files (memfd, /dev/shm, the view's own tmpfs), charged to the tree
+    failures.py      WorkerTimeout, WorkerCrashed, and the implementation's exceptions rebuilt here
     busy_machine.py  a call's time limit on a busy machine: CPU time counts, up to a generous wall stop
 
 The other side of the wire is bpe_harness/worker (it runs in the student's process); the frames between them are
 bpe_harness/protocol.py (a JSON header plus binary blobs; never pickle).
 """
 
-from bpe_harness.client.endpoint import RemoteError, WorkerCrashed, WorkerFailure, WorkerTimeout
+from bpe_harness.client.failures import RemoteError, WorkerCrashed, WorkerFailure, WorkerTimeout
 from bpe_harness.client.measure import Call, Progress
 from bpe_harness.client.remote import Client, RemoteTokenizer, StreamSummary, repeat_lines
 

@@ -9,7 +9,6 @@ one is given); a `Child` is a fork of it that serves one test. The public API ov
 
 from __future__ import annotations
 
-import builtins
 import collections
 import contextlib
 import importlib.machinery
@@ -27,9 +26,10 @@ from typing import Any
 import psutil
 
 from bpe_harness.client.busy_machine import LoadWatch, note_load_affected
+from bpe_harness.client.failures import WorkerCrashed, WorkerFailure, WorkerTimeout, rebuild_exception
 from bpe_harness.client.measure import Call, Progress, Sampler, default_tree_cap, mb
 from bpe_harness.client.tree import Tree, become_subreaper
-from bpe_harness.implementation import ROOT, ImplError, ImplSpec
+from bpe_harness.implementation import ROOT, ImplSpec
 from bpe_harness.protocol import DEFAULT_CAP, WORKER_SYS_PATH, Channel, ProtocolError
 from bpe_harness.worker import where_stopped
 
@@ -38,53 +38,6 @@ CONTROL_TIMEOUT = 30.0  # seconds for fork / reap / exit
 DUMP_WAIT = 1.0  # seconds a stopped worker has to write its stacks (where_stopped.py) before it is killed
 STDERR_TAIL = 4000  # characters of the worker's stderr shown when it crashes or hangs
 CAN_FORK = hasattr(os, "fork") and hasattr(socket, "send_fds")
-
-
-# --- failures ---------------------------------------------------------------------------------------------------
-
-
-class WorkerFailure(AssertionError):
-    """The call did not complete: the worker hung (timed out) or died. It has been stopped."""
-
-
-class WorkerTimeout(WorkerFailure):
-    def __init__(self, message: str, seconds: float, where: str = ""):
-        super().__init__(message)
-        self.seconds = seconds
-        self.where = where  # where the worker's Python was when it was stopped (where_stopped.py), or ""
-
-
-class WorkerCrashed(WorkerFailure):
-    pass
-
-
-class RemoteError(Exception):
-    """An exception from the worker whose type cannot be rebuilt here (not a builtin); the message says which."""
-
-
-class RemoteTraceback(Exception):
-    """The worker's traceback text, chained as the cause of a re-raised exception so pytest shows it."""
-
-    def __str__(self) -> str:
-        return "traceback in the worker process:\n" + self.args[0]
-
-
-def rebuild_exception(error: dict) -> BaseException:
-    """The worker's exception as one of the same builtin type and message (so a stub's NotImplementedError stays a
-    NotImplementedError with its pointer), with the worker's traceback chained as its cause."""
-    if error.get("usage"):
-        return ImplError(error["message"])
-    cls = getattr(builtins, error["type"], None) if error["module"] == "builtins" else None
-    exc: BaseException
-    if isinstance(cls, type) and issubclass(cls, Exception):
-        try:
-            exc = cls(error["message"])
-        except Exception:  # a builtin whose constructor wants other arguments
-            exc = RemoteError(f"{error['type']}: {error['message']}")
-    else:
-        exc = RemoteError(f"{error['module']}.{error['type']}: {error['message']}")
-    exc.__cause__ = RemoteTraceback(error["traceback"])
-    return exc
 
 
 # --- one process ----------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ the worker only adds what its OS recorded about itself (VmHWM), which it cannot 
     of them as the worker may use CPUs (what a fork of the worker copies of its pages: a pool of os.cpu_count()
     processes costs what it computes with, not its copies; any process beyond that, and any byte beyond the
     allowance, counts); plus what the tree parked in memory-backed files since the call began (memfd, /dev/shm:
-    tree.parked_memory), at the same moment. The peak of that sum is the call's peak.
+    parked_memory.py), at the same moment. The peak of that sum is the call's peak.
   * a cap for the whole tree (default_tree_cap): when all its processes together hold more, the tree is stopped.
 """
 

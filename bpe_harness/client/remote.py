@@ -30,10 +30,9 @@ from bpe_harness.client.endpoint import (
     START_TIMEOUT,
     Child,
     Endpoint,
-    WorkerFailure,
-    WorkerTimeout,
     Zygote,
 )
+from bpe_harness.client.failures import WorkerFailure, WorkerTimeout
 from bpe_harness.client.measure import Call, Progress
 from bpe_harness.implementation import ImplSpec, resolve
 from bpe_harness.protocol import DEFAULT_CAP, Ids, Merges, Vocab, encode_frame

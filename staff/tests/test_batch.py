@@ -97,7 +97,7 @@ def test_batch_refuses_a_name_clash(tmp_path, capsys):
         ("ModuleNotFoundError: No module named 'heapdict'", "import failed"),
         ("importlib.metadata.PackageNotFoundError: No package metadata was found for cs336_basics", "import failed"),
         (
-            "bpe_harness.client.endpoint.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s",
+            "bpe_harness.client.failures.WorkerTimeout: encode() of 1,203 characters did not finish within 2.4 s",
             "too slow",
         ),
         ("WorkerCrashed: the worker was killed by signal SIGSEGV", "crashed"),
