@@ -12,7 +12,8 @@ trusted pytest process (which never imports student code) and writes, into a dir
 
 Points are declared next to the tests: `@pytest.mark.points(3)` on a test (each collected case of a parametrized
 test gets that many), or `pytest.param(..., marks=pytest.mark.points(2))` on one case. Unmarked tests are worth
-DEFAULT_POINTS. Tests under staff/hidden are shown to students on Gradescope only after the due date.
+DEFAULT_POINTS. Tests the course registers as late (bpe_harness/extensions.py: its hidden tests) are shown to
+students on Gradescope only after the due date.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from bpe_harness import extensions
 from bpe_harness.client.busy_machine import take_load_notes
 from bpe_harness.files import write_atomically
 
@@ -54,11 +56,11 @@ HIDDEN_VISIBILITY = "after_due_date"  # Gradescope: shown once the due date has 
 
 
 def _visibility(nodeid: str) -> str:
-    """Gradescope visibility. Hidden tests (staff/hidden) are `after_due_date`, not `hidden`: Gradescope shows a
-    student no total score while any test is hidden, and `hidden` would stay hidden for good. Before the due date a
-    student sees the public tests only (Gradescope then holds back the total); afterwards the hidden tests and the
-    total as well."""
-    return HIDDEN_VISIBILITY if nodeid.startswith("staff/hidden/") else "visible"
+    """Gradescope visibility. Late tests (the course's hidden tests) are `after_due_date`, not `hidden`: Gradescope
+    shows a student no total score while any test is hidden, and `hidden` would stay hidden for good. Before the due
+    date a student sees the public tests only (Gradescope then holds back the total); afterwards the hidden tests and
+    the total as well."""
+    return HIDDEN_VISIBILITY if nodeid.startswith(extensions.late_tests()) else "visible"
 
 
 def _out(config) -> Path | None:

@@ -27,8 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bpe_harness.files import write_atomically
-from bpe_harness.judge.grade import ROOT, GradeOptions, GradingStopped, grade, kit_version, printable
+from bpe_harness.judge.console import printable
+from bpe_harness.judge.grade import GradeOptions, GradingStopped, grade
+from bpe_harness.judge.staging import kit_version
 from bpe_harness.sandbox.tiers import judges_base
+from bpe_harness.settings import ROOT
 from staff.grading import load
 from staff.grading.staff_judge import HIDDEN_SEED_ENV
 
