@@ -38,11 +38,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpe_harness import settings
+from bpe_harness import extensions, settings
 from bpe_harness.client import Client, WorkerCrashed, WorkerFailure, WorkerTimeout
 from bpe_harness.data.corpus import write_corpus
 from bpe_harness.data.encodings import encoding_for_vocab
 from bpe_harness.files import sha256_file
+from bpe_harness.kit_files import digest as kit_digest
+from bpe_harness.kit_files import skipped_dir, skipped_file
 from bpe_harness.plugin.divergence import assert_ids_equal, assert_merges_equal, assert_text_equal, assert_vocab_matches
 from bpe_harness.plugin.snapshots import SnapshotStore
 from bpe_harness.protocol import pack_ids
@@ -75,7 +77,6 @@ class GateFailure(SubmitError):
 
 
 PUBLISHED_SEED = 0  # the seed `submit` uses by default: its inputs are public, so its runs are practice
-SKIP_DIRS = {"__pycache__", ".pytest_cache", ".git", ".venv", ".cache", ".mypy_cache", ".ruff_cache"}
 WAIT_RATIO, WAIT_SLACK = 3.0, 0.1  # charge wall time when wall > 3x the CPU time, by more than 0.1 s (`charge`)
 IMPORT_ALLOWANCE, IMPORT_SLACK = 3.0, 0.5  # import CPU beyond 3x the pace-setter's + 0.5 s counts as training time
 
@@ -258,7 +259,6 @@ KIT_TOPS = (
     "leaderboard",
     "tests",
     "cs336_basics",
-    "staff",
     "conftest.py",
     "pyproject.toml",
     "uv.lock",
@@ -281,27 +281,24 @@ def kit_files(root: Path = ROOT) -> dict[str, str]:
     """{path: sha256} of the kit's files (the submission's own included; bytecode caches and the records left out)
     and of the pace-setter's packages (tiktoken, regex) in the environment."""
     out = {}
-    tops = [(top, root / top) for top in KIT_TOPS if (root / top).exists()] + _package_dirs()
+    tops = [(top, root / top) for top in (*KIT_TOPS, *extensions.secret_paths()) if (root / top).exists()]
+    tops += _package_dirs()
     for label, top in tops:
         if top.is_file():
             out[label] = sha256_file(top)
             continue
         for dirpath, dirnames, filenames in os.walk(top):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+            dirnames[:] = sorted(d for d in dirnames if not skipped_dir(d))
             rel_dir = Path(label) / Path(dirpath).relative_to(top)
             if rel_dir.parts[:2] == ("leaderboard", "submissions"):
                 continue  # the records themselves: written by the tool
             for name in filenames:
-                if name.endswith((".pyc", ".tmp")):
+                if skipped_file(name):
                     continue
                 path = Path(dirpath) / name
                 if path.is_file() and not path.is_symlink():
                     out[(rel_dir / name).as_posix()] = sha256_file(path)
     return out
-
-
-def kit_digest(files: dict[str, str]) -> str:
-    return hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(files.items())).encode()).hexdigest()
 
 
 class KitGuard:
