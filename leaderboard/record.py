@@ -6,8 +6,8 @@ staff `validate`), then written atomically. It carries:
 * the code's digests: path and sha256 of every file of student code (`cs336_basics/**/*.py`, `tests/adapters.py`)
   and one digest over all (kind "digest", the default): the record can be shown to classmates without showing the
   code, and staff `verify --code DIR` re-runs the very files that digest names (from the Gradescope submission).
-  With `submit --include-code` the text is recorded too (kind "text"; a board whose readers may see the code). Staff
-  implementations (named ones, bpe_harness/extensions.py, never shipped) are recorded by reference: module name and file digests.
+  With `submit --include-code` the text is recorded too (kind "text"; a board whose readers may see the code). Named
+  implementations (bpe_harness/extensions.py; never shipped) are recorded by reference: module name and file digests.
 * digests of the outputs (merges, vocab, ids), the corpus spec, the kit version
   (`bpe_harness.judge.staging.kit_version`: pyproject version + digest of the kit's files, as Gradescope's
   results.json names it), machine info, raw times of both sides and the ratios;

@@ -34,7 +34,7 @@ STAFF_ONLY = (
     "leaderboard/render.py",
 )
 SHIPPED = {".github/workflows/grade.yml"}  # the students' grading workflow; every other workflow is staff-only
-EXTENSIONS_TABLE = "[tool.bpe_harness]"  # pyproject.toml's list of staff modules the kit loads (bpe_harness/extensions.py)
+EXTENSIONS_TABLE = "[tool.bpe_harness]"  # pyproject.toml: the staff modules the kit loads (bpe_harness/extensions.py)
 
 
 def handout_files() -> list[str]:

@@ -94,7 +94,7 @@ def _open_sandbox(private: Path, hide: tuple[Path, ...], env: dict[str, str]) ->
     shutil.rmtree(own_temp, ignore_errors=True)  # a second judge in one scratch (the load retry) starts empty
     own_temp.mkdir(mode=0o711)
     env["TMPDIR"] = str(own_temp)
-    if box.tier.name == "root" and not others_can_read(cache_dir()):
+    if box.tier is not None and box.tier.name == "root" and not others_can_read(cache_dir()):
         # the workers' uids could not read the generated inputs there: this run keeps its own, in its scratch
         own_cache = scratch / "cache"
         own_cache.mkdir(mode=0o755)
