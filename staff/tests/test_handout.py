@@ -26,6 +26,7 @@ def test_handout_has_no_staff_material(handout):
     workflows = sorted(p.name for p in (handout / ".github" / "workflows").iterdir())
     assert workflows == ["grade.yml"], f"only the students' grading workflow ships, found {workflows}"
     assert (handout / "bpe_harness" / "judge" / "grade.py").exists()
+    assert "[tool.bpe_harness]" not in (handout / "pyproject.toml").read_text(encoding="utf-8")  # loads no staff module
     readme = (handout / "README.md").read_text(encoding="utf-8")
     assert "## Staff" not in readme and "uv run pytest" in readme
 
