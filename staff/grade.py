@@ -122,9 +122,8 @@ def grade_batch(args: argparse.Namespace, out_dir: Path, options: GradeOptions) 
         return 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+def other_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int | None:
+    """The commands that grade no submission given on the command line (their exit code), else None."""
     if args.gradescope_zip:
         return gradescope_zip(args)
     if args.handout_check:
@@ -139,6 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.reference_submission:
         options = staff_options(args.tests, args.keyword, args.timeout, args.hidden_seed, hidden=not args.no_hidden)
         return write_reference_submission(parser, args.reference_submission, options)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    code = other_command(parser, args)
+    if code is not None:
+        return code
     out_dir = None
     if args.batch:
         if not args.batch.is_dir():

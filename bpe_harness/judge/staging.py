@@ -105,9 +105,9 @@ def _extract_zip(path: Path, into: Path) -> None:
                 ) from None
 
 
-def read_submission(path: Path, scratch: Path) -> Submission:
-    """The student-owned files of a directory or .zip (extracted under `scratch`)."""
-    path = Path(path)
+def _submission_root(path: Path, scratch: Path, notes: list[str]) -> Path:
+    """The folder holding the submission's files: the folder itself, its zip extracted under `scratch`, or the lone
+    zip inside the folder extracted (Gradescope's drag and drop of a .zip leaves it unextracted)."""
     if path.is_file() and path.suffix == ".zip":
         folder = scratch / "unzipped"
         folder.mkdir()
@@ -117,32 +117,50 @@ def read_submission(path: Path, scratch: Path) -> Submission:
     else:
         raise SubmissionError(f"{path}: expected a directory or a .zip of a student repository")
     root = _find_root(folder)
-    notes = []
     inner = _lone_zip(root) if path.is_dir() else None
-    if inner is not None:  # Gradescope's drag and drop of a .zip leaves it unextracted in /autograder/submission
+    if inner is not None:
         folder = scratch / "unzipped"
         folder.mkdir()
         _extract_zip(inner, folder)
         root = _find_root(folder)
         notes.append(f"{inner.name} was extracted and graded (the submission held nothing else to grade)")
+    return root
+
+
+def _take_files(root: Path, notes: list[str]) -> tuple[list[str], list[str]]:
+    """(taken, ignored): the student-owned regular files under `root` within the size limits, and the rest."""
     taken, ignored, total = [], [], 0
+    for rel in _all_files(root):
+        full = root / rel
+        if not _student_owned(rel) or kit_files.skipped_file(full.name) or full.is_symlink() or not full.is_file():
+            ignored.append(rel)
+            continue
+        size = full.stat().st_size
+        if size > MAX_FILE_BYTES:
+            notes.append(f"{rel} ignored: {size >> 10} KB is over the {MAX_FILE_BYTES >> 20} MB per-file limit")
+            ignored.append(rel)
+            continue
+        total += size
+        if total > MAX_SUBMISSION_BYTES:
+            raise SubmissionError(f"student files exceed {MAX_SUBMISSION_BYTES >> 20} MB in total")
+        taken.append(rel)
+    return taken, ignored
+
+
+def _all_files(root: Path) -> list[str]:
+    """Every name under `root` but the skipped folders' (links and skipped files too: they are listed as ignored)."""
+    found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not kit_files.skipped_dir(d))
-        for name in sorted(filenames):
-            full = Path(dirpath) / name
-            rel = full.relative_to(root).as_posix()
-            if not _student_owned(rel) or full.is_symlink() or not full.is_file() or kit_files.skipped_file(name):
-                ignored.append(rel)
-                continue
-            size = full.stat().st_size
-            if size > MAX_FILE_BYTES:
-                notes.append(f"{rel} ignored: {size >> 10} KB is over the {MAX_FILE_BYTES >> 20} MB per-file limit")
-                ignored.append(rel)
-                continue
-            total += size
-            if total > MAX_SUBMISSION_BYTES:
-                raise SubmissionError(f"student files exceed {MAX_SUBMISSION_BYTES >> 20} MB in total")
-            taken.append(rel)
+        found += [(Path(dirpath) / name).relative_to(root).as_posix() for name in sorted(filenames)]
+    return found
+
+
+def read_submission(path: Path, scratch: Path) -> Submission:
+    """The student-owned files of a directory or .zip (extracted under `scratch`)."""
+    notes: list[str] = []
+    root = _submission_root(Path(path), scratch, notes)
+    taken, ignored = _take_files(root, notes)
     sources = {}
     if not taken:
         sources = place_loose_files(root, ignored, notes)
