@@ -4,6 +4,7 @@ sys.path). The worker's side is bpe_harness/worker/loading.py."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from bpe_harness import extensions
@@ -71,7 +72,14 @@ def _file_spec(value: str, path: Path, label: str) -> ImplSpec:
 
 
 def resolve(value: str, cwd: Path | None = None) -> ImplSpec:
-    """The ImplSpec for an --impl value, checked as far as possible without importing it (ImplError if unusable)."""
+    """The ImplSpec for an --impl value, checked as far as possible without importing it (ImplError if unusable).
+    Every spec carries the named implementations' packages: graded code may import them where they exist (a test
+    stands in for a solution with the reference), and they are the kit's code, not graded code."""
+    packages = sorted({named.module.partition(".")[0] for named in extensions.implementations().values()})
+    return dataclasses.replace(_resolve(value, cwd), kit_packages=packages)
+
+
+def _resolve(value: str, cwd: Path | None) -> ImplSpec:
     cwd = cwd or Path.cwd()
     if value == "student":
         return _file_spec(value, STUDENT, "student (tests/adapters.py)")

@@ -23,7 +23,6 @@ STAFF_PATH = re.compile(r"(?<![\w.-])staff(?:$|[/.\\](?=\w))")
 KNOWN = {
     "bpe_harness/settings.py": 8,  # "staff" as the audience of a setting (7) and staff/stability.py in a description
     "bpe_harness/data/encodings.py": 1,  # the gpt2 hint names `python -m staff.fetch_gpt2`
-    "bpe_harness/worker/allowed_imports.py": 1,  # the worker allows the staff package (needs ImplSpec to carry it)
 }
 
 
