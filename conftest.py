@@ -1,8 +1,7 @@
 """Loads the shared harness plugin (--impl, the `impl` fixture, snapshots) for every test folder.
 
-`pytest .` from the root collects the graded suite and the staff tests; submissions kept as staff test data (they
-contain their own tests/ and conftest.py on purpose) are never collected.
+`pytest .` from the root collects every test folder; an exported handout or the cache below it is never collected.
 """
 
 pytest_plugins = ["bpe_harness.plugin.hooks"]
-collect_ignore_glob = ["staff/hostile/*", "handout/*", ".cache/*"]
+collect_ignore_glob = ["handout/*", ".cache/*"]

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_atomically(path, content: bytes | str | Callable[[Path], None], mode: int = 0o644) -> None:
+def write_atomically(
+    path: str | os.PathLike[str], content: bytes | str | Callable[[Path], None], mode: int = 0o644
+) -> None:
     """Write `content` (bytes, str as UTF-8, or a function that writes the file it is given) under a unique
     temporary name in the same folder, then rename it over `path`. Readers see the old file or the whole new one;
     concurrent writers never share a temporary file; on any error the temporary file is removed. `mode`: the
@@ -36,7 +38,7 @@ def write_atomically(path, content: bytes | str | Callable[[Path], None], mode: 
         raise
 
 
-def sha256_file(path) -> str:
+def sha256_file(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

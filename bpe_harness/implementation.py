@@ -4,16 +4,17 @@ sys.path). The worker's side is bpe_harness/worker/loading.py."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from bpe_harness import extensions
 from bpe_harness.protocol import ImplError, ImplSpec
 from bpe_harness.settings import ROOT
 from bpe_harness.worker.loading import STUDENT_PACKAGE, USAGE
 
-__all__ = ["ROOT", "STUDENT", "REFERENCE", "ImplError", "ImplSpec", "resolve", "project_root"]
+__all__ = ["ROOT", "STUDENT", "ImplError", "ImplSpec", "resolve", "project_root"]
 
 STUDENT = ROOT / "tests" / "adapters.py"
-REFERENCE = "staff.reference.adapters"  # a package (relative imports), so loaded by module name
 
 
 def project_root(start: Path) -> Path | None:
@@ -71,14 +72,22 @@ def _file_spec(value: str, path: Path, label: str) -> ImplSpec:
 
 
 def resolve(value: str, cwd: Path | None = None) -> ImplSpec:
-    """The ImplSpec for an --impl value, checked as far as possible without importing it (ImplError if unusable)."""
+    """The ImplSpec for an --impl value, checked as far as possible without importing it (ImplError if unusable).
+    Every spec carries the named implementations' packages: graded code may import them where they exist (a test
+    stands in for a solution with the reference), and they are the kit's code, not graded code."""
+    packages = sorted({named.module.partition(".")[0] for named in extensions.implementations().values()})
+    return dataclasses.replace(_resolve(value, cwd), kit_packages=packages)
+
+
+def _resolve(value: str, cwd: Path | None) -> ImplSpec:
     cwd = cwd or Path.cwd()
     if value == "student":
         return _file_spec(value, STUDENT, "student (tests/adapters.py)")
+    named = extensions.implementation(value)
+    if named is not None:  # a package (relative imports), so loaded by module name
+        return ImplSpec(value, f"{value} ({named.module})", module=named.module, search_path=[str(named.root)])
     if value == "reference":
-        if not (ROOT / "staff" / "reference").is_dir():
-            raise ImplError("--impl reference: the reference solution is staff-only and not part of this handout")
-        return ImplSpec(value, f"reference ({REFERENCE})", module=REFERENCE, search_path=[str(ROOT)])
+        raise ImplError("--impl reference: the reference solution is the course's own and not part of this handout")
     if value.endswith(".py") or "/" in value or "\\" in value:
         path = Path(value).expanduser()
         if not path.is_absolute():

@@ -313,6 +313,7 @@ class ImplSpec:
     path: str | None = None  # an adapters file, absolute
     module: str | None = None  # or a dotted module name
     search_path: list[str] = field(default_factory=list)
+    kit_packages: list[str] = field(default_factory=list)  # the kit's own packages graded code may import (not graded)
 
     def to_json(self) -> dict:
         return asdict(self)

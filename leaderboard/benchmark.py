@@ -27,12 +27,14 @@ Why this exists: a leaderboard number must mean the same on every laptop and mus
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
+from bpe_harness import extensions
 from bpe_harness.client import Client
 from bpe_harness.files import sha256_file
+from bpe_harness.kit_files import digest as kit_digest
+from bpe_harness.kit_files import skipped_dir, skipped_file
 from bpe_harness.settings import ROOT
 from bpe_harness.tools.progress import ProgressLine
 from leaderboard.calls import after_round, worker
@@ -42,15 +44,11 @@ from leaderboard.inputs import Spec
 from leaderboard.results import measured, run_fields
 from leaderboard.rounds import PACER, measure
 
-SKIP_DIRS = {"__pycache__", ".pytest_cache", ".git", ".venv", ".cache", ".mypy_cache", ".ruff_cache"}
-
-
 KIT_TOPS = (
     "bpe_harness",
     "leaderboard",
     "tests",
     "cs336_basics",
-    "staff",
     "conftest.py",
     "pyproject.toml",
     "uv.lock",
@@ -73,27 +71,24 @@ def kit_files(root: Path = ROOT) -> dict[str, str]:
     """{path: sha256} of the kit's files (the submission's own included; bytecode caches and the records left out)
     and of the pace-setter's packages (tiktoken, regex) in the environment."""
     out = {}
-    tops = [(top, root / top) for top in KIT_TOPS if (root / top).exists()] + _package_dirs()
+    tops = [(top, root / top) for top in (*KIT_TOPS, *extensions.secret_paths()) if (root / top).exists()]
+    tops += _package_dirs()
     for label, top in tops:
         if top.is_file():
             out[label] = sha256_file(top)
             continue
         for dirpath, dirnames, filenames in os.walk(top):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+            dirnames[:] = sorted(d for d in dirnames if not skipped_dir(d))
             rel_dir = Path(label) / Path(dirpath).relative_to(top)
             if rel_dir.parts[:2] == ("leaderboard", "submissions"):
                 continue  # the records themselves: written by the tool
             for name in filenames:
-                if name.endswith((".pyc", ".tmp")):
+                if skipped_file(name):
                     continue
                 path = Path(dirpath) / name
                 if path.is_file() and not path.is_symlink():
                     out[(rel_dir / name).as_posix()] = sha256_file(path)
     return out
-
-
-def kit_digest(files: dict[str, str]) -> str:
-    return hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(files.items())).encode()).hexdigest()
 
 
 class KitGuard:

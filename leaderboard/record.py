@@ -6,11 +6,11 @@ staff `validate`), then written atomically. It carries:
 * the code's digests: path and sha256 of every file of student code (`cs336_basics/**/*.py`, `tests/adapters.py`)
   and one digest over all (kind "digest", the default): the record can be shown to classmates without showing the
   code, and staff `verify --code DIR` re-runs the very files that digest names (from the Gradescope submission).
-  With `submit --include-code` the text is recorded too (kind "text"; a board whose readers may see the code). Staff
-  implementations (modules under `staff/`, never shipped) are recorded by reference: module name and file digests.
-* digests of the outputs (merges, vocab, ids), the corpus spec, the kit version (`bpe_harness.judge.grade.kit_version`:
-  pyproject version + digest of the kit's files, as Gradescope's results.json names it), machine info, raw times of
-  both sides and the ratios;
+  With `submit --include-code` the text is recorded too (kind "text"; a board whose readers may see the code). Named
+  implementations (bpe_harness/extensions.py; never shipped) are recorded by reference: module name and file digests.
+* digests of the outputs (merges, vocab, ids), the corpus spec, the kit version
+  (`bpe_harness.judge.staging.kit_version`: pyproject version + digest of the kit's files, as Gradescope's
+  results.json names it), machine info, raw times of both sides and the ratios;
 * `seal`: the sha256 of the record's canonical JSON without the seal. It catches hand edits, not a determined
   forger (the recipe is public); `verify` re-running the code is what makes a number trustworthy.
 """
@@ -29,9 +29,10 @@ from pathlib import Path
 
 import psutil
 
+from bpe_harness import extensions
 from bpe_harness.files import write_atomically
 from bpe_harness.implementation import project_root
-from bpe_harness.judge.grade import kit_version
+from bpe_harness.judge.staging import kit_version
 from bpe_harness.plugin.limits import ENCODING_SPEED, TRAINING_SPEED  # the speed hints, written once
 from bpe_harness.settings import ROOT
 from leaderboard import pacer
@@ -140,7 +141,7 @@ def _kit_module_file(name: str) -> Path | None:
 
 def collect_code(impl: str, with_text: bool = False) -> dict:
     """The code behind an --impl value: digests (and, with_text, the text) of student code; a reference (module
-    name and file digests) for staff modules."""
+    name and file digests) for the kit's own modules."""
     if impl == "student" or impl.endswith(".py") or "/" in impl:
         adapters = ROOT / "tests" / "adapters.py" if impl == "student" else Path(impl).expanduser().resolve()
         if not adapters.is_file():
@@ -153,10 +154,11 @@ def collect_code(impl: str, with_text: bool = False) -> dict:
             "files": files,
             "sha256": code_digest(files),
         }
-    if impl == "reference":
-        if not (ROOT / "staff" / "reference").is_dir():
-            raise RecordError("--impl reference: the reference solution is staff-only and not part of this handout")
-        impl = "staff.reference.adapters"
+    named = extensions.implementation(impl)
+    if named is not None:
+        impl = named.module
+    elif impl == "reference":
+        raise RecordError("--impl reference: the reference solution is the course's own and not part of this handout")
     origin = _kit_module_file(impl)
     if origin is None and (ROOT / impl.split(".")[0]).exists():
         origin = None  # a module of this kit that is not there: never fall back to importing its packages
@@ -171,8 +173,9 @@ def collect_code(impl: str, with_text: bool = False) -> dict:
             f"--impl {impl}: no such module (give 'student', a path to an adapters .py file, or a dotted module name)"
         )
     paths = [origin]
-    if origin.is_relative_to(ROOT / "staff"):  # staff variants delegate to the reference: record it too
-        paths += list((ROOT / "staff" / "reference").glob("*.py"))
+    for known in extensions.implementations().values():  # variants beside a named implementation build on it
+        if origin.is_relative_to(known.package_dir):
+            paths += list(known.sources.glob("*.py"))
     files = [
         {"path": p.relative_to(ROOT).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
         for p in sorted(set(paths))

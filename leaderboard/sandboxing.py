@@ -12,7 +12,7 @@ from bpe_harness.settings import ROOT
 
 def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_value: str = "student"):
     """(sandbox or None, kind): the grader's Sandbox when it can be built here, at the strongest tier the machine
-    allows (bpe_harness.sandbox.tiers probes it). The kind is recorded as `isolation.sandbox` and says whom the worker
+    allows (bpe_harness.sandbox probes it). The kind is recorded as `isolation.sandbox` and says whom the worker
     runs as: "user" (a sandbox user of its own: no network, the kit read-only to it; needs root), "limits" (you,
     with resource limits and a private HOME/TMPDIR), "none" (disabled, or no sandbox here).
 
@@ -21,7 +21,7 @@ def make_sandbox(enabled: bool = True, memory_bytes: int = 4_000_000_000, impl_v
     if not enabled:
         return None, "none"
     try:  # imported here: a system where the sandbox's module cannot even load (no pwd, no resource) has none
-        from bpe_harness.sandbox.tiers import Sandbox, others_can_read
+        from bpe_harness.sandbox import Sandbox, others_can_read
 
         box = Sandbox(memory_mb=max(2048, memory_bytes // 1_000_000 + 2048))
         box.protect_interpreter()

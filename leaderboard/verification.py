@@ -59,7 +59,7 @@ class VerifyError(RecordError):
 def code_of(rec: dict, code_dir: Path | None, scratch: Path):
     """The submission's files as a grade.Submission (student-owned files only), checked against the record's code
     digest: from --code DIR (a Gradescope submission or a checkout), or rebuilt from the record's text."""
-    from bpe_harness.judge.grade import SubmissionError, read_submission
+    from bpe_harness.judge.staging import SubmissionError, read_submission
 
     code = rec["code"]
     if code["kind"] == "module":
@@ -97,7 +97,7 @@ def code_of(rec: dict, code_dir: Path | None, scratch: Path):
 def stage_kit(rec: dict, sub, into: Path) -> str:
     """A fresh, read-only kit in `into` without staff/ (grade.stage), plus the leaderboard's student side and the
     submission's own files; staff entries also get the staff modules they name. Returns the --impl value."""
-    from bpe_harness.judge.grade import Submission, stage
+    from bpe_harness.judge.staging import Submission, stage
 
     module = rec["code"]["kind"] == "module"
     extra = LEADERBOARD_KIT + (STAFF_MODULES if module else ())

@@ -31,15 +31,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bpe_harness.judge.grade import (
-    ROOT,
-    add_common_arguments,
-    check_out,
-    format_table,
-    grade,
-    kit_version,
-    report_failure,
-)
+from bpe_harness.judge.console import format_table
+from bpe_harness.judge.grade import GradeOptions, add_common_arguments, check_out, grade, grade_and_report
+from bpe_harness.judge.staging import kit_version
+from bpe_harness.settings import ROOT
 from staff.grading.batch import BATCH_FILE, BatchError, batch, batch_seed
 from staff.grading.gradescope_zip import build_gradescope_zip
 from staff.grading.handout_check import handout_check
@@ -50,7 +45,7 @@ from staff.grading.staff_judge import HIDDEN_SEED_ENV, STAFF_KIT, reference_subm
 ARGV_ENV = "CS336_GRADE_ARGV"  # this command's arguments, moved off its command line (hide_arguments)
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m staff.grade", description=__doc__.splitlines()[0])
     parser.add_argument("submission", nargs="?", type=Path, help="a student checkout (directory) or .zip")
     add_common_arguments(parser)
@@ -85,69 +80,94 @@ def main(argv=None) -> int:
         help="write the reference as a student-shaped submission (DIR and DIR.zip, to upload to Gradescope), "
         "grade it here: full marks",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def gradescope_zip(args: argparse.Namespace) -> int:
+    seed = args.hidden_seed if args.hidden_seed is not None else secrets.randbits(32)
+    files = build_gradescope_zip(args.gradescope_zip, args.force, seed)
+    print(f"wrote {args.gradescope_zip} ({len(files)} files, kit {kit_version(ROOT, STAFF_KIT)})")
+    print(
+        f"hidden seed fixed in it: {seed} (staff only: keep it; `--hidden-seed {seed}` reproduces "
+        "Gradescope's hidden tests, e.g. in --batch)"
+    )
+    return 0
+
+
+def similarity(args: argparse.Namespace) -> int:
+    out_dir = args.out_dir or args.similarity.parent / f"{args.similarity.name}-grading"
+    try:
+        return 0 if similarity_pass(args.similarity, out_dir, compare_with=args.compare_with) else 2
+    except BatchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def hidden_seed(args: argparse.Namespace, batch_dir: Path | None) -> int:
+    """--hidden-seed, else $CS336_HIDDEN_SEED, else the seed a resumed batch recorded, else a fresh one."""
+    seed = args.hidden_seed
+    if seed is None and os.environ.get(HIDDEN_SEED_ENV):
+        seed = int(os.environ[HIDDEN_SEED_ENV])
+    if seed is None and batch_dir is not None and not args.no_hidden and batch_seed(batch_dir) is not None:
+        seed = batch_seed(batch_dir)  # resume under the seed this batch was graded with
+        print(f"hidden seed {seed}: the one {batch_dir / BATCH_FILE} recorded (give --hidden-seed to change it)")
+    return seed if seed is not None else secrets.randbits(32)
+
+
+def grade_batch(args: argparse.Namespace, out_dir: Path, options: GradeOptions) -> int:
+    try:
+        regrade = True if args.regrade == [] else (args.regrade or False)
+        return batch(args.batch, out_dir, args.jobs, options, regrade=regrade, compare_with=args.compare_with)
+    except BatchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def other_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int | None:
+    """The commands that grade no submission given on the command line (their exit code), else None."""
     if args.gradescope_zip:
-        seed = args.hidden_seed if args.hidden_seed is not None else secrets.randbits(32)
-        files = build_gradescope_zip(args.gradescope_zip, args.force, seed)
-        print(f"wrote {args.gradescope_zip} ({len(files)} files, kit {kit_version(ROOT, STAFF_KIT)})")
-        print(
-            f"hidden seed fixed in it: {seed} (staff only: keep it; `--hidden-seed {seed}` reproduces "
-            "Gradescope's hidden tests, e.g. in --batch)"
-        )
-        return 0
+        return gradescope_zip(args)
     if args.handout_check:
         return handout_check(args.timeout)
     for folder in (args.similarity, args.compare_with):
         if folder is not None and not folder.is_dir():
             parser.error(f"{folder}: not a directory")
     if args.similarity:
-        out_dir = args.out_dir or args.similarity.parent / f"{args.similarity.name}-grading"
-        try:
-            return 0 if similarity_pass(args.similarity, out_dir, compare_with=args.compare_with) else 2
-        except BatchError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        return similarity(args)
     if args.self_test:
         return self_test(args.timeout, as_json=args.json)
     if args.reference_submission:
         options = staff_options(args.tests, args.keyword, args.timeout, args.hidden_seed, hidden=not args.no_hidden)
         return write_reference_submission(parser, args.reference_submission, options)
-    seed = args.hidden_seed
-    if seed is None and os.environ.get(HIDDEN_SEED_ENV):
-        seed = int(os.environ[HIDDEN_SEED_ENV])
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    code = other_command(parser, args)
+    if code is not None:
+        return code
     out_dir = None
     if args.batch:
         if not args.batch.is_dir():
             parser.error(f"--batch {args.batch}: not a directory")
         out_dir = args.out_dir or args.batch.parent / f"{args.batch.name}-grading"
-        if seed is None and not args.no_hidden and batch_seed(out_dir) is not None:
-            seed = batch_seed(out_dir)  # resume under the seed this batch was graded with
-            print(f"hidden seed {seed}: the one {out_dir / BATCH_FILE} recorded (give --hidden-seed to change it)")
-    if seed is None:
-        seed = secrets.randbits(32)
+    seed = hidden_seed(args, out_dir)
     options = staff_options(args.tests, args.keyword, args.timeout, seed, hidden=not args.no_hidden)
     if not args.no_hidden:
         print(f"hidden seed: {seed} (staff only; CS336_HIDDEN_SEED={seed} reproduces it, off the command line)")
-    if args.batch:
-        try:
-            regrade = True if args.regrade == [] else (args.regrade or False)
-            return batch(args.batch, out_dir, args.jobs, options, regrade=regrade, compare_with=args.compare_with)
-        except BatchError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+    if out_dir is not None:
+        return grade_batch(args, out_dir, options)
     if args.regrade is not None:
         parser.error("--regrade goes with --batch")
     check_out(parser, args)
     if args.submission is None:
         parser.error("give a SUBMISSION, or --batch DIR, --gradescope-zip OUT.zip, --handout-check, --self-test")
-    results, code = grade(args.submission, args.out, options)
-    print(format_table(results))
-    print(f"results written to {args.out}")
-    report_failure(results, code)
-    return code
+    return grade_and_report(args.submission, args.out, options)
 
 
-def write_reference_submission(parser: argparse.ArgumentParser, folder: Path, options) -> int:
+def write_reference_submission(parser: argparse.ArgumentParser, folder: Path, options: GradeOptions) -> int:
     """The reference as a student would submit it (cs336_basics/ + tests/adapters.py) in `folder`, and zipped
     beside it as `folder`.zip (what a TA uploads to Gradescope to check the autograder), graded here first with the
     hidden tests: 0 when it scores full marks."""

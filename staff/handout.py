@@ -34,6 +34,7 @@ STAFF_ONLY = (
     "leaderboard/render.py",
 )
 SHIPPED = {".github/workflows/grade.yml"}  # the students' grading workflow; every other workflow is staff-only
+EXTENSIONS_TABLE = "[tool.bpe_harness]"  # pyproject.toml: the staff modules the kit loads (bpe_harness/extensions.py)
 
 
 def handout_files() -> list[str]:
@@ -110,7 +111,23 @@ def export(out: Path) -> list[str]:
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)
+        if name == "pyproject.toml":
+            target.write_text(without_extensions((ROOT / name).read_text(encoding="utf-8")), encoding="utf-8")
     return files
+
+
+def without_extensions(pyproject: str) -> str:
+    """pyproject.toml without its extensions table and the comment above it: the handout loads no staff module."""
+    lines = pyproject.splitlines(keepends=True)
+    if EXTENSIONS_TABLE + "\n" not in lines:
+        return pyproject
+    start = end = lines.index(EXTENSIONS_TABLE + "\n")
+    while start > 0 and lines[start - 1].startswith("#"):
+        start -= 1
+    end += 1
+    while end < len(lines) and not lines[end].startswith("["):
+        end += 1
+    return "".join(lines[:start] + lines[end:])
 
 
 def main(argv=None) -> int:

@@ -23,7 +23,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from bpe_harness.judge.grade import ROOT
+from bpe_harness.settings import ROOT
 from staff.grading.staff_judge import reference_submission
 from staff.mutants.catalog import MUTANTS
 from staff.mutants.run import mutated_sources

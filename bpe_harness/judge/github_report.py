@@ -47,7 +47,7 @@ def summary_markdown(results: dict) -> str:
         lines.append(
             f"| `{t['name']}` | {t['score']:g}/{t['max_score']:g} | {t.get('outcome', t['status'])} | {reason} |"
         )
-    return "\n".join(lines) + "\n\n```\n" + results.get("output", "") + "\n```\n"
+    return "\n".join(lines) + "\n\n```\n" + str(results.get("output", "")) + "\n```\n"
 
 
 def _append(variable: str, text: str) -> None:
@@ -57,7 +57,7 @@ def _append(variable: str, text: str) -> None:
             f.write(text)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bpe_harness.judge.github_report", description=__doc__.splitlines()[0]
     )

@@ -12,35 +12,38 @@ trusted pytest process (which never imports student code) and writes, into a dir
 
 Points are declared next to the tests: `@pytest.mark.points(3)` on a test (each collected case of a parametrized
 test gets that many), or `pytest.param(..., marks=pytest.mark.points(2))` on one case. Unmarked tests are worth
-DEFAULT_POINTS. Tests under staff/hidden are shown to students on Gradescope only after the due date.
+DEFAULT_POINTS. Tests the course registers as late (bpe_harness/extensions.py: its hidden tests) are shown to
+students on Gradescope only after the due date.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import IO
 
 import pytest
 
+from bpe_harness import extensions
 from bpe_harness.client.busy_machine import take_load_notes
 from bpe_harness.files import write_atomically
 
 DEFAULT_POINTS = 1.0
 REASON_CHARS = 300
 OUTPUT_CHARS = 4000
-_log = None  # verdicts.jsonl, open while the session runs
+_log: IO[str] | None = None  # verdicts.jsonl, open while the session runs
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grading", "judge (used by bpe_harness.judge.grade)")
     group.addoption("--grading-dir", default=None, help="directory for manifest.json and verdicts.jsonl")
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): points this test is worth when graded (default 1)")
 
 
-def test_points(item) -> float:
+def test_points(item: pytest.Item) -> float:
     marker = item.get_closest_marker("points")
     if marker is None:
         return DEFAULT_POINTS
@@ -54,20 +57,20 @@ HIDDEN_VISIBILITY = "after_due_date"  # Gradescope: shown once the due date has 
 
 
 def _visibility(nodeid: str) -> str:
-    """Gradescope visibility. Hidden tests (staff/hidden) are `after_due_date`, not `hidden`: Gradescope shows a
-    student no total score while any test is hidden, and `hidden` would stay hidden for good. Before the due date a
-    student sees the public tests only (Gradescope then holds back the total); afterwards the hidden tests and the
-    total as well."""
-    return HIDDEN_VISIBILITY if nodeid.startswith("staff/hidden/") else "visible"
+    """Gradescope visibility. Late tests (the course's hidden tests) are `after_due_date`, not `hidden`: Gradescope
+    shows a student no total score while any test is hidden, and `hidden` would stay hidden for good. Before the due
+    date a student sees the public tests only (Gradescope then holds back the total); afterwards the hidden tests and
+    the total as well."""
+    return HIDDEN_VISIBILITY if nodeid.startswith(extensions.late_tests()) else "visible"
 
 
-def _out(config) -> Path | None:
+def _out(config: pytest.Config) -> Path | None:
     folder = config.getoption("--grading-dir", None)
     return Path(folder) if folder else None
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(session, config, items):
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     folder = _out(config)
     if folder is None:
         return
@@ -77,20 +80,20 @@ def pytest_collection_modifyitems(session, config, items):
     _log = open(folder / "verdicts.jsonl", "a", encoding="utf-8")  # closed in pytest_unconfigure
 
 
-def _reason(report) -> str:
+def _reason(report: pytest.TestReport) -> str:
     if report.skipped and isinstance(report.longrepr, tuple):
         return str(report.longrepr[2])
     crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
     if crash is not None:
-        return crash.message
+        return str(crash.message)
     return str(report.longrepr or "")
 
 
-def pytest_runtest_logstart(nodeid, location):
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
     take_load_notes()  # what earlier tests left is theirs
 
 
-def pytest_runtest_logreport(report):
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """One verdict per test: the first failure (setup, call or teardown) wins, else the call's outcome."""
     if _log is None:
         return
@@ -115,7 +118,7 @@ def pytest_runtest_logreport(report):
         _log.flush()
 
 
-def pytest_unconfigure(config):
+def pytest_unconfigure(config: pytest.Config) -> None:
     global _log
     if _log is not None:
         _log.close()

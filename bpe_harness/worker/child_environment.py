@@ -28,11 +28,13 @@ HOOK_FOLDER = str(Path(__file__).resolve().parent / "child_startup")
 KIT_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 
 
-def hand_down(search_path: list[str], own_package: str | None) -> None:
+def hand_down(search_path: list[str], own_package: str | None, kit_packages: list[str]) -> None:
     """In the worker, before the implementation is imported: make every Python process it starts install the same
     metadata finder and import policy (the environment is what a fresh interpreter inherits)."""
     _children_skip_main()
-    os.environ[CHILD] = json.dumps({"search_path": list(search_path), "own_package": own_package})
+    os.environ[CHILD] = json.dumps(
+        {"search_path": list(search_path), "own_package": own_package, "kit_packages": list(kit_packages)}
+    )
     kept = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p not in (HOOK_FOLDER, KIT_ROOT)]
     os.environ["PYTHONPATH"] = os.pathsep.join([HOOK_FOLDER, KIT_ROOT, *kept])
 
@@ -59,7 +61,7 @@ def install_from_environment() -> None:
 
     allowed_imports = _sibling("allowed_imports")
     loading.provide_student_package_metadata(search_path)
-    allowed_imports.install(search_path, settings.get("own_package"))
+    allowed_imports.install(search_path, settings.get("own_package"), settings.get("kit_packages", []))
 
 
 def _sibling(name: str) -> ModuleType:

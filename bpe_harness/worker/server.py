@@ -408,8 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = ImplSpec.from_json(json.loads(args.spec)) if args.spec else None
     if spec is not None:
         own_package = spec.module.partition(".")[0] if spec.module else None
-        worker_environment.hand_down(spec.search_path, own_package)  # pool children started by spawn/forkserver
-        allowed_imports.install(spec.search_path, own_package)
+        # pool children started by spawn/forkserver install the same policy
+        worker_environment.hand_down(spec.search_path, own_package, spec.kit_packages)
+        allowed_imports.install(spec.search_path, own_package, spec.kit_packages)
     try:
         module = loading.load(spec) if spec is not None else None
     except BaseException as e:  # an import that fails is reported, whatever it raised

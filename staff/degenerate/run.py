@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpe_harness.judge.grade import _valid_manifest, _valid_verdicts
+from bpe_harness.judge.results import valid_manifest, valid_verdicts
 from bpe_harness.settings import ROOT
 from staff.degenerate import Degenerate
 
@@ -62,10 +62,10 @@ def grade(d: Degenerate, suites=SUITES, seed: int = 18, timeout: float = 900, ex
         ]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         scored = Scored(d.name, output=proc.stdout[-4000:] + proc.stderr[-2000:])
-        manifest = _valid_manifest(Path(tmp) / "manifest.json")
+        manifest = valid_manifest(Path(tmp) / "manifest.json")
         if manifest is None:
             raise RuntimeError(f"{d.name}: the graded suite did not run:\n{scored.output}")
-        verdicts = _valid_verdicts(Path(tmp) / "verdicts.jsonl")
+        verdicts = valid_verdicts(Path(tmp) / "verdicts.jsonl")
     for t in manifest:
         suite = next((s for s in suites if t["nodeid"].startswith(s + "/")), t["nodeid"].split("/")[0])
         scored.totals[suite] = scored.totals.get(suite, 0.0) + t["points"]

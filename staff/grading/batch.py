@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import hashlib
 import io
 import json
 import os
@@ -26,15 +25,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bpe_harness.files import write_atomically
-from bpe_harness.judge.grade import ROOT, GradeOptions, GradingStopped, grade, kit_version, printable
+from bpe_harness import kit_files
+from bpe_harness.files import sha256_file, write_atomically
+from bpe_harness.judge.console import printable
+from bpe_harness.judge.grade import GradeOptions, GradingStopped, grade
+from bpe_harness.judge.staging import kit_version
 from bpe_harness.sandbox import judges_base
+from bpe_harness.settings import ROOT
 from staff.grading import load
 from staff.grading.staff_judge import HIDDEN_SEED_ENV
 
 RECORDS = "records"  # the batch's own bookkeeping (digest, kit, seed, outcome), beside the students' results.json
 BATCH_FILE = "batch.json"  # the batch's hidden seed, so a resumed batch keeps grading under the same one
-SKIP_IN_DIGEST = ("__pycache__", ".pytest_cache", ".git", ".venv", ".cache", ".DS_Store")
 
 
 class BatchError(Exception):
@@ -68,23 +70,12 @@ def named_submissions(folder: Path) -> dict[str, Path]:
 
 
 def submission_digest(path: Path) -> str:
-    """sha256 of what was submitted: a zip's bytes, or every file of a folder (relative path and content), caches
-    and VCS folders aside. A changed resubmission has another digest, so it is graded again."""
-    digest = hashlib.sha256()
+    """sha256 of what was submitted: a zip's bytes, or every file of a folder (relative path and content; what is
+    never a submission's own, bpe_harness/kit_files.py, aside). A changed resubmission has another digest, so it is
+    graded again."""
     if path.is_file():
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return "zip:" + digest.hexdigest()
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_IN_DIGEST)
-        for name in sorted(filenames):
-            full = Path(dirpath) / name
-            if name in SKIP_IN_DIGEST or name.endswith(".pyc") or full.is_symlink() or not full.is_file():
-                continue
-            digest.update(full.relative_to(path).as_posix().encode() + b"\0")
-            digest.update(full.read_bytes() + b"\0")
-    return "dir:" + digest.hexdigest()
+        return "zip:" + sha256_file(path)
+    return "dir:" + kit_files.digest(kit_files.file_digests(path, kit_files.walk(path)))
 
 
 def batch_seed(out_dir: Path) -> int | None:
@@ -203,6 +194,143 @@ def histogram(scores: list[float], top: float, bins: int = 10) -> list[str]:
     ]
 
 
+@dataclasses.dataclass
+class Plan:
+    """What a batch run grades: (name, path, key, why) to grade, and {name: outcome} already graded."""
+
+    version: str
+    seed: int | None
+    todo: list[tuple[str, Path, dict, str]]
+    done: dict[str, tuple]
+
+
+def _why_again(record: dict | None, key: dict, asked: bool) -> str:
+    """Why a submission is graded (again): the first difference from its last grading."""
+    if asked:
+        return "--regrade"
+    if record is None:
+        return "new"
+    if record.get("grading") != "ok":
+        return "last grading failed"
+    for field, why in (
+        ("digest", "changed since"),
+        ("kit_version", "other kit"),
+        ("hidden_seed", "other hidden seed"),
+        ("selection", "other tests"),
+    ):
+        if record.get(field) != key[field]:
+            return why
+    return "results missing"
+
+
+def _plan(subs: dict[str, Path], out_dir: Path, options: GradeOptions, regrade: bool | list[str]) -> Plan:
+    """Which submissions to grade and which to keep: a previous grading is kept when it worked and was made from
+    the same content, kit, hidden seed and test selection (unless `regrade` asks for it)."""
+    version = kit_version(ROOT, options.extra_kit)
+    seed_text = options.env.get(HIDDEN_SEED_ENV)
+    seed = int(seed_text) if seed_text is not None else None
+    selection = " ".join([*options.tests, *(["-k", options.keyword] if options.keyword else [])])
+    plan = Plan(version, seed, [], {})
+    for name, sub in subs.items():
+        key = {"digest": submission_digest(sub), "kit_version": version, "hidden_seed": seed, "selection": selection}
+        record = _read_json(out_dir / RECORDS / f"{name}.json")
+        results = _read_json(out_dir / "results" / f"{name}.json")
+        asked = regrade is True or (bool(regrade) and name in regrade)
+        if not asked and _reusable(record, results, key):
+            plan.done[name] = (results, 0, "resumed", key)
+        else:
+            plan.todo.append((name, sub, key, _why_again(record, key, asked)))
+    return plan
+
+
+def _prepare_out_dir(out_dir: Path, plan: Plan) -> None:
+    """out_dir, results/ and records/ private to the grader (the seed, every student's results); the batch's seed
+    recorded for a resumed run."""
+    for d in (out_dir, out_dir / "results", out_dir / RECORDS):
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(d, 0o700)
+    for old in (out_dir / BATCH_FILE, out_dir / "gradebook.csv", out_dir / "summary.md"):
+        if old.exists():
+            os.chmod(old, 0o600)
+    record = {"hidden_seed": plan.seed, "kit_version": plan.version}
+    write_private(out_dir / BATCH_FILE, json.dumps(record, indent=1) + "\n")
+
+
+def _grade_one(
+    item: tuple[str, Path, dict, str], out_dir: Path, options: GradeOptions, judges: load.Judges
+) -> tuple[str, tuple | None]:
+    """Grade one submission from a private copy (retried once when grading failed, graded again alone when
+    load-affected); its results and record written at once. (name, None) when the batch was stopped first."""
+    name, sub, key, why = item
+    stop = options.stop
+    assert stop is not None
+    if stop.is_set():
+        return name, None  # never started
+    start = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="cs336-batch-", dir=judges_base()) as private:
+            copy = private_copy(sub, Path(private))
+            with judges.running():
+                results, code = grade(copy, None, options)
+            how = f"graded ({why})"
+            if code != 0 and not stop.is_set():
+                print(f"  {printable(name)}: grading failed (exit code {code}); retrying once", flush=True)
+                with judges.running():
+                    results, code = grade(copy, None, options)
+                how = f"retried ({why})"
+            if load.load_affected(results) and not stop.is_set():  # a busy machine may have decided a verdict
+                print(f"  {printable(name)}: load-affected; graded again with no other judge beside it", flush=True)
+                with judges.alone():
+                    results, code = grade(copy, None, options)
+                how = load.REGRADED
+    except GradingStopped:
+        return name, None
+    write_private(out_dir / "results" / f"{name}.json", json.dumps(results, indent=1))
+    row = gradebook_row(name, results, code, how, key)
+    write_private(out_dir / RECORDS / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
+    print(
+        f"  {printable(name)}: {results['score']:g}/{results['extra_data']['max_score']:g} "
+        f"({time.monotonic() - start:.1f} s){'' if code == 0 else ' GRADING FAILED'}",
+        flush=True,
+    )
+    return name, (results, code, how, key)
+
+
+def _report_stopped(plan: Plan, out_dir: Path, regrade: bool | list[str], signalled: list[int]) -> int:
+    left = [name for name, *_ in plan.todo if name not in plan.done]
+    graded = len(plan.todo) - len(left)
+    again = (
+        f" with `--regrade {' '.join(left)}` in place of `--regrade{'' if regrade is True else ' ...'}`"
+        if regrade
+        else ""
+    )
+    print(
+        f"stopped: {graded} graded and recorded in {out_dir / RECORDS}, {len(left)} left ({', '.join(left)}); every "
+        f"judge in flight was ended and its staging removed. To grade the rest, run the same command again{again}; "
+        "gradebook.csv and summary.md are written once every submission is graded.",
+        flush=True,
+    )
+    return 128 + (signalled[0] if signalled else signal.SIGINT)
+
+
+def _write_gradebook(folder: Path, out_dir: Path, plan: Plan, compare_with: Path | None) -> int:
+    """gradebook.csv and summary.md (after the similarity pass, which fills each row's highest_match)."""
+    from staff.grading.similarity_report import similarity_pass  # imports this module
+
+    done = plan.done
+    rows = [gradebook_row(name, *done[name]) for name in sorted(done)]
+    similarity_pass(folder, out_dir, rows, compare_with)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["submission"])
+    writer.writeheader()
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+    write_private(out_dir / "gradebook.csv", buf.getvalue())
+    per_test = {name: done[name][0]["tests"] for name in done if done[name][1] == 0}
+    write_private(out_dir / "summary.md", summary(rows, plan.version, plan.seed, per_test))
+    print(f"wrote {out_dir / 'gradebook.csv'} and {out_dir / 'summary.md'}")
+    return 0 if all(r["grading"] == "ok" for r in rows) else 1
+
+
 def batch(
     folder: Path,
     out_dir: Path,
@@ -223,8 +351,6 @@ def batch(
     console says how to grade the rest; the exit code is then 128 + the signal (130 for Ctrl-C). BatchError
     (nothing graded) when two submissions would share a name or `regrade` names an unknown one. Then the similarity
     pass (staff/grading/similarity.py) against each other and `compare_with`: a flag for review, never a grade."""
-    from staff.grading.similarity_report import similarity_pass  # imports this module
-
     subs = named_submissions(folder)
     if regrade is not True and regrade:
         unknown = sorted(set(regrade) - set(subs))
@@ -235,119 +361,24 @@ def batch(
             )
     for note in keep_private(folder):
         print(note)
-    version = kit_version(ROOT, options.extra_kit)
-    seed = options.env.get(HIDDEN_SEED_ENV)
-    seed = int(seed) if seed is not None else None
-    selection = " ".join([*options.tests, *(["-k", options.keyword] if options.keyword else [])])
-    results_dir, records_dir = out_dir / "results", out_dir / RECORDS
-    for d in (out_dir, results_dir, records_dir):  # the seed, every student's results: the grader's own
-        d.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(d, 0o700)
-    for old in (out_dir / BATCH_FILE, out_dir / "gradebook.csv", out_dir / "summary.md"):
-        if old.exists():
-            os.chmod(old, 0o600)
-    write_private(out_dir / BATCH_FILE, json.dumps({"hidden_seed": seed, "kit_version": version}, indent=1) + "\n")
-    todo, done = [], {}
-    for name, sub in subs.items():
-        key = {"digest": submission_digest(sub), "kit_version": version, "hidden_seed": seed, "selection": selection}
-        record = _read_json(records_dir / f"{name}.json")
-        results = _read_json(results_dir / f"{name}.json")
-        asked = regrade is True or (bool(regrade) and name in regrade)
-        if not asked and _reusable(record, results, key):
-            done[name] = (results, 0, "resumed", key)
-        else:
-            why = (
-                "--regrade"
-                if asked
-                else "new"
-                if record is None
-                else "last grading failed"
-                if record.get("grading") != "ok"
-                else "changed since"
-                if record.get("digest") != key["digest"]
-                else "other kit"
-                if record.get("kit_version") != version
-                else "other hidden seed"
-                if record.get("hidden_seed") != seed
-                else "other tests"
-                if record.get("selection") != selection
-                else "results missing"
-            )
-            todo.append((name, sub, key, why))
-    seed_text = "no hidden tests" if seed is None else f"hidden seed {seed}"
+    plan = _plan(subs, out_dir, options, regrade)
+    _prepare_out_dir(out_dir, plan)
+    seed_text = "no hidden tests" if plan.seed is None else f"hidden seed {plan.seed}"
     print(
-        f"{len(todo)} to grade, {len(done)} already graded with kit {version} and {seed_text} (same content); "
-        f"{jobs} at a time",
+        f"{len(plan.todo)} to grade, {len(plan.done)} already graded with kit {plan.version} and {seed_text} (same "
+        f"content); {jobs} at a time",
         flush=True,
     )
     stop = stop or threading.Event()
     options = dataclasses.replace(options, stop=stop)
-
     judges = load.Judges()
-
-    def one(item):
-        name, sub, key, why = item
-        if stop.is_set():
-            return name, None  # never started
-        start = time.monotonic()
-        try:
-            with tempfile.TemporaryDirectory(prefix="cs336-batch-", dir=judges_base()) as private:
-                copy = private_copy(sub, Path(private))
-                with judges.running():
-                    results, code = grade(copy, None, options)
-                how = f"graded ({why})"
-                if code != 0 and not stop.is_set():
-                    print(f"  {printable(name)}: grading failed (exit code {code}); retrying once", flush=True)
-                    with judges.running():
-                        results, code = grade(copy, None, options)
-                    how = f"retried ({why})"
-                if load.load_affected(results) and not stop.is_set():  # a busy machine may have decided a verdict
-                    print(f"  {printable(name)}: load-affected; graded again with no other judge beside it", flush=True)
-                    with judges.alone():
-                        results, code = grade(copy, None, options)
-                    how = load.REGRADED
-        except GradingStopped:
-            return name, None
-        write_private(results_dir / f"{name}.json", json.dumps(results, indent=1))
-        row = gradebook_row(name, results, code, how, key)
-        write_private(records_dir / f"{name}.json", json.dumps({**row, **key}, indent=1) + "\n")
-        print(
-            f"  {printable(name)}: {results['score']:g}/{results['extra_data']['max_score']:g} "
-            f"({time.monotonic() - start:.1f} s){'' if code == 0 else ' GRADING FAILED'}",
-            flush=True,
-        )
-        return name, (results, code, how, key)
-
     with stopped_by_signals(stop) as signalled, ThreadPoolExecutor(max(1, jobs)) as pool:
-        for name, outcome in pool.map(one, todo):
+        for name, outcome in pool.map(lambda item: _grade_one(item, out_dir, options, judges), plan.todo):
             if outcome is not None:
-                done[name] = outcome
+                plan.done[name] = outcome
     if stop.is_set():
-        left = [name for name, *_ in todo if name not in done]
-        graded = len(todo) - len(left)
-        again = (
-            f" with `--regrade {' '.join(left)}` in place of `--regrade{'' if regrade is True else ' ...'}`"
-            if regrade
-            else ""
-        )
-        print(
-            f"stopped: {graded} graded and recorded in {records_dir}, {len(left)} left ({', '.join(left)}); every "
-            f"judge in flight was ended and its staging removed. To grade the rest, run the same command again{again}; "
-            "gradebook.csv and summary.md are written once every submission is graded.",
-            flush=True,
-        )
-        return 128 + (signalled[0] if signalled else signal.SIGINT)
-    rows = [gradebook_row(name, *done[name]) for name in sorted(done)]
-    similarity_pass(folder, out_dir, rows, compare_with)  # similarity.md/.html, each row's highest_match (issue 27)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["submission"])
-    writer.writeheader()
-    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
-    write_private(out_dir / "gradebook.csv", buf.getvalue())
-    per_test = {name: done[name][0]["tests"] for name in done if done[name][1] == 0}
-    write_private(out_dir / "summary.md", summary(rows, version, seed, per_test))
-    print(f"wrote {out_dir / 'gradebook.csv'} and {out_dir / 'summary.md'}")
-    return 0 if all(r["grading"] == "ok" for r in rows) else 1
+        return _report_stopped(plan, out_dir, regrade, signalled)
+    return _write_gradebook(folder, out_dir, plan, compare_with)
 
 
 def gradebook_row(name: str, results: dict, code: int, how: str, key: dict) -> dict:
@@ -404,12 +435,21 @@ def private_copy(sub: Path, into: Path) -> Path:
     if sub.is_file():
         shutil.copyfile(sub, target)
     else:
-        shutil.copytree(sub, target, symlinks=True, ignore=shutil.ignore_patterns(*SKIP_IN_DIGEST))
+        shutil.copytree(sub, target, symlinks=True, ignore=_not_submitted)
     os.chmod(into, 0o700)
     for path in [target, *(target.rglob("*") if target.is_dir() else ())]:
         if not path.is_symlink():
             os.chmod(path, 0o700 if path.is_dir() else 0o600)
     return target
+
+
+def _not_submitted(folder: str, names: list[str]) -> set[str]:
+    """shutil.copytree's filter: the names bpe_harness/kit_files.py says are never a submission's own."""
+    return {
+        n
+        for n in names
+        if (kit_files.skipped_dir(n) if os.path.isdir(os.path.join(folder, n)) else kit_files.skipped_file(n))
+    }
 
 
 @contextlib.contextmanager

@@ -11,7 +11,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from bpe_harness.judge.grade import KIT_LIST, ROOT, _kit_files
+from bpe_harness.judge.staging import KIT_LIST, kit_paths
+from bpe_harness.settings import ROOT
 from staff.grading.staff_judge import STAFF_KIT
 
 ZIP_KIT = (*STAFF_KIT, "staff/grade.py", "staff/grading", "staff/fetch_gpt2.py", "uv.lock")
@@ -94,7 +95,7 @@ def build_gradescope_zip(out: Path, force: bool = False, seed: int | None = None
     the hidden seed run_autograder fixes (default: a fresh random one)."""
     if out.exists() and not force:
         raise SystemExit(f"{out} exists; pass --force to replace it (nothing was written)")
-    files = _kit_files(ROOT, ZIP_KIT)
+    files = kit_paths(ROOT, ZIP_KIT)
     out.parent.mkdir(parents=True, exist_ok=True)
     # its own atomic write, not files.write_atomically: that makes files world-readable, and this zip holds the seed
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)

@@ -7,7 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bpe_harness.judge.grade import format_table, grade
+from bpe_harness.judge.console import format_table
+from bpe_harness.judge.grade import grade
 from staff.grading.staff_judge import reference_submission, staff_options
 
 

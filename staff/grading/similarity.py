@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from bpe_harness.judge.grade import ROOT, STUDENT_ADAPTERS, STUDENT_PACKAGE, SubmissionError, read_submission
+from bpe_harness.judge.staging import STUDENT_ADAPTERS, STUDENT_PACKAGE, SubmissionError, read_submission
+from bpe_harness.settings import ROOT
 from staff.grading.batch import named_submissions
 
 NOISE_TOKENS = 25  # copydetect's noise threshold k: a match shorter than this many filtered characters never counts

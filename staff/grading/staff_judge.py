@@ -12,9 +12,10 @@ import secrets
 import shutil
 from pathlib import Path
 
-from bpe_harness.judge.grade import ROOT, GradeOptions
+from bpe_harness.judge.grade import GradeOptions
+from bpe_harness.settings import ROOT
 
-STAFF_KIT = ("staff/__init__.py", "staff/reference", "staff/hidden")
+STAFF_KIT = ("staff/__init__.py", "staff/extension.py", "staff/reference", "staff/hidden")
 HIDDEN_SEED_ENV = "CS336_HIDDEN_SEED"
 
 

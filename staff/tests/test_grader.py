@@ -156,7 +156,7 @@ def test_gradescope_zip_runs_against_a_fake_autograder_tree(tmp_path):
 def test_zip_submission_nested_folder_and_unsafe_paths(tmp_path):
     import zipfile as zf
 
-    from bpe_harness.judge.grade import SubmissionError, read_submission
+    from bpe_harness.judge.staging import SubmissionError, read_submission
 
     good = tmp_path / "good.zip"
     with zf.ZipFile(good, "w") as z:
@@ -189,7 +189,7 @@ def test_zip_submission_nested_folder_and_unsafe_paths(tmp_path):
 
 def test_the_console_table_shows_control_characters_as_escapes():
     """A reason quotes the submission's own message: an ANSI escape in it would redraw a failing row as passed."""
-    from bpe_harness.judge.grade import format_table
+    from bpe_harness.judge.console import format_table
 
     forged = "\x1b[32D    2/2  passed   \x1b[K\u202e"
     results = {

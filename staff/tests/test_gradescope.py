@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bpe_harness.judge.grade import JudgeRun, build_results, grade, read_submission
+from bpe_harness.judge.grade import grade
+from bpe_harness.judge.results import build_results
+from bpe_harness.judge.run import JudgeRun
+from bpe_harness.judge.staging import read_submission
 from staff.grade import ROOT, main
 from staff.grading.staff_judge import staff_options
 
@@ -227,7 +230,7 @@ def test_kit_files_of_a_whole_repo_upload_are_not_listed_as_ignored(tmp_path):
     Gradescope the kit is not a checkout: the zip's handout_files.txt names the handout's files."""
     import shutil
 
-    from bpe_harness.judge.grade import KIT_LIST, _kit_file
+    from bpe_harness.judge.staging import KIT_LIST, kit_file
     from staff.grading.staff_judge import reference_submission
 
     sub = reference_submission(tmp_path / "repo")
@@ -240,9 +243,9 @@ def test_kit_files_of_a_whole_repo_upload_are_not_listed_as_ignored(tmp_path):
     assert "my_notes.txt" in ignored and "README.md" not in ignored and "test_tokenizer" not in ignored, ignored
     kit = tmp_path / "kit"
     kit.mkdir()
-    assert not _kit_file(kit, "README.md")
+    assert not kit_file(kit, "README.md")
     (kit / KIT_LIST).write_text("README.md\n.github/workflows/grade.yml\n")
-    assert _kit_file(kit, "README.md") and not _kit_file(kit, "my_notes.txt")
+    assert kit_file(kit, "README.md") and not kit_file(kit, "my_notes.txt")
 
 
 @pytest.mark.slow

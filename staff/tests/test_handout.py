@@ -26,7 +26,8 @@ def test_handout_has_no_staff_material(handout):
     assert not (handout / "staff").exists() and not (handout / ".ci").exists()
     workflows = sorted(p.name for p in (handout / ".github" / "workflows").iterdir())
     assert workflows == ["grade.yml"], f"only the students' grading workflow ships, found {workflows}"
-    assert (handout / "bpe_harness" / "grade.py").exists()
+    assert (handout / "bpe_harness" / "judge" / "grade.py").exists()
+    assert "[tool.bpe_harness]" not in (handout / "pyproject.toml").read_text(encoding="utf-8")  # loads no staff module
     readme = (handout / "README.md").read_text(encoding="utf-8")
     assert "## Staff" not in readme and "uv run pytest" in readme
 
@@ -95,7 +96,7 @@ def test_every_graded_test_fails_on_the_stubs(handout, tmp_path):
 def test_reference_is_not_in_the_handout(handout):
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--impl", "reference", "--co", "-q"]
     proc = subprocess.run(cmd, cwd=handout, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 4 and "staff-only" in proc.stderr, proc.stderr
+    assert proc.returncode == 4 and "not part of this handout" in proc.stderr, proc.stderr
 
 
 @pytest.mark.slow

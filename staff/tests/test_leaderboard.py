@@ -74,7 +74,7 @@ def test_submissions_are_valid_and_ranked(board):
 def test_records_name_the_kit_by_its_content(board):
     """The board's kit column is the judge's kit_version (version + digest of the kit's files), not the bare
     pyproject version that every kit shares."""
-    from bpe_harness.judge.grade import kit_version
+    from bpe_harness.judge.staging import kit_version
 
     assert {load(board, n)["kit_version"] for n in ENTRIES} == {kit_version()}
     assert re.fullmatch(r"[0-9][^+]*\+[0-9a-f]{10}", kit_version())

@@ -13,7 +13,8 @@ import time
 import pytest
 
 from bpe_harness.client import Client, WorkerTimeout, busy_machine
-from bpe_harness.judge.grade import LOAD_AFFECTED_NOTE, grade
+from bpe_harness.judge.grade import grade
+from bpe_harness.judge.results import LOAD_AFFECTED_NOTE
 from staff.grading import batch as batch_module
 from staff.grading import load
 from staff.grading.staff_judge import reference_submission, staff_options

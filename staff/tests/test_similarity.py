@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from bpe_harness.judge.grade import ROOT
+from bpe_harness.settings import ROOT
 from staff.grade import main
 from staff.grading import similarity as sim
 from staff.grading.similarity_report import similarity_pass, write_reports

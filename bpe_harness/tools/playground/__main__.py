@@ -18,10 +18,10 @@ import threading
 import time
 from pathlib import Path
 
+from bpe_harness import extensions
 from bpe_harness.client import Client
 from bpe_harness.plugin.divergence import assert_merges_equal
 from bpe_harness.rules import EOT
-from bpe_harness.settings import ROOT
 from bpe_harness.tools.playground.server import (
     Playground,
     PlaygroundError,
@@ -54,7 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds an encode() call may take (default 5)")
     p.add_argument("--train-timeout", type=float, default=600.0, help="seconds --train may take (default 600)")
-    p.add_argument("--no-reference", action="store_true", help="no staff reference column")
+    p.add_argument("--no-reference", action="store_true", help="no reference column (where one is registered)")
     args = p.parse_args(argv)
     if (args.vocab is None) != (args.merges is None):
         p.error("--vocab and --merges go together")
@@ -106,7 +106,8 @@ def build(args) -> Playground:
             vocabulary = load_vocabulary(args.vocab, args.merges, args.specials)
         elif args.train:
             vocabulary = train(args.impl, args.train, args.vocab_size, args.specials, args.train_timeout)
-            if args.impl != "reference" and not args.no_reference and (ROOT / "staff" / "reference").is_dir():
+            wanted = args.impl != "reference" and not args.no_reference
+            if wanted and extensions.implementation("reference") is not None:
                 reference_vocabulary = train(
                     "reference", args.train, args.vocab_size, args.specials, args.train_timeout
                 )

@@ -7,10 +7,11 @@
 
 Columns: the implementation under test (`--impl`, run in a worker through bpe_harness.client.Client, never
 imported here); "expected", tiktoken built from the same merges (bpe_harness.data.encodings.encoding_from_merges), which
-is what a correct tokenizer outputs, by construction and without the staff reference; "reference", the staff
-reference on the same data, only where staff/reference exists; and real encodings (o200k_base, cl100k_base, gpt2
-where available) for comparison. The implementation's ids are compared with the expected ones, and the first
-divergence is described with the graded suite's own message (bpe_harness.plugin.divergence.describe_ids_difference).
+is what a correct tokenizer outputs, by construction and without a reference solution; "reference", the course's
+reference on the same data, only where one is registered (bpe_harness/extensions.py); and real encodings
+(o200k_base, cl100k_base, gpt2 where available) for comparison. The implementation's ids are compared with the
+expected ones, and the first divergence is described with the graded suite's own message
+(bpe_harness.plugin.divergence.describe_ids_difference).
 
 Anything the implementation does (raise, hang, crash, return garbage) becomes a message in its column: each call has
 a timeout, a hung worker is stopped, and the next request starts a new one. The server itself keeps running.
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import regex
 
+from bpe_harness import extensions
 from bpe_harness.client import Client, WorkerFailure
 from bpe_harness.data.encodings import encoding_from_merges, get_encoding, unavailable_reason
 from bpe_harness.plugin.divergence import describe_ids_difference, first_divergence
@@ -221,7 +223,7 @@ class Playground:
     impl: str
     vocabulary: Vocabulary
     timeout: float = 5.0
-    reference: bool = True  # a reference column, when staff/reference exists and --impl is not the reference
+    reference: bool = True  # a reference column, when one is registered and --impl is not it
     reference_vocabulary: Vocabulary | None = None  # the reference's own training (--train); else the same vocab
     problems: list[str] = field(default_factory=list)  # startup problems, shown as a banner in the page
     notes: list[str] = field(default_factory=list)  # e.g. how the impl's training compares with the reference's
@@ -233,7 +235,7 @@ class Playground:
         self.runner = ImplRunner(self.impl, v, self.timeout)
         self.bytes_by_id = self.runner.bytes_by_id
         self.reference_runner = None
-        if self.reference and self.impl != "reference" and (ROOT / "staff" / "reference").is_dir():
+        if self.reference and self.impl != "reference" and extensions.implementation("reference") is not None:
             self.reference_runner = ImplRunner("reference", self.reference_vocabulary or v, self.timeout)
 
     def close(self) -> None:
