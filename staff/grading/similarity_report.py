@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 from bpe_harness.files import write_atomically
-from staff.grading.batch import FORMULA_STARTS, csv_cell
+from staff.grading.gradebook import FORMULA_STARTS, csv_cell
 from staff.grading.similarity import CLASSMATE, DetectorMissing, Match, SimilarityResult, similarity
 
 PRIVATE = 0o600

@@ -109,7 +109,7 @@ def test_batch_refuses_a_name_clash(tmp_path, capsys):
     ],
 )
 def test_failure_classes(reason, cls):
-    from staff.grading.batch import REASONS, failure_class
+    from staff.grading.gradebook import REASONS, failure_class
 
     assert failure_class(reason) == cls and cls in REASONS
 
